@@ -1,1 +1,28 @@
+"""autodiff-course: a reference autodiff engine, checkers and widgets for a course on automatic differentiation.
+
+The engine (``Scalar``, ``Tensor``, ``jvp``, ``vjp``, ``grad``, ``trace``) is exact and small enough to read.
+"""
+
+from . import optim
+from .errors import AutodiffError, DomainError, GraphFreedError, MissingRuleError, ShapeError, TraceError
+from .forward import Dual, jvp
+from .gradcheck import gradcheck, numerical_gradient
+from .graph import Graph, GraphNode
+from .primitives import PRIMITIVES, Primitive, unbroadcast
+from .primitives import abs_ as abs
+from .primitives import cos, exp, log, matmul, maximum, relu, sigmoid, sin, sqrt, tan, tanh
+from .reverse import grad, vjp
+from .scalar import Scalar
+from .state import enable_grad, is_grad_enabled, no_grad
+from .tensor import Tensor, linspace, ones, tensor, zeros
+from .trace import trace
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "AutodiffError", "DomainError", "Dual", "Graph", "GraphFreedError", "GraphNode", "MissingRuleError",
+    "PRIMITIVES", "Primitive", "Scalar", "ShapeError", "Tensor", "TraceError", "abs", "cos", "enable_grad",
+    "exp", "grad", "gradcheck", "is_grad_enabled", "jvp", "linspace", "log", "matmul", "maximum", "no_grad",
+    "numerical_gradient", "ones", "optim", "relu", "sigmoid", "sin", "sqrt", "tan", "tanh", "tensor", "trace",
+    "unbroadcast", "vjp", "zeros",
+]

@@ -1,0 +1,28 @@
+"""The course: grader configs (TOML), autograded test cells rendered from them, `grade()` for notebooks,
+trusted reference computations, and releasing student versions with nbgrader.
+
+Importing this package is cheap (test cells import it first thing); checks and nbgrader load on use.
+"""
+from .api import Grade, grade
+from .cells import render_test_cell, sync_notebooks
+from .config import AssignmentConfig, ConfigError, load_config, load_course, validate_against_notebook
+
+__all__ = [
+    "AssignmentConfig",
+    "ConfigError",
+    "Grade",
+    "grade",
+    "load_config",
+    "load_course",
+    "release",
+    "render_test_cell",
+    "sync_notebooks",
+    "validate_against_notebook",
+]
+
+
+def release(*args, **kwargs):
+    """See `autodiff_course.course.release.release` (imported on use: it loads nbgrader)."""
+    from .release import release as _release
+
+    return _release(*args, **kwargs)

@@ -1,0 +1,192 @@
+"""Autograded test cells, rendered from the grader config (the TOML is the single source of truth).
+
+A test cell calls `grade()` twice: once with what students may see (visible test points, visible
+expectations), then, between nbgrader's `### BEGIN HIDDEN TESTS` / `### END HIDDEN TESTS` markers, with the
+full spec. The hidden call comes last, so in the instructor's and the autograded notebook its result is the
+cell's output (nbgrader reads it as the cell's partial credit); `nbgrader generate_assignment` deletes the
+hidden block, leaving the visible call last in the students' copy.
+
+`sync_notebooks` rewrites every test cell of the course from `graders/*.toml`.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from .config import DEFAULTS, AssignmentConfig, load_course, source_notebook_path
+
+__all__ = ["HIDDEN_ONLY_KEYS", "render_test_cell", "sync_notebooks", "visible_spec"]
+
+#: Spec keys that only the hidden call (and the batch grader) receives.
+HIDDEN_ONLY_KEYS = ("hidden_points", "random_points", "domain")
+
+# Keys that are not grade() keyword arguments: `id` is positional, `assignment` too, `points` goes last.
+_NOT_RENDERED = {"id", "assignment", "points"}
+
+# The order keys appear in a rendered call, most telling first; unknown keys follow alphabetically.
+_ORDER = ("kind", "function", "variable", "variables", "reference", "args", "wrt", "test_points",
+          "hidden_points", "random_points", "domain", "expect", "rtol", "atol", "time_limit",
+          "show_expected", "partial_credit")
+
+_WIDTH = 110
+_INDENT = " " * 6  # lines up continuation lines under the first argument of `grade(`
+HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+HIDDEN_END = "### END HIDDEN TESTS"
+
+
+def _literal(value: Any) -> str:
+    """A Python literal for TOML data (str, int, float, bool, list, dict), strings double-quoted."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, int):
+        return repr(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"cannot render the non-finite number {value!r} in a test cell")
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_literal(str(k))}: {_literal(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot render {type(value).__name__} value {value!r} in a test cell")
+
+
+def visible_spec(spec: dict) -> dict:
+    """The part of `spec` students may see: no hidden points, random points, domain or hidden expectations."""
+    visible = {k: v for k, v in spec.items() if k not in HIDDEN_ONLY_KEYS}
+    if "expect" in spec:
+        visible["expect"] = [item for item in spec["expect"] if not item.get("hidden", False)]
+    return visible
+
+
+def _has_hidden_part(spec: dict) -> bool:
+    if spec.get("hidden_points") or spec.get("random_points"):
+        return True
+    return any(item.get("hidden", False) for item in spec.get("expect", []))
+
+
+def _rendered_items(spec: dict) -> list[tuple[str, Any]]:
+    keys = [k for k in _ORDER if k in spec] + sorted(k for k in spec if k not in _ORDER)
+    items = []
+    for key in keys:
+        if key in _NOT_RENDERED:
+            continue
+        value = spec[key]
+        # Defaults are left out to keep the cell readable; grade() fills them back in the same way.
+        if key in DEFAULTS and value == DEFAULTS[key] and type(value) is type(DEFAULTS[key]):
+            continue
+        items.append((key, value))
+    return items
+
+
+def _render_expect(items: list[dict]) -> str:
+    lines = ["expect=["]
+    for item in items:
+        # `hidden` only decides which call an expectation goes to; the call itself does not need it.
+        shown = {k: v for k, v in item.items() if k != "hidden"}
+        one_line = f"{_INDENT}    {_literal(shown)},"
+        if len(one_line) <= _WIDTH:
+            lines.append(one_line)
+            continue
+        pairs = [f"{_literal(str(k))}: {_literal(v)}" for k, v in shown.items()]
+        lines.append(f"{_INDENT}    {{" + pairs[0] + ",")
+        lines.extend(f"{_INDENT}     {pair}," for pair in pairs[1:-1])
+        lines.append(f"{_INDENT}     {pairs[-1]}}},")
+    lines.append(f"{_INDENT}]")
+    return "\n".join(lines)
+
+
+def _render_call(assignment: str, spec: dict) -> str:
+    head = f"grade({_literal(assignment)}, {_literal(spec['id'])}"
+    args = []
+    for key, value in _rendered_items(spec):
+        args.append(_render_expect(value) if key == "expect" else f"{key}={_literal(value)}")
+    points = spec["points"]
+    args.append(f"points={_literal(int(points) if float(points).is_integer() else points)}")
+    args.append("namespace=globals()")
+    # Greedy line filling; a multi-line argument (expect=[...]) always starts and ends its own line.
+    lines = [head]
+    for arg in args:
+        if "\n" in arg:
+            lines[-1] += ","
+            lines.append(_INDENT + arg)
+            continue
+        candidate = f"{lines[-1]}, {arg}"
+        if len(candidate) + 1 <= _WIDTH and "\n" not in lines[-1]:
+            lines[-1] = candidate
+        else:
+            lines[-1] += ","
+            lines.append(_INDENT + arg)
+    return "\n".join(lines) + ")"
+
+
+def render_test_cell(config: AssignmentConfig | str, spec: dict) -> str:
+    """The source of the autograded test cell of exercise `spec` (a normalised spec from `load_config`).
+
+    `config` is the assignment's config (or just its name). The result is deterministic, so a notebook
+    whose test cells equal their rendering is in sync with its TOML. Raises ValueError/TypeError for values
+    that have no Python literal (non-finite numbers, dates).
+    """
+    assignment = config if isinstance(config, str) else config.assignment
+    points = spec["points"]
+    shown = f"{points:g} point{'s' if points != 1 else ''}"
+    lines = [
+        f"# Autograded check for exercise \"{spec['id']}\" ({shown}). "
+        "Run it to check your answer; do not edit this cell.",
+        "from autodiff_course.course import grade",
+    ]
+    if _has_hidden_part(spec):
+        lines.append(_render_call(assignment, visible_spec(spec)))
+        lines.append(HIDDEN_BEGIN)
+        lines.append(_render_call(assignment, spec))
+        lines.append(HIDDEN_END)
+    else:
+        lines.append(_render_call(assignment, spec))
+    return "\n".join(lines)
+
+
+def _test_cell_index(nb, grade_id: str, where: str) -> int:
+    for index, cell in enumerate(nb.cells):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution") and meta.get("grade_id") == grade_id:
+            if cell.cell_type != "code":
+                raise ValueError(f"{where}: cell {index} (grade_id {grade_id!r}) is not a code cell")
+            return index
+    raise ValueError(f"{where}: no autograded test cell with grade_id {grade_id!r}")
+
+
+def sync_notebooks(course_dir: str | Path, *, check: bool = False) -> list[Path]:
+    """Rewrite every autograded test cell of `notebooks/<assignment>/<notebook>` from `graders/*.toml`.
+
+    Each test cell's source becomes `render_test_cell(config, spec)` and its nbgrader points the spec's
+    points. Returns the notebooks that changed (with `check=True`, the ones that would change, writing
+    nothing). Raises `ConfigError` for an invalid config and ValueError naming the notebook and grade_id
+    when a test cell is missing.
+    """
+    import nbformat
+
+    changed: list[Path] = []
+    for config in load_course(course_dir, validate=False).values():
+        path = source_notebook_path(course_dir, config)
+        nb = nbformat.read(path, as_version=4)
+        dirty = False
+        for spec in config.exercises:
+            index = _test_cell_index(nb, spec["id"], str(path))
+            cell = nb.cells[index]
+            source = render_test_cell(config, spec)
+            if cell.source != source:
+                cell.source = source
+                dirty = True
+            meta = cell.metadata["nbgrader"]
+            if float(meta.get("points", -1)) != float(spec["points"]):
+                meta["points"] = spec["points"]
+                dirty = True
+        if dirty:
+            changed.append(path)
+            if not check:
+                nbformat.write(nb, path)
+    return changed

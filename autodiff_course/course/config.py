@@ -1,0 +1,340 @@
+"""Grader configs: one TOML file per assignment under `graders/`, validated against its notebook.
+
+A config names the assignment, its source notebook and one `[[exercise]]` table per autograded test cell
+(docs/interfaces.md, "Exercise spec"). `load_config` fills defaults, so every consumer (checks, grader,
+release) reads the same normalised spec and no consumer keeps a copy of the defaults.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+import numpy as np
+
+__all__ = [
+    "AssignmentConfig",
+    "ConfigError",
+    "DEFAULTS",
+    "KINDS",
+    "find_course_dir",
+    "load_config",
+    "load_course",
+    "notebook_grade_cells",
+    "validate_against_notebook",
+]
+
+#: Defaults every exercise spec receives when its table leaves the key out.
+DEFAULTS: dict[str, Any] = {
+    "rtol": 1e-9,
+    "atol": 0.0,
+    "time_limit": 10,
+    "show_expected": True,
+    "partial_credit": True,
+    "random_points": 0,
+    "domain": [],
+    "test_points": [],
+    "hidden_points": [],
+}
+
+#: Keys each exercise kind cannot do without (beyond id, kind, points).
+KINDS: dict[str, tuple[str, ...]] = {
+    "decomposition": ("function", "reference", "args"),
+    "graph": ("function", "variable", "args"),
+    "forward": ("function", "reference", "args"),
+    "reverse": ("function", "reference", "args"),
+    "variables": ("variables", "expect"),
+}
+
+_FUNCTION_KINDS = {"decomposition", "graph", "forward", "reverse"}
+
+
+class ConfigError(ValueError):
+    """A grader config that cannot be used; the message names the file, the exercise and the problem."""
+
+
+@dataclass
+class AssignmentConfig:
+    """One assignment's grader config, exercises normalised (defaults filled, `assignment` key added)."""
+
+    path: Path
+    assignment: str
+    notebook: str
+    title: str
+    exercises: list[dict] = field(default_factory=list)
+
+    def exercise(self, exercise_id: str) -> dict:
+        """The spec with this id; KeyError naming the assignment if there is none."""
+        for spec in self.exercises:
+            if spec["id"] == exercise_id:
+                return spec
+        raise KeyError(f"assignment {self.assignment!r} has no exercise {exercise_id!r}")
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(spec["points"] for spec in self.exercises))
+
+    @property
+    def notebook_stem(self) -> str:
+        """The notebook's name without `.ipynb`: nbgrader's notebook id."""
+        return self.notebook[:-len(".ipynb")] if self.notebook.endswith(".ipynb") else self.notebook
+
+
+def _fail(path: Path, where: str, problem: str) -> ConfigError:
+    return ConfigError(f"{path}: {where}: {problem}")
+
+
+def _eval_namespace() -> dict:
+    # References are numpy expressions; math's names are offered too because instructors write `pi` and `e`.
+    names: dict[str, Any] = {"np": np, "numpy": np, "math": math, "__builtins__": {}}
+    names.update({"pi": math.pi, "e": math.e, "abs": abs, "min": min, "max": max})
+    return names
+
+
+def _check_points_table(path: Path, where: str, spec: dict, key: str) -> None:
+    points = spec[key]
+    if not isinstance(points, list):
+        raise _fail(path, where, f"`{key}` must be a list of points (lists of numbers), got {points!r}")
+    arity = len(spec.get("args", []))
+    for point in points:
+        if not isinstance(point, list) or not all(isinstance(v, (int, float)) for v in point):
+            raise _fail(path, where, f"`{key}` entry {point!r} is not a list of numbers")
+        if len(point) != arity:
+            raise _fail(path, where, f"`{key}` entry {point!r} has {len(point)} values but `args` "
+                                     f"names {arity} ({', '.join(spec['args'])})")
+
+
+def _check_reference_and_domain(path: Path, where: str, spec: dict) -> None:
+    args = spec["args"]
+    for constraint in spec["domain"]:
+        try:
+            compile(constraint, f"{path}:{where}:domain", "eval")
+        except SyntaxError as exc:
+            raise _fail(path, where, f"domain expression {constraint!r} is not valid Python: {exc.msg}") from None
+    reference = spec.get("reference")
+    if reference is not None:
+        try:
+            code = compile(reference, f"{path}:{where}:reference", "eval")
+        except SyntaxError as exc:
+            raise _fail(path, where, f"reference {reference!r} is not valid Python: {exc.msg}") from None
+    for point in spec["test_points"] + spec["hidden_points"]:
+        scope = dict(zip(args, (float(v) for v in point)))
+        for constraint in spec["domain"]:
+            try:
+                inside = eval(constraint, _eval_namespace(), dict(scope))  # noqa: S307 - instructor's config
+            except Exception as exc:  # noqa: BLE001 - any failure is the config's fault and is reported as such
+                raise _fail(path, where, f"domain expression {constraint!r} fails at {point}: "
+                                         f"{type(exc).__name__}: {exc}") from None
+            if not inside:
+                raise _fail(path, where, f"test point {point} lies outside the domain ({constraint!r} is false)")
+        if reference is None:
+            continue
+        try:
+            with np.errstate(all="raise"):
+                value = eval(code, _eval_namespace(), dict(scope))  # noqa: S307 - instructor's config
+            finite = bool(np.all(np.isfinite(np.asarray(value, dtype=float))))
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(path, where, f"reference {reference!r} does not evaluate at {point}: "
+                                     f"{type(exc).__name__}: {exc}") from None
+        if not finite:
+            raise _fail(path, where, f"reference {reference!r} is not finite at {point} (got {value!r})")
+
+
+def _normalise_exercise(path: Path, assignment: str, index: int, table: Any) -> dict:
+    if not isinstance(table, dict):
+        raise _fail(path, f"exercise #{index + 1}", "must be a table ([[exercise]])")
+    exercise_id = table.get("id")
+    if not isinstance(exercise_id, str) or not exercise_id:
+        raise _fail(path, f"exercise #{index + 1}", "missing `id` (the nbgrader grade_id of its test cell)")
+    where = f"exercise {exercise_id!r}"
+    kind = table.get("kind")
+    if kind not in KINDS:
+        raise _fail(path, where, f"unknown kind {kind!r}; expected one of {', '.join(sorted(KINDS))}")
+    points = table.get("points")
+    if isinstance(points, bool) or not isinstance(points, (int, float)) or points <= 0:
+        raise _fail(path, where, f"`points` must be a positive number, got {points!r}")
+    missing = [key for key in KINDS[kind] if key not in table]
+    if missing:
+        raise _fail(path, where, f"kind {kind!r} needs {', '.join(f'`{k}`' for k in missing)}")
+    spec = copy.deepcopy(DEFAULTS)
+    spec.update(copy.deepcopy(table))
+    spec["assignment"] = assignment
+    if kind in _FUNCTION_KINDS:
+        if not isinstance(spec["args"], list) or not all(isinstance(a, str) and a.isidentifier()
+                                                         for a in spec["args"]):
+            raise _fail(path, where, f"`args` must be a list of argument names, got {spec['args']!r}")
+        if not isinstance(spec["domain"], list) or not all(isinstance(d, str) for d in spec["domain"]):
+            raise _fail(path, where, f"`domain` must be a list of expressions, got {spec['domain']!r}")
+        _check_points_table(path, where, spec, "test_points")
+        _check_points_table(path, where, spec, "hidden_points")
+        if kind == "forward" and "wrt" in spec:
+            wrt = spec["wrt"]
+            valid = (wrt in spec["args"]) if isinstance(wrt, str) else (
+                isinstance(wrt, int) and not isinstance(wrt, bool) and 0 <= wrt < len(spec["args"]))
+            if not valid:
+                raise _fail(path, where, f"`wrt` = {wrt!r} names no argument of {spec['args']}")
+        if not isinstance(spec["random_points"], int) or spec["random_points"] < 0:
+            raise _fail(path, where, f"`random_points` must be a count >= 0, got {spec['random_points']!r}")
+        _check_reference_and_domain(path, where, spec)
+    else:
+        if not isinstance(spec["variables"], list) or not all(isinstance(v, str) for v in spec["variables"]):
+            raise _fail(path, where, f"`variables` must be a list of names, got {spec['variables']!r}")
+        expect = spec["expect"]
+        if not isinstance(expect, list) or not expect:
+            raise _fail(path, where, "`expect` must hold at least one [[exercise.expect]] table")
+        for number, item in enumerate(expect, 1):
+            if not isinstance(item, dict) or "check" not in item:
+                raise _fail(path, where, f"expectation #{number} needs a `check` expression")
+            for key in ("check", "equals"):
+                if key in item:
+                    try:
+                        compile(item[key], f"{path}:{where}:expect#{number}", "eval")
+                    except SyntaxError as exc:
+                        raise _fail(path, where, f"expectation #{number} `{key}` = {item[key]!r} is not "
+                                                 f"valid Python: {exc.msg}") from None
+    for key in ("rtol", "atol", "time_limit"):
+        value = spec[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise _fail(path, where, f"`{key}` must be a number >= 0, got {value!r}")
+    return spec
+
+
+def load_config(path: str | Path) -> AssignmentConfig:
+    """Read and validate one grader config.
+
+    Returns the config with every exercise normalised: the defaults of `DEFAULTS` filled in and the
+    `assignment` key added. Raises `ConfigError` naming the file, the exercise and the problem for: a file
+    that is missing or not TOML, missing top-level keys, an unknown kind, fields missing for the kind,
+    duplicate ids, points/args arity mismatches, a reference that does not evaluate (or is not finite) at
+    the test points, and domain expressions that fail or exclude a fixed test point.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such grader config") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    for key in ("assignment", "notebook"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise ConfigError(f"{path}: missing top-level `{key}`")
+    assignment = data["assignment"]
+    tables = data.get("exercise", [])
+    if not isinstance(tables, list) or not tables:
+        raise ConfigError(f"{path}: no [[exercise]] tables")
+    exercises = [_normalise_exercise(path, assignment, i, table) for i, table in enumerate(tables)]
+    seen: set[str] = set()
+    for spec in exercises:
+        if spec["id"] in seen:
+            raise _fail(path, f"exercise {spec['id']!r}", "duplicate id (each test cell has one grade_id)")
+        seen.add(spec["id"])
+    return AssignmentConfig(path=path, assignment=assignment, notebook=data["notebook"],
+                            title=str(data.get("title", assignment)), exercises=exercises)
+
+
+def notebook_grade_cells(nb) -> dict[str, dict]:
+    """grade_id -> {"index", "points", "locked", "solution", "cell_type"} for every nbgrader grade cell."""
+    cells: dict[str, dict] = {}
+    for index, cell in enumerate(nb.get("cells", [])):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not meta.get("grade"):
+            continue
+        cells[meta.get("grade_id", f"<cell {index}>")] = {
+            "index": index,
+            "points": float(meta.get("points", 0)),
+            "locked": bool(meta.get("locked")),
+            "solution": bool(meta.get("solution")),
+            "cell_type": cell.get("cell_type"),
+        }
+    return cells
+
+
+def validate_against_notebook(config: AssignmentConfig, nb) -> None:
+    """Check that `config` and the instructor's notebook `nb` describe the same grading.
+
+    Every exercise id must be a locked, autograded code cell (nbgrader grade, not solution) with the same
+    points; every such cell must have an exercise; the points must add up. Raises `ConfigError` naming the
+    config file, the exercise or cell and the mismatch.
+    """
+    where_nb = f"notebook {config.notebook!r}"
+    cells = notebook_grade_cells(nb)
+    autograded = {gid: c for gid, c in cells.items() if not c["solution"] and c["cell_type"] == "code"}
+    for spec in config.exercises:
+        cell = cells.get(spec["id"])
+        where = f"exercise {spec['id']!r}"
+        if cell is None:
+            raise _fail(config.path, where, f"{where_nb} has no grade cell with grade_id {spec['id']!r}")
+        if cell["solution"] or cell["cell_type"] != "code":
+            raise _fail(config.path, where, f"cell {cell['index']} of {where_nb} is not an autograded test cell")
+        if not cell["locked"]:
+            raise _fail(config.path, where, f"test cell {cell['index']} of {where_nb} is not locked, so "
+                                            "students could change it")
+        if not math.isclose(cell["points"], float(spec["points"])):
+            raise _fail(config.path, where, f"config gives {spec['points']} points, test cell "
+                                            f"{cell['index']} of {where_nb} gives {cell['points']:g}")
+    ids = {spec["id"] for spec in config.exercises}
+    for grade_id, cell in autograded.items():
+        if grade_id not in ids:
+            raise _fail(config.path, f"{where_nb}, cell {cell['index']}",
+                        f"autograded test cell {grade_id!r} has no [[exercise]] in the config")
+    total_config = sum(float(spec["points"]) for spec in config.exercises)
+    total_notebook = sum(c["points"] for c in autograded.values())
+    if not math.isclose(total_config, total_notebook):
+        raise ConfigError(f"{config.path}: points do not add up: exercises give {total_config:g}, the "
+                          f"autograded cells of {where_nb} give {total_notebook:g}")
+
+
+def find_course_dir(start: str | Path | None = None) -> Path:
+    """The course root: the first directory holding `graders/`, searched upward from `start` (default: the
+    current directory), then upward from this package. Raises FileNotFoundError saying where it looked."""
+    candidates = [Path(start or Path.cwd()).resolve(), Path(__file__).resolve().parent]
+    for origin in candidates:
+        for directory in (origin, *origin.parents):
+            if (directory / "graders").is_dir():
+                return directory
+    raise FileNotFoundError("no course directory (a folder with graders/) above "
+                            + " or ".join(str(c) for c in candidates))
+
+
+def load_course(course_dir: str | Path, *, validate: bool = True) -> dict[str, AssignmentConfig]:
+    """Every assignment of the course: `graders/*.toml`, each checked against `notebooks/<a>/<notebook>`.
+
+    Returns {assignment: config} sorted by assignment name. Raises `ConfigError` if a config is invalid,
+    two configs claim one assignment, or (with `validate`) the notebook is missing or disagrees.
+    """
+    import nbformat
+
+    course_dir = Path(course_dir)
+    graders = course_dir / "graders"
+    if not graders.is_dir():
+        raise ConfigError(f"{course_dir}: no graders/ folder")
+    configs: dict[str, AssignmentConfig] = {}
+    for path in sorted(graders.glob("*.toml")):
+        config = load_config(path)
+        if config.assignment in configs:
+            raise ConfigError(f"{path}: assignment {config.assignment!r} is already configured by "
+                              f"{configs[config.assignment].path}")
+        if validate:
+            nb_path = course_dir / "notebooks" / config.assignment / config.notebook
+            if not nb_path.is_file():
+                raise ConfigError(f"{path}: source notebook {nb_path} does not exist")
+            try:
+                nb = nbformat.read(nb_path, as_version=4)
+            except Exception as exc:  # noqa: BLE001 - report any unreadable notebook against the config
+                raise ConfigError(f"{path}: source notebook {nb_path} cannot be read: {exc}") from None
+            validate_against_notebook(config, nb)
+        configs[config.assignment] = config
+    return dict(sorted(configs.items()))
+
+
+def source_notebook_path(course_dir: str | Path, config: AssignmentConfig) -> Path:
+    """Where the instructor's source notebook of `config` lives in the course."""
+    return Path(course_dir) / "notebooks" / config.assignment / config.notebook

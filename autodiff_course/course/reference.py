@@ -1,0 +1,136 @@
+"""Trusted recomputations that grader expectations call (`equals = "reference.mlp_weight_grads(...)[0]"`).
+
+Each helper recomputes, in float64 numpy and by hand-written backpropagation, a quantity the students obtain
+from PyTorch, starting only from the values of the tensors they leave behind. Nothing here imports torch or
+runs student code, so an answer is never compared with itself. Arguments may be variable snapshots (anything
+with a `.values` array), tensors' numpy arrays, or nested lists.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "linear_gd",
+    "linear_mse_grad",
+    "linear_mse_loss",
+    "mlp_loss",
+    "mlp_weight_grads",
+    "sequential_input_grad",
+    "sequential_param_grads",
+]
+
+
+def _array(value: Any) -> np.ndarray:
+    """The float64 array behind a snapshot (`.values`), a tensor's numpy form or a nested list."""
+    return np.asarray(getattr(value, "values", value), dtype=np.float64)
+
+
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def _mlp_forward(weights, biases, x):
+    """Activations of the course's MLP: x @ W + b, sigmoid on hidden layers, identity on the output."""
+    ws = [_array(w) for w in weights]
+    bs = [_array(b) for b in biases]
+    if len(ws) != len(bs):
+        raise ValueError(f"the MLP has {len(ws)} weight matrices but {len(bs)} bias vectors")
+    activations = [_array(x)]
+    for layer, (w, b) in enumerate(zip(ws, bs)):
+        a = activations[-1] @ w + b
+        activations.append(_sigmoid(a) if layer < len(ws) - 1 else a)
+    return ws, activations
+
+
+def mlp_loss(weights, biases, x, y) -> float:
+    """Mean squared error of the MLP of notebook `autodiff_by_hand` on the batch (x, y)."""
+    _, activations = _mlp_forward(weights, biases, x)
+    return float(np.mean((activations[-1] - _array(y)) ** 2))
+
+
+def mlp_weight_grads(weights, biases, x, y) -> list[np.ndarray]:
+    """d(MSE loss)/d(weights[k]) for every layer k of the MLP of notebook `autodiff_by_hand`.
+
+    The network computes h_{k+1} = sigmoid(h_k @ W_k + b_k) on hidden layers and h_k @ W_k + b_k on the last
+    one; the loss is the mean over every element of (prediction - y)^2, as `torch.nn.MSELoss()` computes it.
+    Raises ValueError if the shapes do not chain.
+    """
+    ws, activations = _mlp_forward(weights, biases, x)
+    target = _array(y)
+    prediction = activations[-1]
+    if prediction.shape != target.shape:
+        raise ValueError(f"prediction has shape {prediction.shape} but the targets have {target.shape}")
+    delta = 2.0 * (prediction - target) / prediction.size  # d loss / d (pre-activation of the last layer)
+    grads: list[np.ndarray] = [np.empty(0)] * len(ws)
+    for layer in range(len(ws) - 1, -1, -1):
+        grads[layer] = activations[layer].T @ delta
+        if layer > 0:
+            h = activations[layer]
+            delta = (delta @ ws[layer].T) * h * (1.0 - h)
+    return grads
+
+
+def _sequential_forward(params, x):
+    """nn.Sequential(Linear, ReLU, Linear, ReLU, ..., Linear) with PyTorch's layout: y = x @ W.T + b."""
+    arrays = [_array(p) for p in params]
+    if len(arrays) % 2:
+        raise ValueError(f"expected (weight, bias) pairs, got {len(arrays)} parameter tensors")
+    layers = [(arrays[i], arrays[i + 1]) for i in range(0, len(arrays), 2)]
+    pre, post = [], [_array(x)]
+    for index, (w, b) in enumerate(layers):
+        a = post[-1] @ w.T + b
+        pre.append(a)
+        post.append(np.maximum(a, 0.0) if index < len(layers) - 1 else a)
+    return layers, pre, post
+
+
+def _sequential_backward(params, x):
+    layers, pre, post = _sequential_forward(params, x)
+    # backward() on a one-element output seeds it with 1; a sum over the output is the same seed everywhere.
+    delta = np.ones_like(post[-1])
+    param_grads: list[np.ndarray] = []
+    for index in range(len(layers) - 1, -1, -1):
+        w, _ = layers[index]
+        param_grads[:0] = [delta.T @ post[index], delta.sum(axis=0)]
+        delta = delta @ w
+        if index > 0:
+            # PyTorch's ReLU passes no gradient where its input is exactly 0; (a > 0) does the same.
+            delta = delta * (pre[index - 1] > 0)
+    return delta, param_grads
+
+
+def sequential_input_grad(params, x) -> np.ndarray:
+    """dy/dx for the ReLU network of notebook `autograd_basics`, given `list(net.parameters())` and x."""
+    return _sequential_backward(params, x)[0]
+
+
+def sequential_param_grads(params, x) -> list[np.ndarray]:
+    """dy/d(parameter) for every parameter of that network, in `net.parameters()` order."""
+    return _sequential_backward(params, x)[1]
+
+
+def linear_mse_loss(params, x, y) -> float:
+    """mean((a*x + b - y)^2) for params = (a, b), the loss of notebook `chain_rule_training`."""
+    a, b = _array(params)
+    return float(np.mean((a * _array(x) + b - _array(y)) ** 2))
+
+
+def linear_mse_grad(params, x, y) -> np.ndarray:
+    """(dL/da, dL/db) of `linear_mse_loss`, derived by hand: 2*mean(r*x), 2*mean(r) with r = a*x + b - y."""
+    a, b = _array(params)
+    xs, ys = _array(x), _array(y)
+    residual = a * xs + b - ys
+    return np.array([2.0 * np.mean(residual * xs), 2.0 * np.mean(residual)])
+
+
+def linear_gd(params, x, y, alpha: float, epochs: int) -> tuple[np.ndarray, list[float]]:
+    """Plain gradient descent on `linear_mse_loss`: the parameters after `epochs` steps of size `alpha`, and
+    the loss measured before each step (the numbers a training loop prints)."""
+    current = _array(params).copy()
+    losses = []
+    for _ in range(int(epochs)):
+        losses.append(linear_mse_loss(current, x, y))
+        current = current - alpha * linear_mse_grad(current, x, y)
+    return current, losses

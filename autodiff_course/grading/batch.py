@@ -1,0 +1,472 @@
+"""Batch grading: every submission of a class, through the sandboxed worker pool, into `OUT/`.
+
+The pipeline, per submission (order asserted in `PIPELINE`):
+
+1. find    - locate the student's notebook and small data files (`notebooks.find_submissions`)
+2. read    - parse it defensively, converting old nbformat versions (`notebooks.read_submission`)
+3. restore - put the instructor's test cells back, noting tampering (`grading.restore`)
+4. run     - execute student cells and collect each exercise in the sandbox (`grading.pool.WorkerPool`)
+5. judge   - score each exercise in the trusted parent (`checks.judge`), never in the student's process
+6. commit  - write the graded notebook, then the result JSON atomically (`store.ResultStore`)
+
+and once per batch, `publish` rebuilds grades.csv, feedback, the class report and nbgrader's gradebook from
+the stored results. Because results are committed one by one and published from the store, a killed run
+restarted with `resume=True` grades only what is missing, and a repeated run rewrites identical files.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import nbformat
+
+from autodiff_course.course.config import AssignmentConfig, find_course_dir, load_course, source_notebook_path
+from autodiff_course.grading.notebooks import (
+    Submission,
+    SubmissionError,
+    find_submissions,
+    graded_notebook,
+    read_submission,
+)
+from autodiff_course.grading.store import ResultStore, atomic_write_text, fingerprint
+
+__all__ = [
+    "GRADES_CSV_COLUMNS",
+    "GradeSummary",
+    "PIPELINE",
+    "Prepared",
+    "STATUSES",
+    "grade",
+    "judge_run",
+    "publish",
+    "points_awarded",
+    "summary_table",
+]
+
+#: Bumped whenever a change to the grader could change a stored result, so old results are regraded.
+GRADER_VERSION = "1"
+
+PIPELINE = ("find", "read", "restore", "run", "judge", "commit")
+
+#: Every status an exercise row of grades.csv can carry.
+STATUSES = ("ok", "failed", "error", "timeout", "tampered", "missing")
+
+GRADES_CSV_COLUMNS = ("student", "assignment", "notebook", "exercise", "score", "max_score", "status")
+
+_HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?",
+                           re.DOTALL | re.MULTILINE)
+
+
+def format_points(value: float) -> str:
+    """Points as a plain decimal with at most 4 places ("3.5", "4", "0.125"): how grades.csv spells them."""
+    text = f"{float(value):.4f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
+def points_awarded(score: float, points: float) -> float:
+    """Points for a check that earned `score` (0..1) of an exercise worth `points`.
+
+    Clamped to [0, 1], NaN counted as 0 and rounded to 4 decimals exactly as the notebook's own `grade()`
+    (`autodiff_course.course.api`) reports them, so the grader and `nbgrader autograde` agree on every cell."""
+    score = float(score)
+    if score != score:
+        score = 0.0
+    return round(min(max(score, 0.0), 1.0) * float(points), 4)
+
+
+@dataclass
+class Prepared:
+    """One submission ready to run: its job for the pool plus what the parent needs to judge and publish."""
+
+    submission: Submission
+    fingerprint: str
+    restored: nbformat.NotebookNode | None = None
+    tampered: dict[str, str] = field(default_factory=dict)
+    job: dict | None = None
+    present: set[str] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)
+    failure_status: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.submission.key
+
+
+@dataclass
+class GradeSummary:
+    """What a `grade` call did; `str()` is the student x assignment table `make grade` prints."""
+
+    out: Path
+    results: list[dict]
+    configs: dict[str, AssignmentConfig]
+    graded: int = 0
+    reused: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return summary_table(self.results, self.configs)
+
+
+def _config_digest(config: AssignmentConfig, source_bytes: bytes) -> str:
+    return fingerprint(GRADER_VERSION, json.dumps(config.exercises, sort_keys=True), source_bytes)
+
+
+def _submission_fingerprint(config_digest: str, sub: Submission) -> str:
+    parts: list[bytes | str] = [config_digest, sub.notebook_path.name if sub.notebook_path else ""]
+    if sub.notebook_path is not None:
+        try:
+            parts.append(sub.notebook_path.read_bytes())
+        except OSError as exc:
+            parts.append(f"unreadable: {exc}")
+    for name, data in sorted(sub.files.items()):
+        parts += [name, data]
+    return fingerprint(*parts)
+
+
+def _exercise_cell_ids(nb) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for index, cell in enumerate(nb.cells):
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id is not None and cell.cell_type == "code":
+            ids.setdefault(grade_id, index)
+    return ids
+
+
+def prepare(sub: Submission, config: AssignmentConfig, source_nb, digest: str) -> Prepared:
+    """Steps find..restore for one submission; never raises for a bad submission (problems are recorded)."""
+    from autodiff_course.grading.restore import restore_test_cells
+
+    prepared = Prepared(submission=sub, fingerprint=_submission_fingerprint(digest, sub),
+                        problems=list(sub.problems))
+    if sub.notebook_path is None:
+        prepared.failure_status = "missing"
+        return prepared
+    try:
+        nb = read_submission(sub.notebook_path)
+    except SubmissionError as exc:
+        prepared.problems.append(str(exc))
+        prepared.failure_status = "missing" if str(exc).endswith("has no cells") else "error"
+        return prepared
+    try:
+        restored, tampered = restore_test_cells(source_nb, nb)
+    except Exception as exc:  # noqa: BLE001 - a notebook restore cannot handle is reported, not fatal
+        prepared.problems.append(f"{sub.notebook_path}: test cells could not be restored "
+                                 f"({type(exc).__name__}: {exc})")
+        prepared.failure_status = "error"
+        return prepared
+    prepared.restored = restored
+    prepared.tampered = dict(tampered)
+    for grade_id, reason in sorted(prepared.tampered.items()):
+        prepared.problems.append(f"{sub.notebook_path}: test cell {grade_id!r} tampered with ({reason}); "
+                                 "graded with the instructor's version")
+    specs = {spec["id"]: spec for spec in config.exercises}
+    ids = _exercise_cell_ids(restored)
+    prepared.present = {grade_id for grade_id in specs if grade_id in ids}
+    exercise_at = {index: specs[grade_id] for grade_id, index in ids.items() if grade_id in specs}
+    cells = []
+    for index, cell in enumerate(restored.cells):
+        if cell.cell_type != "code":
+            continue
+        cells.append({"index": index, "cell_type": "code", "source": cell.source,
+                      "exercise": exercise_at.get(index)})
+    prepared.job = {"job_id": sub.key, "cells": cells, "files": dict(sub.files)}
+    return prepared
+
+
+def judge_run(specs: list[dict], run: dict, *, present: Iterable[str]) -> list[dict]:
+    """Step judge: score every exercise of `specs` from the sandbox's raw `run`, as plain data.
+
+    Pure and trusted: it reads only the JSON-safe `run`, never student objects. Each entry holds
+    id, kind, max_score, score (points), status and the CheckResult as a dict (`check`) when one was judged.
+    Statuses: the check's own (ok/failed/error/timeout), `error` for a crashed run, `missing` when the
+    exercise's cell is not in the notebook.
+    """
+    from autodiff_course.checks import judge
+
+    present = set(present)
+    raw_by_id = run.get("exercises") or {}
+    judged = []
+    for spec in specs:
+        entry = {"id": spec["id"], "kind": spec["kind"], "max_score": float(spec["points"]),
+                 "score": 0.0, "status": "missing", "message": "", "check": None}
+        raw = raw_by_id.get(spec["id"])
+        if spec["id"] not in present:
+            entry["message"] = f"the test cell {spec['id']!r} is not in the notebook"
+        elif raw is None:
+            entry["status"] = "timeout" if run.get("status") == "timeout" else "error"
+            entry["message"] = run.get("message") or f"the run ended before exercise {spec['id']!r} was checked"
+        elif raw.get("status") in ("error", "timeout", "crashed") and set(raw) <= {"status", "message"}:
+            entry["status"] = "timeout" if raw["status"] == "timeout" else "error"
+            entry["message"] = raw.get("message") or raw["status"]
+        else:
+            try:
+                result = judge(spec, raw)
+            except Exception as exc:  # noqa: BLE001 - a judge failure must not lose the whole batch
+                entry["status"] = "error"
+                entry["message"] = f"could not judge exercise {spec['id']!r}: {type(exc).__name__}: {exc}"
+            else:
+                entry["status"] = result.status if result.status in STATUSES else "error"
+                entry["score"] = points_awarded(result.score, spec["points"])
+                entry["check"] = result.to_dict()
+                entry["message"] = result.feedback
+        judged.append(entry)
+    return judged
+
+
+def _failed_result(prepared: Prepared, config: AssignmentConfig) -> list[dict]:
+    status = prepared.failure_status or "error"
+    message = prepared.problems[-1] if prepared.problems else status
+    return [{"id": spec["id"], "kind": spec["kind"], "max_score": float(spec["points"]), "score": 0.0,
+             "status": status, "message": message, "check": None} for spec in config.exercises]
+
+
+def make_result(prepared: Prepared, config: AssignmentConfig, exercises: list[dict],
+                run: dict | None) -> dict:
+    """The stored form of one graded submission (plain JSON data)."""
+    for entry in exercises:
+        if entry["id"] in prepared.tampered and entry["status"] != "missing":
+            entry["status"] = "tampered"
+            entry["tampered"] = prepared.tampered[entry["id"]]
+    sub = prepared.submission
+    return {
+        "student": sub.student,
+        "assignment": sub.assignment,
+        "notebook": sub.notebook_name,
+        "submitted": sub.notebook_path.name if sub.notebook_path else None,
+        "handed_in": sub.notebook_path is not None,
+        "fingerprint": prepared.fingerprint,
+        "problems": prepared.problems,
+        "run_status": (run or {}).get("status"),
+        "run_message": (run or {}).get("message"),
+        "tampered": prepared.tampered,
+        "exercises": exercises,
+        "score": round(sum(e["score"] for e in exercises), 4),
+        "max_score": config.max_score,
+    }
+
+
+def _render_check_html(entry: dict) -> str | None:
+    if entry.get("check") is None:
+        return None
+    from autodiff_course.checks import CheckResult
+
+    try:
+        return CheckResult.from_dict(entry["check"])._repr_html_()
+    except Exception:  # noqa: BLE001 - rendering trouble falls back to the stored text
+        return None
+
+
+def commit(prepared: Prepared, config: AssignmentConfig, exercises: list[dict], run: dict | None,
+           out: Path, store: ResultStore) -> dict:
+    """Step commit: the graded notebook first, then the result, each atomically. A crash between the two
+    leaves no result, so the submission is graded again and its notebook rewritten."""
+    result = make_result(prepared, config, exercises, run)
+    if prepared.restored is not None:
+        shown = []
+        for entry in exercises:
+            shown.append({**entry, "feedback_html": _render_check_html(entry),
+                          "feedback_text": entry.get("message")})
+        nb = graded_notebook(prepared.restored, run, shown)
+        for cell in nb.cells:
+            if cell.cell_type == "code" and "### BEGIN HIDDEN TESTS" in cell.source:
+                cell.source = _HIDDEN_TESTS.sub("", cell.source)
+        path = out / "autograded" / prepared.submission.student / config.assignment / config.notebook
+        atomic_write_text(path, nbformat.writes(nb))
+    store.put(result)
+    return result
+
+
+def _problem_line(result: dict) -> str | None:
+    lines = list(result.get("problems", []))
+    bad = [e for e in result["exercises"] if e["status"] in ("error", "timeout", "tampered")]
+    if bad and not lines:
+        lines = [f"{e['id']}: {e['status']}" + (f" ({e['message'].splitlines()[0]})" if e.get("message") else "")
+                 for e in bad]
+    if not lines or not result.get("handed_in", True) and len(lines) == 1 and lines[0].endswith("no submission"):
+        return None
+    return f"{result['student']}/{result['assignment']}: " + "; ".join(lines)
+
+
+def _resolve_gradebook(gradebook: str | Path | None, course_dir: Path, out: Path) -> Path:
+    if gradebook is None:
+        return out / "gradebook.db"
+    if str(gradebook) == "course":
+        return course_dir / "gradebook.db"
+    return Path(gradebook)
+
+
+def grade(*, course: str | Path | None = None, assignments: list[str] | None = None,
+          submissions: str | Path | None = None, out: str | Path = "graded", jobs: int | None = None,
+          dask_scheduler: str | None = None, resume: bool = True, sandbox: str = "auto",
+          gradebook: str | Path | None = None, progress: bool = True,
+          report_line: Callable[[str], None] | None = None) -> GradeSummary:
+    """Grade every submission of the course into `out` and publish grades.csv, feedback, report, gradebook.
+
+    Defaults: `course` is the folder holding `graders/` found from the current directory (then from the
+    package); `submissions` is `<course>/examples/submitted`; `jobs` is `os.cpu_count()`; `gradebook` is
+    `<out>/gradebook.db` (`"course"` means `<course>/gradebook.db`). With `resume`, submissions whose stored
+    result matches their files and config are not graded again. With `dask_scheduler` ("tcp://host:port"),
+    each submission is graded (sandbox run and judging) on that Dask cluster and the results written here.
+
+    Bad submissions never stop the batch: each becomes rows with status error/missing and one problem line
+    (sent to `report_line`, default: stderr). Raises `ConfigError` for an invalid course config and
+    `SubmissionError` if the submissions folder does not exist.
+    """
+    from autodiff_course.grading.progress import Progress
+
+    course_dir = find_course_dir(course) if course is None else Path(course)
+    configs = load_course(course_dir)
+    out = Path(out)
+    submissions_dir = Path(submissions) if submissions is not None else course_dir / "examples" / "submitted"
+    jobs = jobs or os.cpu_count() or 1
+    say = report_line or (lambda line: print(line, file=sys.stderr))
+    problems: list[str] = []
+    if assignments:
+        unknown = [a for a in assignments if a not in configs]
+        for name in unknown:
+            problems.append(f"unknown assignment {name!r} (the course has {', '.join(configs)}); skipped")
+        assignments = [a for a in assignments if a in configs]
+    selected = {a: configs[a] for a in (assignments or configs)}
+
+    sources, digests = {}, {}
+    for name, config in selected.items():
+        path = source_notebook_path(course_dir, config)
+        data = path.read_bytes()
+        sources[name] = nbformat.reads(data.decode("utf-8"), as_version=4)
+        digests[name] = _config_digest(config, data)
+
+    store = ResultStore(out)
+    store.clean_partial_writes()
+    found, found_problems = find_submissions(submissions_dir, configs, assignments=list(selected))
+    problems += found_problems
+    for line in problems:
+        say(line)
+
+    todo: list[Prepared] = []
+    reused = 0
+    for sub in found:
+        fp = _submission_fingerprint(digests[sub.assignment], sub)
+        if resume and store.is_current(sub.student, sub.assignment, fp):
+            reused += 1
+            continue
+        todo.append(sub)
+
+    graded = 0
+    with Progress(total=len(todo), enabled=progress) as bar:
+        runnable: list[Prepared] = []
+        for sub in todo:
+            prepared = prepare(sub, selected[sub.assignment], sources[sub.assignment], digests[sub.assignment])
+            if prepared.job is None:
+                result = commit(prepared, selected[sub.assignment],
+                                _failed_result(prepared, selected[sub.assignment]), None, out, store)
+                graded += 1
+                _announce(result, bar, say)
+            else:
+                runnable.append(prepared)
+        if runnable:
+            if dask_scheduler:
+                from autodiff_course.grading.distributed import run_on_dask
+
+                finished = run_on_dask(dask_scheduler, runnable, selected, sandbox=sandbox)
+            else:
+                finished = _run_local(runnable, selected, jobs=jobs, sandbox=sandbox)
+            for prepared, exercises, run in finished:
+                result = commit(prepared, selected[prepared.submission.assignment], exercises, run, out, store)
+                graded += 1
+                _announce(result, bar, say)
+
+    results = publish(out=out, course=course_dir, configs=configs,
+                      gradebook=_resolve_gradebook(gradebook, course_dir, out))
+    return GradeSummary(out=out, results=results, configs=configs, graded=graded, reused=reused,
+                        problems=problems)
+
+
+def _announce(result: dict, bar, say: Callable[[str], None]) -> None:
+    line = _problem_line(result)
+    if line:
+        bar.write(line) if bar.enabled else say(line)
+    bar.update(1)
+
+
+def _run_local(prepared: list[Prepared], configs: dict[str, AssignmentConfig], *, jobs: int, sandbox: str):
+    """Yield (prepared, judged exercises, run) as the local warm pool finishes each job."""
+    from autodiff_course.grading.limits import Limits
+    from autodiff_course.grading.pool import WorkerPool
+
+    by_id = {p.key: p for p in prepared}
+    with WorkerPool(jobs=min(jobs, len(prepared)), sandbox=sandbox, limits=Limits()) as pool:
+        for run in pool.map([p.job for p in prepared]):
+            item = by_id[run["job_id"]]
+            specs = configs[item.submission.assignment].exercises
+            yield item, judge_run(specs, run, present=item.present), run
+
+
+def csv_rows(results: list[dict], configs: dict[str, AssignmentConfig]) -> list[tuple]:
+    """grades.csv rows in a fixed order: student, then assignment, then exercise as configured."""
+    rows = []
+    order = {name: i for i, name in enumerate(configs)}
+    for result in sorted(results, key=lambda r: (r["student"], order.get(r["assignment"], 1 << 30))):
+        for entry in result["exercises"]:
+            rows.append((result["student"], result["assignment"], result["notebook"], entry["id"],
+                         format_points(entry["score"]), format_points(entry["max_score"]), entry["status"]))
+    return rows
+
+
+def write_grades_csv(path: Path, results: list[dict], configs: dict[str, AssignmentConfig]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(GRADES_CSV_COLUMNS)
+    writer.writerows(csv_rows(results, configs))
+    atomic_write_text(path, buffer.getvalue())
+
+
+def publish(*, out: str | Path = "graded", course: str | Path | None = None,
+            configs: dict[str, AssignmentConfig] | None = None,
+            gradebook: str | Path | None = None) -> list[dict]:
+    """Rebuild everything derived from `out/.results/`: grades.csv, feedback/, report.html and the gradebook
+    (default `<out>/gradebook.db`). Grades nothing; returns the published results. Results of assignments
+    the course no longer has are skipped."""
+    from autodiff_course.grading.gradebook import write_gradebook
+    from autodiff_course.grading.report import write_feedback, write_report
+
+    out = Path(out)
+    course_dir = find_course_dir(course) if course is None else Path(course)
+    configs = configs if configs is not None else load_course(course_dir)
+    results = [r for r in ResultStore(out) if r["assignment"] in configs]
+    write_grades_csv(out / "grades.csv", results, configs)
+    write_feedback(out, results, configs)
+    write_report(out / "report.html", results, configs)
+    write_gradebook(_resolve_gradebook(gradebook, course_dir, out), results, configs, course_dir=course_dir)
+    return results
+
+
+def summary_table(results: list[dict], configs: dict[str, AssignmentConfig]) -> str:
+    """A plain-text table: one row per student, one column per assignment, `score/max` in each cell."""
+    assignments = [a for a in configs if any(r["assignment"] == a for r in results)]
+    students = sorted({r["student"] for r in results})
+    cell = {(r["student"], r["assignment"]): r for r in results}
+    header = ["student", *assignments, "total"]
+    rows = []
+    for student in students:
+        row, total, total_max = [student], 0.0, 0.0
+        for a in assignments:
+            r = cell.get((student, a))
+            if r is None:
+                row.append("-")
+                continue
+            row.append(f"{format_points(r['score'])}/{format_points(r['max_score'])}")
+            total += r["score"]
+            total_max += r["max_score"]
+        row.append(f"{format_points(total)}/{format_points(total_max)}")
+        rows.append(row)
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths)).rstrip() for line in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

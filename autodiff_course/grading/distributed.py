@@ -1,0 +1,88 @@
+"""Grading on an existing Dask distributed cluster.
+
+Each submission becomes one task. The task runs on a Dask worker: the notebook goes through a sandboxed warm
+`WorkerPool` on that worker's machine (one pool per worker process, started on first use and kept warm for
+the next task), and the exercises are judged there, in the trusted Dask worker process, never in the
+student's. Only plain data crosses the network both ways, and the client writes every output, so results
+are identical to local grading.
+"""
+from __future__ import annotations
+
+import atexit
+import threading
+from typing import Iterator
+
+__all__ = ["grade_task", "run_on_dask"]
+
+_POOLS: dict = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _close_pools() -> None:
+    with _POOLS_LOCK:
+        for pool in _POOLS.values():
+            try:
+                pool.__exit__(None, None, None)
+            except Exception:  # noqa: BLE001 - best effort at interpreter exit
+                pass
+        _POOLS.clear()
+
+
+def _worker_pool(sandbox: str, jobs: int):
+    from autodiff_course.grading.limits import Limits
+    from autodiff_course.grading.pool import WorkerPool
+
+    with _POOLS_LOCK:
+        pool = _POOLS.get((sandbox, jobs))
+        if pool is None:
+            pool = WorkerPool(jobs=jobs, sandbox=sandbox, limits=Limits())
+            pool.__enter__()
+            if not _POOLS:
+                atexit.register(_close_pools)
+            _POOLS[(sandbox, jobs)] = pool
+        return pool
+
+
+def grade_task(job: dict, specs: list[dict], present: list[str], sandbox: str, jobs: int = 1) -> dict:
+    """Runs on a Dask worker: sandboxed run of `job`, then judging. Returns {"run", "exercises"}."""
+    from autodiff_course.grading.batch import judge_run
+
+    pool = _worker_pool(sandbox, jobs)
+    runs = list(pool.map([job]))
+    if len(runs) != 1:
+        raise RuntimeError(f"worker pool returned {len(runs)} runs for job {job['job_id']!r}")
+    run = runs[0]
+    return {"run": run, "exercises": judge_run(specs, run, present=present)}
+
+
+def run_on_dask(address: str, prepared: list, configs: dict, *, sandbox: str = "auto") -> Iterator[tuple]:
+    """Yield (prepared, judged exercises, run) as the cluster at `address` finishes each submission.
+
+    Raises OSError (from distributed) naming the address if the scheduler cannot be reached."""
+    from distributed import Client, as_completed
+
+    client = Client(address, set_as_default=False, timeout="20s")
+    try:
+        futures, items = [], {}
+        for item in prepared:
+            specs = configs[item.submission.assignment].exercises
+            future = client.submit(grade_task, item.job, specs, sorted(item.present), sandbox,
+                                   key=f"grade-{item.key}-{item.fingerprint[:12]}", pure=False, retries=1)
+            futures.append(future)
+            items[future.key] = item
+        for future in as_completed(futures):
+            item = items[future.key]
+            try:
+                payload = future.result()
+            except Exception as exc:  # noqa: BLE001 - a lost task is one error row, not a lost batch
+                from autodiff_course.grading.batch import judge_run
+
+                run = {"job_id": item.key, "status": "crashed", "cells": [], "exercises": {},
+                       "message": f"grading task failed on the Dask cluster: {type(exc).__name__}: {exc}"}
+                payload = {"run": run, "exercises": judge_run(configs[item.submission.assignment].exercises,
+                                                              run, present=item.present)}
+            yield item, payload["exercises"], payload["run"]
+            future.release()
+    finally:
+        client.close()
+

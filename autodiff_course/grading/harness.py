@@ -1,0 +1,375 @@
+"""What runs inside the forked child that executes one untrusted notebook, and the wire format it speaks.
+
+Everything here except the framing helpers runs *with student code in the same process*, so nothing it
+produces is trusted: it only reports raw plain data (cell outputs, errors, what the collector returned) as
+length-prefixed JSON frames on a pipe. The worker (`autodiff_course.grading.worker`) watches the frames with
+deadlines and decides statuses; the batch runner judges the data where no student code ever ran.
+
+Events the child sends, in order:
+``{"event": "start", "index": i}`` before each cell it runs, then either
+``{"event": "cell", "index": i, "status": "ok"|"error"|"timeout", "error": {...}|None, "outputs": [...],
+"output_limit": bool}`` for a code cell, or additionally ``{"event": "exercise", "index": i, "id": str,
+"data": dict}`` before the cell event of a test cell; finally ``{"event": "done"}``.
+
+Code cells run through a real IPython `InteractiveShell` (magics such as ``%matplotlib inline`` work,
+``display()`` works) whose displays, results, errors and Python-level stdout/stderr are captured per cell as
+nbformat output dicts within a byte budget. Test cells are not executed: the collector
+(``autodiff_course.checks.collect`` unless another is injected) is called with the exercise spec and the
+shell's user namespace; it is looked up once in the warm worker, before any student code, so a cell that
+reassigns ``autodiff_course.checks.collect`` does not change what is called.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import resource
+import signal
+import struct
+import sys
+
+__all__ = [
+    "CellTimeout",
+    "OutputLimitExceeded",
+    "ProtocolError",
+    "FrameReader",
+    "write_frame",
+    "encode_frame",
+    "make_shell",
+    "run_job",
+]
+
+_HEADER = struct.Struct(">I")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+TRACEBACK_LINES = 40
+TRACEBACK_LINE_CHARS = 400
+EVALUE_CHARS = 2000
+
+
+class CellTimeout(BaseException):
+    """Raised into a running cell when its wall-clock or CPU time runs out (a BaseException, so a student's
+    ``except Exception`` does not swallow it)."""
+
+
+class OutputLimitExceeded(BaseException):
+    """Raised into the code that writes past the notebook's output budget."""
+
+
+class ProtocolError(Exception):
+    """A frame on a grading pipe is malformed or larger than allowed."""
+
+
+def encode_frame(obj) -> bytes:
+    data = json.dumps(obj, separators=(",", ":")).encode()
+    return _HEADER.pack(len(data)) + data
+
+
+def write_frame(fd: int, obj) -> None:
+    """Write one frame to a raw file descriptor (all of it, retrying short writes)."""
+    view = memoryview(encode_frame(obj))
+    while view:
+        n = __import__("os").write(fd, view)
+        view = view[n:]
+
+
+class FrameReader:
+    """Incremental parser of frames from untrusted bytes; `feed` returns the complete objects so far.
+
+    Raises ProtocolError for a frame longer than `max_bytes` or that is not JSON.
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> list:
+        self._buf += data
+        out = []
+        while len(self._buf) >= _HEADER.size:
+            (n,) = _HEADER.unpack_from(self._buf)
+            if n > self.max_bytes:
+                raise ProtocolError(f"frame of {n} bytes exceeds the limit of {self.max_bytes}")
+            if len(self._buf) < _HEADER.size + n:
+                break
+            raw = bytes(self._buf[_HEADER.size:_HEADER.size + n])
+            del self._buf[:_HEADER.size + n]
+            try:
+                out.append(json.loads(raw))
+            except ValueError as exc:
+                raise ProtocolError(f"frame is not JSON: {exc}") from None
+        return out
+
+    @property
+    def pending(self) -> int:
+        return len(self._buf)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Output capture
+
+
+class _Capture:
+    """Outputs of one cell, charged against the notebook-wide byte budget."""
+
+    def __init__(self, budget: _Budget):
+        self.budget = budget
+        self.outputs: list[dict] = []
+        self.limited = False
+        self._raised = False
+
+    def _charge(self, n: int) -> bool:
+        if self.budget.take(n):
+            return True
+        if not self.limited:
+            self.limited = True
+            self.outputs.append({"output_type": "stream", "name": "stderr",
+                                 "text": f"[output truncated: the notebook's output limit of "
+                                         f"{self.budget.total} bytes was reached]\n"})
+        if not self._raised:
+            # Stop a flooding loop once per cell; later writes are dropped silently.
+            self._raised = True
+            raise OutputLimitExceeded(f"output limit of {self.budget.total} bytes exceeded")
+        return False
+
+    def stream(self, name: str, text: str) -> None:
+        if not text:
+            return
+        if not self._charge(len(text.encode("utf-8", "replace"))):
+            return
+        last = self.outputs[-1] if self.outputs else None
+        if last and last["output_type"] == "stream" and last["name"] == name and not self.limited:
+            last["text"] += text
+        else:
+            self.outputs.append({"output_type": "stream", "name": name, "text": text})
+
+    def rich(self, output_type: str, data: dict, metadata: dict | None, count: int | None = None) -> None:
+        data = {str(k): v if isinstance(v, str) else _jsonable(v) for k, v in (data or {}).items()}
+        size = sum(len(json.dumps(v)) for v in data.values())
+        if not self._charge(size):
+            return
+        out = {"output_type": output_type, "data": data, "metadata": _jsonable(metadata or {})}
+        if output_type == "execute_result":
+            out["execution_count"] = count
+        self.outputs.append(out)
+
+    def error(self, ename: str, evalue: str, stb: list[str]) -> dict:
+        err = {"ename": ename, "evalue": evalue[:EVALUE_CHARS], "traceback": short_traceback(stb)}
+        self.outputs.append({"output_type": "error", **err})
+        return err
+
+
+class _Budget:
+    def __init__(self, total: int):
+        self.total = total
+        self.used = 0
+
+    def take(self, n: int) -> bool:
+        if self.used + n > self.total:
+            self.used = self.total
+            return False
+        self.used += n
+        return True
+
+
+def _jsonable(value):
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)[:EVALUE_CHARS]
+
+
+def short_traceback(stb: list[str]) -> list[str]:
+    """ANSI-free traceback lines, at most TRACEBACK_LINES (first 5 and the last ones), each cut short."""
+    lines = []
+    for chunk in stb or []:
+        lines.extend(_ANSI.sub("", str(chunk)).splitlines())
+    lines = [ln[:TRACEBACK_LINE_CHARS] for ln in lines]
+    if len(lines) > TRACEBACK_LINES:
+        lines = lines[:5] + ["..."] + lines[-(TRACEBACK_LINES - 6):]
+    return lines
+
+
+_current: dict = {"capture": None}
+
+
+def _capture() -> _Capture | None:
+    return _current["capture"]
+
+
+class _Stream(io.TextIOBase):
+    """sys.stdout / sys.stderr of the child: text goes into the current cell's outputs, within budget."""
+
+    def __init__(self, name: str, fd: int):
+        self.name_ = name
+        self._fd = fd
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        return self._fd
+
+    def write(self, s):
+        if not isinstance(s, str):
+            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
+        cap = _capture()
+        if cap is not None:
+            cap.stream(self.name_, s)
+        return len(s)
+
+    def flush(self):
+        pass
+
+
+def make_shell():
+    """The warm IPython shell the worker creates once; each forked child inherits a pristine copy."""
+    from IPython.core.displayhook import DisplayHook
+    from IPython.core.displaypub import DisplayPublisher
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets import Type
+    from traitlets.config import Config
+
+    class _Publisher(DisplayPublisher):
+        def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
+            cap = _capture()
+            if cap is not None:
+                cap.rich("display_data", data, metadata)
+
+        def clear_output(self, wait=False):
+            cap = _capture()
+            if cap is not None:
+                cap.outputs.clear()
+
+    class _Hook(DisplayHook):
+        def write_output_prompt(self):
+            pass
+
+        def write_format_data(self, format_dict, md_dict=None):
+            cap = _capture()
+            if cap is not None:
+                cap.rich("execute_result", format_dict, md_dict, self.shell.execution_count)
+
+        def finish_displayhook(self):
+            self._is_active = False
+
+    class GradingShell(InteractiveShell):
+        displayhook_class = Type(_Hook)
+        display_pub_class = Type(_Publisher)
+
+        def _showtraceback(self, etype, evalue, stb):
+            cap = _capture()
+            if cap is not None:
+                cap.last_error = cap.error(getattr(etype, "__name__", str(etype)), str(evalue), stb)
+
+    cfg = Config()
+    cfg.HistoryManager.enabled = False
+    cfg.InteractiveShell.colors = "nocolor"
+    cfg.InteractiveShell.xmode = "Context"
+    shell = GradingShell.instance(config=cfg)
+    return shell
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Running a job in the child
+
+
+def _on_timeout(signum, frame):
+    kind = "CPU" if signum == signal.SIGXCPU else "wall-clock"
+    raise CellTimeout(f"the cell exceeded its {kind} time limit")
+
+
+def _set_cpu_soft(seconds: float | None) -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if seconds is None:
+        soft = hard
+    else:
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        soft = int(ru.ru_utime + ru.ru_stime + seconds) + 1
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+    except (ValueError, OSError):
+        pass
+
+
+def _run_code_cell(shell, cell: dict, limits: dict, budget: _Budget) -> dict:
+    cap = _Capture(budget)
+    cap.last_error = None
+    _current["capture"] = cap
+    sys.stdout, sys.stderr = _Stream("stdout", 1), _Stream("stderr", 2)
+    signal.signal(signal.SIGALRM, _on_timeout)
+    signal.signal(signal.SIGXCPU, _on_timeout)
+    status, error = "ok", None
+    try:
+        _set_cpu_soft(limits["cell_cpu_seconds"])
+        signal.setitimer(signal.ITIMER_REAL, limits["cell_wall_seconds"])
+        result = shell.run_cell(cell["source"], store_history=True)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        exc = result.error_before_exec or result.error_in_exec
+    except BaseException as e:  # raised outside IPython's own handler (e.g. in a post-execute hook)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        exc = e
+        cap.last_error = cap.error(type(e).__name__, str(e), [])
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        _set_cpu_soft(None)
+    if exc is not None:
+        status = "timeout" if isinstance(exc, CellTimeout) else "error"
+        error = cap.last_error or cap.error(type(exc).__name__, str(exc), [])
+    _current["capture"] = None
+    return {"status": status, "error": error, "outputs": cap.outputs, "output_limit": cap.limited}
+
+
+def _run_exercise_cell(shell, cell: dict, collector, budget: _Budget) -> tuple[dict, dict]:
+    spec = cell["exercise"]
+    cap = _Capture(budget)
+    cap.last_error = None
+    _current["capture"] = cap
+    sys.stdout, sys.stderr = _Stream("stdout", 1), _Stream("stderr", 2)
+    # No alarm of ours here: the collector enforces its own per-check limit with signals.
+    signal.signal(signal.SIGXCPU, _on_timeout)
+    status, error = "ok", None
+    try:
+        data = collector(spec, shell.user_ns)
+        json.dumps(data)
+        if not isinstance(data, dict):
+            raise TypeError(f"the collector returned {type(data).__name__}, not a dict")
+    except CellTimeout as exc:
+        status = "timeout"
+        data = {"status": "timeout", "message": str(exc)}
+    except BaseException as exc:
+        status = "error"
+        data = {"status": "error", "message": f"collecting exercise {spec.get('id')!r} failed: "
+                                              f"{type(exc).__name__}: {str(exc)[:EVALUE_CHARS]}"}
+        error = {"ename": type(exc).__name__, "evalue": str(exc)[:EVALUE_CHARS], "traceback": []}
+    _current["capture"] = None
+    cell_result = {"status": status, "error": error, "outputs": cap.outputs, "output_limit": cap.limited}
+    return data, cell_result
+
+
+def run_job(shell, job: dict, skip: set, limits: dict, events_fd: int, collector) -> None:
+    """Run the cells of `job` (except indices in `skip`) in `shell`, reporting events on `events_fd`."""
+    budget = _Budget(int(limits["output_bytes"]))
+    for cell in job["cells"]:
+        index = cell["index"]
+        if cell.get("cell_type", "code") != "code" or index in skip:
+            continue
+        write_frame(events_fd, {"event": "start", "index": index})
+        if cell.get("exercise"):
+            data, result = _run_exercise_cell(shell, cell, collector, budget)
+            write_frame(events_fd, {"event": "exercise", "index": index, "id": str(cell["exercise"].get("id")),
+                                    "data": data})
+        else:
+            result = _run_code_cell(shell, cell, limits, budget)
+        write_frame(events_fd, {"event": "cell", "index": index, **result})
+    write_frame(events_fd, {"event": "done"})

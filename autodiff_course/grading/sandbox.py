@@ -1,0 +1,366 @@
+"""Isolation primitives for grading untrusted notebooks (Linux).
+
+Two sandbox modes, chosen by `resolve_sandbox`:
+
+``"bwrap"``
+    Each worker runs inside bubblewrap: read-only binds of only what Python needs (``/usr``, the base Python
+    prefix, the venv, the installed ``autodiff_course`` package directory and any extra ``python_path``
+    directories), a fresh ``/proc`` and ``/dev``, a size-capped private tmpfs on ``/tmp``, and new network, pid,
+    ipc and uts namespaces (``--unshare-net --unshare-pid --die-with-parent --new-session``). Course folders
+    (source notebooks, grader configs, gradebook, other students' files) are simply not in the view.
+
+``"none"`` (fallback where bwrap is missing or cannot run)
+    The worker runs directly. When it runs as root it still tries, once, ``unshare(CLONE_NEWNET)`` (no network)
+    and ``unshare(CLONE_NEWNS)`` with empty tmpfs mounts over `hidden_paths` (the repo's ``notebooks/``,
+    ``graders/``, ``examples/`` and whatever the caller names). Each child still gets rlimits, a private temp
+    dir and a separate uid. What could not be applied is returned as warnings (the pool emits them once as
+    `SandboxWarning`): other world-readable files of the machine stay readable in this mode.
+
+In both modes every submission runs under an unprivileged uid unique to its worker slot (claimed with
+`claim_uid`, so concurrent pools never share one); `kill_uid_processes` ends every process of that uid, which is
+how daemons and fork bombs are cleaned up. Without root there is no uid to drop to: processes are then only
+cleaned up by session, which a double-forked daemon escapes (warned).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+__all__ = [
+    "SandboxUnavailable",
+    "SandboxWarning",
+    "bwrap_available",
+    "resolve_sandbox",
+    "bwrap_command",
+    "default_hidden_paths",
+    "claim_uid",
+    "processes_of_uid",
+    "kill_uid_processes",
+    "isolate_fallback",
+    "set_no_new_privs",
+    "set_parent_death_signal",
+    "set_child_subreaper",
+]
+
+UID_BASE = 62000
+UID_COUNT = 1000
+
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWNET = 0x40000000
+_MS_REC = 16384
+_MS_PRIVATE = 1 << 18
+_MS_NOSUID = 2
+_MS_NODEV = 4
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_NO_NEW_PRIVS = 38
+
+# Capabilities the worker keeps inside bwrap: drop to the slot uid (SETUID/SETGID), hand the private dir to it
+# (CHOWN/FOWNER), signal and clean up after the child (KILL/DAC_OVERRIDE). Everything else is dropped.
+_WORKER_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER", "CAP_KILL", "CAP_DAC_OVERRIDE")
+
+
+class SandboxUnavailable(RuntimeError):
+    """sandbox="bwrap" was asked for but bubblewrap is missing or cannot create its namespaces here."""
+
+
+class SandboxWarning(UserWarning):
+    """Grading runs with weaker isolation than the bwrap sandbox (emitted once per pool)."""
+
+
+_libc = None
+
+
+def _lib():
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return _libc
+
+
+def _prctl(option: int, arg: int) -> None:
+    if _lib().prctl(option, ctypes.c_ulong(arg), 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl({option}) failed: {os.strerror(err)}")
+
+
+def set_no_new_privs() -> None:
+    """Forbid gaining privileges through setuid binaries for this process and its descendants."""
+    _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+
+
+def set_parent_death_signal(sig: int = signal.SIGKILL) -> None:
+    """Receive `sig` when the parent dies (cleared by credential changes: call it after dropping the uid)."""
+    _prctl(_PR_SET_PDEATHSIG, int(sig))
+
+
+def set_child_subreaper() -> None:
+    """Orphaned descendants are re-parented to this process, so it can reap (and count) them."""
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+
+
+_bwrap_probe: dict = {}
+
+
+def bwrap_available() -> tuple[bool, str]:
+    """(True, "") when bwrap exists and can create the namespaces the worker needs; else (False, why)."""
+    if "result" in _bwrap_probe:
+        return _bwrap_probe["result"]
+    exe = shutil.which("bwrap")
+    if exe is None:
+        result = (False, "bubblewrap (bwrap) is not installed")
+    elif not sys.platform.startswith("linux"):
+        result = (False, f"bubblewrap needs Linux, this is {sys.platform}")
+    else:
+        cmd = [exe, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--unshare-net",
+               "--unshare-pid", "--die-with-parent", "true"]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+            ok = proc.returncode == 0
+            result = (True, "") if ok else (False, f"bwrap cannot create namespaces: {proc.stderr.strip()}")
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            result = (False, f"bwrap failed to start: {exc}")
+    _bwrap_probe["result"] = result
+    return result
+
+
+def resolve_sandbox(mode: str) -> tuple[str, list[str]]:
+    """Map "auto" | "bwrap" | "none" to the mode used and the warnings to show.
+
+    Raises SandboxUnavailable for "bwrap" when bwrap cannot run, ValueError for an unknown mode.
+    """
+    if mode not in ("auto", "bwrap", "none"):
+        raise ValueError(f'sandbox must be "auto", "bwrap" or "none", got {mode!r}')
+    warns: list[str] = []
+    if mode in ("auto", "bwrap"):
+        ok, why = bwrap_available()
+        if ok:
+            return "bwrap", warns
+        if mode == "bwrap":
+            raise SandboxUnavailable(f'sandbox="bwrap" requested but {why}')
+        warns.append(f"{why}; grading untrusted notebooks without bubblewrap (weaker isolation: the "
+                     "submission can read world-readable files outside the hidden course folders)")
+    if not hasattr(os, "fork") or not sys.platform.startswith("linux"):
+        warns.append("not Linux: no namespaces, uid drop or process cleanup by uid; do not grade untrusted "
+                     "submissions here")
+    elif os.geteuid() != 0:
+        warns.append("not running as root: submissions run under your own uid (no separate uid, no "
+                     "RLIMIT_NPROC, no network isolation); a daemonising submission may survive its grading")
+    return "none", warns
+
+
+def _package_dir() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def default_hidden_paths() -> list[Path]:
+    """Course folders next to the installed package (a source checkout) that a submission must never see."""
+    root = _package_dir().parent
+    return [root / name for name in ("notebooks", "graders", "examples", ".git") if (root / name).exists()]
+
+
+def _covered(path: Path, roots: list[Path]) -> bool:
+    return any(path == r or r in path.parents for r in roots)
+
+
+def bwrap_command(worker_argv: list[str], *, env: dict[str, str], python_path: list[str] = (),
+                  tmp_bytes: int | None = None) -> list[str]:
+    """The bwrap argv that runs `worker_argv` in the worker sandbox described in the module docstring.
+
+    `env` replaces the environment entirely; `python_path` directories are bound read-only at the same path.
+    """
+    exe = shutil.which("bwrap")
+    if exe is None:
+        raise SandboxUnavailable("bubblewrap (bwrap) is not installed")
+    args = [exe, "--die-with-parent", "--new-session", "--unshare-net", "--unshare-pid", "--unshare-ipc",
+            "--unshare-uts", "--hostname", "grader", "--cap-drop", "ALL"]
+    for cap in _WORKER_CAPS:
+        args += ["--cap-add", cap]
+    ro: list[Path] = [Path("/usr")]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        p = Path(top)
+        if p.is_symlink():
+            args += ["--symlink", os.readlink(p), top]
+        elif p.is_dir():
+            ro.append(p)
+    # Only the interpreter, the environment and the package itself: a source checkout's course folders next to
+    # the package (notebooks/, graders/, ...) are deliberately not bound.
+    for extra in (sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix,
+                  str(Path(sys.executable).resolve().parent.parent), str(_package_dir()), *python_path):
+        p = Path(extra).resolve()
+        if p.exists() and not _covered(p, ro):
+            ro = [r for r in ro if not _covered(r, [p])] + [p]
+    for p in ro:
+        args += ["--ro-bind", str(p), str(p)]
+    for f in ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf"):
+        if os.path.exists(f):
+            args += ["--ro-bind", f, f]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    if tmp_bytes:
+        args += ["--size", str(int(tmp_bytes))]
+    args += ["--perms", "0755", "--tmpfs", "/tmp", "--chdir", "/tmp", "--clearenv"]
+    for k, v in env.items():
+        args += ["--setenv", k, v]
+    return args + ["--", *worker_argv]
+
+
+# Held for the life of the process: the lock on a uid's file is what reserves that uid.
+_claimed: dict[int, int] = {}
+
+
+def claim_uid(base: int = UID_BASE, count: int = UID_COUNT) -> int:
+    """Reserve an unused uid in [base, base+count) for one worker slot, for the life of this process.
+
+    The reservation is an flock on a file in the system temp dir, so pools in other processes (a test run and a
+    batch run at once) never share a uid: `kill_uid_processes` on one slot cannot hit another's submissions.
+    Raises RuntimeError when every uid of the range is taken.
+    """
+    lock_dir = Path(tempfile.gettempdir()) / "autodiff-course-uids"
+    lock_dir.mkdir(mode=0o755, exist_ok=True)
+    for uid in range(base, base + count):
+        if uid in _claimed:
+            continue
+        fd = os.open(lock_dir / f"{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        if processes_of_uid(uid):
+            # Left over from a crashed pool: clean it before handing the uid out again.
+            kill_uid_processes(uid)
+        _claimed[uid] = fd
+        return uid
+    raise RuntimeError(f"no free sandbox uid in {base}..{base + count - 1} (all locked under {lock_dir})")
+
+
+def release_uid(uid: int) -> None:
+    """Give back a uid from `claim_uid`."""
+    fd = _claimed.pop(uid, None)
+    if fd is not None:
+        os.close(fd)
+
+
+def processes_of_uid(uid: int) -> list[int]:
+    """Pids of live (non-zombie) processes whose real uid is `uid`, as this process's /proc shows them."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                status = f.read()
+        except OSError:
+            continue
+        real_uid = state = None
+        for line in status.splitlines():
+            if line.startswith("Uid:"):
+                real_uid = int(line.split()[1])
+            elif line.startswith("State:"):
+                state = line.split()[1]
+        if real_uid == uid and state != "Z":
+            pids.append(int(entry))
+    return pids
+
+
+def kill_uid_processes(uid: int, *, rounds: int = 200) -> bool:
+    """SIGKILL every process of `uid` (needs root). Returns True when none is left.
+
+    A helper process takes the uid and calls kill(-1, SIGKILL) until nothing is left to signal: that reaches
+    double-forked daemons and every member of a fork bomb, and nothing of any other uid.
+    """
+    if os.geteuid() != 0:
+        return not processes_of_uid(uid)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            for _ in range(rounds):
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except ProcessLookupError:
+                    os._exit(0)
+                time.sleep(0.002)
+            os._exit(1)
+        except BaseException:
+            os._exit(2)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except ChildProcessError:
+            status = 0
+            break
+        except InterruptedError:
+            continue
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _unshare(flags: int) -> None:
+    if _lib().unshare(flags) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None) -> None:
+    rc = _lib().mount(source.encode(), target.encode(), fstype.encode() if fstype else None,
+                      ctypes.c_ulong(flags), data.encode() if data else None)
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {target}: {os.strerror(err)}")
+
+
+def isolate_fallback(hidden_paths: list[str]) -> list[str]:
+    """Best-effort isolation of the current process (the fallback worker) without bwrap.
+
+    As root: a new network namespace (only a down loopback: no connection to anything) and a private mount
+    namespace in which every path of `hidden_paths` is covered by an empty read-only tmpfs. Returns the list of
+    what could not be done, as warning texts (empty when everything was applied).
+    """
+    problems = []
+    if os.geteuid() != 0:
+        return ["not root: no network or mount namespace for submissions"]
+    try:
+        _unshare(_CLONE_NEWNET)
+    except OSError as exc:
+        problems.append(f"unshare(CLONE_NEWNET) failed ({exc}): submissions can use the network")
+    hidden = [p for p in hidden_paths if os.path.exists(p)]
+    if hidden:
+        try:
+            _unshare(_CLONE_NEWNS)
+            _mount("none", "/", None, _MS_REC | _MS_PRIVATE, None)
+            for p in hidden:
+                if os.path.isdir(p):
+                    _mount("tmpfs", p, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
+                else:
+                    _mount("/dev/null", p, None, 4096, None)  # MS_BIND
+        except OSError as exc:
+            problems.append(f"cannot hide course folders ({exc}): submissions can read "
+                            + ", ".join(hidden))
+    return problems
+
+
+def warn_once(messages: list[str], _seen: set = set()) -> None:  # noqa: B006 - the set is the memory
+    """Emit each sandbox warning text once per process as SandboxWarning."""
+    for m in messages:
+        if m not in _seen:
+            _seen.add(m)
+            warnings.warn(m, SandboxWarning, stacklevel=3)
+
+
+def errno_name(code: int) -> str:
+    return errno.errorcode.get(code, str(code))

@@ -1,0 +1,324 @@
+"""Graph: a traced computation as plain records, the reference that checkers, feedback and widgets read.
+
+Each node is one intermediate variable: its name (the student's own), its primitive, its ordered inputs and its
+value. Tangents (forward mode) and adjoints (reverse mode) are computed from the primitives' declared rules on
+these recorded values; the graph converts to and from JSON-safe data so it can cross a process boundary, and
+``from_dict`` recomputes every value from the inputs rather than trusting the data.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import primitives as P
+from .errors import AutodiffError
+
+FORMAT = "autodiff-course.graph/1"
+_VARIABLE = re.compile(r"^[A-Za-z_]\w*$")
+
+
+@dataclass
+class GraphNode:
+    id: int
+    name: str
+    names: list[str]
+    op: str  # "input", "const" or a primitive's name
+    inputs: tuple[int, ...]
+    value: Any
+    line: int | None = None
+    source: str | None = None
+    params: dict = field(default_factory=dict)
+
+    @property
+    def primitive(self) -> P.Primitive | None:
+        return P.PRIMITIVES.get(self.op)
+
+
+def _plain(v):
+    """A value as JSON-safe data: floats (nan/inf kept as floats) or nested lists."""
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, (np.floating, np.integer)):
+        return float(v)
+    return v
+
+
+def _array(v):
+    return np.asarray(v, dtype=float) if isinstance(v, list) else (float(v) if v is not None else v)
+
+
+def _encode_param(v):
+    if isinstance(v, tuple):
+        return {"tuple": [_encode_param(x) for x in v]}
+    if isinstance(v, slice):
+        return {"slice": [v.start, v.stop, v.step]}
+    if v is Ellipsis:
+        return {"ellipsis": True}
+    if isinstance(v, np.ndarray):
+        return {"array": v.tolist()}
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    return v
+
+
+def _decode_param(v):
+    if isinstance(v, dict):
+        if "tuple" in v:
+            return tuple(_decode_param(x) for x in v["tuple"])
+        if "slice" in v:
+            return slice(*v["slice"])
+        if "ellipsis" in v:
+            return Ellipsis
+        if "array" in v:
+            return np.asarray(v["array"])
+    if isinstance(v, list):
+        return tuple(v)
+    return v
+
+
+class Graph:
+    """A computational graph in topological order (every node after the nodes it reads)."""
+
+    def __init__(self, nodes: list[GraphNode], inputs: list[int], outputs: list[int]):
+        self.nodes = nodes
+        self.inputs = inputs
+        self.outputs = outputs
+        self._by_name = {}
+        for n in nodes:
+            for name in [n.name, *n.names]:
+                self._by_name.setdefault(name, n.id)
+        self._consumers: dict[int, list[int]] = {n.id: [] for n in nodes}
+        for n in nodes:
+            for i in n.inputs:
+                if n.id not in self._consumers[i]:
+                    self._consumers[i].append(n.id)
+
+    # -- building -----------------------------------------------------------------------------------------
+    @classmethod
+    def from_run(cls, run, outputs: list) -> "Graph":
+        """The graph of everything ``outputs`` depend on in a traced run (see ``trace.run_traced``)."""
+        tracer = run.tracer
+        seen: dict[int, Any] = {}
+        stack = list(outputs)
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen[id(node)] = node
+            stack.extend(node._inputs)
+        for node in run.inputs:
+            seen.setdefault(id(node), node)
+        order = sorted(seen.values(), key=lambda n: tracer.seq.get(id(n), -1))
+        ids = {id(n): k for k, n in enumerate(order)}
+        input_keys = {id(n) for n in run.inputs}
+        params_set = set(run.arg_names)
+        nodes = []
+        unnamed = 0
+        for k, node in enumerate(order):
+            key = id(node)
+            names = list(tracer.names.get(key, []))
+            if key in input_keys:
+                op = "input"
+            elif node._op is None:
+                op = "const"
+            else:
+                op = node._op.name
+            if names:
+                preferred = [n for n in names if n not in params_set]
+                name = preferred[0] if preferred else names[0]
+            elif op == "const":
+                name = _format_const(node.value)
+            else:
+                unnamed += 1
+                name = f"_t{unnamed}"
+            line = tracer.lines.get(key)
+            nodes.append(GraphNode(
+                id=k, name=name, names=names, op=op, inputs=tuple(ids[id(i)] for i in node._inputs),
+                value=np.array(node.value) if isinstance(node.value, np.ndarray) else node.value,
+                line=line if op not in ("input", "const") else None,
+                source=tracer.source(line) if op not in ("input", "const") else None,
+                params=dict(node._params or {}),
+            ))
+        return cls(nodes, [ids[id(n)] for n in run.inputs], [ids[id(n)] for n in outputs])
+
+    def to_dict(self) -> dict:
+        """JSON-safe plain data (format ``autodiff-course.graph/1``, see docs/architecture.md)."""
+        return {
+            "format": FORMAT,
+            "inputs": list(self.inputs),
+            "outputs": list(self.outputs),
+            "nodes": [
+                {
+                    "id": n.id, "name": n.name, "names": list(n.names), "op": n.op, "inputs": list(n.inputs),
+                    "value": _plain(n.value), "shape": list(np.shape(n.value)), "line": n.line,
+                    "source": n.source, "params": {k: _encode_param(v) for k, v in n.params.items()},
+                }
+                for n in self.nodes
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, *, recompute: bool = True) -> "Graph":
+        """Rebuild a graph from ``to_dict`` data.
+
+        With ``recompute`` (the default) every non-input value is computed again from the inputs with the
+        engine's primitives; the recorded values are ignored, and nodes whose recorded value disagreed are
+        listed in ``graph.mismatches``. Raises AutodiffError for malformed data (unknown primitive, an input
+        that refers forward, a wrong format tag).
+        """
+        if data.get("format") != FORMAT:
+            raise AutodiffError(f"not a graph of format {FORMAT}: {data.get('format')!r}")
+        nodes: list[GraphNode] = []
+        mismatches = []
+        for k, d in enumerate(data["nodes"]):
+            if d["id"] != k:
+                raise AutodiffError(f"graph node {k} has id {d['id']}; nodes must be numbered in order")
+            inputs = tuple(int(i) for i in d["inputs"])
+            if any(i >= k or i < 0 for i in inputs):
+                raise AutodiffError(f"graph node {k} ({d.get('name')}) reads a node that comes after it")
+            op = d["op"]
+            params = {key: _decode_param(v) for key, v in (d.get("params") or {}).items()}
+            recorded = _array(d["value"])
+            if op in ("input", "const") or not recompute:
+                value = recorded
+            else:
+                prim = P.PRIMITIVES.get(op)
+                if prim is None:
+                    raise AutodiffError(f"graph node {k} ({d.get('name')}): unknown primitive {op!r}")
+                value = prim.raw(*(nodes[i].value for i in inputs), **params)
+                if not _close(value, recorded):
+                    mismatches.append(k)
+            nodes.append(GraphNode(id=k, name=str(d["name"]), names=[str(s) for s in d.get("names", [])], op=op,
+                                   inputs=inputs, value=value, line=d.get("line"), source=d.get("source"),
+                                   params=params))
+        g = cls(nodes, [int(i) for i in data["inputs"]], [int(i) for i in data["outputs"]])
+        g.mismatches = mismatches
+        return g
+
+    # -- looking things up --------------------------------------------------------------------------------
+    def node(self, key: int | str) -> GraphNode:
+        """A node by id or by any of the student's names for it. Raises KeyError naming what was asked."""
+        if isinstance(key, str):
+            if key not in self._by_name:
+                raise KeyError(f"no intermediate variable named {key!r}; the graph has "
+                               + ", ".join(n.name for n in self.nodes))
+            key = self._by_name[key]
+        return self.nodes[key]
+
+    def consumers(self, node_id: int) -> list[int]:
+        """The nodes that read ``node_id``, in topological order."""
+        return list(self._consumers[node_id])
+
+    @property
+    def variables(self) -> list[GraphNode]:
+        """The intermediate variables: every node but constants, in order."""
+        return [n for n in self.nodes if n.op != "const"]
+
+    def equation(self, node_id: int) -> str:
+        """``'v5 = v1 * v4'``: the node written as one operation of its inputs."""
+        n = self.nodes[node_id]
+        if n.op in ("input", "const"):
+            return f"{n.name} = {n.names[0] if n.op == 'input' and n.names else _format_const(n.value)}"
+        return f"{n.name} = {n.primitive.describe([self.nodes[i].name for i in n.inputs])}"
+
+    def _resolve_input(self, wrt) -> int:
+        if isinstance(wrt, str):
+            return self.node(wrt).id
+        if isinstance(wrt, int) and 0 <= wrt < len(self.inputs):
+            return self.inputs[wrt]
+        raise KeyError(f"wrt={wrt!r}: give an input index (0..{len(self.inputs) - 1}) or a variable name")
+
+    # -- derivatives from the primitives' rules -----------------------------------------------------------
+    def local_partials(self, node_id: int) -> tuple:
+        """d node / d input_k for each input k, at the recorded values (elementwise primitives only)."""
+        n = self.nodes[node_id]
+        prim = n.primitive
+        if prim is None:
+            return ()
+        args = [self.nodes[i].value for i in n.inputs]
+        return tuple(prim.partial(k, n.value, args) for k in range(len(args)))
+
+    def tangents(self, wrt: int | str = 0) -> dict[int, Any]:
+        """Forward mode: d node / d (input ``wrt``) for every node (``wrt``: input index or variable name)."""
+        start = self._resolve_input(wrt)
+        tangents: dict[int, Any] = {}
+        for n in self.nodes:
+            if n.id == start:
+                tangents[n.id] = np.ones_like(n.value) if isinstance(n.value, np.ndarray) else 1.0
+                continue
+            prim = n.primitive
+            ts = [tangents.get(i) for i in n.inputs]
+            if prim is None or all(t is None for t in ts):
+                continue
+            tangents[n.id] = prim.jvp(ts, n.value, [self.nodes[i].value for i in n.inputs], n.params)
+        return {n.id: tangents.get(n.id, 0.0 * n.value if isinstance(n.value, np.ndarray) else 0.0)
+                for n in self.nodes}
+
+    def adjoints(self, output: int | str | None = None, seed=None) -> dict[int, Any]:
+        """Reverse mode: d output / d node for every node (0 for nodes the output does not depend on)."""
+        out = self.outputs[0] if output is None else (self.node(output).id if isinstance(output, str) else output)
+        value = self.nodes[out].value
+        adj: dict[int, Any] = {out: (np.ones_like(value) if isinstance(value, np.ndarray) else 1.0)
+                               if seed is None else seed}
+        for n in reversed(self.nodes[: out + 1]):
+            g = adj.get(n.id)
+            prim = n.primitive
+            if g is None or prim is None:
+                continue
+            args = [self.nodes[i].value for i in n.inputs]
+            needs = [self.nodes[i].op != "const" for i in n.inputs]
+            for i, c in zip(n.inputs, prim.vjp(g, n.value, args, n.params, needs)):
+                if c is not None:
+                    adj[i] = c if i not in adj else adj[i] + c
+        return {n.id: adj.get(n.id, 0.0 * n.value if isinstance(n.value, np.ndarray) else 0.0)
+                for n in self.nodes}
+
+    def value(self, key: int | str):
+        return self.node(key).value
+
+    # -- display --------------------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        lines = [f"Graph with {len(self.nodes)} nodes:"]
+        for n in self.nodes:
+            lines.append(f"  {self.equation(n.id):<28} = {_format_value(n.value)}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from .graph_svg import graph_to_svg
+
+        return graph_to_svg(self)
+
+    def stepper(self, **kwargs):
+        """An interactive step-through of this graph's forward or reverse pass (see widgets.GraphStepper)."""
+        from .widgets import GraphStepper
+
+        return GraphStepper(self, **kwargs)
+
+
+def _close(a, b, rtol: float = 1e-12) -> bool:
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        return False
+    return bool(np.all((a == b) | np.isclose(a, b, rtol=rtol, atol=1e-300) | (np.isnan(a) & np.isnan(b))))
+
+
+def _format_const(v) -> str:
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    if isinstance(v, np.ndarray):
+        return f"const{list(v.shape)}"
+    return repr(v)
+
+
+def _format_value(v) -> str:
+    if isinstance(v, np.ndarray):
+        return f"array{list(v.shape)}"
+    if isinstance(v, float) and math.isfinite(v):
+        return f"{v:.6g}"
+    return repr(v)

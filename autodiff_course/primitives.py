@@ -1,0 +1,503 @@
+"""Every elementary operation, declared once.
+
+A primitive says what it computes (for a Python float and for a numpy array) and how derivatives flow through it.
+Forward mode (dual numbers), reverse mode (the backward pass), tracing, the graph widget and the checkers all read
+these declarations; nothing else in the package knows a derivative rule.
+
+Elementwise primitives give their *local partial derivatives*: ``partials[k](ans, *args)`` is d out / d args[k],
+the number a student writes as ``dv5dv1``. Both modes follow from them: a tangent is the sum of partial * input
+tangent, an adjoint contribution is output adjoint * partial. A partial may be the constant ``1`` or ``-1`` so the
+passes can skip a multiplication. Structural tensor primitives (matmul, sum, reshape, ...) have no elementwise
+partials and give ``jvp`` and ``vjp`` rules instead.
+
+Rules are written with the primitives themselves (``cos(x)``, ``x * y``), so the same rule runs on raw numbers (a
+fast pass) and on graph nodes (``create_graph=True``, which is how higher derivatives work).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import DomainError, MissingRuleError
+
+PRIMITIVES: dict[str, "Primitive"] = {}
+
+_PY_NUMBERS = (float, int)
+
+
+def raw(x: Any) -> Any:
+    """The plain number or array inside an engine value (a Scalar, Tensor or Dual); anything else as it is."""
+    while True:
+        v = getattr(x, "_raw_value", None)
+        if v is None:
+            return x
+        x = v()
+
+
+def _dispatch_class(args: tuple) -> type | None:
+    best, rank = None, 0
+    for a in args:
+        r = getattr(type(a), "_dispatch_rank", 0)
+        if r > rank:
+            best, rank = type(a), r
+    return best
+
+
+class Primitive:
+    """One elementary operation: its forward computation and its derivative rules.
+
+    Calling a primitive on engine values records a node (or propagates a tangent); on plain numbers or arrays it
+    just computes, after checking the domain so that, say, a log of a negative number is an error that names the
+    operation rather than a silent NaN.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        arity: int,
+        *,
+        scalar: Callable | None,
+        array: Callable,
+        partials: tuple | None = None,
+        jvp: Callable | None = None,
+        vjp: Callable | None = None,
+        domain: Callable | None = None,
+        torch: Callable | None = None,
+        grad_fn: str,
+        expr: str,
+        partial_text: tuple[str, ...] = (),
+        symbol: str | None = None,
+    ):
+        self.name = name
+        self.arity = arity
+        self.scalar_impl = scalar
+        self.array_impl = array
+        self.partials = partials
+        self._jvp = jvp
+        self._vjp = vjp
+        self.domain = domain
+        self.torch_impl = torch
+        self.grad_fn_name = grad_fn
+        self.expr = expr
+        self.partial_text = partial_text
+        self.symbol = symbol
+        self.elementwise = partials is not None
+        PRIMITIVES[name] = self
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+    # -- forward ------------------------------------------------------------------------------------------
+    def __call__(self, *args, **params):
+        cls = _dispatch_class(args)
+        if cls is None:
+            return self.raw(*args, **params)
+        return cls._apply(self, args, params)
+
+    def raw(self, *args, **params):
+        """Compute on plain floats or numpy arrays (no graph). Raises DomainError outside the domain."""
+        if self.domain is not None:
+            self.domain(*args)
+        impl = self.scalar_impl
+        if impl is not None:
+            for a in args:
+                if not isinstance(a, _PY_NUMBERS):
+                    impl = self.array_impl
+                    break
+        else:
+            impl = self.array_impl
+        try:
+            return impl(*args, **params)
+        except (OverflowError, ZeroDivisionError, ValueError) as e:
+            if isinstance(e, DomainError):
+                raise
+            shown = ", ".join(_short(a) for a in args)
+            raise DomainError(f"{self.name}({shown}): {e}") from None
+
+    def describe(self, names: list[str] | tuple[str, ...]) -> str:
+        """The operation written with the given input names, e.g. ``'v1 * v4'`` or ``'sin(v0)'``."""
+        return self.expr.format(*names)
+
+    def partial_words(self, k: int, names, out: str) -> str:
+        """The local derivative d out / d input k as a formula in the given names, e.g. ``'-sin(v0)'``."""
+        if k >= len(self.partial_text):
+            raise MissingRuleError(self.name, "text")
+        return self.partial_text[k].format(*names, out=out)
+
+    # -- derivatives --------------------------------------------------------------------------------------
+    def partial(self, k: int, ans, args):
+        """d out / d args[k] at these values (elementwise primitives only)."""
+        if self.partials is None:
+            raise MissingRuleError(self.name, "local-derivative")
+        p = self.partials[k]
+        return p if isinstance(p, int) else p(ans, *args)
+
+    def jvp(self, tangents, ans, args, params):
+        """The output tangent from the input tangents (``None`` for an input that carries none)."""
+        if self._jvp is not None:
+            return self._jvp(tangents, ans, *args, **params)
+        if self.partials is None:
+            raise MissingRuleError(self.name, "forward-mode (jvp)")
+        total = None
+        for k, t in enumerate(tangents):
+            if t is None:
+                continue
+            p = self.partials[k]
+            term = t if p == 1 and isinstance(p, int) else (-t if isinstance(p, int) else p(ans, *args) * t)
+            total = term if total is None else total + term
+        return total
+
+    def vjp(self, g, ans, args, params, needs, broadcast=True):
+        """Adjoint contributions to each input from the output adjoint ``g``.
+
+        ``needs[k]`` says whether input k wants one (others get ``None``). With ``broadcast`` the contribution is
+        summed back to the input's shape (see ``unbroadcast``).
+        """
+        if self._vjp is not None:
+            return self._vjp(g, ans, *args, needs=needs, **params)
+        if self.partials is None:
+            raise MissingRuleError(self.name, "reverse-mode (vjp)")
+        out = []
+        for k, need in enumerate(needs):
+            if not need:
+                out.append(None)
+                continue
+            p = self.partials[k]
+            if isinstance(p, int):
+                c = g if p == 1 else -g
+            else:
+                c = g * p(ans, *args)
+            if broadcast:
+                c = unbroadcast(c, np.shape(raw(args[k])))
+            out.append(c)
+        return tuple(out)
+
+    def torch(self, torch_module, *args, **params):
+        """The same operation in PyTorch, for cross-checking."""
+        if self.torch_impl is None:
+            raise MissingRuleError(self.name, "PyTorch")
+        return self.torch_impl(torch_module, *args, **params)
+
+
+def _short(a) -> str:
+    a = raw(a)
+    if isinstance(a, np.ndarray) and a.size > 4:
+        return f"array of shape {a.shape}"
+    return repr(a.tolist() if isinstance(a, np.ndarray) else a)
+
+
+def unbroadcast(g, shape: tuple):
+    """Sum the adjoint ``g`` back down to ``shape``, the shape of an operand numpy broadcast.
+
+    Broadcasting copies an operand along new leading axes and along its axes of length 1, so every copy sent
+    an adjoint back: the operand's adjoint is the sum over those axes. This is the most common bug in tensor
+    engines (an adjoint with the output's shape, not the input's), so it lives in this one place.
+    """
+    gshape = np.shape(raw(g))
+    shape = tuple(shape)
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
+    )
+    if axes:
+        g = sum_(g, axis=axes, keepdims=True)
+    return reshape(g, shape)
+
+
+# -- domain checks ----------------------------------------------------------------------------------------
+def _any(cond) -> bool:
+    return bool(np.any(cond))
+
+
+def _check_positive(name, strict):
+    # Plain floats are checked without numpy: this runs on every log and sqrt of a Scalar.
+    def check(x):
+        x = raw(x)
+        if isinstance(x, float):
+            bad = x <= 0.0 if strict else x < 0.0
+            if not bad:
+                return
+        else:
+            mask = np.less_equal(x, 0) if strict else np.less(x, 0)
+            if not _any(mask):
+                return
+            x = float(np.asarray(x)[mask].flat[0]) if np.ndim(x) else float(x)
+        raise DomainError(f"{name} of {x!r}: {name} is only defined for inputs {'> 0' if strict else '>= 0'}")
+
+    return check
+
+
+def _check_div(x, y):
+    yv = raw(y)
+    if (yv == 0.0) if isinstance(yv, (float, int)) else _any(np.equal(yv, 0)):
+        raise DomainError(f"div: division by zero ({_short(x)} / {_short(y)})")
+
+
+def _check_pow(x, y):
+    xv, yv = raw(x), raw(y)
+    if isinstance(xv, (float, int)) and isinstance(yv, (float, int)):
+        if xv > 0 or (xv < 0 and float(yv).is_integer()) or (xv == 0 and yv >= 0):
+            return
+    if _any(np.less(xv, 0) & (np.asarray(yv) != np.round(yv))):
+        raise DomainError(f"pow: a negative base ({_short(x)}) to a non-integer power ({_short(y)}) is not real")
+    if _any(np.equal(xv, 0) & np.less(yv, 0)):
+        raise DomainError(f"pow: zero to a negative power ({_short(y)}) divides by zero")
+
+
+def _indicator(cond) -> Any:
+    """A 0/1 local derivative from a comparison of raw values (it has no derivative of its own)."""
+    if isinstance(cond, (bool, np.bool_)):
+        return 1.0 if cond else 0.0
+    return np.asarray(cond, dtype=float)
+
+
+def _scalar_sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _array_sigmoid(x):
+    # exp(-logaddexp(0, -x)) never overflows, for any sign of x.
+    return np.exp(-np.logaddexp(0.0, -x))
+
+
+def _max_partial(first: bool):
+    # Ties split the adjoint evenly, as PyTorch's maximum does.
+    def p(ans, x, y):
+        xv, yv = raw(x), raw(y)
+        if first:
+            return _indicator(np.greater(xv, yv)) + 0.5 * _indicator(np.equal(xv, yv))
+        return _indicator(np.less(xv, yv)) + 0.5 * _indicator(np.equal(xv, yv))
+
+    return p
+
+
+# -- elementwise: binary ----------------------------------------------------------------------------------
+add = Primitive("add", 2, scalar=operator.add, array=np.add, partials=(1, 1),
+                torch=lambda t, x, y: x + y, grad_fn="AddBackward0", expr="{0} + {1}",
+                partial_text=("1", "1"), symbol="+")
+sub = Primitive("sub", 2, scalar=operator.sub, array=np.subtract, partials=(1, -1),
+                torch=lambda t, x, y: x - y, grad_fn="SubBackward0", expr="{0} - {1}",
+                partial_text=("1", "-1"), symbol="-")
+mul = Primitive("mul", 2, scalar=operator.mul, array=np.multiply,
+                partials=(lambda ans, x, y: y, lambda ans, x, y: x),
+                torch=lambda t, x, y: x * y, grad_fn="MulBackward0", expr="{0} * {1}",
+                partial_text=("{1}", "{0}"), symbol="*")
+div = Primitive("div", 2, scalar=operator.truediv, array=np.true_divide,
+                partials=(lambda ans, x, y: 1 / y, lambda ans, x, y: -x / (y * y)), domain=_check_div,
+                torch=lambda t, x, y: x / y, grad_fn="DivBackward0", expr="{0} / {1}",
+                partial_text=("1/{1}", "-{0}/{1}^2"), symbol="/")
+pow_ = Primitive("pow", 2, scalar=operator.pow, array=np.power,
+                 partials=(lambda ans, x, y: y * x ** (y - 1), lambda ans, x, y: ans * log(x)),
+                 domain=_check_pow, torch=lambda t, x, y: x ** y, grad_fn="PowBackward0",
+                 expr="{0} ** {1}", partial_text=("{1} * {0}^({1} - 1)", "{out} * log({0})"), symbol="**")
+maximum = Primitive("maximum", 2, scalar=max, array=np.maximum,
+                    partials=(_max_partial(True), _max_partial(False)),
+                    torch=lambda t, x, y: t.maximum(x, y), grad_fn="MaximumBackward0",
+                    expr="maximum({0}, {1})",
+                    partial_text=("1 if {0} > {1} else 0", "1 if {1} > {0} else 0"))
+
+# -- elementwise: unary -----------------------------------------------------------------------------------
+neg = Primitive("neg", 1, scalar=operator.neg, array=np.negative, partials=(-1,),
+                torch=lambda t, x: -x, grad_fn="NegBackward0", expr="-{0}", partial_text=("-1",))
+sin = Primitive("sin", 1, scalar=math.sin, array=np.sin, partials=(lambda ans, x: cos(x),),
+                torch=lambda t, x: t.sin(x), grad_fn="SinBackward0", expr="sin({0})",
+                partial_text=("cos({0})",))
+cos = Primitive("cos", 1, scalar=math.cos, array=np.cos, partials=(lambda ans, x: -sin(x),),
+                torch=lambda t, x: t.cos(x), grad_fn="CosBackward0", expr="cos({0})",
+                partial_text=("-sin({0})",))
+tan = Primitive("tan", 1, scalar=math.tan, array=np.tan, partials=(lambda ans, x: 1 + ans * ans,),
+                torch=lambda t, x: t.tan(x), grad_fn="TanBackward0", expr="tan({0})",
+                partial_text=("1 + tan({0})^2",))
+exp = Primitive("exp", 1, scalar=math.exp, array=np.exp, partials=(lambda ans, x: ans,),
+                torch=lambda t, x: t.exp(x), grad_fn="ExpBackward0", expr="exp({0})",
+                partial_text=("exp({0})",))
+log = Primitive("log", 1, scalar=math.log, array=np.log, partials=(lambda ans, x: 1 / x,),
+                domain=_check_positive("log", True), torch=lambda t, x: t.log(x), grad_fn="LogBackward0",
+                expr="log({0})", partial_text=("1/{0}",))
+sqrt = Primitive("sqrt", 1, scalar=math.sqrt, array=np.sqrt, partials=(lambda ans, x: 0.5 / ans,),
+                 domain=_check_positive("sqrt", False), torch=lambda t, x: t.sqrt(x),
+                 grad_fn="SqrtBackward0", expr="sqrt({0})", partial_text=("1/(2*sqrt({0}))",))
+tanh = Primitive("tanh", 1, scalar=math.tanh, array=np.tanh, partials=(lambda ans, x: 1 - ans * ans,),
+                 torch=lambda t, x: t.tanh(x), grad_fn="TanhBackward0", expr="tanh({0})",
+                 partial_text=("1 - tanh({0})^2",))
+sigmoid = Primitive("sigmoid", 1, scalar=_scalar_sigmoid, array=_array_sigmoid,
+                    partials=(lambda ans, x: ans * (1 - ans),), torch=lambda t, x: t.sigmoid(x),
+                    grad_fn="SigmoidBackward0", expr="sigmoid({0})",
+                    partial_text=("sigmoid({0}) * (1 - sigmoid({0}))",))
+relu = Primitive("relu", 1, scalar=lambda x: x if x > 0 else 0.0, array=lambda x: np.maximum(x, 0.0),
+                 partials=(lambda ans, x: _indicator(np.greater(raw(x), 0)),),
+                 torch=lambda t, x: t.relu(x), grad_fn="ReluBackward0", expr="relu({0})",
+                 partial_text=("1 if {0} > 0 else 0",))
+abs_ = Primitive("abs", 1, scalar=abs, array=np.abs,
+                 partials=(lambda ans, x: _indicator(np.greater(raw(x), 0)) - _indicator(np.less(raw(x), 0)),),
+                 torch=lambda t, x: t.abs(x), grad_fn="AbsBackward0", expr="abs({0})",
+                 partial_text=("sign({0})",))
+identity = Primitive("identity", 1, scalar=lambda x: x, array=lambda x: x, partials=(1,),
+                     torch=lambda t, x: x * 1, grad_fn="CloneBackward0", expr="{0}", partial_text=("1",))
+
+
+# -- structural tensor primitives -------------------------------------------------------------------------
+def _ndim(x) -> int:
+    return np.ndim(raw(x))
+
+
+def _swap_last(x):
+    n = _ndim(x)
+    axes = list(range(n))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return transpose(x, axes=tuple(axes))
+
+
+def _matmul_vjp(g, ans, a, b, needs):
+    an, bn = _ndim(a), _ndim(b)
+    if an == 1 and bn == 1:
+        ga, gb = g * b, g * a
+    elif an == 1:  # (n,) @ (..., n, m) -> (..., m)
+        ga = matmul(b, reshape(g, np.shape(raw(g)) + (1,)))
+        ga = reshape(ga, np.shape(raw(ga))[:-1])
+        gb = matmul(reshape(a, (-1, 1)), reshape(g, np.shape(raw(g))[:-1] + (1, np.shape(raw(g))[-1])))
+    elif bn == 1:  # (..., k, n) @ (n,) -> (..., k)
+        ga = matmul(reshape(g, np.shape(raw(g)) + (1,)), reshape(b, (1, -1)))
+        gb = matmul(_swap_last(a), reshape(g, np.shape(raw(g)) + (1,)))
+        gb = reshape(gb, np.shape(raw(gb))[:-1])
+    else:
+        ga = matmul(g, _swap_last(b))
+        gb = matmul(_swap_last(a), g)
+    return (
+        unbroadcast(ga, np.shape(raw(a))) if needs[0] else None,
+        unbroadcast(gb, np.shape(raw(b))) if needs[1] else None,
+    )
+
+
+def _matmul_jvp(tangents, ans, a, b):
+    ta, tb = tangents
+    out = None
+    if ta is not None:
+        out = matmul(ta, b)
+    if tb is not None:
+        term = matmul(a, tb)
+        out = term if out is None else out + term
+    return out
+
+
+def _reduced_shape(shape, axis, keepdims):
+    if keepdims:
+        return shape
+    if axis is None:
+        return (1,) * len(shape)
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = tuple(a % len(shape) for a in axes)
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _count(shape, axis) -> int:
+    if axis is None:
+        return int(np.prod(shape)) if shape else 1
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    return int(np.prod([shape[a] for a in axes]))
+
+
+def _sum_vjp(g, ans, x, needs, axis=None, keepdims=False):
+    shape = np.shape(raw(x))
+    return (broadcast_to(reshape(g, _reduced_shape(shape, axis, keepdims)), shape),)
+
+
+def _mean_vjp(g, ans, x, needs, axis=None, keepdims=False):
+    shape = np.shape(raw(x))
+    return (broadcast_to(reshape(g, _reduced_shape(shape, axis, keepdims)), shape) / _count(shape, axis),)
+
+
+def _sum_grad_fn_name(axis):
+    return "SumBackward0" if axis is None else "SumBackward1"
+
+
+matmul = Primitive("matmul", 2, scalar=None, array=np.matmul, jvp=_matmul_jvp, vjp=_matmul_vjp,
+                   torch=lambda t, x, y: t.matmul(x, y), grad_fn="MmBackward0", expr="{0} @ {1}",
+                   partial_text=("{1}ᵀ", "{0}ᵀ"), symbol="@")
+sum_ = Primitive("sum", 1, scalar=None, array=lambda x, axis=None, keepdims=False: np.sum(x, axis=axis,
+                                                                                          keepdims=keepdims),
+                 jvp=lambda ts, ans, x, axis=None, keepdims=False: sum_(ts[0], axis=axis, keepdims=keepdims),
+                 vjp=_sum_vjp,
+                 torch=lambda t, x, axis=None, keepdims=False: (
+                     x.sum() if axis is None else x.sum(dim=axis, keepdim=keepdims)),
+                 grad_fn="SumBackward0", expr="sum({0})", partial_text=("1",))
+mean = Primitive("mean", 1, scalar=None,
+                 array=lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
+                 jvp=lambda ts, ans, x, axis=None, keepdims=False: mean(ts[0], axis=axis, keepdims=keepdims),
+                 vjp=_mean_vjp,
+                 torch=lambda t, x, axis=None, keepdims=False: (
+                     x.mean() if axis is None else x.mean(dim=axis, keepdim=keepdims)),
+                 grad_fn="MeanBackward0", expr="mean({0})", partial_text=("1/n",))
+reshape = Primitive("reshape", 1, scalar=None, array=lambda x, shape: np.reshape(x, shape),
+                    jvp=lambda ts, ans, x, shape: reshape(ts[0], shape),
+                    vjp=lambda g, ans, x, needs, shape: (reshape(g, np.shape(raw(x))),),
+                    torch=lambda t, x, shape: x.reshape(shape), grad_fn="ViewBackward0",
+                    expr="reshape({0})", partial_text=("1",))
+
+
+def _inverse_axes(axes, n):
+    if axes is None:
+        return None
+    inv = [0] * n
+    for i, a in enumerate(axes):
+        inv[a] = i
+    return tuple(inv)
+
+
+transpose = Primitive("transpose", 1, scalar=None, array=lambda x, axes=None: np.transpose(x, axes),
+                      jvp=lambda ts, ans, x, axes=None: transpose(ts[0], axes=axes),
+                      vjp=lambda g, ans, x, needs, axes=None: (
+                          transpose(g, axes=_inverse_axes(axes, _ndim(x))),),
+                      torch=lambda t, x, axes=None: x.permute(*(axes if axes is not None
+                                                                 else range(x.dim() - 1, -1, -1))),
+                      grad_fn="PermuteBackward0", expr="{0}ᵀ", partial_text=("1",))
+broadcast_to = Primitive("broadcast_to", 1, scalar=None, array=lambda x, shape: np.broadcast_to(x, shape),
+                         jvp=lambda ts, ans, x, shape: broadcast_to(ts[0], shape),
+                         vjp=lambda g, ans, x, needs, shape: (unbroadcast(g, np.shape(raw(x))),),
+                         torch=lambda t, x, shape: x.expand(*shape), grad_fn="ExpandBackward0",
+                         expr="broadcast({0})", partial_text=("1",))
+
+
+def _scatter(g, index, shape):
+    out = np.zeros(shape, dtype=np.result_type(g, float))
+    np.add.at(out, index, g)
+    return out
+
+
+getitem = Primitive("getitem", 1, scalar=None, array=lambda x, index: x[index],
+                    jvp=lambda ts, ans, x, index: getitem(ts[0], index=index),
+                    vjp=lambda g, ans, x, needs, index: (unindex(g, index=index, shape=np.shape(raw(x))),),
+                    torch=lambda t, x, index: x[index], grad_fn="IndexBackward0", expr="{0}[...]",
+                    partial_text=("1",))
+# The reverse of indexing: put an adjoint back at the indexed places of a zero array. Its own reverse is
+# indexing, which is what makes second derivatives through indexing work.
+unindex = Primitive("unindex", 1, scalar=None, array=_scatter,
+                    jvp=lambda ts, ans, g, index, shape: unindex(ts[0], index=index, shape=shape),
+                    vjp=lambda g, ans, x, needs, index, shape: (getitem(g, index=index),),
+                    torch=None, grad_fn="IndexPutBackward0", expr="unindex({0})", partial_text=("1",))
+
+#: The elementary functions, as students call them (``autodiff_course.sin(x)``).
+ELEMENTARY = {p.name: p for p in (sin, cos, tan, exp, log, sqrt, tanh, sigmoid, relu, abs_)}
+
+#: numpy ufuncs that run on engine values, and the primitive each one is.
+UFUNCS = {
+    np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.divide: div,
+    np.power: pow_, np.float_power: pow_, np.negative: neg, np.maximum: maximum, np.sin: sin, np.cos: cos,
+    np.tan: tan, np.exp: exp, np.log: log, np.sqrt: sqrt, np.tanh: tanh, np.absolute: abs_,
+    np.matmul: matmul, np.positive: identity,
+}
+
+#: functions of the ``math`` module and the primitive each one is (used when tracing math-style code).
+MATH_FUNCTIONS = {
+    math.sin: sin, math.cos: cos, math.tan: tan, math.exp: exp, math.log: log, math.sqrt: sqrt,
+    math.tanh: tanh, math.fabs: abs_, math.pow: pow_,
+}

@@ -1,0 +1,147 @@
+"""Reverse mode: the backward pass, ``vjp`` and ``grad``.
+
+The pass sorts the graph iteratively (a 100,000-node chain must not hit Python's recursion limit) and keeps the
+adjoints in a dictionary it owns, keyed by node identity, rather than piling them onto the nodes, so the same graph
+can be differentiated twice and nested passes (``grad(grad(f))``) do not disturb each other.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from . import primitives as P
+from .errors import AutodiffError, GraphFreedError
+
+
+def topological_order(root) -> list:
+    """Every node that ``root`` depends on and that requires grad, inputs before the nodes that read them."""
+    order: list = []
+    seen: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        key = id(node)
+        if key in seen:
+            continue
+        seen.add(key)
+        stack.append((node, True))
+        for inp in node._inputs:
+            if inp.requires_grad and id(inp) not in seen:
+                stack.append((inp, False))
+    return order
+
+
+def backprop(root, seed, *, create_graph: bool = False, broadcast: bool = True) -> tuple[dict[int, Any], list]:
+    """Run the backward pass from ``root`` with output adjoint ``seed``.
+
+    Returns ``(adjoints, order)``: ``adjoints[id(node)]`` is d root / d node (times the seed) for every node in
+    ``order``. With ``create_graph`` the adjoints are themselves engine values with a graph of their own.
+    Raises GraphFreedError when a node's graph was freed by an earlier pass that did not retain it.
+    """
+    order = topological_order(root)
+    adjoints: dict[int, Any] = {id(root): seed}
+    for node in reversed(order):
+        op = node._op
+        if op is None:
+            continue
+        g = adjoints.get(id(node))
+        if g is None:
+            continue
+        if node._freed:
+            raise GraphFreedError(
+                f"Trying to backward through the graph a second time (at a '{op.name}' node). The first "
+                "backward() freed it; call backward(retain_graph=True) the first time if you need to go "
+                "through the graph again."
+            )
+        inputs = node._inputs
+        needs = [i.requires_grad for i in inputs]
+        if create_graph:
+            contributions = op.vjp(g, node, inputs, node._params or {}, needs, broadcast)
+        else:
+            contributions = op.vjp(g, node.value, [i.value for i in inputs], node._params or {}, needs,
+                                   broadcast)
+        for inp, c in zip(inputs, contributions):
+            if c is None:
+                continue
+            key = id(inp)
+            prev = adjoints.get(key)
+            adjoints[key] = c if prev is None else prev + c
+    return adjoints, order
+
+
+def free_graph(order: list) -> None:
+    """Mark the graph as used up, as PyTorch does when ``retain_graph`` is False."""
+    for node in order:
+        if node._op is not None:
+            node._freed = True
+
+
+def _lift(x, argnum: int):
+    # A fresh leaf for this differentiation. When x is already an engine value (an outer grad is running),
+    # an identity node keeps the link to the outer graph so the outer pass can differentiate through this one.
+    from .scalar import Scalar
+    from .tensor import Tensor
+
+    if isinstance(x, (Scalar, Tensor)):
+        return P.identity(x), True
+    if isinstance(x, (int, float)) or type(x).__module__ == "numpy" and getattr(x, "ndim", 1) == 0:
+        return Scalar(float(x)), False
+    try:
+        return Tensor(x, requires_grad=True), False
+    except Exception as e:  # noqa: BLE001 - re-raised with the argument named
+        raise TypeError(f"argument {argnum}: cannot differentiate with respect to {type(x).__name__}: {e}") from None
+
+
+def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
+    """Evaluate ``f(*primals)`` and return ``(output, vjp_fn)``.
+
+    ``vjp_fn(cotangent)`` returns a tuple with one adjoint per primal: cotangent times d output / d primal.
+    The output is a plain number/array, or an engine value when called inside an outer ``grad``/``vjp``.
+    """
+    lifted, nested = zip(*(_lift(x, i) for i, x in enumerate(primals))) if primals else ((), ())
+    nested = any(nested)
+    out = f(*lifted)
+    if not hasattr(out, "_op"):
+        raise TypeError(
+            f"{getattr(f, '__name__', 'f')} returned {type(out).__name__}, which does not depend on its inputs "
+            "through engine operations; return the result of operations on the arguments"
+        )
+
+    def vjp_fn(cotangent=1.0):
+        adjoints, _ = backprop(out, cotangent, create_graph=nested)
+        grads = []
+        for x in lifted:
+            g = adjoints.get(id(x))
+            if g is None:
+                g = 0.0 * P.raw(x)
+            grads.append(g if nested else P.raw(g))
+        return tuple(grads)
+
+    return (out if nested else P.raw(out)), vjp_fn
+
+
+def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """The gradient of a scalar-valued ``f`` with respect to argument(s) ``argnums``.
+
+    ``grad(grad(f))`` gives second derivatives. Raises AutodiffError if f's output is not a single number.
+    """
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+
+    def gradf(*args):
+        out, fn = vjp(f, *args)
+        size = getattr(P.raw(out), "size", 1)
+        if size != 1:
+            raise AutodiffError(
+                f"grad needs a function with one output number; {getattr(f, '__name__', 'f')} returned "
+                f"shape {getattr(P.raw(out), 'shape', ())}. Use vjp with a cotangent for non-scalar outputs."
+            )
+        grads = fn(1.0)
+        picked = tuple(grads[i] for i in nums)
+        return picked[0] if single else picked
+
+    gradf.__name__ = f"grad_{getattr(f, '__name__', 'f')}"
+    return gradf

@@ -1,0 +1,405 @@
+"""Tensor: a numpy array in a computational graph, with PyTorch's vocabulary where students meet it.
+
+``requires_grad``, ``.grad``, ``.grad_fn`` (named like PyTorch's, e.g. ``MulBackward0``), ``backward(gradient,
+retain_graph, create_graph)``, ``retain_grad()``, ``detach()``, ``zero_()`` and ``no_grad()`` behave as in PyTorch.
+Values are float64 unless asked otherwise. Broadcasting follows numpy; gradients are summed back to each
+operand's shape by ``primitives.unbroadcast``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import primitives as P
+from .errors import AutodiffError, ShapeError
+from .node import Operators
+from .reverse import backprop, free_graph
+from .state import STATE
+
+
+class GradFn:
+    """The record of the operation that made a tensor, named as PyTorch names it (``type(t.grad_fn).__name__``)."""
+
+    def __init__(self, tensor: "Tensor"):
+        self._tensor = tensor
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def next_functions(self):
+        return tuple((i.grad_fn if i._op is not None else ("AccumulateGrad" if i.requires_grad else None), 0)
+                     for i in self._tensor._inputs)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object>"
+
+
+_GRAD_FN_CLASSES: dict[str, type] = {}
+
+
+def _grad_fn_name(t: "Tensor") -> str:
+    op, params = t._op, t._params or {}
+    if op is P.sum_ or op is P.mean:
+        return op.grad_fn_name[:-1] + ("0" if params.get("axis") is None else "1")
+    if op is P.matmul:
+        a, b = (np.ndim(i.value) for i in t._inputs)
+        return {(1, 1): "DotBackward0", (2, 1): "MvBackward0"}.get((a, b), "MmBackward0" if a == b == 2
+                                                                      else "MatmulBackward0")
+    if op is P.pow_ and t._inputs[1].requires_grad:
+        return "PowBackward1"
+    return op.grad_fn_name
+
+
+def _as_array(data, dtype=None) -> np.ndarray:
+    if isinstance(data, Tensor):
+        data = data.value
+    try:
+        arr = np.array(data, dtype=dtype if dtype is not None else None, copy=True)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"Tensor needs numbers, got {type(data).__name__}: {e}") from None
+    if dtype is None:
+        if arr.dtype.kind in "biuf":
+            arr = arr.astype(np.float64) if arr.dtype.kind != "f" else arr
+        else:
+            raise TypeError(f"Tensor needs numbers, got an array of {arr.dtype} from {type(data).__name__}")
+    return arr
+
+
+class Tensor(Operators):
+    """A numpy array that remembers how it was computed."""
+
+    __slots__ = ("value", "grad", "requires_grad", "_op", "_inputs", "_params", "_freed", "_retain",
+                 "__weakref__")
+    _dispatch_rank = 2
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        self.value = _as_array(data, dtype)
+        if requires_grad and self.value.dtype.kind != "f":
+            raise TypeError("only floating point tensors can require gradients")
+        self.grad = None
+        self.requires_grad = requires_grad
+        self._op = None
+        self._inputs = ()
+        self._params = None
+        self._freed = False
+        self._retain = False
+
+    @classmethod
+    def _wrap(cls, value, requires_grad=False) -> "Tensor":
+        t = cls.__new__(cls)
+        t.value = value
+        t.grad = None
+        t.requires_grad = requires_grad
+        t._op = None
+        t._inputs = ()
+        t._params = None
+        t._freed = False
+        t._retain = False
+        return t
+
+    @classmethod
+    def _apply(cls, prim, args, params):
+        nodes = []
+        values = []
+        for a in args:
+            if isinstance(a, Tensor):
+                nodes.append(a)
+                values.append(a.value)
+            elif isinstance(a, Operators):
+                raise TypeError(f"{prim.name}: cannot combine a Tensor with a {type(a).__name__}")
+            else:
+                v = _as_array(a)
+                nodes.append(cls._wrap(v))
+                values.append(v)
+        try:
+            value = prim.raw(*values, **params)
+        except ValueError as e:
+            if "shape" in str(e) or "broadcast" in str(e) or "dimension" in str(e):
+                shapes = " and ".join(str(np.shape(v)) for v in values)
+                raise ShapeError(f"{prim.name}: shapes {shapes} do not fit together: {e}") from None
+            raise
+        out = cls._wrap(np.asarray(value))
+        out._params = params or None
+        if STATE.grad_enabled and any(n.requires_grad for n in nodes):
+            out.requires_grad = True
+            out._op = prim
+            out._inputs = tuple(nodes)
+        tracer = STATE.tracer
+        if tracer is not None:
+            tracer.created(out, nodes)
+        return out
+
+    def _raw_value(self):
+        return self.value
+
+    # -- PyTorch's vocabulary -----------------------------------------------------------------------------
+    @property
+    def grad_fn(self):
+        if self._op is None:
+            return None
+        name = _grad_fn_name(self)
+        cls = _GRAD_FN_CLASSES.get(name)
+        if cls is None:
+            cls = _GRAD_FN_CLASSES[name] = type(name, (GradFn,), {})
+        return cls(self)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._op is None
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retain
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward (leaves always keep theirs)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on a Tensor that has requires_grad=False")
+        if self._op is not None:
+            self._retain = True
+
+    def requires_grad_(self, flag: bool = True) -> "Tensor":
+        if self._op is not None and not flag:
+            raise RuntimeError("you can only change requires_grad flags of leaf tensors; use detach()")
+        self.requires_grad = flag
+        return self
+
+    def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False) -> None:
+        """Accumulate d self / d leaf into ``leaf.grad`` for every leaf that requires grad (and into tensors that
+        called ``retain_grad()``).
+
+        A tensor with more than one element needs ``gradient`` (the vector in the vector-Jacobian product), of
+        the same shape. The graph is freed afterwards unless ``retain_graph`` (or ``create_graph``) is set.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        if gradient is None:
+            if self.value.size != 1:
+                raise AutodiffError(
+                    f"grad can be implicitly created only for scalar outputs: this tensor has shape "
+                    f"{tuple(self.shape)}; call backward(gradient) with a tensor of that shape"
+                )
+            seed = np.ones_like(self.value)
+        else:
+            seed = np.asarray(P.raw(gradient), dtype=float)
+            if seed.shape != self.value.shape:
+                raise ShapeError(
+                    f"backward(gradient): gradient has shape {seed.shape} but the tensor has shape "
+                    f"{self.value.shape}"
+                )
+        if create_graph:
+            seed = Tensor(seed)
+        adjoints, order = backprop(self, seed, create_graph=create_graph)
+        for node in order:
+            if node._op is not None and not node._retain:
+                continue
+            g = adjoints.get(id(node))
+            if g is None:
+                continue
+            if isinstance(g, Tensor):
+                g = g if create_graph else Tensor._wrap(np.array(g.value, dtype=float))
+            else:
+                g = Tensor._wrap(np.array(np.broadcast_to(g, node.value.shape), dtype=float))
+            if node.grad is None:
+                node.grad = g
+            elif create_graph:
+                node.grad = node.grad + g
+            else:
+                node.grad.value += g.value
+        if not (retain_graph or create_graph):
+            free_graph(order)
+
+    def detach(self) -> "Tensor":
+        return Tensor._wrap(self.value)
+
+    @property
+    def data(self) -> "Tensor":
+        return Tensor._wrap(self.value)
+
+    def zero_(self) -> "Tensor":
+        self.value[...] = 0.0
+        return self
+
+    def clone(self) -> "Tensor":
+        return P.identity(self) if self.requires_grad else Tensor._wrap(self.value.copy())
+
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on a Tensor that requires grad. Use tensor.detach().numpy().")
+        return self.value
+
+    def item(self) -> float:
+        if self.value.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.value.shape}")
+        return self.value.item()
+
+    def tolist(self):
+        return self.value.tolist()
+
+    # -- shape and structure ------------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.value.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.value.ndim
+
+    @property
+    def dtype(self):
+        return self.value.dtype
+
+    def size(self, dim=None):
+        return self.value.shape if dim is None else self.value.shape[dim]
+
+    def dim(self) -> int:
+        return self.value.ndim
+
+    def numel(self) -> int:
+        return self.value.size
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    def __getitem__(self, index):
+        index = _raw_index(index)
+        return P.getitem(self, index=index)
+
+    def sum(self, axis=None, keepdims=False, dim=None, keepdim=None):
+        axis = dim if dim is not None else axis
+        keepdims = keepdim if keepdim is not None else keepdims
+        return P.sum_(self, axis=_axis(axis), keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False, dim=None, keepdim=None):
+        axis = dim if dim is not None else axis
+        keepdims = keepdim if keepdim is not None else keepdims
+        return P.mean(self, axis=_axis(axis), keepdims=keepdims)
+
+    def reshape(self, *shape):
+        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return P.reshape(self, shape=tuple(int(s) for s in shape))
+
+    view = reshape
+
+    def transpose(self, *axes):
+        """``t.transpose()`` reverses the axes; ``t.transpose(0, 1)`` swaps two, as in PyTorch."""
+        if not axes:
+            return P.transpose(self, axes=None)
+        if len(axes) == 2:
+            perm = list(range(self.ndim))
+            perm[axes[0]], perm[axes[1]] = perm[axes[1]], perm[axes[0]]
+            return P.transpose(self, axes=tuple(perm))
+        return P.transpose(self, axes=tuple(axes))
+
+    def t(self):
+        return P.transpose(self, axes=None)
+
+    @property
+    def T(self):
+        return P.transpose(self, axes=None)
+
+    def matmul(self, other):
+        return P.matmul(self, other)
+
+    def pow(self, other):
+        return P.pow_(self, other)
+
+    def maximum(self, other):
+        return P.maximum(self, other)
+
+    # Comparisons give plain boolean arrays: they have no derivative.
+    def __eq__(self, other):
+        return np.equal(self.value, P.raw(other))
+
+    def __ne__(self, other):
+        return np.not_equal(self.value, P.raw(other))
+
+    def __lt__(self, other):
+        return np.less(self.value, P.raw(other))
+
+    def __le__(self, other):
+        return np.less_equal(self.value, P.raw(other))
+
+    def __gt__(self, other):
+        return np.greater(self.value, P.raw(other))
+
+    def __ge__(self, other):
+        return np.greater_equal(self.value, P.raw(other))
+
+    __hash__ = object.__hash__
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __array_function__(self, func, types, args, kwargs):
+        handler = _ARRAY_FUNCTIONS.get(func)
+        if handler is None:
+            raise TypeError(
+                f"numpy.{func.__name__} has no derivative rule in autodiff_course; supported: "
+                + ", ".join(sorted(f.__name__ for f in _ARRAY_FUNCTIONS))
+            )
+        return handler(*args, **kwargs)
+
+    def norm(self):
+        return P.sqrt(P.sum_(self * self))
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.value, separator=", ", precision=4, prefix="tensor(")
+        extra = ""
+        if self._op is not None:
+            extra = f", grad_fn=<{_grad_fn_name(self)}>"
+        elif self.requires_grad:
+            extra = ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+
+def _axis(axis):
+    if isinstance(axis, list):
+        return tuple(axis)
+    return axis
+
+
+def _raw_index(index):
+    if isinstance(index, tuple):
+        return tuple(_raw_index(i) for i in index)
+    if isinstance(index, Tensor):
+        return index.value.astype(int) if index.value.dtype.kind == "f" else index.value
+    return index
+
+
+def _as_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+_ARRAY_FUNCTIONS = {
+    np.sum: lambda a, axis=None, keepdims=False: _as_tensor(a).sum(axis=axis, keepdims=keepdims),
+    np.mean: lambda a, axis=None, keepdims=False: _as_tensor(a).mean(axis=axis, keepdims=keepdims),
+    np.dot: lambda a, b: P.matmul(a, b),
+    np.reshape: lambda a, shape: _as_tensor(a).reshape(shape),
+    np.transpose: lambda a, axes=None: P.transpose(a, axes=None if axes is None else tuple(axes)),
+    np.shape: lambda a: a.shape,
+    np.ndim: lambda a: a.ndim,
+}
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """A new leaf tensor (float64 unless ``dtype`` says otherwise), as ``torch.tensor``."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def zeros(*shape, requires_grad: bool = False) -> Tensor:
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    return Tensor(np.zeros(shape), requires_grad=requires_grad)
+
+
+def ones(*shape, requires_grad: bool = False) -> Tensor:
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    return Tensor(np.ones(shape), requires_grad=requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.linspace(start, end, steps), requires_grad=requires_grad)

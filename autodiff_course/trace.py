@@ -1,0 +1,212 @@
+"""Tracing: run a student's plain Python/numpy function on engine values and record its graph, with every node
+named by the student's own local variable.
+
+What is traced: arithmetic operators, numpy ufuncs (``np.sin``, ``np.exp``, ``np.maximum``, ...), the engine's
+functions (``autodiff_course.sin``) and the ``math`` module's functions (``math.sin`` or ``from math import sin``:
+while tracing, the function sees the engine's versions in their place, in a copy of its globals).
+What is not traced, and stops tracing with a TraceError that names the line: a Python ``if``/``while``/comparison on a
+traced value (the graph would depend on the input), ``float()``/``int()`` of a traced value, or a library that turns
+values into plain numbers. A function that writes module globals writes them into that copy.
+"""
+
+from __future__ import annotations
+
+import linecache
+import math
+import sys
+import types
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from . import primitives as P
+from .errors import TraceError
+from .scalar import Scalar
+from .state import STATE
+from .tensor import Tensor
+
+_MATH_SHIM = types.ModuleType("math", "math, with its functions replaced by the engine's while tracing")
+_MATH_SHIM.__dict__.update({k: v for k, v in vars(math).items() if not k.startswith("__")})
+for _fn, _prim in P.MATH_FUNCTIONS.items():
+    _MATH_SHIM.__dict__[_fn.__name__] = _prim
+
+
+def _with_engine_math(f: Callable) -> Callable:
+    """``f`` with ``math`` (and functions imported from it) in its globals replaced by the engine's versions."""
+    if not isinstance(f, types.FunctionType):
+        return f
+    replace = {}
+    for name, value in f.__globals__.items():
+        if value is math:
+            replace[name] = _MATH_SHIM
+            continue
+        try:
+            prim = P.MATH_FUNCTIONS.get(value)
+        except TypeError:  # unhashable global
+            continue
+        if prim is not None:
+            replace[name] = prim
+    if not replace:
+        return f
+    g = dict(f.__globals__)
+    g.update(replace)
+    new = types.FunctionType(f.__code__, g, f.__name__, f.__defaults__, f.__closure__)
+    new.__kwdefaults__ = f.__kwdefaults__
+    return new
+
+
+class Tracer:
+    """Records nodes in creation order, the student's line that created each, and the locals that held them."""
+
+    def __init__(self, code: types.CodeType | None):
+        self.code = code
+        self.nodes: list = []
+        self.seq: dict[int, int] = {}
+        self.lines: dict[int, int | None] = {}
+        self.names: dict[int, list[str]] = {}
+        self.final_locals: dict[str, Any] | None = None
+        self.returned: Any = None
+
+    def add(self, node, line: int | None) -> None:
+        key = id(node)
+        if key in self.seq:
+            return
+        self.seq[key] = len(self.nodes)
+        self.nodes.append(node)
+        self.lines[key] = line
+
+    def created(self, out, inputs) -> None:
+        for n in inputs:
+            if id(n) not in self.seq:
+                self.add(n, None)
+        self.add(out, self.current_line())
+
+    def current_line(self) -> int | None:
+        frame = sys._getframe(2)
+        for _ in range(40):
+            if frame is None:
+                return None
+            if frame.f_code is self.code:
+                return frame.f_lineno
+            frame = frame.f_back
+        return None
+
+    def source(self, line: int | None) -> str | None:
+        if line is None or self.code is None:
+            return None
+        text = linecache.getline(self.code.co_filename, line).strip()
+        return text or None
+
+    def explain(self, what: str) -> str:
+        line = self.current_line()
+        where = f"line {line}" if line is not None else "your function"
+        src = self.source(line)
+        if src:
+            where += f" (`{src}`)"
+        return (
+            f"{where}: {what}. The computational graph cannot follow this, so it would silently be wrong. "
+            "Write the computation with operators, numpy functions (np.sin, np.maximum, ...) or "
+            "autodiff_course functions instead."
+        )
+
+    # sys.settrace hooks: record which locals hold which nodes, line by line.
+    def _scan(self, local_vars: dict) -> None:
+        for name, value in local_vars.items():
+            if isinstance(value, (Scalar, Tensor)):
+                key = id(value)
+                if key in self.seq:
+                    names = self.names.setdefault(key, [])
+                    if name not in names:
+                        names.append(name)
+
+    def _local(self, frame, event, arg):
+        if event in ("line", "return"):
+            self._scan(frame.f_locals)
+        if event == "return":
+            self.final_locals = dict(frame.f_locals)
+            self.returned = arg
+        return self._local
+
+    def _global(self, frame, event, arg):
+        if event == "call" and frame.f_code is self.code:
+            return self._local
+        return None
+
+
+def _lift(x, i: int):
+    if isinstance(x, (Scalar, Tensor)):
+        return x
+    if isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"input {i}: a bool is not a number to differentiate")
+    if isinstance(x, (int, float, np.integer, np.floating)):
+        return Scalar(float(x))
+    try:
+        return Tensor(x, requires_grad=True)
+    except TypeError:
+        raise TypeError(f"input {i}: cannot trace a function of {type(x).__name__} ({x!r})") from None
+
+
+@dataclass
+class TracedRun:
+    """Everything one traced call produced: the input nodes, what the function returned, its final locals."""
+
+    function: Callable
+    inputs: list
+    arg_names: list[str]
+    tracer: Tracer
+    returned: Any = None
+    locals: dict[str, Any] = field(default_factory=dict)
+
+
+def run_traced(f: Callable, inputs) -> TracedRun:
+    """Call ``f`` on engine versions of ``inputs`` while recording the graph and the names of its locals.
+
+    Exceptions raised by ``f`` propagate unchanged (TraceError for things tracing cannot follow).
+    """
+    code = getattr(f, "__code__", None)
+    arg_names = list(code.co_varnames[: code.co_argcount]) if code is not None else []
+    nodes = [_lift(x, i) for i, x in enumerate(inputs)]
+    tracer = Tracer(code)
+    for node, name in zip(nodes, arg_names + [None] * len(nodes)):
+        tracer.add(node, code.co_firstlineno if code is not None else None)
+        if name is not None:
+            tracer.names.setdefault(id(node), []).append(name)
+    run = TracedRun(function=f, inputs=nodes, arg_names=arg_names, tracer=tracer)
+    g = _with_engine_math(f)
+    previous_trace = sys.gettrace()
+    previous_tracer = STATE.tracer
+    STATE.tracer = tracer
+    sys.settrace(tracer._global)
+    try:
+        returned = g(*nodes)
+    finally:
+        sys.settrace(previous_trace)
+        STATE.tracer = previous_tracer
+    run.returned = returned
+    run.locals = tracer.final_locals or {}
+    return run
+
+
+def engine_outputs(returned) -> list:
+    """The engine values among what a function returned (a value, or a tuple/list of values)."""
+    items = returned if isinstance(returned, (tuple, list)) else [returned]
+    return [x for x in items if isinstance(x, (Scalar, Tensor))]
+
+
+def trace(f: Callable, *inputs) -> "Graph":
+    """Run ``f(*inputs)`` and return its computational graph (see ``autodiff_course.graph.Graph``).
+
+    Raises TraceError if ``f`` returns nothing that depends on its inputs, or does something tracing cannot
+    follow (the message names the line).
+    """
+    from .graph import Graph
+
+    run = run_traced(f, inputs)
+    outputs = engine_outputs(run.returned)
+    if not outputs:
+        raise TraceError(
+            f"{getattr(f, '__name__', 'the function')} returned {type(run.returned).__name__}, which does not "
+            "depend on its inputs through traced operations"
+        )
+    return Graph.from_run(run, outputs)

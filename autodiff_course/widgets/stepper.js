@@ -1,0 +1,266 @@
+// GraphStepper's front end: one ES module, used two ways.
+//  * As an anywidget module (`export default { render }`): the model is the kernel-synced widget model.
+//  * Inlined into a self-contained HTML snippet (stepper.py turns `export default` into a variable): the model is
+//    a small local object holding the state embedded as JSON, so exported HTML steps with no kernel and no CDN.
+// Everything a step shows was computed in Python (widgets/steps.py). The SVG is inserted once; a step only
+// rewrites the text of the nodes it touches and moves a few CSS classes, which keeps a step far under a frame
+// even on a 500-node graph.
+
+const SLOT_CLASS = ["adc-val", "adc-der"];
+const STATE_CLASSES = ["adc-s-val", "adc-s-der", "adc-s-done"];
+const SPEEDS = [0.5, 1, 2, 4, 8, 16];
+
+function localModel(state) {
+  // The subset of the anywidget model API the view uses, for pages with no kernel.
+  const listeners = {};
+  return {
+    get: (key) => state[key],
+    set: (key, value) => {
+      state[key] = value;
+      (listeners["change:" + key] || []).slice().forEach((cb) => cb());
+    },
+    save_changes: () => {},
+    on: (name, cb) => (listeners[name] = listeners[name] || []).push(cb),
+    off: (name, cb) => {
+      listeners[name] = (listeners[name] || []).filter((f) => f !== cb);
+    },
+  };
+}
+
+function make(tag, attrs, text) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function mount(root, model) {
+  const t0 = performance.now();
+  const steps = model.get("steps");
+  const n = steps.length;
+  const staticSvg = root.querySelector("svg.adc-graph");
+  root.classList.add("adc-stepper");
+  root.setAttribute("tabindex", "0");
+
+  const header = make("div", { class: "adc-header" });
+  header.append(make("span", { class: "adc-heading" }, model.get("heading") || ""));
+  const counter = make("span", { class: "adc-counter" });
+  header.append(counter);
+
+  const bar = make("div", { class: "adc-toolbar", role: "toolbar" });
+  const btn = (cls, label, title) => {
+    const b = make("button", { class: "adc-btn " + cls, type: "button", title }, label);
+    bar.append(b);
+    return b;
+  };
+  const resetBtn = btn("adc-reset", "\u23ee Reset", "Back to the start");
+  const prevBtn = btn("adc-prev", "\u25c0 Previous", "Previous step (Left arrow)");
+  const playBtn = btn("adc-play", "\u25b6 Play", "Play the steps");
+  const nextBtn = btn("adc-next", "Next \u25b6", "Next step (Right arrow)");
+  const speed = make("select", { class: "adc-speed", title: "Steps per second" });
+  for (const s of SPEEDS) speed.append(make("option", { value: String(s) }, s + " step/s"));
+  speed.value = String(model.get("speed") || 2);
+  if (speed.selectedIndex < 0) speed.value = "2";
+  bar.append(speed);
+  const slider = make("input", { class: "adc-slider", type: "range", min: "0", max: String(n), step: "1",
+                                 value: "0", "aria-label": "step" });
+  bar.append(slider);
+
+  const scroller = make("div", { class: "adc-graph-wrap" });
+  if (staticSvg) scroller.append(staticSvg);
+  else scroller.innerHTML = model.get("svg");
+  const svg = scroller.querySelector("svg");
+
+  const panel = make("div", { class: "adc-panel", "aria-live": "polite" });
+  const panelTitle = make("div", { class: "adc-step-title" });
+  const panelLines = make("div", { class: "adc-lines" });
+  panel.append(panelTitle, panelLines);
+
+  root.replaceChildren(header, bar, scroller, panel);
+
+  // Index the drawing once: a step then reaches its nodes and edges through maps, never through selectors.
+  const nodes = new Map();
+  for (const g of svg.querySelectorAll("g.adc-node")) {
+    const m = /translate\(([-\d.]+),([-\d.]+)\)/.exec(g.getAttribute("transform") || "");
+    nodes.set(Number(g.dataset.node), {
+      g, x: m ? +m[1] : 0, y: m ? +m[2] : 0,
+      slots: SLOT_CLASS.map((c) => g.querySelector("text." + c)), state: null,
+    });
+  }
+  const edges = new Map();
+  for (const p of svg.querySelectorAll("path.adc-edge")) edges.set(p.dataset.edge, p);
+  const plainMarker = svg.querySelector("marker[id$='-arrow-plain']");
+  const hlMarker = svg.querySelector("marker[id$='-arrow-highlight']");
+  const plainRef = plainMarker ? `url(#${plainMarker.id})` : null;
+  const hlRef = hlMarker ? `url(#${hlMarker.id})` : null;
+
+  // History of every (node, slot): the steps that set it and the text they set, for jumps of any length.
+  const initial = new Map();
+  for (const [nid, slot, text] of model.get("initial")) initial.set(nid * 3 + slot, text);
+  const history = new Map();
+  steps.forEach((s, i) => {
+    for (const [nid, slot, text] of s.updates) {
+      const key = nid * 3 + slot;
+      let h = history.get(key);
+      if (!h) history.set(key, (h = { at: [], text: [] }));
+      h.at.push(i + 1);
+      h.text.push(text);
+    }
+  });
+  const textAt = (key, k) => {
+    const h = history.get(key);
+    if (!h || h.at[0] > k) return initial.has(key) ? initial.get(key) : "";
+    let lo = 0, hi = h.at.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (h.at[mid] <= k) lo = mid;
+      else hi = mid - 1;
+    }
+    return h.text[lo];
+  };
+  const apply = (key, text) => {
+    const node = nodes.get(Math.floor(key / 3));
+    if (!node) return;
+    const slot = key % 3;
+    if (slot < 2) {
+      if (node.slots[slot] && node.slots[slot].textContent !== text) node.slots[slot].textContent = text;
+    } else if (node.state !== text) {
+      if (node.state) node.g.classList.remove("adc-s-" + node.state);
+      if (text) node.g.classList.add("adc-s-" + text);
+      node.state = text;
+    }
+  };
+  for (const n0 of nodes.values()) n0.g.classList.remove(...STATE_CLASSES);
+  for (const key of initial.keys()) apply(key, initial.get(key));
+
+  let cur = 0;
+  const highlight = (k, on) => {
+    if (k < 1) return;
+    const s = steps[k - 1];
+    const node = nodes.get(s.node);
+    if (node) node.g.classList.toggle("adc-current", on);
+    for (const r of s.reads) {
+      const rn = nodes.get(r);
+      if (rn) rn.g.classList.toggle("adc-read", on);
+    }
+    for (const e of s.edges) {
+      const p = edges.get(e);
+      if (!p) continue;
+      p.classList.toggle("adc-current-edge", on);
+      if (hlRef) p.setAttribute("marker-end", on ? hlRef : plainRef);
+      if (on) p.parentNode.appendChild(p); // drawn last, so the lit edge is on top of the others
+    }
+  };
+  const showPanel = (k) => {
+    counter.textContent = `step ${k} / ${n}`;
+    panelLines.replaceChildren();
+    if (k === 0) {
+      panelTitle.textContent = model.get("intro") || "Press Next to take the first step.";
+      return;
+    }
+    const s = steps[k - 1];
+    panelTitle.textContent = s.title;
+    for (const line of s.lines) {
+      const cls = line.startsWith("expected ") ? (line.endsWith("matches") ? "adc-line adc-ok" : "adc-line adc-bad")
+        : "adc-line";
+      panelLines.append(make("div", { class: cls }, line));
+    }
+  };
+  const reveal = (k) => {
+    // Keep the current node in view on graphs larger than the scroll box.
+    if (k < 1 || scroller.scrollHeight <= scroller.clientHeight + 2 && scroller.scrollWidth <= scroller.clientWidth + 2)
+      return;
+    const node = nodes.get(steps[k - 1].node);
+    if (!node) return;
+    const left = scroller.scrollLeft, top = scroller.scrollTop;
+    const w = scroller.clientWidth, h = scroller.clientHeight;
+    if (node.x < left || node.x + 150 > left + w) scroller.scrollLeft = Math.max(0, node.x - w / 2);
+    if (node.y < top || node.y + 74 > top + h) scroller.scrollTop = Math.max(0, node.y - h / 2);
+  };
+  const controls = () => {
+    prevBtn.disabled = cur === 0;
+    resetBtn.disabled = cur === 0;
+    nextBtn.disabled = cur === n;
+    slider.value = String(cur);
+    root.dataset.step = String(cur);
+  };
+
+  const goTo = (target, fromModel) => {
+    const start = performance.now();
+    const k = Math.max(0, Math.min(n, Math.round(Number(target) || 0)));
+    if (k !== cur) {
+      const lo = Math.min(cur, k), hi = Math.max(cur, k);
+      const touched = new Set();
+      for (let i = lo; i < hi; i++) for (const u of steps[i].updates) touched.add(u[0] * 3 + u[1]);
+      for (const key of touched) apply(key, textAt(key, k));
+      highlight(cur, false);
+      highlight(k, true);
+      cur = k;
+      showPanel(k);
+      reveal(k);
+    }
+    controls();
+    if (!fromModel && model.get("step") !== k) {
+      model.set("step", k);
+      model.save_changes();
+    }
+    root.dataset.lastStepMs = (performance.now() - start).toFixed(3);
+  };
+
+  let timer = null;
+  const stop = () => {
+    if (timer !== null) clearInterval(timer);
+    timer = null;
+    playBtn.textContent = "\u25b6 Play";
+    root.dataset.playing = "0";
+  };
+  const play = () => {
+    if (cur === n) goTo(0);
+    playBtn.textContent = "\u23f8 Pause";
+    root.dataset.playing = "1";
+    timer = setInterval(() => {
+      goTo(cur + 1);
+      if (cur >= n) stop();
+    }, 1000 / Number(speed.value));
+  };
+  playBtn.addEventListener("click", () => (timer === null ? play() : stop()));
+  speed.addEventListener("change", () => {
+    model.set("speed", Number(speed.value));
+    model.save_changes();
+    if (timer !== null) {
+      stop();
+      play();
+    }
+  });
+  nextBtn.addEventListener("click", () => goTo(cur + 1));
+  prevBtn.addEventListener("click", () => goTo(cur - 1));
+  resetBtn.addEventListener("click", () => {
+    stop();
+    goTo(0);
+  });
+  slider.addEventListener("input", () => goTo(slider.value));
+  root.addEventListener("keydown", (ev) => {
+    if (ev.target !== root) return;
+    if (ev.key === "ArrowRight") goTo(cur + 1);
+    else if (ev.key === "ArrowLeft") goTo(cur - 1);
+    else return;
+    ev.preventDefault();
+  });
+  const onModelStep = () => goTo(model.get("step"), true);
+  model.on("change:step", onModelStep);
+
+  showPanel(0);
+  goTo(model.get("step") || 0, true);
+  root.dataset.ready = "1";
+  root.dataset.renderMs = (performance.now() - t0).toFixed(1);
+  return () => {
+    stop();
+    model.off("change:step", onModelStep);
+  };
+}
+
+function render({ model, el }) {
+  return mount(el, model);
+}
+
+export default { render, mount, localModel };
