@@ -22,8 +22,10 @@ NODE_WIDTH = 150
 NODE_HEIGHT = 74
 LAYER_GAP = 70  # horizontal space between layers: room for the edges' curves and arrowheads
 ROW_GAP = 22
+DUMMY_HEIGHT = 6  # the lane a long edge takes through a layer it crosses
+DUMMY_GAP = 10
 MARGIN = 16
-_SWEEPS = 4
+_SWEEPS = 1
 _GRAPH_FORMAT = "autodiff-course.graph/1"
 
 
@@ -106,13 +108,15 @@ def _layers(nodes: list[Mapping], consumers: dict[int, list[int]]) -> dict[int, 
 
 def _order_layers(rows: list[list[int]], inputs_of: dict, consumers: dict) -> None:
     pos = {n: i for row in rows for i, n in enumerate(row)}
+    get = pos.__getitem__
 
     def sweep(row: list[int], neighbours: dict) -> None:
         keys = {}
         for i, n in enumerate(row):
             near = neighbours[n]
-            keys[n] = sum(pos[m] for m in near) / len(near) if near else float(i)
-        row.sort(key=lambda n: keys[n])  # stable: ties keep the student's order
+            k = len(near)
+            keys[n] = pos[near[0]] if k == 1 else sum(map(get, near)) / k if k else float(i)
+        row.sort(key=keys.__getitem__)  # stable: ties keep the student's order
         for i, n in enumerate(row):
             pos[n] = i
 
@@ -125,62 +129,112 @@ def _order_layers(rows: list[list[int]], inputs_of: dict, consumers: dict) -> No
         sweep(row, inputs_of)
 
 
-def _place_rows(rows: list[list[int]], inputs_of: dict, consumers: dict) -> dict[int, float]:
-    pitch = NODE_HEIGHT + ROW_GAP
-    y = {n: i * pitch for row in rows for i, n in enumerate(row)}
+def _place_rows(rows: list[list[int]], inputs_of: dict, consumers: dict, height: dict) -> dict[int, float]:
+    """Centre heights: each node as near the mean of its neighbours as the order and spacing allow."""
+    # gaps[r][i]: the distance between the centres of row r's nodes i-1 and i.
+    gaps = []
+    for row in rows:
+        g = [0.0]
+        for a, b in zip(row, row[1:]):
+            ha, hb = height[a], height[b]
+            g.append((ha + hb) / 2 + (ROW_GAP if ha == hb == NODE_HEIGHT else DUMMY_GAP))
+        gaps.append(g)
+    c: dict[int, float] = {}
+    for row, g in zip(rows, gaps):
+        at = 0.0
+        for n, d in zip(row, g):
+            at += d
+            c[n] = at
+    get = c.__getitem__
 
-    def pull(row: list[int], neighbours: dict) -> None:
+    def pull(row: list[int], g: list[float], neighbours: dict) -> None:
         if not row:
             return
-        want = [
-            sum(y[m] for m in neighbours[n]) / len(neighbours[n]) if neighbours[n] else y[n] for n in row
-        ]
+        want = []
+        for n in row:
+            near = neighbours[n]
+            k = len(near)
+            want.append(c[near[0]] if k == 1 else sum(map(get, near)) / k if k else c[n])
         placed = []
-        for i, w in enumerate(want):
-            placed.append(w if i == 0 else max(w, placed[-1] + pitch))
+        last = -1e300
+        for w, d in zip(want, g):
+            last = w if w > last + d else last + d
+            placed.append(last)
         # Pushing overlaps apart only moves nodes down; shift the row back so it sits on its wishes on average.
-        shift = sum(w - p for w, p in zip(want, placed)) / len(row)
+        shift = (sum(want) - sum(placed)) / len(row)
         for n, p in zip(row, placed):
-            y[n] = p + shift
+            c[n] = p + shift
 
-    for row in rows[1:]:
-        pull(row, inputs_of)
-    pull(rows[0], consumers)
-    for row in rows[1:]:
-        pull(row, inputs_of)
-    return y
-
-
-def _edge_path(x1: float, y1: float, x2: float, y2: float) -> str:
-    bend = max(30.0, (x2 - x1) / 2)
-    return f"M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} {x2 - bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
+    pairs = list(zip(rows, gaps))
+    for row, g in pairs[1:]:
+        pull(row, g, inputs_of)
+    for row, g in reversed(pairs[:-1]):
+        pull(row, g, consumers)
+    for row, g in pairs[1:]:
+        pull(row, g, inputs_of)
+    return c
 
 
 def layout_graph(graph: Any) -> dict:
     """Positions of every node and the path of every edge of `graph` (a `Graph` or its `to_dict()` data).
 
     Returns JSON-safe data: `width`, `height`, `layers` (count), `nodes` (in the graph's order: `id`, `name`,
-    `label`, `op`, `op_label`, `value_text`, `layer`, `x`, `y`, `w`, `h`, `output`), and `edges` (one per
-    operand, so `v0 * v0` has two: `id` (`"e<dst>_<k>"`), `src`, `dst`, `k` (operand index), `path` (SVG path
-    data)). Raises what `graph_data` raises for data that is not a graph.
+    `label`, `op`, `op_label`, `value_text`, `layer`, `x`, `y` (top left), `w`, `h`, `output`), and `edges` (one
+    per operand, so `v0 * v0` has two: `id` (`"e<dst>_<k>"`), `src`, `dst`, `k` (operand index), `path` (SVG
+    path data)). An edge that spans several layers runs through a lane of its own in each layer it crosses, so
+    it never passes behind a node. Raises what `graph_data` raises for data that is not a graph.
     """
     data = graph_data(graph)
     nodes = data["nodes"]
     by_id = {n["id"]: n for n in nodes}
-    consumers: dict[int, list[int]] = {n["id"]: [] for n in nodes}
-    inputs_of: dict[int, list[int]] = {}
+    first_consumers: dict[int, list[int]] = {n["id"]: [] for n in nodes}
     for n in nodes:
-        inputs_of[n["id"]] = list(n["inputs"])
         for s in n["inputs"]:
-            consumers[s].append(n["id"])
-    layer = _layers(nodes, consumers)
+            first_consumers[s].append(n["id"])
+    layer = _layers(nodes, first_consumers)
+    height = {n["id"]: NODE_HEIGHT for n in nodes}
+    inputs_of: dict[int, list[int]] = {n["id"]: [] for n in nodes}
+    consumers = {n["id"]: [] for n in nodes}
+    # Long edges get dummy nodes in the layers they cross (Sugiyama), so the ordering keeps them out of the way
+    # of real nodes and the drawing routes them through the dummies' lanes. The long edges leaving one node share
+    # one trunk of dummies (edge concentration): at most one dummy per source and layer, which keeps a 500-node
+    # graph fast to lay out and draws a node read far downstream as one line with branches, not a fan.
+    next_id = 1 + max((n["id"] for n in nodes), default=0)
+    trunk: dict[int, list[int]] = {}
+    for n in nodes:
+        reach = max((layer[c] for c in first_consumers[n["id"]]), default=0)
+        chain, prev = [], n["id"]
+        for lay in range(layer[n["id"]] + 1, reach):
+            d = next_id
+            next_id += 1
+            layer[d], height[d] = lay, DUMMY_HEIGHT
+            inputs_of[d], consumers[d] = [prev], []
+            consumers[prev].append(d)
+            chain.append(d)
+            prev = d
+        trunk[n["id"]] = chain
+    chains: dict[tuple[int, int], list[int]] = {}
+    for n in nodes:
+        for k, s in enumerate(n["inputs"]):
+            chain = trunk[s][: layer[n["id"]] - layer[s] - 1]
+            prev = chain[-1] if chain else s
+            inputs_of[n["id"]].append(prev)
+            consumers[prev].append(n["id"])
+            chains[(n["id"], k)] = chain
     rows: list[list[int]] = [[] for _ in range(1 + max(layer.values(), default=0))]
     for n in nodes:
         rows[layer[n["id"]]].append(n["id"])
+    for chain in trunk.values():
+        for d in chain:
+            rows[layer[d]].append(d)
     _order_layers(rows, inputs_of, consumers)
-    y = _place_rows(rows, inputs_of, consumers)
-    top = min(y.values(), default=0.0)
+    c = _place_rows(rows, inputs_of, consumers, height)
+    top = min((c[n] - height[n] / 2 for n in c), default=0.0)
     outputs = set(data.get("outputs", []))
+
+    offset = MARGIN - top
+    ys = {n: v + offset for n, v in c.items()}  # centre heights on the page
+    xs = [float(MARGIN + lay * (NODE_WIDTH + LAYER_GAP)) for lay in range(len(rows))]
 
     placed = []
     for n in nodes:
@@ -193,24 +247,43 @@ def layout_graph(graph: Any) -> dict:
             "op_label": op_label(n, [by_id[s]["name"] for s in n["inputs"]]),
             "value_text": format_value(n.get("value")),
             "layer": layer[nid],
-            "x": float(MARGIN + layer[nid] * (NODE_WIDTH + LAYER_GAP)),
-            "y": round(MARGIN + y[nid] - top, 1),
+            "x": xs[layer[nid]],
+            "y": round(ys[nid] - NODE_HEIGHT / 2, 1),
             "w": NODE_WIDTH,
             "h": NODE_HEIGHT,
             "output": nid in outputs,
         })
-    at = {p["id"]: p for p in placed}
+    # A trunk's segments are shared by every edge that runs along it: format each once.
+    seg: dict[int, str] = {}
+    ends: dict[int, tuple[float, float]] = {}
+    for s, chain in trunk.items():
+        px, py = xs[layer[s]] + NODE_WIDTH, ys[s]
+        ends[s] = (px, py)
+        for d in chain:
+            lx, dy = xs[layer[d]], ys[d]
+            seg[d] = f"{_curve(px, py, lx, dy)} L{lx + NODE_WIDTH:.1f},{dy:.1f}"
+            px, py = lx + NODE_WIDTH, dy
+            ends[d] = (px, py)
     edges = []
     for n in nodes:
-        dst = at[n["id"]]
+        nid = n["id"]
         arity = len(n["inputs"])
+        top_y = ys[nid] - NODE_HEIGHT / 2
+        x_in = xs[layer[nid]] - 2
         for k, s in enumerate(n["inputs"]):
-            src = at[s]
+            chain = chains[(nid, k)]
+            sx, sy = ends[s]
+            px, py = ends[chain[-1]] if chain else (sx, sy)
             # Operands enter at spread-out ports in argument order, so `v1 / v2` shows which is on top.
-            port = dst["y"] + NODE_HEIGHT * (k + 1) / (arity + 1)
-            path = _edge_path(src["x"] + NODE_WIDTH, src["y"] + NODE_HEIGHT / 2, dst["x"] - 2, port)
-            edges.append({"id": f"e{n['id']}_{k}", "src": s, "dst": n["id"], "k": k, "path": path})
+            port = top_y + NODE_HEIGHT * (k + 1) / (arity + 1)
+            path = " ".join([f"M{sx:.1f},{sy:.1f}", *(seg[d] for d in chain), _curve(px, py, x_in, port)])
+            edges.append({"id": f"e{nid}_{k}", "src": s, "dst": nid, "k": k, "path": path})
     width = MARGIN * 2 + len(rows) * NODE_WIDTH + (len(rows) - 1) * LAYER_GAP
-    height = MARGIN * 2 + max((p["y"] - MARGIN + NODE_HEIGHT for p in placed), default=0)
-    return {"width": float(width), "height": float(round(height, 1)), "layers": len(rows),
+    bottom = max((c[n] + height[n] / 2 for n in c), default=0.0) - top
+    return {"width": float(width), "height": float(round(MARGIN * 2 + bottom, 1)), "layers": len(rows),
             "nodes": placed, "edges": edges}
+
+
+def _curve(x1: float, y1: float, x2: float, y2: float) -> str:
+    bend = max(20.0, (x2 - x1) / 2)
+    return f"C{x1 + bend:.1f},{y1:.1f} {x2 - bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"

@@ -94,8 +94,9 @@ def graph_to_svg(
     out.append("<defs>")
     for look, (colour, _) in _EDGE.items():
         out.append(
-            f'<marker id="{prefix}-arrow-{look}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-            f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
+            f'<marker id="{prefix}-arrow-{look}" viewBox="0 0 10 10" refX="9" refY="5" '
+            f'markerUnits="userSpaceOnUse" markerWidth="10" markerHeight="10" orient="auto-start-reverse">'
+            f'<path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
         )
     out.append("</defs>")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .tensor import Tensor
@@ -44,15 +46,19 @@ class Adam(Optimizer):
     def step(self) -> None:
         self.t += 1
         b1, b2 = self.beta1, self.beta2
-        c1 = 1 - b1 ** self.t
-        c2 = 1 - b2 ** self.t
+        step_size = self.lr / (1 - b1 ** self.t)
+        root_c2 = math.sqrt(1 - b2 ** self.t)
         for p, m, v in zip(self.params, self.m, self.v):
             if p.grad is None:
                 continue
             g = p.grad.value
-            m *= b1
-            m += (1 - b1) * g
+            # In place and in PyTorch's order of operations, so both give the same numbers.
+            m += (1 - b1) * (g - m)  # PyTorch's lerp: the same m as b1 * m + (1 - b1) * g, rounded alike
             v *= b2
-            v += (1 - b2) * g * g
-            denom = np.sqrt(v) / np.sqrt(c2) + self.eps
-            p.value -= (self.lr / c1) * m / denom
+            v += (1 - b2) * (g * g)
+            denom = np.sqrt(v)
+            denom /= root_c2
+            denom += self.eps
+            update = m / denom
+            update *= step_size
+            p.value -= update

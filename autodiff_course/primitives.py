@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import math
 import operator
+import types
 from typing import Any, Callable
 
 import numpy as np
 
-from .errors import DomainError, MissingRuleError
+from .errors import AutodiffError, DomainError, MissingRuleError, ShapeError
 
 PRIMITIVES: dict[str, "Primitive"] = {}
 
@@ -38,12 +39,43 @@ def raw(x: Any) -> Any:
         x = v()
 
 
+# Rules are written once, with the primitives (``cos(x)``), so that they also build graphs (higher derivatives).
+# On plain floats, the hot case of Scalar backward passes and dual numbers, a primitive call would only dispatch
+# to its float implementation; ``_on_floats`` compiles the same rule against a namespace where each primitive's
+# name is bound to that implementation (``cos`` -> ``math.cos``). The namespace is filled at the end of this
+# module, once every primitive is declared.
+_FLOAT_NAMESPACE: dict[str, Any] = {}
+
+
+def _on_floats(rule):
+    """``rule`` (a partial derivative) calling primitives' float implementations directly; ints as they are."""
+    if not isinstance(rule, types.FunctionType):
+        return rule
+    f = types.FunctionType(rule.__code__, _FLOAT_NAMESPACE, rule.__name__, rule.__defaults__, rule.__closure__)
+    f.__doc__ = rule.__doc__
+    return f
+
+
+def _all_floats(args: tuple) -> bool:
+    for a in args:
+        if type(a) is not float:
+            return False
+    return True
+
+
+_RANKS: dict[type, int] = {}  # type -> its _dispatch_rank (0 for plain numbers and arrays), looked up once
+
+
 def _dispatch_class(args: tuple) -> type | None:
+    """The engine class that applies a primitive to ``args`` (the highest ``_dispatch_rank``), or None."""
     best, rank = None, 0
     for a in args:
-        r = getattr(type(a), "_dispatch_rank", 0)
+        t = type(a)
+        r = _RANKS.get(t)
+        if r is None:
+            r = _RANKS[t] = getattr(t, "_dispatch_rank", 0)
         if r > rank:
-            best, rank = type(a), r
+            best, rank = t, r
     return best
 
 
@@ -86,6 +118,8 @@ class Primitive:
         self.partial_text = partial_text
         self.symbol = symbol
         self.elementwise = partials is not None
+        #: The same partials, run on plain floats: see ``_on_floats``.
+        self.float_partials = None if partials is None else tuple(_on_floats(p) for p in partials)
         PRIMITIVES[name] = self
 
     def __repr__(self) -> str:
@@ -93,6 +127,13 @@ class Primitive:
 
     # -- forward ------------------------------------------------------------------------------------------
     def __call__(self, *args, **params):
+        # Plain floats are the hot case (derivative rules call primitives on raw numbers in every backward
+        # pass), so they skip the generic dispatch; errors are re-raised by ``raw`` with a clear message.
+        if not params and self.scalar_impl is not None and _all_floats(args):
+            try:
+                return self.scalar_impl(*args)
+            except (ArithmeticError, ValueError):
+                return self.raw(*args)
         cls = _dispatch_class(args)
         if cls is None:
             return self.raw(*args, **params)
@@ -112,11 +153,19 @@ class Primitive:
             impl = self.array_impl
         try:
             return impl(*args, **params)
-        except (OverflowError, ZeroDivisionError, ValueError) as e:
-            if isinstance(e, DomainError):
-                raise
-            shown = ", ".join(_short(a) for a in args)
-            raise DomainError(f"{self.name}({shown}): {e}") from None
+        except (ArithmeticError, ValueError) as e:
+            raise self._error(e, args) from None
+
+    def _error(self, e: Exception, args) -> Exception:
+        """The engine's error for an exception raised by an implementation: it names this operation."""
+        if isinstance(e, AutodiffError):
+            return e
+        message = str(e)
+        if isinstance(e, ValueError) and any(w in message for w in ("shape", "broadcast", "dimension", "size")):
+            shapes = " and ".join(str(np.shape(raw(a))) for a in args)
+            return ShapeError(f"{self.name}: operands of shapes {shapes} do not fit together ({message})")
+        shown = ", ".join(_short(a) for a in args)
+        return DomainError(f"{self.name}({shown}): {message}")
 
     def describe(self, names: list[str] | tuple[str, ...]) -> str:
         """The operation written with the given input names, e.g. ``'v1 * v4'`` or ``'sin(v0)'``."""
@@ -197,7 +246,7 @@ def unbroadcast(g, shape: tuple):
     an adjoint back: the operand's adjoint is the sum over those axes. This is the most common bug in tensor
     engines (an adjoint with the output's shape, not the input's), so it lives in this one place.
     """
-    gshape = np.shape(raw(g))
+    gshape = g.shape if type(g) is np.ndarray else np.shape(raw(g))
     shape = tuple(shape)
     if gshape == shape:
         return g
@@ -241,8 +290,10 @@ def _check_div(x, y):
 
 def _check_pow(x, y):
     xv, yv = raw(x), raw(y)
-    if isinstance(xv, (float, int)) and isinstance(yv, (float, int)):
-        if xv > 0 or (xv < 0 and float(yv).is_integer()) or (xv == 0 and yv >= 0):
+    if isinstance(yv, (float, int)):
+        if yv >= 0 and float(yv).is_integer():  # x**2 and the like: defined for every x, checked at no cost
+            return
+        if isinstance(xv, (float, int)) and (xv > 0 or (xv < 0 and float(yv).is_integer()) or (xv == 0 and yv >= 0)):
             return
     if _any(np.less(xv, 0) & (np.asarray(yv) != np.round(yv))):
         raise DomainError(f"pow: a negative base ({_short(x)}) to a non-integer power ({_short(y)}) is not real")
@@ -257,6 +308,38 @@ def _indicator(cond) -> Any:
     return np.asarray(cond, dtype=float)
 
 
+# The local derivatives of relu, abs and maximum are step functions of the raw values: constants as far as
+# any higher derivative is concerned. Plain floats are tested without numpy (they are the scalar hot path).
+def _step(x) -> Any:
+    """1 where x > 0, else 0 (so relu'(0) = 0, as in PyTorch)."""
+    if type(x) is not float:
+        x = raw(x)
+        if type(x) is not float:
+            return _indicator(np.greater(x, 0))
+    return 1.0 if x > 0.0 else 0.0
+
+
+def _sign(x) -> Any:
+    """-1, 0 or 1: the derivative of abs (0 at 0, as PyTorch's sgn)."""
+    if type(x) is not float:
+        x = raw(x)
+        if type(x) is not float:
+            return np.sign(x).astype(float) if isinstance(x, np.ndarray) else float(np.sign(x))
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+
+
+def _scalar_pow(x, y):
+    r = x ** y
+    if type(r) is complex:  # Python gives a complex number where numpy gives NaN and we give an error
+        raise ValueError("a negative base to a non-integer power is not real")
+    return r
+
+
+def _scalar_maximum(x, y):
+    # NaN propagates, as in numpy and PyTorch (the builtin max would depend on argument order).
+    return x if (x > y or x != x) else y
+
+
 def _scalar_sigmoid(x: float) -> float:
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
@@ -265,17 +348,21 @@ def _scalar_sigmoid(x: float) -> float:
 
 
 def _array_sigmoid(x):
-    # exp(-logaddexp(0, -x)) never overflows, for any sign of x.
-    return np.exp(-np.logaddexp(0.0, -x))
+    # PyTorch's formula, so float64 results agree to the last bit or so; exp(-x) overflowing to inf for
+    # x < -709 gives the right limit 0, hence the silenced warning.
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
 
 
 def _max_partial(first: bool):
     # Ties split the adjoint evenly, as PyTorch's maximum does.
     def p(ans, x, y):
         xv, yv = raw(x), raw(y)
-        if first:
-            return _indicator(np.greater(xv, yv)) + 0.5 * _indicator(np.equal(xv, yv))
-        return _indicator(np.less(xv, yv)) + 0.5 * _indicator(np.equal(xv, yv))
+        if not first:
+            xv, yv = yv, xv
+        if type(xv) is float and type(yv) is float:
+            return 1.0 if xv > yv else (0.5 if xv == yv else 0.0)
+        return _indicator(np.greater(xv, yv)) + 0.5 * _indicator(np.equal(xv, yv))
 
     return p
 
@@ -295,11 +382,11 @@ div = Primitive("div", 2, scalar=operator.truediv, array=np.true_divide,
                 partials=(lambda ans, x, y: 1 / y, lambda ans, x, y: -x / (y * y)), domain=_check_div,
                 torch=lambda t, x, y: x / y, grad_fn="DivBackward0", expr="{0} / {1}",
                 partial_text=("1/{1}", "-{0}/{1}^2"), symbol="/")
-pow_ = Primitive("pow", 2, scalar=operator.pow, array=np.power,
+pow_ = Primitive("pow", 2, scalar=_scalar_pow, array=np.power,
                  partials=(lambda ans, x, y: y * x ** (y - 1), lambda ans, x, y: ans * log(x)),
                  domain=_check_pow, torch=lambda t, x, y: x ** y, grad_fn="PowBackward0",
                  expr="{0} ** {1}", partial_text=("{1} * {0}^({1} - 1)", "{out} * log({0})"), symbol="**")
-maximum = Primitive("maximum", 2, scalar=max, array=np.maximum,
+maximum = Primitive("maximum", 2, scalar=_scalar_maximum, array=np.maximum,
                     partials=(_max_partial(True), _max_partial(False)),
                     torch=lambda t, x, y: t.maximum(x, y), grad_fn="MaximumBackward0",
                     expr="maximum({0}, {1})",
@@ -334,11 +421,11 @@ sigmoid = Primitive("sigmoid", 1, scalar=_scalar_sigmoid, array=_array_sigmoid,
                     grad_fn="SigmoidBackward0", expr="sigmoid({0})",
                     partial_text=("sigmoid({0}) * (1 - sigmoid({0}))",))
 relu = Primitive("relu", 1, scalar=lambda x: x if x > 0 else 0.0, array=lambda x: np.maximum(x, 0.0),
-                 partials=(lambda ans, x: _indicator(np.greater(raw(x), 0)),),
+                 partials=(lambda ans, x: _step(x),),
                  torch=lambda t, x: t.relu(x), grad_fn="ReluBackward0", expr="relu({0})",
                  partial_text=("1 if {0} > 0 else 0",))
 abs_ = Primitive("abs", 1, scalar=abs, array=np.abs,
-                 partials=(lambda ans, x: _indicator(np.greater(raw(x), 0)) - _indicator(np.less(raw(x), 0)),),
+                 partials=(lambda ans, x: _sign(x),),
                  torch=lambda t, x: t.abs(x), grad_fn="AbsBackward0", expr="abs({0})",
                  partial_text=("sign({0})",))
 identity = Primitive("identity", 1, scalar=lambda x: x, array=lambda x: x, partials=(1,),
@@ -501,3 +588,7 @@ MATH_FUNCTIONS = {
     math.sin: sin, math.cos: cos, math.tan: tan, math.exp: exp, math.log: log, math.sqrt: sqrt,
     math.tanh: tanh, math.fabs: abs_, math.pow: pow_,
 }
+
+_FLOAT_NAMESPACE.update(globals())
+_FLOAT_NAMESPACE.update({name: value.scalar_impl for name, value in globals().items()
+                         if isinstance(value, Primitive) and value.scalar_impl is not None})

@@ -10,52 +10,60 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from . import primitives as P
-from .errors import AutodiffError, GraphFreedError
+from .errors import AutodiffError, DomainError, GraphFreedError, MissingRuleError
 
 
 def topological_order(root) -> list:
-    """Every node that ``root`` depends on and that requires grad, inputs before the nodes that read them."""
+    """Every node that ``root`` depends on and that requires grad, inputs before the nodes that read them.
+
+    A depth-first search with an explicit stack instead of recursion: a node is finished (appended) once all
+    its inputs are. Primitives have at most two inputs, so rescanning a node's inputs when the search comes
+    back to it costs less than remembering where it stopped.
+    """
     order: list = []
-    seen: set[int] = set()
-    stack = [(root, False)]
+    seen = {root}
+    stack = [root]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        key = id(node)
-        if key in seen:
-            continue
-        seen.add(key)
-        stack.append((node, True))
+        node = stack[-1]
         for inp in node._inputs:
-            if inp.requires_grad and id(inp) not in seen:
-                stack.append((inp, False))
+            if inp.requires_grad and inp not in seen:
+                seen.add(inp)
+                stack.append(inp)
+                break
+        else:
+            order.append(stack.pop())
     return order
 
 
-def backprop(root, seed, *, create_graph: bool = False, broadcast: bool = True) -> tuple[dict[int, Any], list]:
+def _freed_error(op) -> GraphFreedError:
+    return GraphFreedError(
+        f"Trying to backward through the graph a second time (at a '{op.name}' node). The first "
+        "backward() freed it; call backward(retain_graph=True) the first time if you need to go "
+        "through the graph again."
+    )
+
+
+def backprop(root, seed, *, create_graph: bool = False, broadcast: bool = True) -> tuple[dict, list]:
     """Run the backward pass from ``root`` with output adjoint ``seed``.
 
-    Returns ``(adjoints, order)``: ``adjoints[id(node)]`` is d root / d node (times the seed) for every node in
-    ``order``. With ``create_graph`` the adjoints are themselves engine values with a graph of their own.
-    Raises GraphFreedError when a node's graph was freed by an earlier pass that did not retain it.
+    Returns ``(adjoints, order)``: ``adjoints[node]`` is d root / d node (times the seed) for every node in
+    ``order`` (nodes hash by identity). With ``create_graph`` the adjoints are themselves engine values with a
+    graph of their own. Raises GraphFreedError when a node's graph was freed by an earlier pass that did not
+    retain it, and MissingRuleError for a primitive without a reverse-mode rule.
     """
     order = topological_order(root)
-    adjoints: dict[int, Any] = {id(root): seed}
+    if not create_graph and type(root.value) is float and type(seed) is float:
+        return _backprop_floats(order, root, seed), order
+    adjoints: dict = {root: seed}
     for node in reversed(order):
         op = node._op
         if op is None:
             continue
-        g = adjoints.get(id(node))
+        g = adjoints.get(node)
         if g is None:
             continue
         if node._freed:
-            raise GraphFreedError(
-                f"Trying to backward through the graph a second time (at a '{op.name}' node). The first "
-                "backward() freed it; call backward(retain_graph=True) the first time if you need to go "
-                "through the graph again."
-            )
+            raise _freed_error(op)
         inputs = node._inputs
         needs = [i.requires_grad for i in inputs]
         if create_graph:
@@ -66,10 +74,58 @@ def backprop(root, seed, *, create_graph: bool = False, broadcast: bool = True) 
         for inp, c in zip(inputs, contributions):
             if c is None:
                 continue
-            key = id(inp)
-            prev = adjoints.get(key)
-            adjoints[key] = c if prev is None else prev + c
+            prev = adjoints.get(inp)
+            adjoints[inp] = c if prev is None else prev + c
     return adjoints, order
+
+
+def _backprop_floats(order: list, root, seed: float) -> dict:
+    """``backprop`` on a graph of Scalars: the same rule (adjoint of an input += adjoint * local partial), with
+    the declared partials called directly on the floats. This loop is the reverse-mode hot path."""
+    adjoints = {root: seed}
+    get = adjoints.get
+    node = root
+    try:
+        for node in reversed(order):
+            op = node._op
+            if op is None:
+                continue
+            if node._freed:
+                raise _freed_error(op)
+            partials = op.float_partials
+            if partials is None:
+                raise MissingRuleError(op.name, "reverse-mode (vjp)")
+            g = adjoints[node]
+            inputs = node._inputs
+            if len(inputs) == 1:
+                x = inputs[0]
+                p = partials[0]
+                c = (g if p == 1 else -g) if type(p) is int else g * p(node.value, x.value)
+                prev = get(x)
+                adjoints[x] = c if prev is None else prev + c
+                continue
+            x, y = inputs
+            xv = x.value
+            yv = y.value
+            if x.requires_grad:
+                p = partials[0]
+                c = (g if p == 1 else -g) if type(p) is int else g * p(node.value, xv, yv)
+                prev = get(x)
+                adjoints[x] = c if prev is None else prev + c
+            if y.requires_grad:
+                p = partials[1]
+                c = (g if p == 1 else -g) if type(p) is int else g * p(node.value, xv, yv)
+                prev = get(y)
+                adjoints[y] = c if prev is None else prev + c
+    except (ArithmeticError, ValueError) as e:
+        if isinstance(e, AutodiffError):
+            raise
+        shown = ", ".join(repr(i.value) for i in node._inputs)
+        raise DomainError(
+            f"{node._op.name}({shown}): its local derivative is not finite there ({e}), so the backward pass "
+            "cannot continue"
+        ) from None
+    return adjoints
 
 
 def free_graph(order: list) -> None:
@@ -114,7 +170,7 @@ def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
         adjoints, _ = backprop(out, cotangent, create_graph=nested)
         grads = []
         for x in lifted:
-            g = adjoints.get(id(x))
+            g = adjoints.get(x)
             if g is None:
                 g = 0.0 * P.raw(x)
             grads.append(g if nested else P.raw(g))

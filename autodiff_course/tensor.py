@@ -39,16 +39,51 @@ _GRAD_FN_CLASSES: dict[str, type] = {}
 
 
 def _grad_fn_name(t: "Tensor") -> str:
+    """The class name PyTorch gives the grad_fn of the same operation (checked against torch in the tests).
+
+    PyTorch's name depends on more than the operation: on whether an operand was a Python number (``1 - x`` is
+    RsubBackward1, ``2 / x`` MulBackward0 because PyTorch multiplies by the reciprocal, ``2 ** x``
+    PowBackward2), on the ranks of a matmul's operands and on the kind of index.
+    """
     op, params = t._op, t._params or {}
+    if t._grad_fn_hint is not None:
+        return t._grad_fn_hint
+    number = [not isinstance(i.value, np.ndarray) for i in t._inputs]
     if op is P.sum_ or op is P.mean:
         return op.grad_fn_name[:-1] + ("0" if params.get("axis") is None else "1")
     if op is P.matmul:
-        a, b = (np.ndim(i.value) for i in t._inputs)
-        return {(1, 1): "DotBackward0", (2, 1): "MvBackward0"}.get((a, b), "MmBackward0" if a == b == 2
-                                                                      else "MatmulBackward0")
-    if op is P.pow_ and t._inputs[1].requires_grad:
-        return "PowBackward1"
+        ranks = tuple(np.ndim(i.value) for i in t._inputs)
+        return {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4",
+                (2, 2): "MmBackward0"}.get(ranks, "UnsafeViewBackward0")
+    if op is P.pow_:
+        return "PowBackward2" if number[0] else ("PowBackward0" if number[1] else "PowBackward1")
+    if op is P.sub and number[0]:
+        return "RsubBackward1"
+    if op is P.div and number[0]:
+        return "MulBackward0"
+    if op is P.getitem:
+        return _index_grad_fn_name(params.get("index"))
     return op.grad_fn_name
+
+
+def _index_grad_fn_name(index) -> str:
+    # PyTorch applies a basic index item by item (an int selects, a slice slices, None unsqueezes), so the
+    # grad_fn is named after the last item that did something; any array or list index makes it IndexBackward0.
+    items = index if isinstance(index, tuple) else (index,)
+    name = None
+    for item in items:
+        if isinstance(item, (list, np.ndarray)) and np.ndim(item) > 0:
+            return "IndexBackward0"
+        if item is None:
+            name = "UnsqueezeBackward0"
+        elif isinstance(item, slice):
+            if item != slice(None):
+                name = "SliceBackward0"
+        elif item is not Ellipsis:
+            name = "SelectBackward0"
+    if name is None:
+        return "SliceBackward0" if not isinstance(index, tuple) else "AliasBackward0"
+    return name
 
 
 def _as_array(data, dtype=None) -> np.ndarray:
@@ -70,7 +105,7 @@ class Tensor(Operators):
     """A numpy array that remembers how it was computed."""
 
     __slots__ = ("value", "grad", "requires_grad", "_op", "_inputs", "_params", "_freed", "_retain",
-                 "__weakref__")
+                 "_grad_fn_hint", "__weakref__")
     _dispatch_rank = 2
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
@@ -84,6 +119,7 @@ class Tensor(Operators):
         self._params = None
         self._freed = False
         self._retain = False
+        self._grad_fn_hint = None
 
     @classmethod
     def _wrap(cls, value, requires_grad=False) -> "Tensor":
@@ -96,35 +132,48 @@ class Tensor(Operators):
         t._params = None
         t._freed = False
         t._retain = False
+        t._grad_fn_hint = None
         return t
 
     @classmethod
     def _apply(cls, prim, args, params):
+        """Apply ``prim`` to Tensors and plain values, recording a node when any input requires grad.
+
+        Python numbers stay Python numbers (so ``x * 2`` keeps a float32 tensor float32, as in numpy and PyTorch,
+        and a traced graph shows the constant as ``2``). Raises ShapeError for operands that do not broadcast,
+        DomainError outside the primitive's domain, TypeError for non-numeric operands.
+        """
         nodes = []
         values = []
         for a in args:
             if isinstance(a, Tensor):
                 nodes.append(a)
                 values.append(a.value)
+                continue
+            t = type(a)
+            if t is float or t is int:
+                v = a
             elif isinstance(a, Operators):
-                raise TypeError(f"{prim.name}: cannot combine a Tensor with a {type(a).__name__}")
+                raise TypeError(f"{prim.name}: cannot combine a Tensor with a {type(a).__name__}; "
+                                "make both Tensors (or both Scalars)")
             else:
-                v = _as_array(a)
-                nodes.append(cls._wrap(v))
-                values.append(v)
-        try:
-            value = prim.raw(*values, **params)
-        except ValueError as e:
-            if "shape" in str(e) or "broadcast" in str(e) or "dimension" in str(e):
-                shapes = " and ".join(str(np.shape(v)) for v in values)
-                raise ShapeError(f"{prim.name}: shapes {shapes} do not fit together: {e}") from None
-            raise
-        out = cls._wrap(np.asarray(value))
-        out._params = params or None
-        if STATE.grad_enabled and any(n.requires_grad for n in nodes):
-            out.requires_grad = True
-            out._op = prim
-            out._inputs = tuple(nodes)
+                try:
+                    v = _as_array(a)
+                except TypeError as e:
+                    raise TypeError(f"{prim.name}: {e}") from None
+            nodes.append(cls._wrap(v))
+            values.append(v)
+        value = prim.raw(*values, **params)
+        out = cls._wrap(value if type(value) is np.ndarray else np.asarray(value))
+        if params:
+            out._params = params
+        if STATE.grad_enabled:
+            for n in nodes:
+                if n.requires_grad:
+                    out.requires_grad = True
+                    out._op = prim
+                    out._inputs = tuple(nodes)
+                    break
         tracer = STATE.tracer
         if tracer is not None:
             tracer.created(out, nodes)
@@ -194,13 +243,16 @@ class Tensor(Operators):
         for node in order:
             if node._op is not None and not node._retain:
                 continue
-            g = adjoints.get(id(node))
+            g = adjoints.get(node)
             if g is None:
                 continue
+            # A copy in the tensor's own dtype: the adjoint may share memory with another array, and
+            # ``.grad`` is accumulated in place by later passes.
+            dtype = node.value.dtype
             if isinstance(g, Tensor):
-                g = g if create_graph else Tensor._wrap(np.array(g.value, dtype=float))
+                g = g if create_graph else Tensor._wrap(np.array(g.value, dtype=dtype))
             else:
-                g = Tensor._wrap(np.array(np.broadcast_to(g, node.value.shape), dtype=float))
+                g = Tensor._wrap(np.array(np.broadcast_to(g, node.value.shape), dtype=dtype))
             if node.grad is None:
                 node.grad = g
             elif create_graph:
@@ -289,11 +341,18 @@ class Tensor(Operators):
         if len(axes) == 2:
             perm = list(range(self.ndim))
             perm[axes[0]], perm[axes[1]] = perm[axes[1]], perm[axes[0]]
-            return P.transpose(self, axes=tuple(perm))
+            return _named(P.transpose(self, axes=tuple(perm)), "TransposeBackward0")
+        return P.transpose(self, axes=tuple(axes))
+
+    def permute(self, *axes):
+        axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
         return P.transpose(self, axes=tuple(axes))
 
     def t(self):
-        return P.transpose(self, axes=None)
+        """The transpose of a tensor of at most two dimensions, as ``torch.Tensor.t``."""
+        if self.ndim > 2:
+            raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but this one has {self.ndim}")
+        return _named(P.transpose(self, axes=None), "TBackward0")
 
     @property
     def T(self):
@@ -355,6 +414,13 @@ class Tensor(Operators):
         elif self.requires_grad:
             extra = ", requires_grad=True"
         return f"tensor({body}{extra})"
+
+
+def _named(t: Tensor, grad_fn: str) -> Tensor:
+    # The same primitive under the name PyTorch gives this spelling of it (t() and transpose(i, j)).
+    if t._op is not None:
+        t._grad_fn_hint = grad_fn
+    return t
 
 
 def _axis(axis):

@@ -126,7 +126,8 @@ def _check_reference_and_domain(path: Path, where: str, spec: dict) -> None:
         except SyntaxError as exc:
             raise _fail(path, where, f"reference {reference!r} is not valid Python: {exc.msg}") from None
     for point in spec["test_points"] + spec["hidden_points"]:
-        scope = dict(zip(args, (float(v) for v in point)))
+        # numpy scalars, as the checkers evaluate references: 1/0 is inf (reported as not finite), not an error.
+        scope = dict(zip(args, (np.float64(v) for v in point)))
         for constraint in spec["domain"]:
             try:
                 inside = eval(constraint, _eval_namespace(), dict(scope))  # noqa: S307 - instructor's config
@@ -138,7 +139,7 @@ def _check_reference_and_domain(path: Path, where: str, spec: dict) -> None:
         if reference is None:
             continue
         try:
-            with np.errstate(all="raise"):
+            with np.errstate(all="ignore"):
                 value = eval(code, _eval_namespace(), dict(scope))  # noqa: S307 - instructor's config
             finite = bool(np.all(np.isfinite(np.asarray(value, dtype=float))))
         except Exception as exc:  # noqa: BLE001

@@ -23,8 +23,13 @@ __all__ = [
 
 
 def _array(value: Any) -> np.ndarray:
-    """The float64 array behind a snapshot (`.values`), a tensor's numpy form or a nested list."""
-    return np.asarray(getattr(value, "values", value), dtype=np.float64)
+    """The float64 array behind a snapshot (`.values`), a tensor (`.detach()`), an array or a nested list."""
+    values = getattr(value, "values", None)
+    if values is not None and not callable(values):  # torch.Tensor.values is a method, a snapshot's an array
+        return np.asarray(values, dtype=np.float64)
+    if hasattr(value, "detach"):
+        return np.asarray(value.detach().cpu().numpy(), dtype=np.float64)
+    return np.asarray(value, dtype=np.float64)
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
@@ -38,7 +43,7 @@ def _mlp_forward(weights, biases, x):
     if len(ws) != len(bs):
         raise ValueError(f"the MLP has {len(ws)} weight matrices but {len(bs)} bias vectors")
     activations = [_array(x)]
-    for layer, (w, b) in enumerate(zip(ws, bs)):
+    for layer, (w, b) in enumerate(zip(ws, bs, strict=True)):
         a = activations[-1] @ w + b
         activations.append(_sigmoid(a) if layer < len(ws) - 1 else a)
     return ws, activations

@@ -15,6 +15,7 @@ restarted with `resume=True` grades only what is missing, and a repeated run rew
 """
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -139,6 +140,18 @@ def _exercise_cell_ids(nb) -> dict[str, int]:
     return ids
 
 
+def released_form(source_nb):
+    """The instructor's notebook as students received it: hidden tests removed by nbgrader's own
+    ClearHiddenTests. Test cells are restored from this form, so an intact hand-in is not flagged as tampered
+    and hidden test code never reaches graded notebooks; the hidden checks still run, from the config."""
+    import copy
+
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    nb, _ = ClearHiddenTests().preprocess(copy.deepcopy(source_nb), {})
+    return nb
+
+
 def prepare(sub: Submission, config: AssignmentConfig, source_nb, digest: str) -> Prepared:
     """Steps find..restore for one submission; never raises for a bad submission (problems are recorded)."""
     from autodiff_course.grading.restore import restore_test_cells
@@ -176,7 +189,8 @@ def prepare(sub: Submission, config: AssignmentConfig, source_nb, digest: str) -
             continue
         cells.append({"index": index, "cell_type": "code", "source": cell.source,
                       "exercise": exercise_at.get(index)})
-    prepared.job = {"job_id": sub.key, "cells": cells, "files": dict(sub.files)}
+    files = {name: base64.b64encode(data).decode("ascii") for name, data in sorted(sub.files.items())}
+    prepared.job = {"job_id": sub.key, "cells": cells, "files": files}
     return prepared
 
 
@@ -339,7 +353,7 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
     for name, config in selected.items():
         path = source_notebook_path(course_dir, config)
         data = path.read_bytes()
-        sources[name] = nbformat.reads(data.decode("utf-8"), as_version=4)
+        sources[name] = released_form(nbformat.reads(data.decode("utf-8"), as_version=4))
         digests[name] = _config_digest(config, data)
 
     store = ResultStore(out)
@@ -376,7 +390,10 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
 
                 finished = run_on_dask(dask_scheduler, runnable, selected, sandbox=sandbox)
             else:
-                finished = _run_local(runnable, selected, jobs=jobs, sandbox=sandbox)
+                # Under sandbox "none" the workers get these folders covered: other students' work, the
+                # configs and the outputs are not theirs to read.
+                hidden = _hideable([course_dir / "graders", course_dir / "notebooks", submissions_dir, out])
+                finished = _run_local(runnable, selected, jobs=jobs, sandbox=sandbox, hidden_paths=hidden)
             for prepared, exercises, run in finished:
                 result = commit(prepared, selected[prepared.submission.assignment], exercises, run, out, store)
                 graded += 1
@@ -395,13 +412,26 @@ def _announce(result: dict, bar, say: Callable[[str], None]) -> None:
     bar.update(1)
 
 
-def _run_local(prepared: list[Prepared], configs: dict[str, AssignmentConfig], *, jobs: int, sandbox: str):
+def _hideable(paths: list[Path]) -> list[Path]:
+    """The paths that can be covered without hiding the interpreter or this package from the workers."""
+    needed = [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(__file__).resolve().parents[1]]
+    keep = []
+    for path in paths:
+        path = Path(path).resolve()
+        if path.exists() and not any(n == path or path in n.parents for n in needed):
+            keep.append(path)
+    return keep
+
+
+def _run_local(prepared: list[Prepared], configs: dict[str, AssignmentConfig], *, jobs: int, sandbox: str,
+               hidden_paths=()):
     """Yield (prepared, judged exercises, run) as the local warm pool finishes each job."""
     from autodiff_course.grading.limits import Limits
     from autodiff_course.grading.pool import WorkerPool
 
     by_id = {p.key: p for p in prepared}
-    with WorkerPool(jobs=min(jobs, len(prepared)), sandbox=sandbox, limits=Limits()) as pool:
+    with WorkerPool(jobs=min(jobs, len(prepared)), sandbox=sandbox, limits=Limits(),
+                    hidden_paths=hidden_paths) as pool:
         for run in pool.map([p.job for p in prepared]):
             item = by_id[run["job_id"]]
             specs = configs[item.submission.assignment].exercises

@@ -256,7 +256,7 @@ def make_shell():
         def write_format_data(self, format_dict, md_dict=None):
             cap = _capture()
             if cap is not None:
-                cap.rich("execute_result", format_dict, md_dict, self.shell.execution_count)
+                cap.rich("execute_result", format_dict, md_dict, self.prompt_count)
 
         def finish_displayhook(self):
             self._is_active = False
@@ -264,6 +264,10 @@ def make_shell():
     class GradingShell(InteractiveShell):
         displayhook_class = Type(_Hook)
         display_pub_class = Type(_Publisher)
+
+        def enable_gui(self, gui=None):
+            # No GUI event loop in the sandbox: `%matplotlib inline` (and friends) only need this to exist.
+            pass
 
         def _showtraceback(self, etype, evalue, stb):
             cap = _capture()

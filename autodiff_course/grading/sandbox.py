@@ -63,6 +63,8 @@ _MS_REC = 16384
 _MS_PRIVATE = 1 << 18
 _MS_NOSUID = 2
 _MS_NODEV = 4
+_MS_BIND = 4096
+_MS_MOVE = 8192
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_SET_NO_NEW_PRIVS = 38
@@ -202,15 +204,24 @@ def bwrap_command(worker_argv: list[str], *, env: dict[str, str], python_path: l
         p = Path(extra).resolve()
         if p.exists() and not _covered(p, ro):
             ro = [r for r in ro if not _covered(r, [p])] + [p]
-    for p in ro:
-        args += ["--ro-bind", str(p), str(p)]
-    for f in ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf"):
-        if os.path.exists(f):
-            args += ["--ro-bind", f, f]
-    args += ["--proc", "/proc", "--dev", "/dev"]
+    # The private /tmp first: extra python_path directories below /tmp are bound on top of it.
     if tmp_bytes:
         args += ["--size", str(int(tmp_bytes))]
-    args += ["--perms", "0755", "--tmpfs", "/tmp", "--chdir", "/tmp", "--clearenv"]
+    args += ["--perms", "0755", "--tmpfs", "/tmp"]
+    # bwrap creates missing parents of a bind target as 0700, which the unprivileged uid cannot traverse.
+    parents: list[str] = []
+    for p in ro:
+        for a in reversed(p.parents):
+            if str(a) not in ("/", "/tmp") and str(a) not in parents and not _covered(a, ro):
+                parents.append(str(a))
+    for a in parents:
+        args += ["--perms", "0755", "--dir", a]
+    for p in ro:
+        args += ["--ro-bind", str(p), str(p)]
+    for f in ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/fonts"):
+        if os.path.exists(f):
+            args += ["--ro-bind", f, f]
+    args += ["--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp", "--clearenv"]
     for k, v in env.items():
         args += ["--setenv", k, v]
     return args + ["--", *worker_argv]
@@ -324,11 +335,38 @@ def _mount(source: str, target: str, fstype: str | None, flags: int, data: str |
         raise OSError(err, f"mount {target}: {os.strerror(err)}")
 
 
-def isolate_fallback(hidden_paths: list[str]) -> list[str]:
+def _expose(paths: list[str]) -> None:
+    """Make `paths` reachable by any uid in this (private) mount namespace.
+
+    A needed directory below an ancestor others cannot traverse (a Python installed under a 0700 home) is
+    moved aside, the ancestor is covered by a 0755 tmpfs, and the directory is moved back in: the unprivileged
+    uid reaches exactly the needed directories and nothing else of that ancestor.
+    """
+    by_ancestor: dict[str, list[str]] = {}
+    for p in sorted({os.path.realpath(p) for p in paths if os.path.isdir(p)}):
+        blocked = [str(a) for a in reversed(Path(p).parents) if str(a) != "/" and not os.stat(a).st_mode & 0o001]
+        if blocked:
+            subs = by_ancestor.setdefault(blocked[0], [])
+            if not any(p == s or p.startswith(s + "/") for s in subs):
+                subs.append(p)
+    for ancestor, subs in by_ancestor.items():
+        stage = tempfile.mkdtemp(prefix="expose-")
+        for i, sub in enumerate(subs):
+            os.mkdir(os.path.join(stage, str(i)))
+            _mount(sub, os.path.join(stage, str(i)), None, _MS_BIND | _MS_REC, None)
+        _mount("tmpfs", ancestor, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=755,size=64k")
+        for i, sub in enumerate(subs):
+            os.makedirs(sub, mode=0o755, exist_ok=True)
+            _mount(os.path.join(stage, str(i)), sub, None, _MS_MOVE, None)
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def isolate_fallback(hidden_paths: list[str], expose_paths: list[str] = ()) -> list[str]:
     """Best-effort isolation of the current process (the fallback worker) without bwrap.
 
     As root: a new network namespace (only a down loopback: no connection to anything) and a private mount
-    namespace in which every path of `hidden_paths` is covered by an empty read-only tmpfs. Returns the list of
+    namespace in which every path of `hidden_paths` is covered by an empty tmpfs and every directory of
+    `expose_paths` (the interpreter, the package) is reachable by the unprivileged uid. Returns the list of
     what could not be done, as warning texts (empty when everything was applied).
     """
     problems = []
@@ -339,15 +377,23 @@ def isolate_fallback(hidden_paths: list[str]) -> list[str]:
     except OSError as exc:
         problems.append(f"unshare(CLONE_NEWNET) failed ({exc}): submissions can use the network")
     hidden = [p for p in hidden_paths if os.path.exists(p)]
+    try:
+        _unshare(_CLONE_NEWNS)
+        _mount("none", "/", None, _MS_REC | _MS_PRIVATE, None)
+    except OSError as exc:
+        return problems + [f"no private mount namespace ({exc}): submissions can read "
+                           + (", ".join(hidden) or "the course folders")]
+    try:
+        _expose(list(expose_paths))
+    except OSError as exc:
+        problems.append(f"cannot make the Python installation readable for the sandbox uid ({exc})")
     if hidden:
         try:
-            _unshare(_CLONE_NEWNS)
-            _mount("none", "/", None, _MS_REC | _MS_PRIVATE, None)
             for p in hidden:
                 if os.path.isdir(p):
                     _mount("tmpfs", p, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
                 else:
-                    _mount("/dev/null", p, None, 4096, None)  # MS_BIND
+                    _mount("/dev/null", p, None, _MS_BIND, None)
         except OSError as exc:
             problems.append(f"cannot hide course folders ({exc}): submissions can read "
                             + ", ".join(hidden))

@@ -53,7 +53,7 @@ function mount(root, model) {
     bar.append(b);
     return b;
   };
-  const resetBtn = btn("adc-reset", "\u23ee Reset", "Back to the start");
+  const resetBtn = btn("adc-reset", "\u21ba Reset", "Back to the start");
   const prevBtn = btn("adc-prev", "\u25c0 Previous", "Previous step (Left arrow)");
   const playBtn = btn("adc-play", "\u25b6 Play", "Play the steps");
   const nextBtn = btn("adc-next", "Next \u25b6", "Next step (Right arrow)");
@@ -216,7 +216,7 @@ function mount(root, model) {
   };
   const play = () => {
     if (cur === n) goTo(0);
-    playBtn.textContent = "\u23f8 Pause";
+    playBtn.textContent = "\u25ae\u25ae Pause";
     root.dataset.playing = "1";
     timer = setInterval(() => {
       goTo(cur + 1);
@@ -251,6 +251,7 @@ function mount(root, model) {
 
   showPanel(0);
   goTo(model.get("step") || 0, true);
+  root.dataset.readyAt = performance.now().toFixed(1);
   root.dataset.ready = "1";
   root.dataset.renderMs = (performance.now() - t0).toFixed(1);
   return () => {

@@ -179,7 +179,8 @@ def _normalise_compare(compare: Any) -> dict | None:
     received = compare.get("received") or {}
     if not isinstance(received, Mapping):
         raise TypeError("compare['received'] must map the student's variable names to their values")
-    return {"culprit": compare.get("culprit"), "received": dict(received), "wrong": compare.get("wrong"),
+    # An empty or missing "wrong" list means "not said": then the values decide, at the check's tolerance.
+    return {"culprit": compare.get("culprit"), "received": dict(received), "wrong": compare.get("wrong") or None,
             "rtol": float(compare.get("rtol", 1e-9)), "atol": float(compare.get("atol", 1e-12))}
 
 

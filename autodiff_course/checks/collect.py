@@ -1,0 +1,188 @@
+"""collect: run a student's code and return only plain, JSON-safe data about what it did.
+
+This half runs in the student's process (a sandboxed child in the grader, the kernel in a notebook), so nothing
+it returns is trusted: ``judge`` recomputes everything it can. It never raises for a student's mistake; their
+exceptions, wrong return values and endless loops are recorded in the data.
+
+The raw data (format ``autodiff-course.raw/1``)::
+
+    {"format", "exercise", "kind", "status": "ok"|"error", "message", "timed_out": bool,
+     "points": [{"inputs": [...],
+                 "returned": {"tuple": bool, "items": [value, ...]} | None,   # the plain run
+                 "error": {type, message, line, source} | None,
+                 "graph": Graph.to_dict() | None, "output_index": int | None,  # the traced run
+                 "trace_error": {...} | None,
+                 "locals": {name: value}}],
+     "parents": ...,          # graph kind: the student's dict of parents
+     "variables": {...}}      # variables kind: snapshots by name
+
+A value is a float, one of the strings "nan", "inf", "-inf", or ``{"type": name, "repr": text}`` for
+something that is not a number.
+"""
+
+from __future__ import annotations
+
+import linecache
+import math
+import traceback
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import primitives as P
+from ..graph import Graph
+from ..trace import run_traced
+from .points import test_points
+from .timeout import CheckTimeout, time_limit
+
+RAW_FORMAT = "autodiff-course.raw/1"
+FUNCTION_KINDS = ("decomposition", "graph", "forward", "reverse")
+_REPR_CHARS = 200
+
+
+def collect(spec: dict, namespace: dict) -> dict:
+    """Run the student's code that ``spec`` names (looked up in ``namespace``) and return plain data.
+
+    Enforces ``spec["time_limit"]`` seconds (default 10) for the whole check. Never raises for student errors;
+    a failure of the collector itself is reported as ``status == "error"`` with a message.
+    """
+    kind = spec.get("kind")
+    raw: dict[str, Any] = {"format": RAW_FORMAT, "exercise": str(spec.get("id")), "kind": kind,
+                           "status": "ok", "message": "", "timed_out": False}
+    limit = spec.get("time_limit", 10)
+    try:
+        with time_limit(limit):
+            if kind in FUNCTION_KINDS:
+                _collect_function(spec, namespace, raw)
+            elif kind == "variables":
+                from .variables import collect_variables
+
+                raw["variables"] = collect_variables(spec, namespace)
+            else:
+                raw["status"] = "error"
+                raw["message"] = f"unknown exercise kind {kind!r}"
+    except CheckTimeout:
+        raw["timed_out"] = True
+        raw["message"] = f"your code ran for more than {float(limit):g} s (the time limit of this check)"
+    except Exception as exc:  # noqa: BLE001 - the collector's own failure is data, never a traceback
+        raw["status"] = "error"
+        raw["message"] = f"the checker could not collect exercise {spec.get('id')!r}: {type(exc).__name__}: {exc}"
+    return raw
+
+
+# -- function kinds -----------------------------------------------------------------------------------------
+def _collect_function(spec: dict, namespace: dict, raw: dict) -> None:
+    name = spec.get("function")
+    fn = namespace.get(name) if isinstance(name, str) else None
+    raw["points"] = []
+    if fn is None or not callable(fn):
+        what = "is not defined" if fn is None else f"is a {type(fn).__name__}, not a function"
+        raw["function_error"] = {"type": "NameError" if fn is None else "TypeError",
+                                 "message": f"`{name}` {what}: run the cell that defines it first",
+                                 "line": None, "source": None}
+    if spec.get("kind") == "graph":
+        raw["parents"] = _parents_data(namespace.get(spec.get("variable")), spec.get("variable"))
+    if fn is None or not callable(fn):
+        return
+    points = test_points(spec, hidden=True)
+    if spec.get("kind") == "graph":
+        points = points[:1]
+    for point in points:
+        record: dict[str, Any] = {"inputs": list(point), "returned": None, "error": None, "graph": None,
+                                  "output_index": None, "trace_error": None, "locals": {}}
+        raw["points"].append(record)
+        _plain_run(fn, point, record)
+        _traced_run(fn, point, record)
+
+
+def _plain_run(fn: Callable, point, record: dict) -> None:
+    try:
+        returned = fn(*[float(v) for v in point])
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the student's exception is their result
+        record["error"] = error_record(exc, fn)
+        return
+    items = list(returned) if isinstance(returned, (tuple, list)) else [returned]
+    record["returned"] = {"tuple": isinstance(returned, (tuple, list)), "items": [value_data(x) for x in items]}
+
+
+def _traced_run(fn: Callable, point, record: dict) -> None:
+    try:
+        run = run_traced(fn, [float(v) for v in point])
+    except (Exception, SystemExit) as exc:  # noqa: BLE001
+        record["trace_error"] = error_record(exc, fn)
+        return
+    items = list(run.returned) if isinstance(run.returned, (tuple, list)) else [run.returned]
+    index = next((i for i, x in enumerate(items) if _is_engine(x)), None)
+    if index is not None:
+        record["output_index"] = index
+        try:
+            record["graph"] = Graph.from_run(run, [items[index]]).to_dict()
+        except Exception as exc:  # noqa: BLE001
+            record["trace_error"] = {"type": type(exc).__name__, "message": str(exc), "line": None,
+                                     "source": None}
+    locals_data = {}
+    for key, value in run.locals.items():
+        if isinstance(key, str) and _is_numberish(value):
+            locals_data[key] = value_data(value)
+    record["locals"] = locals_data
+
+
+def _is_engine(x) -> bool:
+    return hasattr(x, "_op") and hasattr(x, "_inputs")
+
+
+def _is_numberish(x) -> bool:
+    if isinstance(x, (bool, np.bool_)):
+        return False
+    if isinstance(x, (int, float, np.integer, np.floating)) or _is_engine(x):
+        return True
+    return isinstance(x, np.ndarray) and x.dtype.kind in "iuf" and x.size == 1
+
+
+def value_data(x) -> Any:
+    """A returned value as plain data: a float (or "nan"/"inf"/"-inf"), else ``{"type", "repr"}``."""
+    v = P.raw(x) if _is_engine(x) else x
+    number = None
+    if isinstance(v, (bool, np.bool_)):
+        number = None
+    elif isinstance(v, (int, float, np.integer, np.floating)):
+        number = float(v)
+    elif isinstance(v, np.ndarray) and v.dtype.kind in "iuf" and v.size == 1:
+        number = float(v.reshape(-1)[0])
+    if number is None:
+        try:
+            text = repr(x)
+        except Exception:  # noqa: BLE001 - a student's __repr__ may raise
+            text = f"<{type(x).__name__} object>"
+        return {"type": type(x).__name__, "repr": text[:_REPR_CHARS]}
+    if math.isnan(number):
+        return "nan"
+    if math.isinf(number):
+        return "inf" if number > 0 else "-inf"
+    return number
+
+
+def error_record(exc: BaseException, fn: Callable | None) -> dict:
+    """The student's exception as plain data, located at their own line (the deepest frame in their code)."""
+    line, source = None, None
+    filename = getattr(getattr(fn, "__code__", None), "co_filename", None)
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if filename is not None and frame.f_code.co_filename == filename:
+            line = lineno
+            source = linecache.getline(filename, lineno).strip() or None
+    message = str(exc)
+    return {"type": type(exc).__name__, "message": message[:1000], "line": line, "source": source}
+
+
+def _parents_data(value, name) -> Any:
+    """The student's dict of parents as ``{str: [str, ...]}``, or a description of what it was instead."""
+    if value is None:
+        return {"missing": True, "name": name}
+    if not isinstance(value, dict):
+        return {"type": type(value).__name__, "repr": repr(value)[:_REPR_CHARS]}
+    out = {}
+    for key, parents in list(value.items())[:1000]:
+        if isinstance(parents, (str, bytes)) or not hasattr(parents, "__iter__"):
+            parents = [parents]
+        out[str(key)] = [str(p) for p in list(parents)[:100]]
+    return {"dict": out}

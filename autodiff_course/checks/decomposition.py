@@ -1,0 +1,93 @@
+"""The decomposition check: y written as intermediate variables, each one elementary operation of earlier ones.
+
+The traced graph names every node by the local that held it; an operation node no local held (``_t1``) is a
+step the student folded into a longer line. That line is named, with the operations it hides. y itself must
+equal the reference at every test point.
+"""
+
+from __future__ import annotations
+
+from .analysis import GraphFacts
+from .judge import PointData, make_result, shown_point
+from .reverse import PointVerdict, check_y
+
+
+def _expression(graph, node_id: int) -> str:
+    """The operation of an unnamed node written out, unnamed inputs expanded: ``cos(v0)``, ``v1 * cos(v0)``."""
+    n = graph.nodes[node_id]
+    parts = []
+    for i in n.inputs:
+        m = graph.nodes[i]
+        if m.op not in ("input", "const") and not m.names:
+            inner = _expression(graph, i)
+            parts.append(f"({inner})" if m.primitive is not None and m.primitive.symbol else inner)
+        else:
+            parts.append(m.name)
+    return n.primitive.describe(parts)
+
+
+def structure_rows(graph) -> tuple[list[dict], list[str], str | None]:
+    """One row per operation; a failing row for each line that holds more than one operation."""
+    rows, messages = [], []
+    culprit = None
+    out = graph.outputs[0]
+    unnamed = [n for n in graph.nodes if n.op not in ("input", "const") and not n.names]
+    # The returned expression may be the last step itself (`return v6 + v7`), if its operands are variables.
+    if graph.nodes[out] in unnamed and all(graph.nodes[i].names or graph.nodes[i].op == "const"
+                                            for i in graph.nodes[out].inputs):
+        unnamed.remove(graph.nodes[out])
+    by_line: dict = {}
+    for n in unnamed:
+        by_line.setdefault(n.line, []).append(n)
+    for n in graph.nodes:
+        if n.op in ("input", "const") or (not n.names and n.id != out):
+            continue
+        hidden = [m for m in by_line.get(n.line, []) if m.id != n.id]
+        label = n.name if n.names else "y"
+        if not hidden:
+            rows.append({"part": label, "label": graph.equation(n.id) if n.names else label, "ok": True,
+                         "status": "ok"})
+            continue
+        ops = [_expression(graph, m.id) for m in hidden]
+        shown = ", ".join(ops[:4]) + (", ..." if len(ops) > 4 else "")
+        line = f"line {n.line}" if n.line is not None else "a line"
+        src = f" `{n.source}`" if n.source else ""
+        msg = (f"{line}{src} is not a decomposition: it does {len(hidden) + 1} operations at once. Give "
+               + (f"{ops[0]} its" if len(ops) == 1 else f"each of {shown} its")
+               + " own intermediate variable, so every line does one elementary operation on earlier variables.")
+        rows.append({"part": label, "label": label, "ok": False, "status": "wrong", "message": msg,
+                     "code": "not-elementary"})
+        messages.append(msg)
+        culprit = culprit or label
+        by_line.pop(n.line, None)
+    for line, nodes in by_line.items():  # operations on a line no variable ends up holding
+        ops = [_expression(graph, m.id) for m in nodes]
+        where = f"line {line}" if line is not None else "your function"
+        msg = (f"{where} computes {', '.join(ops)} without storing the result{'s' if len(ops) > 1 else ''} in an "
+               "intermediate variable.")
+        rows.append({"part": f"line {line}", "label": f"line {line}", "ok": False, "status": "wrong", "message": msg,
+                     "code": "not-elementary"})
+        messages.append(msg)
+    return rows, messages, culprit
+
+
+def judge_decomposition(spec: dict, points: list[PointData]):
+    rtol, atol = float(spec.get("rtol", 1e-9)), float(spec.get("atol", 0.0) or 0.0)
+    verdicts = []
+    for p in points:
+        v = PointVerdict()
+        items = p.returned or []
+        check_y(spec, p, v, GraphFacts(p.graph), items[0] if items else None, rtol, atol)
+        verdicts.append(v)
+    first = next((i for i, v in enumerate(verdicts) if v.failed), 0)
+    shown = verdicts[first]
+    rows, messages, culprit = structure_rows(points[0].graph)
+    # Two halves of equal weight: the right value of y, and a true decomposition (credit per operation).
+    y_ok = shown.rows["y"]["ok"]
+    structure = sum(1 for r in rows if r["ok"]) / len(rows) if rows else 1.0
+    all_rows = [shown.rows["y"]] + rows
+    return make_result(spec, status="ok", rows=all_rows, messages=list(shown.messages) + messages,
+                       mistakes=list(shown.mistakes) + [r["code"] for r in rows if not r["ok"]],
+                       culprit=culprit or shown.culprit, received=shown.received, expected=shown.expected,
+                       wrong=[r["label"] for r in all_rows if not r["ok"]], point=shown_point(spec, points[first]),
+                       score=((1.0 if y_ok else 0.0) + structure) / 2)

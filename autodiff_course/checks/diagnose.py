@@ -1,0 +1,265 @@
+"""Naming the likely mistake behind a wrong adjoint or tangent, from the numbers alone.
+
+A derivative the student wrote is compared with the chain rule applied to the student's OWN neighbouring
+values (downstream adjoints in reverse mode, upstream tangents in forward mode). When it disagrees, the
+difference is tested against the slips students make: a missing path or term, a sign, a wrong local
+derivative of a named primitive, a product- or quotient-rule slip, a derivative with respect to the wrong
+input, a neighbour's value used in place of the right one. Each recogniser gives a stable code and words a
+first-year student understands; nothing here is random, so the words are snapshot-testable.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+from ..graph import Graph
+from .analysis import GraphFacts
+from .numbers import close, fmt, near
+
+_MAX_SUBSET_TERMS = 8
+
+
+@dataclass
+class Term:
+    """One contribution to a derivative: ``carried * partial``.
+
+    Reverse mode: the path from ``node`` through its use ``other`` (the consumer), input slot ``k`` of
+    ``other``; ``carried`` is the student's adjoint of ``other``. Forward mode: input slot ``k`` of ``node``
+    reading ``other``; ``carried`` is the student's tangent of ``other``.
+    """
+
+    other: int
+    k: int
+    partial: float
+    carried: float
+
+    @property
+    def value(self) -> float:
+        return self.carried * self.partial
+
+
+def partial_formula(graph: Graph, node_id: int, k: int) -> str:
+    """d node / d (input k) in the node's own names, e.g. ``-sin(v0)`` or ``v4``."""
+    n = graph.nodes[node_id]
+    names = [graph.nodes[i].name for i in n.inputs]
+    try:
+        return n.primitive.partial_words(k, names, n.name)
+    except Exception:  # noqa: BLE001 - a primitive without text still gets a correct, generic form
+        return f"d{n.name}/d{names[k]}"
+
+
+def times(coefficient: str, operand: str) -> str:
+    """``operand * coefficient`` with the brackets a reader needs (``vbar4 * (-sin(v0))``, ``vbar7``)."""
+    if coefficient == "1":
+        return operand
+    if coefficient == "-1":
+        return f"-{operand}"
+    if coefficient.startswith("-") or any(c in coefficient for c in " +/^"):
+        coefficient = f"({coefficient})"
+    return f"{operand} * {coefficient}"
+
+
+def join_sum(terms: list[str]) -> str:
+    if not terms:
+        return "0"
+    out = terms[0]
+    for t in terms[1:]:
+        out += f" - {t[1:]}" if t.startswith("-") else f" + {t}"
+    return out
+
+
+def and_list(words: list[str]) -> str:
+    words = list(dict.fromkeys(words))
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _primitive_candidates(graph: Graph, facts: GraphFacts, node_id: int, k: int) -> list[tuple[float, str, str]]:
+    """Wrong values of d node / d input k that students are known to write: (value, code, words)."""
+    n = graph.nodes[node_id]
+    op = n.op
+    vals = [facts.value(i) for i in n.inputs]
+    names = [graph.nodes[i].name for i in n.inputs]
+    right = partial_formula(graph, node_id, k)
+    out: list[tuple[float, str, str]] = []
+    rule = "product-rule" if op == "mul" else "wrong-input"
+    for k2 in range(len(n.inputs)):
+        if k2 != k and n.inputs[k2] != n.inputs[k]:
+            wrong = partial_formula(graph, node_id, k2)
+            out.append((facts.partials[node_id][k2], rule,
+                        f"d{n.name}/d{names[k]} is {right}, but you used {wrong}, the derivative with respect to "
+                        f"{names[k2]}"))
+    with _quiet():
+        if op == "div" and k == 1:
+            a, b = vals
+            out += [(-1 / (b * b), "quotient-rule", f"d{n.name}/d{names[1]} is {right}: the numerator {names[0]} "
+                                                   "is missing from your quotient rule"),
+                    (-a / b, "quotient-rule", f"d{n.name}/d{names[1]} is {right}: the denominator must be squared"),
+                    (-1 / b, "quotient-rule", f"d{n.name}/d{names[1]} is {right}, not -1/{names[1]}")]
+        if op == "div" and k == 0:
+            a, b = vals
+            out += [(b, "quotient-rule", f"d{n.name}/d{names[0]} is {right}, not {names[1]}"),
+                    (1 / (b * b), "quotient-rule", f"d{n.name}/d{names[0]} is {right}, not 1/{names[1]}^2")]
+        if op == "pow" and k == 0 and len(vals) == 2:
+            a, e = vals
+            out += [(a ** (e - 1), "power-rule", f"d{n.name}/d{names[0]} is {right}: the factor {fmt(e)} in front "
+                                                 "is missing"),
+                    (e * a ** e, "power-rule", f"d{n.name}/d{names[0]} is {right}: the power goes down by one")]
+    if n.primitive is not None and n.primitive.arity == 1 and op not in ("neg", "identity"):
+        out.append((facts.value(node_id), "wrong-local-derivative",
+                    f"you used {n.name} = {n.primitive.describe(names)} itself where its derivative belongs: "
+                    f"d/d{names[0]} {n.primitive.describe(names)} is {right}"))
+    if facts.partials[node_id][k] != 1:
+        out.append((1.0, "wrong-local-derivative",
+                    f"the local derivative d{n.name}/d{names[k]} = {right} is missing (you multiplied by 1)"))
+    return out
+
+
+class _quiet:
+    """Slip candidates may divide by zero or overflow at some points; such candidates are simply not matches."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, etype, exc, tb):
+        return etype in (ZeroDivisionError, OverflowError, ValueError)
+
+
+@dataclass
+class Diagnosis:
+    code: str
+    words: str
+
+
+def diagnose(*, mode: str, graph: Graph, facts: GraphFacts, node: int, received: float, terms: list[Term],
+             own: float, scale: float, labels: dict[int, str], carried: dict[int, float], rtol: float,
+             atol: float, rule_words: str, seed: float | None = None) -> Diagnosis:
+    """The likely mistake in the student's derivative ``received`` of ``node`` (``mode``: "reverse" or
+    "forward"), given the terms of the chain rule built from the student's own neighbouring values."""
+    n = graph.nodes[node]
+    label = labels[node]
+
+    def same(a: float, b: float) -> bool:
+        return close(a, b, scale, rtol, atol)
+
+    if seed is not None:
+        if mode == "reverse":
+            return Diagnosis("seed", f"{label} is the adjoint of the output {n.name} itself: d{n.name}/d{n.name} = 1, "
+                                     f"so {label} must be 1 (yours is {fmt(received)}).")
+        what = "the input you differentiate with respect to" if seed == 1 else "an input other than the one you " \
+                                                                                 "differentiate with respect to"
+        return Diagnosis("seed", f"{n.name} is {what}, so its tangent {label} is {fmt(seed)} (yours is "
+                                 f"{fmt(received)}).")
+    if near(received, own, scale):
+        return Diagnosis("finite-difference",
+                         f"{label} = {fmt(received)} is close to the exact value but not exact (off by "
+                         f"{abs(received - own) / max(abs(own), scale, 1e-300):.1e} relative). This exercise asks for "
+                         "automatic differentiation: apply the chain rule exactly, with no finite-difference estimate "
+                         "and no rounded numbers.")
+    if own != 0 and same(received, -own):
+        return Diagnosis("sign", f"{label} has the wrong sign: it should be {rule_words}.")
+    if mode == "reverse":
+        uses_words = [graph.nodes[t.other].name for t in terms]
+    else:
+        uses_words = [graph.nodes[t.other].name for t in terms]
+    if len(terms) >= 2 and len(terms) <= _MAX_SUBSET_TERMS:
+        for size in range(len(terms) - 1, 0, -1):
+            for subset in itertools.combinations(range(len(terms)), size):
+                if same(received, sum(terms[i].value for i in subset)):
+                    kept = [uses_words[i] for i in subset]
+                    return _missing(mode, n.name, label, uses_words, kept, rule_words)
+        for j, t in enumerate(terms):
+            if t.value != 0 and same(received, own - 2 * t.value):
+                through = uses_words[j]
+                return Diagnosis("sign", f"in {label} the term through {through} has the wrong sign: {label} = "
+                                         f"{rule_words}.")
+    if terms and received == 0 and own != 0:
+        return _missing(mode, n.name, label, uses_words, [], rule_words)
+    for j, t in enumerate(terms):
+        if t.carried == 0:
+            continue
+        implied = (received - (own - t.value)) / t.carried
+        if mode == "reverse":
+            op_node, k = t.other, t.k
+        else:
+            op_node, k = node, t.k
+        for value, code, words in _primitive_candidates(graph, facts, op_node, k):
+            if math.isfinite(value) and close(implied, value, max(abs(t.partial), abs(value)), rtol, atol):
+                return Diagnosis(code, f"{words}. So {label} = {rule_words}.")
+    if mode == "forward" and len(terms) == 2:
+        found = _forward_rule_slip(graph, facts, node, terms, received, same)
+        if found is not None:
+            return Diagnosis(found[0], f"{found[1]} So {label} = {rule_words}.")
+    if len(terms) == 1 and terms[0].partial != 0:
+        t = terms[0]
+        implied_carried = received / t.partial
+        for other, value in carried.items():
+            if other != t.other and other in labels and value != 0 and same(implied_carried * t.partial,
+                                                                            value * t.partial):
+                right, used = labels.get(t.other, graph.nodes[t.other].name), labels[other]
+                if mode == "reverse":
+                    why = f"{n.name} is used by {graph.nodes[t.other].name}, so its adjoint comes from {right}"
+                else:
+                    why = f"{n.name} is computed from {graph.nodes[t.other].name}, so its tangent comes from {right}"
+                return Diagnosis("wrong-neighbour", f"{label} uses {used} where {right} belongs: {why}. So {label} = "
+                                                    f"{rule_words}.")
+    if len(terms) == 1:
+        op_node, k = (terms[0].other, terms[0].k) if mode == "reverse" else (node, terms[0].k)
+        on = graph.nodes[op_node]
+        formula = partial_formula(graph, op_node, k)
+        return Diagnosis("wrong-local-derivative",
+                         f"{label} does not match the chain rule {label} = {rule_words}; check the local derivative "
+                         f"d{on.name}/d{graph.nodes[on.inputs[k]].name} of {graph.equation(op_node)}, which is "
+                         f"{formula}.")
+    return Diagnosis("wrong", f"{label} does not match the chain rule: {label} = {rule_words}.")
+
+
+def _missing(mode: str, name: str, label: str, uses: list[str], kept: list[str], rule_words: str) -> Diagnosis:
+    if mode == "reverse":
+        if len(set(uses)) == 1:
+            head = f"{name} is used {len(uses)} times by {uses[0]}"
+        else:
+            head = f"{name} is used by {and_list(uses)}"
+        if kept:
+            has = f"your {label} only has the path{'s' if len(kept) > 1 else ''} through {and_list(kept)}"
+        else:
+            has = f"your {label} has none of them"
+        return Diagnosis("missing-path", f"{head}; {has}. An adjoint adds up the contributions of every use: "
+                                         f"{label} = {rule_words}.")
+    head = f"{name} depends on {and_list(uses)}"
+    if kept:
+        has = f"your {label} only has the term{'s' if len(kept) > 1 else ''} through {and_list(kept)}"
+    else:
+        has = f"your {label} has none of them"
+    return Diagnosis("missing-term", f"{head}; {has}. A tangent adds up the terms of every input: "
+                                     f"{label} = {rule_words}.")
+
+
+def _forward_rule_slip(graph: Graph, facts: GraphFacts, node: int, terms: list[Term], received: float,
+                       same) -> tuple[str, str] | None:
+    """Product- and quotient-rule slips that change both terms at once."""
+    n = graph.nodes[node]
+    if n.op not in ("mul", "div") or len(n.inputs) != 2:
+        return None
+    a, b = (facts.value(i) for i in n.inputs)
+    da, db = terms[0].carried, terms[1].carried
+    an, bn = (graph.nodes[i].name for i in n.inputs)
+    with _quiet():
+        if n.op == "mul":
+            if same(received, a * da + b * db) and not same(a * da + b * db, b * da + a * db):
+                return "product-rule", (f"the product rule pairs each factor with the OTHER factor's tangent: "
+                                        f"d({an}*{bn}) = {bn}*d{an} + {an}*d{bn}.")
+            if same(received, da * db):
+                return "product-rule", "the tangent of a product is not the product of the tangents."
+        if n.op == "div":
+            if same(received, (b * da + a * db) / (b * b)):
+                return "quotient-rule", (f"the quotient rule subtracts: d({an}/{bn}) = ({bn}*d{an} - {an}*d{bn}) / "
+                                         f"{bn}^2.")
+            if same(received, (b * da - a * db) / b):
+                return "quotient-rule", f"the quotient rule divides by {bn}^2, not by {bn}."
+            if db != 0 and same(received, da / db):
+                return "quotient-rule", "the tangent of a quotient is not the quotient of the tangents."
+    return None

@@ -1,0 +1,169 @@
+"""The forward-mode check: ``fn`` returns ``(y, dy/dx_wrt)``, computed with tangents.
+
+y is compared with the reference, the returned tangent and the tangent of every intermediate variable the
+student kept in a local (``dv4dx0``, ``dv4``, ``v4_dot``) with the engine's forward mode over the student's own
+forward pass, after the engine and PyTorch's forward-mode AD agreed. The culprit is the first wrong tangent in
+topological order whose own step is wrong.
+"""
+
+from __future__ import annotations
+
+from .analysis import GraphFacts
+from .diagnose import Diagnosis, Term, diagnose, join_sum, partial_formula, times
+from .judge import PointData, finite, point_words
+from .names import tangent_names
+from .numbers import close, fmt
+from .reverse import PointVerdict, check_y, combine, find_local
+from .torch_replay import ensure_agreement, torch_tangents
+
+
+def _wrt(spec: dict, graph) -> int:
+    wrt = spec.get("wrt", 0)
+    args = list(spec.get("args") or [])
+    if isinstance(wrt, str) and wrt in args:
+        wrt = args.index(wrt)
+    if isinstance(wrt, str):
+        return graph.node(wrt).id
+    return graph.inputs[int(wrt)]
+
+
+def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> PointVerdict:
+    graph = p.graph
+    facts = GraphFacts(graph)
+    v = PointVerdict()
+    items = p.returned or []
+    check_y(spec, p, v, facts, items[0] if items else None, rtol, atol)
+    wrt_id = _wrt(spec, graph)
+    wrt_node = graph.nodes[wrt_id]
+    wrt_names = list(dict.fromkeys([*wrt_node.names, wrt_node.name]))
+    engine = {k: float(x) for k, x in graph.tangents(wrt_id).items()}
+    scale = facts.tangent_scale(wrt_id)
+    ensure_agreement("tangent", engine, torch_tangents(graph, wrt_id), scale, graph)
+
+    out = facts.output
+    out_node = graph.nodes[out]
+    spellings = lambda name: tangent_names(name, wrt_names)  # noqa: E731
+    named = [n.id for n in graph.nodes if n.op != "const" and n.names]
+    found = {n: find_local(p, [graph.nodes[n].name, *graph.nodes[n].names], spellings) for n in named}
+    wrt_arg = wrt_node.names[0] if wrt_node.names else wrt_node.name
+    labels = {n: (found[n][0] if found[n] else f"d{graph.nodes[n].name}d{wrt_arg}") for n in named}
+    # The returned tangent is the student's answer for the output, whatever local held it.
+    out_label = found[out][0] if found.get(out) else f"d{'y' if 'y' in out_node.names else out_node.name}d{wrt_arg}"
+    labels[out] = out_label
+    received: dict[int, object] = {n: found[n][1] for n in named if found[n] is not None}
+    if p.returned_tuple and len(items) == 2:
+        received[out] = items[1]
+    else:
+        count = len(items) if p.returned_tuple else 1
+        msg = (f"Your function returns {count} value{'s' if count != 1 else ''}; it should return 2: y and its "
+               f"derivative d y/d {wrt_arg}.")
+        v.add("returned", {"part": "returned", "label": "returned values", "ok": False, "status": "wrong",
+                           "message": msg})
+        v.mistakes.append("wrong-return-count")
+        v.messages.append(msg)
+        received.pop(out, None) if found.get(out) is None else None
+
+    carried: dict[int, float] = {}
+    own: dict[int, float] = {}
+    for n in graph.nodes:
+        if n.op == "const":
+            continue
+        if n.op == "input":
+            own[n.id] = 1.0 if n.id == wrt_id else 0.0
+        else:
+            own[n.id] = sum(facts.partials[n.id][k] * carried.get(i, 0.0) for k, i in enumerate(n.inputs))
+        r = received.get(n.id)
+        carried[n.id] = r if finite(r) else own[n.id]
+
+    graded = [n for n in named if n in received or n == out]
+    first = None
+    rows: dict[int, dict] = {}
+    for n in graded:
+        node = graph.nodes[n]
+        label = labels[n]
+        r = received.get(n)
+        ref = engine[n]
+        v.received[label] = r
+        v.expected[label] = ref
+        row = {"part": label, "label": label, "received": r, "expected": ref}
+        if finite(r) and close(r, ref, scale[n], rtol, atol):
+            row.update(ok=True, status="ok")
+        elif finite(r) and close(r, own[n], scale[n], rtol, atol):
+            upstream = sorted({labels.get(i, f"d{graph.nodes[i].name}d{wrt_arg}") for i in node.inputs
+                               if graph.nodes[i].op != "const"})
+            row.update(ok=False, status="inherited", credit=0.5,
+                       message=f"{label} follows correctly from your {', '.join(upstream)}, which "
+                               f"{'is' if len(upstream) == 1 else 'are'} wrong.")
+        else:
+            rule = _rule_words(graph, n, labels, wrt_id, wrt_arg)
+            if r is None:
+                d = Diagnosis("missing", f"{label} is missing: return y and its derivative {rule}.")
+            elif not finite(r):
+                d = Diagnosis("not-a-number", f"{label} is {fmt(r)}, not a finite number. It should be {rule}.")
+            else:
+                terms = [Term(other=i, k=k, partial=facts.partials[n][k], carried=carried.get(i, 0.0))
+                         for k, i in enumerate(node.inputs) if graph.nodes[i].op != "const"] if n in facts.partials \
+                    else []
+                d = diagnose(mode="forward", graph=graph, facts=facts, node=n, received=r, terms=terms,
+                             own=own[n], scale=scale[n], labels=labels, carried={m: carried[m] for m in named},
+                             rtol=rtol, atol=atol, rule_words=rule,
+                             seed=own[n] if node.op == "input" else None)
+                if d.code in ("wrong", "wrong-local-derivative") and n == out:
+                    d = _wrong_input(graph, facts, spec, r, scale[n], rtol, atol, label, wrt_id) or d
+            row.update(ok=False, status="wrong", message=d.words, code=d.code)
+            if first is None:
+                first = n
+                v.mistakes.insert(0, d.code)
+                v.messages.insert(0, f"{label} is wrong {point_words(spec, p)}: {d.words}")
+            else:
+                v.mistakes.append(d.code)
+        rows[n] = row
+    for n in graded:
+        v.add(labels[n], rows[n])
+    if first is not None:
+        v.culprit = labels[first]
+    _swapped(v, items, facts, engine, out, rtol, atol)
+    return v
+
+
+def _swapped(v: PointVerdict, items, facts: GraphFacts, engine, out, rtol, atol) -> None:
+    """(dy/dx, y) returned instead of (y, dy/dx)."""
+    if len(items) != 2 or not all(finite(x) for x in items):
+        return
+    y, dy = facts.value(out), engine[out]
+    if (close(items[0], dy, abs(dy), rtol, atol) and close(items[1], y, abs(y), rtol, atol)
+            and not close(y, dy, abs(y), rtol, atol)):
+        msg = "Your function returns (dy/dx, y); return y first, then its derivative."
+        v.mistakes.insert(0, "swapped-order")
+        v.messages.insert(0, msg)
+
+
+def _wrong_input(graph, facts, spec, r, scale, rtol, atol, label, wrt_id) -> Diagnosis | None:
+    for k, i in enumerate(graph.inputs):
+        if i == wrt_id:
+            continue
+        other = float(graph.tangents(i)[facts.output])
+        if close(r, other, max(scale, abs(other)), rtol, atol):
+            name = graph.nodes[i].names[0] if graph.nodes[i].names else graph.nodes[i].name
+            return Diagnosis("wrong-input", f"your {label} is the derivative with respect to {name}, not with "
+                                            f"respect to {graph.nodes[wrt_id].names[0] if graph.nodes[wrt_id].names else graph.nodes[wrt_id].name}: "
+                                            "seed the tangent of the right input with 1 and the others with 0.")
+    return None
+
+
+def _rule_words(graph, n: int, labels: dict[int, str], wrt_id: int, wrt_arg: str) -> str:
+    node = graph.nodes[n]
+    if node.op == "input":
+        return "1" if n == wrt_id else "0"
+    terms = []
+    for k, i in enumerate(node.inputs):
+        if graph.nodes[i].op == "const":
+            continue
+        terms.append(times(partial_formula(graph, n, k), labels.get(i, f"d{graph.nodes[i].name}d{wrt_arg}")))
+    return join_sum(terms)
+
+
+def judge_forward(spec: dict, points: list[PointData]):
+    rtol, atol = float(spec.get("rtol", 1e-9)), float(spec.get("atol", 0.0) or 0.0)
+    verdicts = [_evaluate_point(spec, p, rtol, atol) for p in points]
+    return combine(spec, points, verdicts)

@@ -1,0 +1,298 @@
+"""judge: turn collected data into a verdict, on the trusted side.
+
+``judge`` never runs student code and believes nothing in the collected data that it can recompute: the test
+points are derived again from the spec, the graph's values are recomputed from its inputs
+(``Graph.from_dict``), and every reference (the function's value, every adjoint and tangent) is computed here,
+by the engine and by PyTorch. Malformed data is an ``error`` result, never an exception.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import AutodiffError
+from ..graph import Graph
+from .collect import FUNCTION_KINDS, RAW_FORMAT
+from .errors import InternalCheckError, MalformedRawError
+from .numbers import as_number, fmt
+from .points import test_points, visible_count
+from .result import CheckResult
+
+_NUMPY_NAMES = {"sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "pi", "arctan", "abs"}
+
+
+def judge(spec: dict, raw: dict) -> CheckResult:
+    """The verdict on ``raw`` (what ``collect`` returned, possibly after a JSON round trip) for exercise ``spec``.
+
+    Pure: never runs student code. Raises InternalCheckError only for the checker's own faults (an unusable
+    spec, or the engine and PyTorch disagreeing); everything about the student's answer is in the result.
+    """
+    kind = spec.get("kind")
+    try:
+        if not isinstance(raw, dict) or raw.get("format") != RAW_FORMAT:
+            raise MalformedRawError("the collected data is not in the format collect produces")
+        if raw.get("kind") != kind:
+            raise MalformedRawError(f"the data was collected for a {raw.get('kind')!r} check, not {kind!r}")
+        if raw.get("status") == "error":
+            return error_result(spec, _text(raw.get("message")) or "the checker could not run your code")
+        if kind in FUNCTION_KINDS:
+            return _judge_function(spec, raw)
+        if kind == "variables":
+            from .variables import judge_variables
+
+            if raw.get("timed_out"):
+                return timeout_result(spec, raw)
+            return judge_variables(spec, raw)
+        raise InternalCheckError(f"exercise {spec.get('id')!r} has an unknown kind {kind!r}")
+    except MalformedRawError as exc:
+        return error_result(spec, f"The collected data for this exercise is unusable ({exc}). Run the test "
+                                  "cell again; if this persists, tell your instructor.")
+
+
+# -- shared building blocks ------------------------------------------------------------------------------------
+def _text(x) -> str:
+    return x if isinstance(x, str) else ""
+
+
+def make_result(spec: dict, *, status: str, rows: list[dict], messages: list[str], mistakes: list[str],
+                culprit: str | None = None, received: dict | None = None, expected: dict | None = None,
+                wrong: list[str] | None = None, point: list[float] | None = None,
+                score: float | None = None) -> CheckResult:
+    """A result whose score is ``score`` if given, else the mean credit of ``rows`` (1 right, 0.5 wrong only by
+    inheritance, 0 wrong); all-or-nothing without ``partial_credit``. ``feedback`` is rendered from the rest."""
+    show = bool(spec.get("show_expected", True))
+    passed = status == "ok" and all(r.get("ok") for r in rows)
+    if status == "ok" and not passed:
+        status = "failed"
+    credit = [float(r.pop("credit", 1.0 if r.get("ok") else 0.0)) for r in rows]
+    if score is None:
+        score = sum(credit) / len(credit) if credit else (1.0 if passed else 0.0)
+    if not spec.get("partial_credit", True):
+        score = 1.0 if passed else 0.0
+    if not show:
+        expected = {}
+        rows = [{k: v for k, v in r.items() if k != "expected"} for r in rows]
+    if status in ("error", "timeout"):
+        score = 0.0
+    result = CheckResult(
+        exercise=str(spec.get("id")), kind=str(spec.get("kind")), status=status, passed=passed,
+        score=round(min(max(score, 0.0), 1.0), 6), culprit=culprit, mistakes=list(dict.fromkeys(mistakes)),
+        rows=rows, received=dict(received or {}), expected=dict(expected or {}), wrong=list(wrong or []),
+        point=point, messages=list(messages), rtol=float(spec.get("rtol", 1e-9)),
+        atol=float(spec.get("atol", 0.0) or 0.0), show_expected=show)
+    from ..feedback.text import result_text
+
+    result.feedback = result_text(result)
+    return result
+
+
+def error_result(spec: dict, message: str, *, mistakes: list[str] | None = None,
+                 culprit: str | None = None) -> CheckResult:
+    return make_result(spec, status="error", rows=[], messages=[message], mistakes=mistakes or ["error"],
+                       culprit=culprit)
+
+
+def timeout_result(spec: dict, raw: dict) -> CheckResult:
+    limit = spec.get("time_limit", 10)
+    return make_result(spec, status="timeout", rows=[], mistakes=["timeout"], messages=[
+        f"Your code did not finish within the time limit of {float(limit):g} s for this check. Look for a "
+        "loop that never ends (a `while` whose condition never becomes false) or a function that calls itself "
+        "forever."])
+
+
+def describe_error(err: dict, fn_name: str | None = None) -> str:
+    """``line 37 (`dv3dv0 = cos(v0)`): NameError: name 'cos' is not defined``, with a hint for common slips."""
+    where = f"line {err['line']}" if isinstance(err.get("line"), int) else "your function"
+    if isinstance(err.get("source"), str) and err["source"]:
+        where += f" (`{err['source']}`)"
+    etype, message = _text(err.get("type")) or "Error", _text(err.get("message"))
+    text = f"Your function{f' `{fn_name}`' if fn_name else ''} raised an error at {where}: {etype}: {message}"
+    if etype == "NameError":
+        missing = message.split("'")[1] if message.count("'") >= 2 else ""
+        if missing in _NUMPY_NAMES:
+            text += f". Python does not know `{missing}` on its own: write `np.{missing}` (numpy is imported as np)"
+    return text + "."
+
+
+# -- function kinds: loading and checking the collected points -------------------------------------------------
+@dataclass
+class PointData:
+    """What was collected at one test point, checked for shape; the graph rebuilt and recomputed."""
+
+    index: int
+    inputs: list[float]
+    visible: bool
+    returned: list[Any] | None
+    returned_tuple: bool
+    error: dict | None
+    graph: Graph | None
+    output_index: int | None
+    trace_error: dict | None
+    locals: dict[str, Any] = field(default_factory=dict)
+
+
+def _error_dict(e) -> dict | None:
+    if e is None:
+        return None
+    if not isinstance(e, dict):
+        raise MalformedRawError("an error record is not a dict")
+    line = e.get("line")
+    return {"type": _text(e.get("type")), "message": _text(e.get("message")),
+            "line": line if isinstance(line, int) and not isinstance(line, bool) else None,
+            "source": _text(e.get("source")) or None}
+
+
+def _value(v) -> Any:
+    if as_number(v) is not None:
+        return as_number(v)
+    if isinstance(v, dict):
+        return {"type": _text(v.get("type")) or "object", "repr": _text(v.get("repr"))[:200]}
+    raise MalformedRawError(f"a collected value is neither a number nor a described object: {v!r:.80}")
+
+
+def load_points(spec: dict, raw: dict) -> list[PointData]:
+    """The collected points, checked against the spec's own test points. Raises MalformedRawError."""
+    expected_points = test_points(spec, hidden=True)
+    if spec.get("kind") == "graph":
+        expected_points = expected_points[:1]
+    records = raw.get("points")
+    if not isinstance(records, list):
+        raise MalformedRawError("no list of points")
+    if len(records) > len(expected_points) or (len(records) < len(expected_points) and not raw.get("timed_out")):
+        raise MalformedRawError(f"{len(records)} points collected, the exercise has {len(expected_points)}")
+    nvisible = visible_count(spec)
+    out = []
+    for i, (rec, point) in enumerate(zip(records, expected_points)):
+        if not isinstance(rec, dict):
+            raise MalformedRawError(f"point {i} is not a dict")
+        inputs = rec.get("inputs")
+        if not isinstance(inputs, list) or [as_number(v) for v in inputs] != [float(v) for v in point]:
+            raise MalformedRawError(f"point {i} was run at other inputs than the exercise's")
+        returned = rec.get("returned")
+        items, is_tuple = None, False
+        if returned is not None:
+            if not isinstance(returned, dict) or not isinstance(returned.get("items"), list):
+                raise MalformedRawError(f"point {i}: returned values are malformed")
+            items = [_value(v) for v in returned["items"]]
+            is_tuple = bool(returned.get("tuple"))
+        graph = None
+        if rec.get("graph") is not None:
+            try:
+                graph = Graph.from_dict(rec["graph"])
+            except (AutodiffError, KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+                raise MalformedRawError(f"point {i}: the traced graph is malformed ({exc})") from None
+            ins = [graph.nodes[k] for k in graph.inputs] if all(
+                isinstance(k, int) and 0 <= k < len(graph.nodes) for k in graph.inputs) else None
+            if ins is None or [as_number(n.value) for n in ins] != [float(v) for v in point] or any(
+                    n.op != "input" for n in ins):
+                raise MalformedRawError(f"point {i}: the graph's inputs are not the test point")
+            if len(graph.outputs) != 1 or not 0 <= graph.outputs[0] < len(graph.nodes):
+                raise MalformedRawError(f"point {i}: the graph must have one output")
+        locals_raw = rec.get("locals") or {}
+        if not isinstance(locals_raw, dict):
+            raise MalformedRawError(f"point {i}: locals are malformed")
+        output_index = rec.get("output_index")
+        out.append(PointData(
+            index=i, inputs=[float(v) for v in point], visible=i < nvisible, returned=items, returned_tuple=is_tuple,
+            error=_error_dict(rec.get("error")), graph=graph,
+            output_index=output_index if isinstance(output_index, int) else None,
+            trace_error=_error_dict(rec.get("trace_error")),
+            locals={str(k): _value(v) for k, v in locals_raw.items()}))
+    return out
+
+
+def point_words(spec: dict, p: PointData) -> str:
+    """``at x0 = 1.8, x1 = 2.4`` for a point the student may see; hidden points are not spelled out unless
+    the exercise shows expected values."""
+    if p.visible or spec.get("show_expected", True):
+        args = list(spec.get("args") or [f"x{i}" for i in range(len(p.inputs))])
+        return "at " + ", ".join(f"{a} = {fmt(v)}" for a, v in zip(args, p.inputs))
+    return "at one of the hidden test points"
+
+
+def shown_point(spec: dict, p: PointData) -> list[float] | None:
+    return list(p.inputs) if (p.visible or spec.get("show_expected", True)) else None
+
+
+def _judge_function(spec: dict, raw: dict) -> CheckResult:
+    fn_name = spec.get("function")
+    if raw.get("function_error") is not None and spec.get("kind") != "graph":
+        err = _error_dict(raw["function_error"])
+        return error_result(spec, f"{err['message']}.", mistakes=["no-function"])
+    points = load_points(spec, raw)
+    if spec.get("kind") == "graph":
+        from .graph_kind import judge_graph
+
+        return judge_graph(spec, raw, points)
+    for p in points:
+        if p.error is not None:
+            return error_result(spec, describe_error(p.error, fn_name) + f" (This happened {point_words(spec, p)}.)",
+                                mistakes=["exception"])
+    if raw.get("timed_out"):
+        return timeout_result(spec, raw)
+    if not points:
+        raise InternalCheckError(f"exercise {spec.get('id')!r} has no test points")
+    for p in points:
+        if p.graph is None:
+            return make_result(spec, status="failed", rows=[{"part": "trace", "label": "traced graph", "ok": False,
+                                                            "status": "wrong"}],
+                               messages=[_trace_failure(p, fn_name)], mistakes=["untraceable"])
+    swapped = _y_not_first(spec, points)
+    if swapped is not None:
+        return swapped
+    if spec["kind"] == "reverse":
+        from .reverse import judge_reverse
+
+        return judge_reverse(spec, points)
+    if spec["kind"] == "forward":
+        from .forward import judge_forward
+
+        return judge_forward(spec, points)
+    from .decomposition import judge_decomposition
+
+    return judge_decomposition(spec, points)
+
+
+def _y_not_first(spec: dict, points: list[PointData]) -> CheckResult | None:
+    """y returned in another place than first: the traced graph is then of the wrong value, so say this alone."""
+    from .numbers import close
+    from .points import reference_value
+
+    for p in points:
+        items = p.returned or []
+        if len(items) < 2:
+            continue
+        ref = reference_value(spec, p.inputs)
+        scale = abs(ref)
+        rtol, atol = float(spec.get("rtol", 1e-9)), float(spec.get("atol", 0.0) or 0.0)
+        if finite(items[0]) and close(items[0], ref, scale, rtol, atol):
+            continue
+        at = [k for k, x in enumerate(items) if k > 0 and finite(x) and close(x, ref, scale, rtol, atol)]
+        if at:
+            msg = (f"Your function returns y in place {at[0] + 1} of {len(items)}; y must come first, then the "
+                   + ("adjoints." if spec.get("kind") == "reverse" else "derivative."))
+            return make_result(spec, status="failed", rows=[{"part": "returned", "label": "returned values",
+                                                              "ok": False, "status": "wrong", "message": msg}],
+                               messages=[msg], mistakes=["swapped-order"], culprit="y")
+    return None
+
+
+def _trace_failure(p: PointData, fn_name) -> str:
+    if p.trace_error is not None:
+        e = p.trace_error
+        if e["type"] == "TraceError":
+            return f"The checker follows your function step by step to see its intermediate variables: {e['message']}"
+        return (f"Your function runs on plain numbers, but the checker could not follow it step by step to see "
+                f"its intermediate variables: " + describe_error(e, fn_name))
+    return ("Your function's first returned value does not depend on its inputs through operations the checker "
+            "can follow: return y (computed from the inputs) first.")
+
+
+def is_number(v) -> bool:
+    return isinstance(v, float)
+
+
+def finite(v) -> bool:
+    return isinstance(v, float) and math.isfinite(v)

@@ -1,0 +1,60 @@
+"""Comparing numbers exactly enough: AD is exact, so the default tolerance is 1e-9 relative.
+
+The tolerance is relative to the *scale* of a quantity, not only to its value: an adjoint that is a sum of
+terms of size 1 that cancel to 1e-12 carries rounding errors of size 1e-16, far above 1e-9 of its own value.
+The scale of an adjoint (a tangent) is the same backward (forward) pass run on absolute values of the local
+derivatives, which bounds every term that was summed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+#: A wrong value this close (relative) to the right one is a finite-difference or rounded answer, not a slip.
+NEAR = 1e-3
+
+
+def as_number(v: Any) -> float | None:
+    """A float from collected value data (a float, or "nan"/"inf"/"-inf"); None for anything else."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    if v in ("nan", "inf", "-inf"):
+        return float(v)
+    return None
+
+
+def close(received: float, expected: float, scale: float, rtol: float, atol: float) -> bool:
+    """``received`` equals ``expected`` up to ``rtol`` times the larger of |expected| and ``scale``, plus atol."""
+    if not (math.isfinite(received) and math.isfinite(expected)):
+        return False
+    bound = rtol * max(abs(expected), abs(scale)) + atol
+    return abs(received - expected) <= bound
+
+
+def near(received: float, expected: float, scale: float) -> bool:
+    """Close but not exact: within ``NEAR`` relative (the tell-tale of finite differences or rounding)."""
+    if not (math.isfinite(received) and math.isfinite(expected)):
+        return False
+    return abs(received - expected) <= NEAR * max(abs(expected), abs(scale), 1e-12)
+
+
+def fmt(v: Any) -> str:
+    """A number as feedback shows it: up to 10 significant digits, integers without a decimal point."""
+    if isinstance(v, dict):
+        return f"{v.get('repr', '?')} (a {v.get('type', 'value')}, not a number)"
+    if isinstance(v, str):
+        return v
+    if v is None:
+        return "(missing)"
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return repr(v)
+    if f == 0:
+        return "0"
+    if f.is_integer() and abs(f) < 1e15:
+        return str(int(f))
+    return f"{f:.10g}"

@@ -1,0 +1,128 @@
+"""Test points of an exercise and the instructor's reference expression.
+
+The points are deterministic for a given exercise: the visible ``test_points``, then (for the hidden check)
+``hidden_points`` and ``random_points`` points drawn from a generator seeded by a SHA-256 of
+``assignment:id`` (never ``hash()``, which changes from one interpreter to the next). A random point is kept
+only if every ``domain`` constraint holds there and the reference is finite there, so no point divides by zero
+or takes a log of a negative number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import InternalCheckError
+
+#: Random points are drawn uniformly from this box unless the spec gives ``random_range = [low, high]``.
+DEFAULT_RANGE = (-3.0, 3.0)
+_MAX_DRAWS = 1000
+
+
+def _names() -> dict:
+    """The restricted namespace instructor expressions are evaluated in: numpy, math and its functions."""
+    names: dict[str, Any] = {"np": np, "numpy": np, "math": math, "__builtins__": {}}
+    for fn in ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "pi", "e", "inf"):
+        names[fn] = getattr(math, fn)
+    names.update({"abs": abs, "min": min, "max": max, "float": float, "int": int})
+    return names
+
+
+def reference_function(spec: dict) -> Callable:
+    """``spec["reference"]`` as a function of the exercise's arguments (a string is compiled once).
+
+    Raises InternalCheckError for a missing or invalid reference (that is the exercise's fault).
+    """
+    reference = spec.get("reference")
+    if callable(reference):
+        return reference
+    if not isinstance(reference, str):
+        raise InternalCheckError(f"exercise {spec.get('id')!r} has no reference expression")
+    args = list(spec.get("args") or [])
+    try:
+        code = compile(reference, f"<reference of {spec.get('id')}>", "eval")
+    except SyntaxError as exc:
+        raise InternalCheckError(f"exercise {spec.get('id')!r}: reference {reference!r} is not valid Python: "
+                                 f"{exc.msg}") from None
+
+    def evaluate(*values):
+        scope = dict(zip(args, (np.float64(v) for v in values)))
+        with np.errstate(all="ignore"):
+            return eval(code, _names(), scope)  # noqa: S307 - the instructor's expression, never the student's
+
+    evaluate.__name__ = f"reference_{spec.get('id')}"
+    return evaluate
+
+
+def reference_value(spec: dict, point) -> float:
+    """The reference at ``point`` as a float (nan when it cannot be evaluated there)."""
+    try:
+        value = reference_function(spec)(*point)
+        return float(np.asarray(value, dtype=float))
+    except InternalCheckError:
+        raise
+    except Exception:  # noqa: BLE001 - a reference that fails at a point is treated as undefined there
+        return math.nan
+
+
+def _inside(spec: dict, point) -> bool:
+    scope = dict(zip(spec.get("args") or [], (np.float64(v) for v in point)))
+    for constraint in spec.get("domain") or []:
+        try:
+            with np.errstate(all="ignore"):
+                if not eval(constraint, _names(), dict(scope)):  # noqa: S307 - the instructor's expression
+                    return False
+        except Exception:  # noqa: BLE001 - a constraint that cannot be evaluated there rejects the point
+            return False
+    return True
+
+
+def seed_of(spec: dict) -> int:
+    """The random generator's seed of an exercise: the first 8 bytes of SHA-256("assignment:id")."""
+    text = f"{spec.get('assignment', '')}:{spec.get('id', '')}".encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:8], "big")
+
+
+def random_points(spec: dict) -> list[list[float]]:
+    """The exercise's ``random_points`` points (see the module docstring). Raises InternalCheckError if the domain
+    leaves too little room to find them."""
+    count = int(spec.get("random_points") or 0)
+    if count <= 0:
+        return []
+    arity = len(spec.get("args") or [])
+    low, high = spec.get("random_range") or DEFAULT_RANGE
+    rng = np.random.default_rng(seed_of(spec))
+    found: list[list[float]] = []
+    for _ in range(_MAX_DRAWS):
+        # Rounded so a point reads well in feedback and survives a JSON round trip exactly.
+        point = [round(float(v), 4) for v in rng.uniform(low, high, size=arity)]
+        if not _inside(spec, point):
+            continue
+        if spec.get("reference") is not None and not math.isfinite(reference_value(spec, point)):
+            continue
+        found.append(point)
+        if len(found) == count:
+            return found
+    raise InternalCheckError(f"exercise {spec.get('id')!r}: found only {len(found)} of {count} random points "
+                             f"inside the domain {spec.get('domain')} after {_MAX_DRAWS} draws")
+
+
+def test_points(spec: dict, hidden: bool = True) -> list[list[float]]:
+    """The points an exercise is checked at: ``test_points``, and with ``hidden`` also ``hidden_points`` and the
+    seeded random points. Deterministic for a given spec."""
+    points = [[float(v) for v in p] for p in spec.get("test_points") or []]
+    if hidden:
+        points += [[float(v) for v in p] for p in spec.get("hidden_points") or []]
+        points += random_points(spec)
+    return points
+
+
+test_points.__test__ = False  # pytest: this is not a test
+
+
+def visible_count(spec: dict) -> int:
+    """How many of the points come first from ``test_points`` (the ones a student may see)."""
+    return len(spec.get("test_points") or [])

@@ -1,0 +1,251 @@
+"""The reverse-mode check: ``fn`` returns ``(y, vbar0, ..., vbarN)``, one adjoint per intermediate variable in
+the student's own order.
+
+Every adjoint is compared with the engine's backward pass over the student's OWN forward pass (so any valid
+decomposition and numbering works) after the engine and PyTorch agreed on it; y is compared with the
+exercise's reference. The culprit is the first wrong adjoint in reverse topological order whose own step is
+wrong: an adjoint that follows correctly from wrong downstream adjoints only inherits the mistake.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .analysis import GraphFacts
+from .diagnose import Term, diagnose, join_sum, partial_formula, times
+from .errors import InternalCheckError
+from .judge import PointData, finite, make_result, point_words, shown_point
+from .names import adjoint_name, adjoint_names, numbered_order
+from .numbers import close, fmt
+from .points import reference_value
+from .torch_replay import ensure_agreement, torch_adjoints
+
+
+def student_variables(graph) -> list[int]:
+    """The student's intermediate variables (named, non-constant nodes) in their own order: by number when all
+    are numbered alike (``v0 .. v8``), else in the order the function created them."""
+    ids = [n.id for n in graph.nodes if n.op != "const" and n.names]
+    order = numbered_order([graph.nodes[i].name for i in ids])
+    return [ids[i] for i in order] if order is not None else ids
+
+
+def find_local(p: PointData, names: list[str], spellings) -> tuple[str, object] | None:
+    for name in names:
+        for key in spellings(name):
+            if key in p.locals:
+                return key, p.locals[key]
+    return None
+
+
+class PointVerdict:
+    """Rows, diagnosis and compared values at one test point."""
+
+    def __init__(self):
+        self.rows: dict[str, dict] = {}
+        self.order: list[str] = []
+        self.messages: list[str] = []
+        self.mistakes: list[str] = []
+        self.culprit: str | None = None
+        self.received: dict = {}
+        self.expected: dict = {}
+
+    def add(self, part: str, row: dict) -> None:
+        if part not in self.rows:
+            self.order.append(part)
+        self.rows[part] = row
+
+    @property
+    def failed(self) -> bool:
+        return any(not r["ok"] for r in self.rows.values())
+
+
+def _reference_y(spec: dict, p: PointData) -> float:
+    ref = reference_value(spec, p.inputs)
+    if not math.isfinite(ref):
+        raise InternalCheckError(f"exercise {spec.get('id')!r}: the reference is not finite at the test point "
+                                 f"{p.inputs}")
+    return ref
+
+
+def check_y(spec: dict, p: PointData, v: PointVerdict, facts: GraphFacts, y_value, rtol: float, atol: float) -> float:
+    """Adds the row of y (the first returned value) and returns the reference value."""
+    ref = _reference_y(spec, p)
+    graph = facts.graph
+    out = graph.nodes[facts.output]
+    scale = facts.value_scale()[facts.output]
+    label = out.name if out.names else "y"
+    v.received[label] = y_value
+    v.expected[label] = ref
+    ok = finite(y_value) and close(y_value, ref, scale, rtol, atol)
+    row = {"part": "y", "label": "y" if label == "y" else f"y ({label})", "ok": ok, "status": "ok" if ok else "wrong",
+           "received": y_value, "expected": ref}
+    if not ok:
+        where = point_words(spec, p)
+        show = spec.get("show_expected", True)
+        graph_value = facts.value(facts.output)
+        if not close(graph_value, ref, scale, rtol, atol):
+            msg = (f"Your forward pass does not compute the exercise's function: {where} your {label} is "
+                   f"{fmt(graph_value)}" + (f", but y is {fmt(ref)}" if show else "") +
+                   f". Check each line of the forward pass against the formula.")
+            code = "wrong-function"
+        elif not finite(y_value):
+            msg = f"The first value your function returns must be y, a number; yours is {fmt(y_value)}."
+            code = "not-a-number"
+        else:
+            msg = (f"The first value your function returns must be y ({label}); {where} it returns "
+                   f"{fmt(y_value)}" + (f", and y is {fmt(ref)}" if show else "") + ".")
+            code = "wrong-output"
+        row["message"] = msg
+        v.mistakes.append(code)
+        v.messages.append(msg)
+        v.culprit = v.culprit or label
+    v.add("y", row)
+    return ref
+
+
+def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> PointVerdict:
+    graph = p.graph
+    facts = GraphFacts(graph)
+    v = PointVerdict()
+    variables = student_variables(graph)
+    items = p.returned or []
+    check_y(spec, p, v, facts, items[0] if items else None, rtol, atol)
+
+    engine = {k: float(x) for k, x in graph.adjoints().items()}
+    scale = facts.adjoint_scale()
+    ensure_agreement("adjoint", engine, torch_adjoints(graph), scale, graph)
+
+    # Where each adjoint is: the returned tuple by position, the locals by name (vbar3, v3_bar, ...).
+    found = {n: find_local(p, [graph.nodes[n].name, *graph.nodes[n].names], adjoint_names) for n in variables}
+    labels = {n: (found[n][0] if found[n] else adjoint_name(graph.nodes[n].name)) for n in variables}
+    want = 1 + len(variables)
+    received: dict[int, object] = {}
+    return_problem = None
+    if p.returned_tuple and len(items) == want:
+        received = {n: items[1 + i] for i, n in enumerate(variables)}
+        by_name = {n: found[n][1] for n in variables if found[n] is not None and finite(found[n][1])}
+        misplaced = [n for n, val in by_name.items()
+                     if finite(received[n]) and not close(received[n], val, scale[n], rtol, atol)]
+        if misplaced and len(by_name) == len(variables):
+            holders = []
+            for n in misplaced:
+                held = [m for m in variables if m != n and close(received[n], by_name[m], scale[n], rtol, atol)]
+                if held:
+                    holders.append(f"position {2 + variables.index(n)} holds {labels[held[0]]} where {labels[n]} "
+                                   "belongs")
+            if holders:
+                return_problem = ("swapped-order",
+                                  "Your function returns its adjoints in the wrong order: " + "; ".join(holders) +
+                                  ". Return y first, then " + ", ".join(labels[n] for n in variables) + ".")
+                received = dict(by_name)
+    else:
+        count = len(items) if p.returned_tuple else 1
+        return_problem = ("wrong-return-count",
+                          f"Your function returns {count} value{'s' if count != 1 else ''}; it should return "
+                          f"{want}: y first, then one adjoint per intermediate variable, in order: "
+                          + ", ".join(labels[n] for n in variables) + ".")
+        received = {n: found[n][1] for n in variables if found[n] is not None}
+    if return_problem is not None:
+        v.add("returned", {"part": "returned", "label": "returned values", "ok": False, "status": "wrong",
+                           "message": return_problem[1]})
+        v.mistakes.append(return_problem[0])
+        v.messages.append(return_problem[1])
+
+    # The student's adjoints where they gave one; the chain rule on their values everywhere else.
+    carried: dict[int, float] = {}
+    own: dict[int, float] = {}
+    out = facts.output
+    for n in reversed(graph.nodes):
+        if n.op == "const":
+            continue
+        own[n.id] = 1.0 if n.id == out else sum(carried[c] * facts.partials[c][k] for c, k in facts.uses[n.id])
+        r = received.get(n.id)
+        carried[n.id] = r if finite(r) else own[n.id]
+
+    rows: dict[int, dict] = {}
+    first_mistake = None
+    for n in sorted(variables, reverse=True):
+        node = graph.nodes[n]
+        label = labels[n]
+        r = received.get(n)
+        ref = engine[n]
+        v.received[label] = r
+        v.expected[label] = ref
+        row = {"part": label, "label": label, "received": r, "expected": ref}
+        if finite(r) and close(r, ref, scale[n], rtol, atol):
+            row.update(ok=True, status="ok")
+        elif finite(r) and close(r, own[n], scale[n], rtol, atol):
+            downstream = sorted({labels.get(c, adjoint_name(graph.nodes[c].name)) for c, _ in facts.uses[n]})
+            row.update(ok=False, status="inherited", credit=0.5,
+                       message=f"{label} follows correctly from your {', '.join(downstream)}, which "
+                               f"{'is' if len(downstream) == 1 else 'are'} wrong.")
+        else:
+            terms = [Term(other=c, k=k, partial=facts.partials[c][k], carried=carried[c]) for c, k in facts.uses[n]]
+            rule = _rule_words(graph, n, facts, labels)
+            if r is None:
+                code, words = "missing", (f"{label} is missing: return it (or name it {adjoint_name(node.name)}) "
+                                          f"= {rule}.")
+            elif not finite(r):
+                what = "not a number" if isinstance(r, dict) else "not a finite number"
+                code, words = "not-a-number", f"{label} is {fmt(r)}, {what}. It should be {rule}."
+            else:
+                d = diagnose(mode="reverse", graph=graph, facts=facts, node=n, received=r, terms=terms,
+                             own=own[n], scale=scale[n], labels=labels, carried={m: carried[m] for m in variables},
+                             rtol=rtol, atol=atol, rule_words=rule, seed=1.0 if n == out else None)
+                code, words = d.code, d.words
+            row.update(ok=False, status="wrong", message=words, code=code)
+            if first_mistake is None:
+                first_mistake = n
+                v.mistakes.insert(0, code)
+                v.messages.insert(0, f"{label} is wrong {point_words(spec, p)}: {words}")
+            else:
+                v.mistakes.append(code)
+        rows[n] = row
+    for n in variables:
+        v.add(labels[n], rows[n])
+    if first_mistake is not None:
+        v.culprit = labels[first_mistake]
+    elif return_problem is not None and return_problem[0] == "swapped-order":
+        v.culprit = v.culprit or labels[misplaced[0]]
+    return v
+
+
+def _rule_words(graph, n: int, facts: GraphFacts, labels: dict[int, str]) -> str:
+    """``vbar3 * cos(v0) + vbar4 * (-sin(v0))``: the chain rule for the adjoint of node ``n`` in names."""
+    if n == facts.output:
+        return "1"
+    terms = []
+    for c, k in facts.uses[n]:
+        carried = labels.get(c, adjoint_name(graph.nodes[c].name))
+        terms.append(times(partial_formula(graph, c, k), carried))
+    return join_sum(terms)
+
+
+def judge_reverse(spec: dict, points: list[PointData]):
+    rtol, atol = float(spec.get("rtol", 1e-9)), float(spec.get("atol", 0.0) or 0.0)
+    verdicts = [_evaluate_point(spec, p, rtol, atol) for p in points]
+    return combine(spec, points, verdicts)
+
+
+def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict]):
+    """One result from the verdicts at every point: a part is right only if it is right at every point; the
+    words and compared values come from the first point where something is wrong."""
+    first = next((i for i, v in enumerate(verdicts) if v.failed), 0)
+    shown = verdicts[first]
+    rows = []
+    parts = list(shown.order)
+    for v in verdicts:
+        parts += [part for part in v.order if part not in parts]
+    for part in parts:
+        row = shown.rows.get(part)
+        for v in verdicts:
+            other = v.rows.get(part)
+            if other is None:
+                continue
+            if row is None or (row["ok"] and not other["ok"]):
+                row = other
+        rows.append(row)
+    wrong = [r["label"] for r in rows if not r["ok"] and r["part"] not in ("returned",)]
+    return make_result(spec, status="ok", rows=rows, messages=shown.messages, mistakes=shown.mistakes,
+                       culprit=shown.culprit, received=shown.received, expected=shown.expected, wrong=wrong,
+                       point=shown_point(spec, points[first]))

@@ -1,0 +1,420 @@
+"""The variables check (PyTorch exercises): snapshots of named variables, expectations judged on the trusted side.
+
+``collect_variables`` runs in the student's process and turns each named variable into plain data: torch
+tensors and engine Tensors/Scalars (values, shape, dtype, requires_grad, is_leaf, grad, grad_fn name,
+retains_grad), numbers, strings, bools, None, lists/tuples (of tensors or anything else), dicts, and a
+``grad_fn`` object as its name. ``judge_variables`` rebuilds them as read-only ``Snapshot`` objects and evaluates
+each expectation's ``check`` and ``equals`` expressions (the instructor's, never the student's) over them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .errors import InternalCheckError
+from .numbers import fmt
+
+_MAX_ELEMENTS = 200_000
+_MAX_ITEMS = 10_000
+_MAX_DEPTH = 6
+_REPR = 200
+
+
+# -- collecting (student's process) ------------------------------------------------------------------------
+def collect_variables(spec: dict, namespace: dict) -> dict:
+    out = {}
+    for name in spec.get("variables") or []:
+        if name not in namespace:
+            out[name] = {"kind": "missing"}
+            continue
+        try:
+            out[name] = snapshot(namespace[name])
+        except Exception as exc:  # noqa: BLE001 - a strange object is described, not a crash
+            out[name] = {"kind": "object", "type": type(namespace[name]).__name__,
+                         "repr": f"<could not read it: {type(exc).__name__}>"}
+    return out
+
+
+def _plain_number(v):
+    f = float(v)
+    if math.isnan(f):
+        return "nan"
+    if math.isinf(f):
+        return "inf" if f > 0 else "-inf"
+    return int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else f
+
+
+def _array_data(a: np.ndarray):
+    if a.size > _MAX_ELEMENTS:
+        raise ValueError(f"an array of {a.size} elements is too large to check")
+    if a.dtype.kind == "b":
+        return a.tolist()
+    a = np.asarray(a, dtype=float)
+    if np.all(np.isfinite(a)):
+        return a.tolist()
+    return np.vectorize(_plain_number, otypes=[object])(a).tolist() if a.ndim else _plain_number(a)
+
+
+def _is_torch_tensor(x) -> bool:
+    return type(x).__module__.startswith("torch") and hasattr(x, "detach") and hasattr(x, "requires_grad")
+
+
+def _is_grad_fn(x) -> bool:
+    return hasattr(x, "next_functions") and re.search(r"Backward\d*$", type(x).__name__) is not None
+
+
+def snapshot(x: Any, depth: int = 0) -> dict:
+    """Plain data describing ``x`` (see the module docstring)."""
+    if depth > _MAX_DEPTH:
+        return {"kind": "object", "type": type(x).__name__, "repr": "<nested too deeply>"}
+    if x is None:
+        return {"kind": "none"}
+    if isinstance(x, (bool, np.bool_)):
+        return {"kind": "bool", "value": bool(x)}
+    if isinstance(x, (int, float, np.integer, np.floating)):
+        return {"kind": "number", "value": _plain_number(x)}
+    if isinstance(x, str):
+        return {"kind": "str", "value": x[:10_000]}
+    if _is_torch_tensor(x):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # reading .grad of a non-leaf warns; it is exactly what we check
+            t = x.detach().cpu()
+            grad = x.grad
+            return {"kind": "tensor", "values": _array_data(t.numpy() if t.dtype.is_floating_point or
+                                                            t.dtype == _torch_bool(x) else t.double().numpy()),
+                    "shape": list(x.shape), "dtype": str(x.dtype), "requires_grad": bool(x.requires_grad),
+                    "is_leaf": bool(x.is_leaf), "retains_grad": bool(getattr(x, "retains_grad", False)),
+                    "grad": None if grad is None else _array_data(grad.detach().cpu().double().numpy()),
+                    "grad_fn": None if x.grad_fn is None else type(x.grad_fn).__name__}
+    if _is_engine(x):
+        value = np.asarray(x.value, dtype=float)
+        grad = getattr(x, "grad", None)
+        grad_fn = getattr(x, "grad_fn", None) if hasattr(type(x), "grad_fn") else (
+            x._op.grad_fn_name if getattr(x, "_op", None) is not None else None)
+        if grad_fn is not None and not isinstance(grad_fn, str):
+            grad_fn = type(grad_fn).__name__
+        grad_raw = getattr(grad, "value", grad)
+        return {"kind": "tensor", "values": _array_data(value), "shape": list(value.shape), "dtype": "float64",
+                "requires_grad": bool(x.requires_grad), "is_leaf": getattr(x, "_op", None) is None,
+                "retains_grad": bool(getattr(x, "_retain", False)),
+                "grad": None if grad_raw is None else _array_data(np.asarray(grad_raw, dtype=float)),
+                "grad_fn": grad_fn}
+    if isinstance(x, np.ndarray):
+        return {"kind": "tensor", "values": _array_data(x), "shape": list(x.shape), "dtype": str(x.dtype),
+                "requires_grad": False, "is_leaf": True, "retains_grad": False, "grad": None, "grad_fn": None,
+                "numpy": True}
+    if _is_grad_fn(x):
+        return {"kind": "str", "value": type(x).__name__}
+    if isinstance(x, (list, tuple)) or type(x).__name__ == "Size":
+        items = list(x)[:_MAX_ITEMS]
+        return {"kind": "list", "tuple": not isinstance(x, list), "items": [snapshot(i, depth + 1) for i in items]}
+    if isinstance(x, dict):
+        return {"kind": "dict", "items": {str(k): snapshot(v, depth + 1) for k, v in list(x.items())[:_MAX_ITEMS]}}
+    try:
+        text = repr(x)[:_REPR]
+    except Exception:  # noqa: BLE001
+        text = f"<{type(x).__name__} object>"
+    return {"kind": "object", "type": type(x).__name__, "repr": text}
+
+
+def _torch_bool(x):
+    import torch
+
+    return torch.bool
+
+
+def _is_engine(x) -> bool:
+    return type(x).__module__.startswith("autodiff_course") and hasattr(x, "_op") and hasattr(x, "value")
+
+
+# -- judging (trusted side) ----------------------------------------------------------------------------------
+class Snapshot:
+    """A tensor as it was in the student's notebook: ``values`` (ndarray), ``shape`` (tuple), ``dtype`` (str),
+    ``requires_grad``, ``is_leaf``, ``grad`` (ndarray or None), ``grad_fn`` (name or None), ``retains_grad``."""
+
+    __slots__ = ("values", "shape", "dtype", "requires_grad", "is_leaf", "grad", "grad_fn", "retains_grad")
+
+    def __init__(self, d: dict):
+        self.values = _to_array(d.get("values"))
+        self.shape = tuple(int(s) for s in d.get("shape") or [])
+        self.dtype = str(d.get("dtype"))
+        self.requires_grad = bool(d.get("requires_grad"))
+        self.is_leaf = bool(d.get("is_leaf"))
+        self.retains_grad = bool(d.get("retains_grad"))
+        self.grad = None if d.get("grad") is None else _to_array(d["grad"])
+        self.grad_fn = d.get("grad_fn") if isinstance(d.get("grad_fn"), str) else None
+        if self.values.shape != self.shape:
+            raise ValueError("a tensor snapshot's values do not have its shape")
+
+    def __len__(self):
+        return self.shape[0] if self.shape else 0
+
+    def __iter__(self):
+        return iter(self.values)
+
+    def __repr__(self):
+        return f"tensor({fmt(self.values) if self.values.ndim == 0 else self.values.tolist()!r})"
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.values, dtype=dtype)
+
+    def item(self):
+        return self.values.reshape(-1)[0].item()
+
+
+class Missing:
+    """A variable the student's notebook did not define."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self):
+        return f"<{self.name} is not defined>"
+
+
+class _MissingVariable(Exception):
+    pass
+
+
+def _to_array(v) -> np.ndarray:
+    def conv(x):
+        if isinstance(x, list):
+            return [conv(i) for i in x]
+        if x in ("nan", "inf", "-inf"):
+            return float(x)
+        if isinstance(x, (bool, int, float)):
+            return x
+        raise ValueError("a value in a tensor snapshot is not a number")
+
+    a = np.asarray(conv(v))
+    if a.dtype.kind not in "biuf":
+        raise ValueError("a tensor snapshot holds something other than numbers")
+    return a if a.dtype.kind == "b" else a.astype(float)
+
+
+def restore(d: Any) -> Any:
+    """The trusted-side object of one snapshot. Raises ValueError for data collect could not have produced."""
+    if not isinstance(d, dict):
+        raise ValueError("a snapshot is not a dict")
+    kind = d.get("kind")
+    if kind == "none":
+        return None
+    if kind == "bool":
+        return bool(d["value"])
+    if kind == "number":
+        v = d["value"]
+        if v in ("nan", "inf", "-inf"):
+            return float(v)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError("a number snapshot holds something else")
+        return v
+    if kind == "str":
+        return str(d["value"])
+    if kind == "tensor":
+        return Snapshot(d)
+    if kind == "list":
+        items = [restore(i) for i in d.get("items") or []]
+        return tuple(items) if d.get("tuple") else items
+    if kind == "dict":
+        return {str(k): restore(v) for k, v in (d.get("items") or {}).items()}
+    if kind == "object":
+        return f"<{d.get('type')} object: {d.get('repr')}>"
+    if kind == "missing":
+        return Missing("?")
+    raise ValueError(f"unknown snapshot kind {kind!r}")
+
+
+def _namespace(snapshots: dict) -> dict:
+    from .points import _names
+
+    names = _names()
+    names["__builtins__"] = {k: __builtins__[k] if isinstance(__builtins__, dict) else getattr(__builtins__, k)
+                             for k in ("len", "sorted", "list", "tuple", "abs", "min", "max", "sum", "all", "any",
+                                       "float", "int", "str", "bool", "round", "set", "range", "zip", "isinstance",
+                                       "True", "False", "None")}
+    try:
+        # The course's trusted recomputations (expectations call `reference.mlp_weight_grads(...)`). Imported on
+        # use: they belong to the course layer, and a check without them must still work.
+        from autodiff_course.course import reference
+        names["reference"] = reference
+    except ImportError:
+        pass
+    names.update(snapshots)
+    return names
+
+
+def _plain(x):
+    """A value ready to compare: snapshots become their values; bool tensors of one element become bools."""
+    if isinstance(x, Snapshot):
+        if x.values.dtype.kind == "b" and x.values.size == 1:
+            return bool(x.values.reshape(-1)[0])
+        return x.values
+    return x
+
+
+def matches(got, want, rtol: float, atol: float) -> bool:
+    """``got`` equals ``want``: numbers (and arrays, tensors, lists of numbers) within rtol/atol and of the same
+    shape (or both of one element); bools, strings and None exactly; sequences item by item."""
+    got, want = _plain(got), _plain(want)
+    if isinstance(got, Missing) or isinstance(want, Missing):
+        return False
+    if want is None or got is None:
+        return got is None and want is None
+    if isinstance(want, (bool, np.bool_)) or isinstance(got, (bool, np.bool_)):
+        return isinstance(got, (bool, np.bool_)) and isinstance(want, (bool, np.bool_)) and bool(got) == bool(want)
+    if isinstance(want, str) or isinstance(got, str):
+        return isinstance(got, str) and isinstance(want, str) and got == want
+    if isinstance(want, dict) or isinstance(got, dict):
+        return (isinstance(got, dict) and isinstance(want, dict) and got.keys() == want.keys()
+                and all(matches(got[k], want[k], rtol, atol) for k in got))
+    a, b = _numeric(got), _numeric(want)
+    if a is not None and b is not None:
+        if a.shape != b.shape and not (a.size == 1 and b.size == 1):
+            return False
+        a, b = a.reshape(-1), b.reshape(-1)
+        return bool(np.all((a == b) | np.isclose(a, b, rtol=rtol, atol=atol)))
+    if isinstance(got, (list, tuple, np.ndarray)) and isinstance(want, (list, tuple, np.ndarray)):
+        return len(got) == len(want) and all(matches(g, w, rtol, atol) for g, w in zip(got, want))
+    try:
+        return bool(got == want)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _numeric(x) -> np.ndarray | None:
+    if isinstance(x, (bool, np.bool_, str)) or x is None:
+        return None
+    if isinstance(x, (int, float, np.integer, np.floating)):
+        return np.asarray(float(x))
+    if isinstance(x, np.ndarray):
+        return x.astype(float) if x.dtype.kind in "iuf" else None
+    if isinstance(x, (list, tuple)):
+        try:
+            flat = [_plain(i) for i in x]
+            a = np.asarray(flat)
+        except (ValueError, TypeError):
+            return None
+        return a.astype(float) if a.dtype.kind in "iuf" and a.size == len(x) or a.dtype.kind in "iuf" else None
+    return None
+
+
+def _short(x) -> str:
+    x = _plain(x)
+    if isinstance(x, np.ndarray):
+        if x.size <= 6:
+            return fmt(x.item()) if x.ndim == 0 else "[" + ", ".join(fmt(v) for v in x.reshape(-1).tolist()) + "]"
+        return f"an array of shape {tuple(x.shape)}"
+    if isinstance(x, float):
+        return fmt(x)
+    if isinstance(x, Missing):
+        return "not defined"
+    text = repr(x)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _json_value(x):
+    x = _plain(x)
+    if isinstance(x, np.ndarray):
+        return x.tolist() if x.size <= 1000 else f"array of shape {tuple(x.shape)}"
+    if isinstance(x, (tuple, list)):
+        return [_json_value(i) for i in x]
+    if isinstance(x, Missing):
+        return None
+    if isinstance(x, (int, float, str, bool)) or x is None:
+        return x
+    return repr(x)
+
+
+def judge_variables(spec: dict, raw: dict):
+    from .errors import MalformedRawError
+    from .judge import make_result
+
+    data = raw.get("variables")
+    if not isinstance(data, dict):
+        raise MalformedRawError("no snapshots of variables")
+    names = list(spec.get("variables") or [])
+    snapshots: dict[str, Any] = {}
+    for name in names:
+        d = data.get(name)
+        if d is None:
+            raise MalformedRawError(f"no snapshot of {name!r}")
+        try:
+            value = restore(d)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise MalformedRawError(f"the snapshot of {name!r} is malformed ({exc})") from None
+        snapshots[name] = Missing(name) if isinstance(value, Missing) else value
+    expectations = spec.get("expect") or []
+    if not expectations:
+        raise InternalCheckError(f"exercise {spec.get('id')!r} has no expectations")
+    rtol, atol = float(spec.get("rtol", 1e-9)), float(spec.get("atol", 0.0) or 0.0)
+    show = bool(spec.get("show_expected", True))
+    total = sum(float(e.get("weight", 1)) for e in expectations)
+    rows, messages, mistakes = [], [], []
+    culprit = None
+    earned = 0.0
+    received, expected, wrong = {}, {}, []
+    for e in expectations:
+        check, equals = str(e.get("check")), str(e.get("equals"))
+        weight = float(e.get("weight", 1))
+        hint = str(e.get("hint") or "")
+        missing = [n for n in names if isinstance(snapshots[n], Missing) and re.search(rf"\b{re.escape(n)}\b", check)]
+        row = {"part": check, "label": check, "weight": weight}
+        if missing:
+            ok, got_text = False, None
+            why = f"`{missing[0]}` is not defined in your notebook (run the cell that creates it)."
+            code = "missing-variable"
+        else:
+            try:
+                got = eval(check, _namespace(snapshots))  # noqa: S307 - the instructor's expression over plain data
+            except Exception as exc:  # noqa: BLE001 - the student's data did not fit the expression
+                got, got_exc = None, exc
+            else:
+                got_exc = None
+            try:
+                want = eval(equals, _namespace(snapshots))  # noqa: S307
+            except Exception as exc:  # noqa: BLE001 - computed from the student's variables, which may not fit
+                want, want_exc = None, exc
+            else:
+                want_exc = None
+            if got_exc is not None:
+                ok, code = False, "wrong"
+                why = f"`{check}` could not be evaluated on your variables ({type(got_exc).__name__}: {got_exc})."
+                got_text = None
+            elif want_exc is not None:
+                ok, code = False, "wrong"
+                why = f"the expected value could not be computed from your variables ({type(want_exc).__name__})."
+                got_text = _short(got)
+            else:
+                ok = matches(got, want, rtol, atol)
+                code = "wrong"
+                got_text = _short(got)
+                why = ""
+                received[check] = _json_value(got)
+                if show and not e.get("hidden"):
+                    expected[check] = _json_value(want)
+                    row["expected"] = _short(want)
+            row["received"] = got_text if got_text is not None else "(error)"
+        row.update(ok=ok, status="ok" if ok else "wrong")
+        if ok:
+            earned += weight
+        else:
+            msg = f"{check}: {hint}" if hint else f"{check} is not right."
+            if why:
+                msg += f" ({why})"
+            row["message"] = msg
+            messages.append(msg)
+            mistakes.append(code)
+            wrong.append(check)
+            if culprit is None:
+                culprit = next((n for n in re.findall(r"[A-Za-z_]\w*", check) if n in names), None)
+        rows.append(row)
+    for r in rows:
+        r.pop("weight", None)
+    return make_result(spec, status="ok", rows=rows, messages=messages, mistakes=mistakes, culprit=culprit,
+                       received=received, expected=expected, wrong=wrong,
+                       score=earned / total if total else 0.0)

@@ -1,0 +1,216 @@
+"""The whole batch on the bundled example class plus deliberately broken hand-ins: grades.csv, feedback,
+graded notebooks, the class report, nbgrader's gradebook, and idempotent re-runs.
+
+One real grading run (sandboxed warm pool, real checkers) is shared by the module; later tests read its
+outputs and re-run on top of it.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autodiff_course.course.config import load_course
+from autodiff_course.grading.batch import GRADES_CSV_COLUMNS, STATUSES, grade, publish
+from autodiff_course.grading.gradebook import gradebook_totals
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples" / "submitted"
+ASSIGNMENT = "autodiff_by_hand"
+
+pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason="the example class is not built yet")
+
+
+def read_rows(path: Path) -> list[dict]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def build_class(root: Path) -> Path:
+    """The example class, plus students whose hand-ins are broken in every way the grader must survive."""
+    subs = root / "submitted"
+    shutil.copytree(EXAMPLES, subs)
+    ada_nb = nbformat.read(EXAMPLES / "ada" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+
+    # gina: ada's answers, but she edited the locked reverse test cell (and left a data file and a script).
+    gina = nbformat.from_dict(json.loads(json.dumps(ada_nb)))
+    for cell in gina.cells:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "reverse":
+            cell.source = "print('all good')  # I made the test pass"
+    (subs / "gina" / ASSIGNMENT).mkdir(parents=True)
+    nbformat.write(gina, subs / "gina" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    (subs / "gina" / ASSIGNMENT / "points.csv").write_text("1.8,2.4,0.7\n")
+    (subs / "gina" / ASSIGNMENT / "helper.py").write_text("import os\n")
+
+    # hal: a notebook that is not valid JSON, and a folder for an assignment the course does not have.
+    (subs / "hal" / ASSIGNMENT).mkdir(parents=True)
+    (subs / "hal" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_text('{"cells": [ {"cell_type": "code"')
+    (subs / "hal" / "quiz").mkdir()
+
+    # ivy: an empty notebook (no cells).
+    (subs / "ivy" / ASSIGNMENT).mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(), subs / "ivy" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+
+    # kim: ada's notebook saved as nbformat 3 under another name; it must still earn ada's marks.
+    (subs / "kim" / ASSIGNMENT).mkdir(parents=True)
+    v3 = nbformat.convert(nbformat.from_dict(json.loads(json.dumps(ada_nb))), 3)
+    (subs / "kim" / ASSIGNMENT / "my_work.ipynb").write_text(nbformat.writes(v3, version=3))
+    return subs
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("batch")
+    subs = build_class(root)
+    out = root / "graded"
+    lines: list[str] = []
+    summary = grade(course=REPO, submissions=subs, out=out, jobs=2, progress=False, report_line=lines.append)
+    return {"root": root, "subs": subs, "out": out, "summary": summary, "lines": lines,
+            "csv": (out / "grades.csv").read_bytes(), "configs": load_course(REPO)}
+
+
+def test_grades_csv_has_one_row_per_student_assignment_and_exercise(graded):
+    rows = read_rows(graded["out"] / "grades.csv")
+    assert tuple(rows[0]) == GRADES_CSV_COLUMNS
+    configs = graded["configs"]
+    students = sorted(p.name for p in graded["subs"].iterdir())
+    expected = [(s, a, spec["id"]) for s in students for a, c in configs.items() for spec in c.exercises]
+    assert [(r["student"], r["assignment"], r["exercise"]) for r in rows] == expected
+    assert {r["status"] for r in rows} <= set(STATUSES)
+    for r in rows:
+        assert 0 <= float(r["score"]) <= float(r["max_score"])
+
+
+def by_student(rows: list[dict]) -> dict:
+    table: dict = defaultdict(dict)
+    for r in rows:
+        table[r["student"]][(r["assignment"], r["exercise"])] = (float(r["score"]), float(r["max_score"]),
+                                                                 r["status"])
+    return table
+
+
+def test_the_instructors_solutions_earn_every_point_and_blank_notebooks_none(graded):
+    table = by_student(read_rows(graded["out"] / "grades.csv"))
+    assert all(score == top and status == "ok" for score, top, status in table["ada"].values()), table["ada"]
+    assert all(score == 0 and status in ("error", "failed") for score, _, status in table["ben"].values())
+
+
+def test_typical_mistakes_lose_points_where_they_are_made(graded):
+    table = by_student(read_rows(graded["out"] / "grades.csv"))
+    chen = table["chen"]
+    assert chen[(ASSIGNMENT, "reverse")][0] < chen[(ASSIGNMENT, "reverse")][1]
+    assert chen[(ASSIGNMENT, "forward")][0] < chen[(ASSIGNMENT, "forward")][1]
+    assert chen[(ASSIGNMENT, "decomposition")] == (2.0, 2.0, "ok")
+    fatima = table["fatima"]
+    assert fatima[(ASSIGNMENT, "graph")][2] == "failed"
+
+
+def test_broken_hand_ins_are_rows_with_a_status_and_one_problem_line_each(graded):
+    table = by_student(read_rows(graded["out"] / "grades.csv"))
+    gina = table["gina"]
+    assert gina[(ASSIGNMENT, "reverse")] == (4.0, 4.0, "tampered")  # graded with the instructor's test
+    assert gina[(ASSIGNMENT, "forward")] == (3.0, 3.0, "ok")
+    assert {status for _, _, status in table["hal"].values()} == {"error", "missing"}
+    assert all(status == "error" for (a, _), (_, _, status) in table["hal"].items() if a == ASSIGNMENT)
+    assert all(status == "missing" for (_, _, status) in table["ivy"].values())
+    assert table["kim"] == {k: v for k, v in table["ada"].items() if k[0] == ASSIGNMENT} | {
+        k: (0.0, v[1], "missing") for k, v in table["ada"].items() if k[0] != ASSIGNMENT}
+    lines = "\n".join(graded["lines"])
+    assert "hal/autodiff_by_hand:" in lines and "invalid JSON at line 1" in lines
+    assert "unknown assignment 'quiz'" in lines
+    assert "ivy/autodiff_by_hand:" in lines and "has no cells" in lines
+    assert "kim/autodiff_by_hand:" in lines and "grading my_work.ipynb instead" in lines
+    assert "gina/autodiff_by_hand:" in lines and "'reverse' tampered with" in lines and "helper.py: ignored" in lines
+    assert not any(line.startswith("ada/") for line in graded["lines"])
+
+
+def test_feedback_pages_diagnose_without_revealing_hidden_tests(graded):
+    out, configs = graded["out"], graded["configs"]
+    for student in ("ada", "chen", "gina"):
+        for assignment in configs:
+            page = (out / "feedback" / student / f"{assignment}.html").read_text()
+            assert "<html" in page and student in page
+            assert "HIDDEN TESTS" not in page
+            for spec in configs[assignment].exercises:
+                for point in spec["hidden_points"]:
+                    assert ", ".join(repr(v) for v in point) not in page, (student, assignment, point)
+    chen = (out / "feedback" / "chen" / f"{ASSIGNMENT}.html").read_text()
+    assert "reverse" in chen and "vbar0" in chen  # the diagnosis names the culprit adjoint
+
+
+def test_graded_notebooks_carry_run_outputs_and_feedback_not_hidden_tests(graded):
+    path = graded["out"] / "autograded" / "chen" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    tests = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "reverse"]
+    assert len(tests) == 1 and "HIDDEN TESTS" not in tests[0].source
+    text = tests[0].outputs[0]["data"]["text/plain"]
+    assert text.startswith("[failed]")
+    printed = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o["output_type"] == "stream"]
+    assert printed, "the students' own print output is kept"
+
+
+def test_class_report_has_distribution_means_mistakes_and_flags(graded):
+    report = (graded["out"] / "report.html").read_text()
+    assert "<svg" in report
+    for assignment, config in graded["configs"].items():
+        assert assignment in report
+        for spec in config.exercises:
+            assert f"<td>{spec['id']}</td>" in report
+    flagged = report.split("Tampered, failed and unreadable submissions")[1]
+    assert "gina" in flagged and "tampered" in flagged and "hal" in flagged
+    assert "ada" not in flagged
+
+
+def test_gradebook_holds_the_grades_csv_totals(graded):
+    rows = read_rows(graded["out"] / "grades.csv")
+    ours: dict = defaultdict(float)
+    for r in rows:
+        ours[(r["student"], r["assignment"])] += float(r["score"])
+    totals = gradebook_totals(graded["out"] / "gradebook.db")
+    assert totals and all(totals[key] == pytest.approx(ours[key], abs=1e-9) for key in totals)
+    # Hand-ins that exist are in the gradebook; assignments never handed in are not.
+    assert ("ada", ASSIGNMENT) in totals and ("gina", "worksheet") not in totals
+
+
+def test_a_second_run_grades_nothing_and_rewrites_identical_outputs(graded):
+    out = graded["out"]
+    report_before = (out / "report.html").read_bytes()
+    feedback_before = (out / "feedback" / "chen" / f"{ASSIGNMENT}.html").read_bytes()
+    summary = grade(course=REPO, submissions=graded["subs"], out=out, jobs=2, progress=False,
+                    report_line=lambda line: None)
+    assert summary.graded == 0 and summary.reused == len(summary.results)
+    assert (out / "grades.csv").read_bytes() == graded["csv"]
+    assert (out / "report.html").read_bytes() == report_before
+    assert (out / "feedback" / "chen" / f"{ASSIGNMENT}.html").read_bytes() == feedback_before
+
+
+def test_a_changed_hand_in_is_regraded_and_only_it(graded, tmp_path):
+    out = tmp_path / "graded"
+    shutil.copytree(graded["out"], out)
+    subs = tmp_path / "submitted"
+    shutil.copytree(graded["subs"], subs)
+    # ben hands in ada's work for one assignment: just that one is graded again.
+    shutil.copy(subs / "ada" / "worksheet" / "worksheet.ipynb", subs / "ben" / "worksheet" / "worksheet.ipynb")
+    summary = grade(course=REPO, submissions=subs, out=out, jobs=1, progress=False, report_line=lambda line: None)
+    assert summary.graded == 1
+    table = by_student(read_rows(out / "grades.csv"))
+    assert {k: v for k, v in table["ben"].items() if k[0] == "worksheet"} == {
+        k: v for k, v in table["ada"].items() if k[0] == "worksheet"}
+
+
+def test_feedback_command_rebuilds_outputs_from_stored_results_alone(graded, tmp_path):
+    out = tmp_path / "graded"
+    shutil.copytree(graded["out"], out)
+    for name in ("grades.csv", "report.html"):
+        (out / name).unlink()
+    shutil.rmtree(out / "feedback")
+    publish(out=out, course=REPO)
+    assert (out / "grades.csv").read_bytes() == graded["csv"]
+    assert (out / "feedback" / "chen" / f"{ASSIGNMENT}.html").is_file()
+    assert "<svg" in (out / "report.html").read_text()

@@ -1,0 +1,132 @@
+"""Scores written to nbgrader's own gradebook are what `nbgrader export` (the real CLI) reports."""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autodiff_course.course.config import load_course
+from autodiff_course.grading.batch import csv_rows
+from autodiff_course.grading.gradebook import export_gradebook, gradebook_totals, write_gradebook
+
+NBGRADER = Path(sys.executable).with_name("nbgrader")
+
+CONFIG = """\
+assignment = "demo"
+notebook = "demo.ipynb"
+title = "Demo"
+
+[[exercise]]
+id = "ex_a"
+kind = "variables"
+points = 2
+variables = ["x"]
+[[exercise.expect]]
+check = "x"
+equals = "1"
+
+[[exercise]]
+id = "ex_b"
+kind = "variables"
+points = 3
+variables = ["y"]
+[[exercise.expect]]
+check = "y"
+equals = "2"
+"""
+
+
+def make_course(root: Path) -> dict:
+    (root / "graders").mkdir(parents=True)
+    (root / "graders" / "demo.toml").write_text(CONFIG)
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("x = None\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION",
+                                              metadata={"nbgrader": {"solution": True, "grade": False,
+                                                                     "locked": False, "grade_id": "answer_a",
+                                                                     "schema_version": 3}}))
+    for grade_id, points in (("ex_a", 2), ("ex_b", 3)):
+        nb.cells.append(nbformat.v4.new_code_cell(f"grade('demo', '{grade_id}')", metadata={"nbgrader": {
+            "solution": False, "grade": True, "locked": True, "grade_id": grade_id, "points": points,
+            "schema_version": 3}}))
+    (root / "notebooks" / "demo").mkdir(parents=True)
+    nbformat.write(nb, root / "notebooks" / "demo" / "demo.ipynb")
+    return load_course(root)
+
+
+def result(student: str, scores: dict, *, handed_in: bool = True, status: str = "ok") -> dict:
+    exercises = [{"id": k, "kind": "variables", "max_score": m, "score": s, "status": status, "check": None}
+                 for k, (s, m) in scores.items()]
+    return {"student": student, "assignment": "demo", "notebook": "demo.ipynb", "handed_in": handed_in,
+            "fingerprint": "f", "problems": [], "tampered": {}, "exercises": exercises,
+            "score": sum(s for s, _ in scores.values()), "max_score": 5.0}
+
+
+RESULTS = [
+    result("ann", {"ex_a": (2.0, 2.0), "ex_b": (1.5, 3.0)}),
+    result("bo", {"ex_a": (0.0, 2.0), "ex_b": (3.0, 3.0)}),
+    result("cy", {"ex_a": (0.0, 2.0), "ex_b": (0.0, 3.0)}, handed_in=False, status="missing"),
+]
+
+
+def test_gradebook_totals_equal_the_grades_csv_totals(tmp_path):
+    configs = make_course(tmp_path / "course")
+    db = write_gradebook(tmp_path / "gradebook.db", RESULTS, configs, course_dir=tmp_path / "course")
+    totals = gradebook_totals(db)
+    assert totals == {("ann", "demo"): 3.5, ("bo", "demo"): 3.0}  # cy handed nothing in: no submission
+    # Writing again (a repeated run) changes nothing and creates no duplicates.
+    write_gradebook(db, RESULTS, configs, course_dir=tmp_path / "course")
+    assert gradebook_totals(db) == totals
+
+
+def test_manual_scores_survive_a_regrade(tmp_path):
+    from nbgrader.api import Gradebook
+
+    configs = make_course(tmp_path / "course")
+    db = write_gradebook(tmp_path / "gradebook.db", RESULTS, configs, course_dir=tmp_path / "course")
+    with Gradebook(f"sqlite:///{db}") as gb:
+        grade = gb.find_grade("ex_b", "demo", "demo", "ann")
+        grade.manual_score = 3.0
+        gb.db.commit()
+    write_gradebook(db, RESULTS, configs, course_dir=tmp_path / "course")
+    with Gradebook(f"sqlite:///{db}") as gb:
+        grade = gb.find_grade("ex_b", "demo", "demo", "ann")
+        assert (grade.auto_score, grade.manual_score, grade.score) == (1.5, 3.0, 3.0)
+        assert grade.needs_manual_grade is True
+
+
+def test_nbgrader_export_cli_reports_the_same_totals_as_grades_csv(tmp_path):
+    configs = make_course(tmp_path / "course")
+    db = write_gradebook(tmp_path / "gradebook.db", RESULTS, configs, course_dir=tmp_path / "course")
+    work = tmp_path / "nbgrader_home"
+    work.mkdir()
+    (work / "nbgrader_config.py").write_text(textwrap.dedent(f"""\
+        c = get_config()
+        c.CourseDirectory.root = {str(work)!r}
+        c.CourseDirectory.db_url = {f"sqlite:///{db}"!r}
+        """))
+    exported = work / "export.csv"
+    proc = subprocess.run([str(NBGRADER), "export", f"--CsvExportPlugin.to={exported}"], cwd=work,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    with exported.open() as handle:
+        rows = list(csv.DictReader(handle))
+    nbgrader_totals = {(r["student_id"], r["assignment"]): float(r["score"]) for r in rows}
+    ours: dict = {}
+    for student, assignment, _nb, _ex, score, _max, _status in csv_rows(RESULTS, configs):
+        ours[(student, assignment)] = ours.get((student, assignment), 0.0) + float(score)
+    # nbgrader lists every student with a zero for an assignment not handed in, as grades.csv does.
+    assert nbgrader_totals == pytest.approx(ours, abs=1e-9)
+    assert {r["student_id"] for r in rows} == {"ann", "bo", "cy"}
+
+
+def test_our_export_lists_every_submission(tmp_path):
+    configs = make_course(tmp_path / "course")
+    db = write_gradebook(tmp_path / "gradebook.db", RESULTS, configs, course_dir=tmp_path / "course")
+    path = export_gradebook(gradebook=db, to=tmp_path / "out.csv")
+    assert path.read_text().splitlines() == ["student,assignment,score,max_score", "ann,demo,3.5,5",
+                                             "bo,demo,3,5"]

@@ -1,0 +1,342 @@
+"""GraphStepper in a real browser: Debian's Chromium driven by Playwright, against a real JupyterLab server, and
+against notebooks exported to HTML opened from disk with no kernel and no network.
+
+Skips (saying how to install Chromium) where Chromium is missing, unless CI is set: then it fails.
+Screenshots and timings go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from widget_graphs import SEED_POINT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+X0, X1, X2 = SEED_POINT
+VBAR0 = math.cos(X0) - X1 * math.sin(X0)  # dy/dx0 of y = sin(x0) + x1 cos(x0) + x1/x2
+VBAR1 = math.cos(X0) + 1 / X2  # dy/dx1
+SHOWN = 5e-6  # the widget prints 6 significant digits
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 # Requests to anywhere but this machine (Chromium never proxies loopback) go to a closed port.
+                 "--proxy-server=http://127.0.0.1:9"]
+REVERSE_STEPS = 9 + 1 + 10  # forward pass, seed, one step per edge
+
+NOTEBOOK_SOURCE = f"""\
+import numpy as np
+from autodiff_course.widgets import GraphStepper
+
+def function(x0, x1, x2):
+    v0 = x0
+    v1 = x1
+    v2 = x2
+    v3 = np.sin(v0)
+    v4 = np.cos(v0)
+    v5 = v1 * v4
+    v6 = v1 / v2
+    v7 = v3 + v5
+    v8 = v6 + v7
+    return v8
+
+w = GraphStepper(function, {X0}, {X1}, {X2}, mode="reverse")
+w"""
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    problem = None
+    if path is None:
+        problem = "Chromium is not installed: install it with `apt-get install chromium` (Debian's package)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "Playwright for Python is missing: `make setup` installs it (never `playwright install`)"
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"{problem}; the browser tests must run in CI")
+        pytest.skip(problem)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    path = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 with a temp root, its own config, and no calls home."""
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "root"
+    root.mkdir()
+    config = base / "config"
+    (config / "labconfig").mkdir(parents=True)
+    # The announcements plugin would fetch news; disabled here as well as by the server options below.
+    (config / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config), JUPYTER_RUNTIME_DIR=str(base / "runtime"),
+               JUPYTERLAB_SETTINGS_DIR=str(base / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(base / "ws"),
+               JUPYTER_PLATFORM_DIRS="1")
+    port, token = _free_port(), uuid.uuid4().hex
+    log = (base / "server.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
+         f"--ServerApp.token={token}", "--ServerApp.open_browser=False", f"--ServerApp.root_dir={root}",
+         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         "--ServerApp.port_retries=0"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 40
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("JupyterLab did not start:\n" + (base / "server.log").read_text()[-3000:])
+        time.sleep(0.2)
+    yield {"url": url, "token": token, "root": root}
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def _notebook() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(NOTEBOOK_SOURCE),
+                nbformat.v4.new_code_cell('print(f"python sees step {w.step} of {w.n_steps}")')]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def _shown(page, name: str, slot: str = "adc-der") -> str:
+    return page.locator(f".adc-stepper g.adc-node[data-name='{name}'] text.{slot}").first.text_content()
+
+
+def _number(text: str) -> float:
+    return float(text.rsplit("=", 1)[1])
+
+
+def _click_through(page, n: int) -> None:
+    nxt = page.locator(".adc-stepper .adc-next").first
+    for k in range(1, n + 1):
+        nxt.click()
+        page.wait_for_selector(f".adc-stepper[data-step='{k}']", timeout=5000)
+    assert nxt.is_disabled()
+
+
+def _step_timings(page, count: int) -> list[float]:
+    """Milliseconds per Next click, including the style and layout work the click causes."""
+    return page.evaluate(
+        """(count) => {
+            const root = document.querySelector('.adc-stepper');
+            const next = root.querySelector('.adc-next');
+            const out = [];
+            for (let i = 0; i < count && !next.disabled; i++) {
+                const t0 = performance.now();
+                next.click();
+                void document.body.offsetHeight;  // force style and layout now, inside the measurement
+                out.push(performance.now() - t0);
+            }
+            return out;
+        }""",
+        count,
+    )
+
+
+def _record(key: str, value) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / "widget_timings.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data[key] = value
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    print(f"{key}: {value}")
+
+
+def test_jupyterlab_steps_through_the_reverse_pass_and_shows_the_adjoints(lab, browser):
+    nbformat.write(_notebook(), lab["root"] / "stepper.ipynb")
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{lab['url']}/lab/tree/stepper.ipynb?token={lab['token']}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=60000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60000)
+    page.locator(".jp-Notebook .jp-Cell .cm-content").first.click()
+    page.keyboard.press("Shift+Enter")
+    stepper = page.locator(".jp-OutputArea .adc-stepper[data-ready='1']")
+    try:
+        stepper.wait_for(timeout=60000)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "widget_jupyterlab_failed.png"))
+        raise
+
+    assert page.locator(".adc-stepper g.adc-node").count() == 9
+    assert _shown(page, "v0") == ""  # nothing computed before the first step
+    _click_through(page, REVERSE_STEPS)
+    assert page.locator(".adc-stepper .adc-counter").text_content() == f"step {REVERSE_STEPS} / {REVERSE_STEPS}"
+    assert _shown(page, "v0").startswith("vbar0 = ")
+    assert _number(_shown(page, "v0")) == pytest.approx(VBAR0, rel=SHOWN)
+    assert _number(_shown(page, "v1")) == pytest.approx(VBAR1, rel=SHOWN)
+    assert _number(_shown(page, "v5", "adc-val")) == pytest.approx(X1 * math.cos(X0), rel=SHOWN)
+    panel = page.locator(".adc-stepper .adc-panel").text_content()
+    assert "vbar0 is complete: all 2 paths summed" in panel
+
+    # Back one step and the last contribution is undone in place: vbar0 holds its first path only.
+    page.locator(".adc-stepper .adc-prev").click()
+    assert _number(_shown(page, "v0")) == pytest.approx(-X1 * math.sin(X0), rel=SHOWN)
+    page.locator(".adc-stepper .adc-next").click()
+
+    # The step is a synced trait: the kernel sees where the student is.
+    page.locator(".jp-Notebook .jp-Cell .cm-content").nth(1).click()
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_selector(f"text=python sees step {REVERSE_STEPS} of {REVERSE_STEPS}", timeout=30000)
+
+    stepper.screenshot(path=str(ARTIFACTS / "widget_jupyterlab_reverse.png"))
+    _record("jupyterlab_seed_render_ms", float(stepper.get_attribute("data-render-ms")))
+    page.locator(".adc-stepper .adc-reset").click()
+    times = _step_timings(page, REVERSE_STEPS)
+    _record("jupyterlab_seed_step_ms_max", round(max(times), 3))
+    assert max(times) < 16
+    assert not errors, errors
+    context.close()
+
+
+def _executed_notebook(tmp_path: Path) -> nbformat.NotebookNode:
+    from nbclient import NotebookClient
+
+    nb = _notebook()
+    # store_widget_state is nbclient's default, as in `jupyter nbconvert --execute`.
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}},
+                   store_widget_state=True).execute()
+    return nb
+
+
+def _open_offline(browser, path: Path):
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    context.set_offline(True)
+    page = context.new_page()
+    external: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri())
+    return context, page, external, errors
+
+
+def test_exported_html_steps_with_no_kernel_and_no_network(browser, tmp_path):
+    from nbconvert import HTMLExporter
+
+    from autodiff_course.widgets.export import export_html
+
+    nb = _executed_notebook(tmp_path)
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert any(m["model_name"] == "AnyModel" for m in state.values())
+
+    # What nbconvert does with a widget output when the state is saved: the live view, which needs the
+    # jupyter-widgets HTML manager from a CDN, and not our self-contained form.
+    saved_html, _ = HTMLExporter().from_notebook_node(nb)
+    assert "data-adc-standalone" not in saved_html
+    assert "application/vnd.jupyter.widget-view+json" in saved_html and "https://" in saved_html
+
+    # JupyterLab saves no widget state by default: nbconvert then falls back to the text/html form.
+    unsaved = nbformat.from_dict(json.loads(json.dumps(nb)))
+    del unsaved.metadata["widgets"]
+    lab_saved = tmp_path / "lab_saved.html"
+    lab_saved.write_text(HTMLExporter().from_notebook_node(unsaved)[0], encoding="utf-8")
+    # With the state saved, the preprocessor picks the self-contained form.
+    nbformat.write(nb, tmp_path / "executed.ipynb")
+    preprocessed = export_html(tmp_path / "executed.ipynb", tmp_path / "executed.html")
+
+    for label, path in (("lab_saved", lab_saved), ("state_saved", preprocessed)):
+        context, page, external, errors = _open_offline(browser, path)
+        page.wait_for_selector(".adc-stepper[data-ready='1']", timeout=10000)
+        assert _shown(page, "v0") == ""
+        _click_through(page, REVERSE_STEPS)
+        assert _number(_shown(page, "v0")) == pytest.approx(VBAR0, rel=SHOWN), label
+        assert _number(_shown(page, "v1")) == pytest.approx(VBAR1, rel=SHOWN), label
+        # Play runs to the end by itself after a reset.
+        page.locator(".adc-stepper .adc-reset").click()
+        page.locator(".adc-stepper .adc-speed").select_option("16")
+        page.locator(".adc-stepper .adc-play").click()
+        page.wait_for_selector(f".adc-stepper[data-step='{REVERSE_STEPS}'][data-playing='0']", timeout=10000)
+        page.locator(".adc-stepper").first.screenshot(path=str(ARTIFACTS / f"widget_exported_{label}.png"))
+        assert not errors, (label, errors)
+        # The page's own extras (MathJax, require.js) may try a CDN and fail; the widget asked for nothing.
+        print(f"{label}: requests that failed offline: {external}")
+        context.close()
+
+
+def test_500_node_graph_is_ready_fast_and_steps_within_a_frame(browser, tmp_path):
+    from autodiff_course.graph import Graph
+    from autodiff_course.graph_layout import layout_graph
+    from autodiff_course.widgets import GraphStepper
+    from autodiff_course.widgets.samples import wide_graph
+
+    data = wide_graph(500)
+    layout_graph(data)
+    best = min(_timed(layout_graph, data) for _ in range(5))
+    _record("python_layout_500_nodes_ms", round(best * 1e3, 2))
+    w = GraphStepper(Graph.from_dict(data), mode="reverse")
+    page_path = w.save_html(tmp_path / "big.html")
+    context, page, external, errors = _open_offline(browser, page_path)
+    page.wait_for_selector(".adc-stepper[data-ready='1']", timeout=10000)
+    ready = float(page.locator(".adc-stepper").get_attribute("data-ready-at"))
+    forward = _step_timings(page, 120)
+    page.evaluate("(k) => { const s = document.querySelector('.adc-slider'); s.value = k; "
+                  "s.dispatchEvent(new Event('input')); }", 700)  # into the reverse pass
+    reverse = _step_timings(page, 120)
+    jump = page.evaluate("""() => {
+        const s = document.querySelector('.adc-slider'); const t0 = performance.now();
+        s.value = 0; s.dispatchEvent(new Event('input')); void document.body.offsetHeight;
+        return performance.now() - t0; }""")
+    page.screenshot(path=str(ARTIFACTS / "widget_500_nodes.png"))
+    steps = sorted(forward + reverse)
+    _record("browser_500_nodes", {
+        "steps": w.n_steps, "page_ready_ms": ready, "step_ms_median": round(steps[len(steps) // 2], 3),
+        "step_ms_max": round(steps[-1], 3), "jump_to_start_ms": round(jump, 3)})
+    assert len(steps) == 240 and not errors
+    assert ready < 2000
+    assert steps[-1] < 16
+    context.close()
+
+
+def _timed(fn, *args) -> float:
+    t0 = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t0
