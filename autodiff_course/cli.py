@@ -26,45 +26,39 @@ def _grade(args) -> int:
 
 
 def _feedback(args) -> int:
-    from autodiff_course.grading.batch import publish, summary_table
+    from autodiff_course.grading.batch import feedback
 
-    results = publish(**_kwargs(args, "out", "course", "gradebook"))
-    from autodiff_course.course.config import find_course_dir, load_course
-
-    configs = load_course(args.course or find_course_dir())
-    print(summary_table(results, configs))
+    print(feedback(**_kwargs(args, "out", "course", "gradebook")))
     return 0
 
 
 def _export(args) -> int:
-    from pathlib import Path
+    from autodiff_course.grading.gradebook import export
 
-    from autodiff_course.grading.gradebook import export_gradebook
-
-    out = Path(args.out or "graded")
-    db = Path(args.gradebook) if args.gradebook else out / "gradebook.db"
-    if not db.is_file():
-        raise FileNotFoundError(f"{db}: no gradebook (run `autodiff-course grade` first)")
-    path = export_gradebook(gradebook=db, to=args.to or out / "gradebook_export.csv")
-    print(path)
+    print(export(**_kwargs(args, "out", "gradebook", "to")))
     return 0
 
 
 def _release(args) -> int:
     from autodiff_course.course.release import release
 
-    result = release(**_kwargs(args, "course", "assignments", "out"))
-    if result is not None:
-        print(result)
+    kwargs = {"course_dir": args.course, "out_dir": args.out, "assignments": args.assignments,
+              "gradebook": args.gradebook}
+    for path in release(**{k: v for k, v in kwargs.items() if v is not None}):
+        print(path)
     return 0
 
 
 def _sync(args) -> int:
     from autodiff_course.course.cells import sync_notebooks
+    from autodiff_course.course.config import find_course_dir
 
-    result = sync_notebooks(**_kwargs(args, "course", "assignments"))
-    if result is not None:
-        print(result)
+    changed = sync_notebooks(args.course or find_course_dir(), check=args.check)
+    for path in changed:
+        print(path)
+    if args.check and changed:
+        print(f"{len(changed)} notebook(s) out of date with graders/*.toml", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -106,15 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_export)
 
     r = sub.add_parser("release", help="student versions of the notebooks (nbgrader generate_assignment)")
-    r.add_argument("--course")
+    r.add_argument("--course", help="course folder holding graders/ (default: found from here)")
     r.add_argument("--assignment", dest="assignments", action="append", metavar="NAME")
-    r.add_argument("--out")
+    r.add_argument("--out", help="folder for the student versions (default <course>/release)")
+    r.add_argument("--gradebook", help="record the assignments in this nbgrader gradebook file")
     r.set_defaults(func=_release)
 
     s = sub.add_parser("sync-notebooks", help="regenerate the test cells of the source notebooks from "
                                               "graders/*.toml")
-    s.add_argument("--course")
-    s.add_argument("--assignment", dest="assignments", action="append", metavar="NAME")
+    s.add_argument("--course", help="course folder holding graders/ (default: found from here)")
+    s.add_argument("--check", action="store_true", help="only list notebooks that are out of date (exit 1)")
     s.set_defaults(func=_sync)
     return parser
 
@@ -127,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, SubmissionError, FileNotFoundError) as exc:
+    except (ConfigError, SubmissionError, FileNotFoundError, KeyError) as exc:
         print(f"autodiff-course {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

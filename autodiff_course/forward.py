@@ -6,10 +6,10 @@ from typing import Any, Callable, Sequence
 
 from . import primitives as P
 from .errors import DomainError
-from .node import Operators
+from .node import ArrayMethods, Operators
 
 
-class Dual(Operators):
+class Dual(ArrayMethods, Operators):
     """A value with a tangent. ``Dual(3.0, 1.0)`` seeds the input we differentiate against.
 
     Every primitive gives the output tangent from its local partial derivatives: for ``v5 = v1 * v4`` the

@@ -16,7 +16,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NODE_WIDTH", "NODE_HEIGHT", "graph_data", "layout_graph", "format_value", "node_label", "op_label"]
+__all__ = [
+    "NODE_WIDTH",
+    "NODE_HEIGHT",
+    "graph_data",
+    "layout_graph",
+    "format_value",
+    "node_label",
+    "op_label",
+]
 
 NODE_WIDTH = 150
 NODE_HEIGHT = 74
@@ -100,7 +108,8 @@ def _layers(nodes: list[Mapping], consumers: dict[int, list[int]]) -> dict[int, 
     for node in nodes:
         layer[node["id"]] = 1 + max((layer[s] for s in node["inputs"]), default=-1)
     for node in nodes:
-        # A constant has no inputs, but drawing it beside its first reader beats stranding it among the inputs.
+        # A constant has no inputs, but drawing it beside its first reader beats stranding it among the
+        # inputs.
         if node["op"] == "const" and consumers[node["id"]]:
             layer[node["id"]] = max(0, min(layer[c] for c in consumers[node["id"]]) - 1)
     return layer
@@ -135,14 +144,14 @@ def _place_rows(rows: list[list[int]], inputs_of: dict, consumers: dict, height:
     gaps = []
     for row in rows:
         g = [0.0]
-        for a, b in zip(row, row[1:]):
+        for a, b in zip(row, row[1:], strict=False):
             ha, hb = height[a], height[b]
             g.append((ha + hb) / 2 + (ROW_GAP if ha == hb == NODE_HEIGHT else DUMMY_GAP))
         gaps.append(g)
     c: dict[int, float] = {}
-    for row, g in zip(rows, gaps):
+    for row, g in zip(rows, gaps, strict=True):
         at = 0.0
-        for n, d in zip(row, g):
+        for n, d in zip(row, g, strict=True):
             at += d
             c[n] = at
     get = c.__getitem__
@@ -157,15 +166,16 @@ def _place_rows(rows: list[list[int]], inputs_of: dict, consumers: dict, height:
             want.append(c[near[0]] if k == 1 else sum(map(get, near)) / k if k else c[n])
         placed = []
         last = -1e300
-        for w, d in zip(want, g):
+        for w, d in zip(want, g, strict=True):
             last = w if w > last + d else last + d
             placed.append(last)
-        # Pushing overlaps apart only moves nodes down; shift the row back so it sits on its wishes on average.
+        # Pushing overlaps apart only moves nodes down; shift the row back so it sits on its wishes on
+        # average.
         shift = (sum(want) - sum(placed)) / len(row)
-        for n, p in zip(row, placed):
+        for n, p in zip(row, placed, strict=True):
             c[n] = p + shift
 
-    pairs = list(zip(rows, gaps))
+    pairs = list(zip(rows, gaps, strict=True))
     for row, g in pairs[1:]:
         pull(row, g, inputs_of)
     for row, g in reversed(pairs[:-1]):
@@ -179,7 +189,8 @@ def layout_graph(graph: Any) -> dict:
     """Positions of every node and the path of every edge of `graph` (a `Graph` or its `to_dict()` data).
 
     Returns JSON-safe data: `width`, `height`, `layers` (count), `nodes` (in the graph's order: `id`, `name`,
-    `label`, `op`, `op_label`, `value_text`, `layer`, `x`, `y` (top left), `w`, `h`, `output`), and `edges` (one
+    `label`, `op`, `op_label`, `value_text`, `layer`, `x`, `y` (top left), `w`, `h`, `output`), and `edges`
+    (one
     per operand, so `v0 * v0` has two: `id` (`"e<dst>_<k>"`), `src`, `dst`, `k` (operand index), `path` (SVG
     path data)). An edge that spans several layers runs through a lane of its own in each layer it crosses, so
     it never passes behind a node. Raises what `graph_data` raises for data that is not a graph.
@@ -195,9 +206,12 @@ def layout_graph(graph: Any) -> dict:
     height = {n["id"]: NODE_HEIGHT for n in nodes}
     inputs_of: dict[int, list[int]] = {n["id"]: [] for n in nodes}
     consumers = {n["id"]: [] for n in nodes}
-    # Long edges get dummy nodes in the layers they cross (Sugiyama), so the ordering keeps them out of the way
-    # of real nodes and the drawing routes them through the dummies' lanes. The long edges leaving one node share
-    # one trunk of dummies (edge concentration): at most one dummy per source and layer, which keeps a 500-node
+    # Long edges get dummy nodes in the layers they cross (Sugiyama), so the ordering keeps them out of the
+    # way
+    # of real nodes and the drawing routes them through the dummies' lanes. The long edges leaving one node
+    # share
+    # one trunk of dummies (edge concentration): at most one dummy per source and layer, which keeps a
+    # 500-node
     # graph fast to lay out and draws a node read far downstream as one line with branches, not a fan.
     next_id = 1 + max((n["id"] for n in nodes), default=0)
     trunk: dict[int, list[int]] = {}
@@ -239,20 +253,22 @@ def layout_graph(graph: Any) -> dict:
     placed = []
     for n in nodes:
         nid = n["id"]
-        placed.append({
-            "id": nid,
-            "name": n["name"],
-            "label": node_label(n),
-            "op": n["op"],
-            "op_label": op_label(n, [by_id[s]["name"] for s in n["inputs"]]),
-            "value_text": format_value(n.get("value")),
-            "layer": layer[nid],
-            "x": xs[layer[nid]],
-            "y": round(ys[nid] - NODE_HEIGHT / 2, 1),
-            "w": NODE_WIDTH,
-            "h": NODE_HEIGHT,
-            "output": nid in outputs,
-        })
+        placed.append(
+            {
+                "id": nid,
+                "name": n["name"],
+                "label": node_label(n),
+                "op": n["op"],
+                "op_label": op_label(n, [by_id[s]["name"] for s in n["inputs"]]),
+                "value_text": format_value(n.get("value")),
+                "layer": layer[nid],
+                "x": xs[layer[nid]],
+                "y": round(ys[nid] - NODE_HEIGHT / 2, 1),
+                "w": NODE_WIDTH,
+                "h": NODE_HEIGHT,
+                "output": nid in outputs,
+            }
+        )
     # A trunk's segments are shared by every edge that runs along it: format each once.
     seg: dict[int, str] = {}
     ends: dict[int, tuple[float, float]] = {}
@@ -280,8 +296,13 @@ def layout_graph(graph: Any) -> dict:
             edges.append({"id": f"e{nid}_{k}", "src": s, "dst": nid, "k": k, "path": path})
     width = MARGIN * 2 + len(rows) * NODE_WIDTH + (len(rows) - 1) * LAYER_GAP
     bottom = max((c[n] + height[n] / 2 for n in c), default=0.0) - top
-    return {"width": float(width), "height": float(round(MARGIN * 2 + bottom, 1)), "layers": len(rows),
-            "nodes": placed, "edges": edges}
+    return {
+        "width": float(width),
+        "height": float(round(MARGIN * 2 + bottom, 1)),
+        "layers": len(rows),
+        "nodes": placed,
+        "edges": edges,
+    }
 
 
 def _curve(x1: float, y1: float, x2: float, y2: float) -> str:

@@ -35,12 +35,18 @@ _MONO = "ui-monospace, 'SFMono-Regular', Menlo, Consolas, monospace"
 
 
 def resolve_node(data: Mapping, key: Any) -> int:
-    """The id of the node of graph data `data` named `key` (its `name` or any of its `names`) or with id `key`.
+    """The id of the node of graph data `data` named `key` (its `name` or any of its `names`) or with id
+    `key`.
 
     Raises KeyError naming `key` and the graph's node names when no node matches.
     """
     for node in data["nodes"]:
-        if key == node["id"] and not isinstance(key, bool) or key == node["name"] or key in node.get("names", ()):
+        if (
+            key == node["id"]
+            and not isinstance(key, bool)
+            or key == node["name"]
+            or key in node.get("names", ())
+        ):
             return node["id"]
     known = ", ".join(n["name"] for n in data["nodes"])
     raise KeyError(f"no node {key!r} in the graph (its nodes are {known})")
@@ -85,7 +91,8 @@ def graph_to_svg(
 
     width, height = lay["width"], lay["height"]
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="adc-graph" width="{width:.0f}" height="{height:.0f}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="adc-graph" width="{width:.0f}" '
+        f'height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{_e(_FONT)}" role="img" '
         f'aria-label="{_e(title or "computational graph")}" style="max-width:100%;height:auto">',
     ]
@@ -105,7 +112,8 @@ def graph_to_svg(
         look = "highlight" if edge["src"] in lit and edge["dst"] in lit else "plain"
         colour, stroke_width = _EDGE[look]
         out.append(
-            f'<path class="adc-edge" data-edge="{edge["id"]}" data-src="{edge["src"]}" data-dst="{edge["dst"]}" '
+            f'<path class="adc-edge" data-edge="{edge["id"]}" data-src="{edge["src"]}" '
+            f'data-dst="{edge["dst"]}" '
             f'd="{edge["path"]}" fill="none" stroke="{colour}" stroke-width="{stroke_width}" '
             f'marker-end="url(#{prefix}-arrow-{look})"/>'
         )
@@ -123,7 +131,9 @@ def graph_to_svg(
         classes += f" adc-mark-{mark}" if mark else ""
         classes += " adc-lit" if nid in lit else ""
         w, h = node["w"], node["h"]
-        tooltip = f"{node['label']} = {node['op_label']}" if node["op"] not in ("input", "const") else node["label"]
+        tooltip = (
+            f"{node['label']} = {node['op_label']}" if node["op"] not in ("input", "const") else node["label"]
+        )
         if values and node["value_text"]:
             tooltip += f"\nvalue {node['value_text']}"
         cx = w / 2
@@ -138,12 +148,14 @@ def graph_to_svg(
             f'<text class="adc-opl" x="{cx}" y="33" text-anchor="middle" font-size="11.5" '
             f'font-family="{_e(_MONO)}" fill="#4b5968">{_e(_clip(node["op_label"], 21))}</text>'
             f'<text class="adc-val" x="{cx}" y="50" text-anchor="middle" font-size="12" fill="#1d2733">'
-            f'{_e("= " + node["value_text"]) if values and node["value_text"] else ""}</text>'
-            f'<text class="adc-der" x="{cx}" y="66" text-anchor="middle" font-size="12" fill="#5a2d91"></text>'
+            f"{_e('= ' + node['value_text']) if values and node['value_text'] else ''}</text>"
+            f'<text class="adc-der" x="{cx}" y="66" text-anchor="middle" font-size="12" '
+            f'fill="#5a2d91"></text>'
         )
         if mark == "culprit":
             out.append(
-                f'<g class="adc-badge"><rect x="{w - 58}" y="-10" width="62" height="17" rx="8" fill="#a31515"/>'
+                f'<g class="adc-badge"><rect x="{w - 58}" y="-10" width="62" height="17" rx="8" '
+                f'fill="#a31515"/>'
                 f'<text x="{w - 27}" y="3" text-anchor="middle" font-size="11" font-weight="700" '
                 f'fill="#ffffff">culprit</text></g>'
             )

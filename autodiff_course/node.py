@@ -105,6 +105,84 @@ class Operators:
         return prim(*inputs)
 
 
+class ArrayMethods:
+    """PyTorch's and numpy's array methods, as primitives, for the engine values that hold arrays (Tensor, and
+    Dual so that ``jvp`` runs the same code as a Tensor does)."""
+
+    __slots__ = ()
+
+    @property
+    def shape(self) -> tuple:
+        return np.shape(P.raw(self))
+
+    @property
+    def ndim(self) -> int:
+        return np.ndim(P.raw(self))
+
+    def __getitem__(self, index):
+        return P.getitem(self, index=_raw_index(index))
+
+    def sum(self, axis=None, keepdims=False, dim=None, keepdim=None):
+        """Sum over ``axis`` (numpy's name) or ``dim`` (PyTorch's), all axes by default."""
+        axis = dim if dim is not None else axis
+        keepdims = keepdim if keepdim is not None else keepdims
+        return P.sum_(self, axis=_axis(axis), keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False, dim=None, keepdim=None):
+        axis = dim if dim is not None else axis
+        keepdims = keepdim if keepdim is not None else keepdims
+        return P.mean(self, axis=_axis(axis), keepdims=keepdims)
+
+    def reshape(self, *shape):
+        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return P.reshape(self, shape=tuple(int(s) for s in shape))
+
+    view = reshape
+
+    def transpose(self, *axes):
+        """``x.transpose()`` reverses the axes; ``x.transpose(0, 1)`` swaps two, as in PyTorch."""
+        if not axes:
+            return P.transpose(self, axes=None)
+        if len(axes) == 2:
+            perm = list(range(self.ndim))
+            perm[axes[0]], perm[axes[1]] = perm[axes[1]], perm[axes[0]]
+            return P.transpose(self, axes=tuple(perm))
+        return P.transpose(self, axes=tuple(axes))
+
+    def permute(self, *axes):
+        axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        return P.transpose(self, axes=tuple(axes))
+
+    @property
+    def T(self):
+        return P.transpose(self, axes=None)
+
+    def matmul(self, other):
+        return P.matmul(self, other)
+
+    def pow(self, other):
+        return P.pow_(self, other)
+
+    def maximum(self, other):
+        return P.maximum(self, other)
+
+
+def _axis(axis):
+    if isinstance(axis, list):
+        return tuple(axis)
+    return axis
+
+
+def _raw_index(index):
+    # Indices are plain data: an engine value used as an index is read for its value (floats become ints).
+    if isinstance(index, tuple):
+        return tuple(_raw_index(i) for i in index)
+    if isinstance(index, Operators):
+        value = np.asarray(P.raw(index))
+        return value.astype(int) if value.dtype.kind == "f" else value
+    return index
+
+
 def is_engine_value(x) -> bool:
     return isinstance(x, Operators)
 

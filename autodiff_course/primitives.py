@@ -48,8 +48,12 @@ _FLOAT_NAMESPACE: dict[str, Any] = {}
 
 
 def _on_floats(rule):
-    """``rule`` (a partial derivative) calling primitives' float implementations directly; ints as they are."""
-    if not isinstance(rule, types.FunctionType):
+    """``rule`` (a partial derivative) calling primitives' float implementations directly; ints as they are.
+
+    Only rules written in this module are recompiled: a rule declared elsewhere may use names of its own
+    module, and runs as written (its primitive calls still take the float path of ``Primitive.__call__``).
+    """
+    if not isinstance(rule, types.FunctionType) or rule.__globals__ is not globals():
         return rule
     f = types.FunctionType(rule.__code__, _FLOAT_NAMESPACE, rule.__name__, rule.__defaults__, rule.__closure__)
     f.__doc__ = rule.__doc__
@@ -163,7 +167,8 @@ class Primitive:
         message = str(e)
         if isinstance(e, ValueError) and any(w in message for w in ("shape", "broadcast", "dimension", "size")):
             shapes = " and ".join(str(np.shape(raw(a))) for a in args)
-            return ShapeError(f"{self.name}: operands of shapes {shapes} do not fit together ({message})")
+            what = f"operands of shapes {shapes} do not" if len(args) > 1 else f"an operand of shape {shapes} does not"
+            return ShapeError(f"{self.name}: {what} fit ({message})")
         shown = ", ".join(_short(a) for a in args)
         return DomainError(f"{self.name}({shown}): {message}")
 
@@ -256,7 +261,7 @@ def unbroadcast(g, shape: tuple):
     )
     if axes:
         g = sum_(g, axis=axes, keepdims=True)
-    return reshape(g, shape)
+    return reshape(g, shape=shape)
 
 
 # -- domain checks ----------------------------------------------------------------------------------------
@@ -445,20 +450,28 @@ def _swap_last(x):
 
 
 def _matmul_vjp(g, ans, a, b, needs):
+    # Only the adjoints asked for are computed: in a network, x @ W needs W's and not the data's.
     an, bn = _ndim(a), _ndim(b)
-    if an == 1 and bn == 1:
-        ga, gb = g * b, g * a
+    gshape = np.shape(raw(g))
+    ga = gb = None
+    if an == 1 and bn == 1:  # (n,) @ (n,) -> ()
+        ga = g * b if needs[0] else None
+        gb = g * a if needs[1] else None
     elif an == 1:  # (n,) @ (..., n, m) -> (..., m)
-        ga = matmul(b, reshape(g, np.shape(raw(g)) + (1,)))
-        ga = reshape(ga, np.shape(raw(ga))[:-1])
-        gb = matmul(reshape(a, (-1, 1)), reshape(g, np.shape(raw(g))[:-1] + (1, np.shape(raw(g))[-1])))
+        if needs[0]:
+            ga = matmul(b, reshape(g, shape=gshape + (1,)))
+            ga = reshape(ga, shape=np.shape(raw(ga))[:-1])
+        if needs[1]:
+            gb = matmul(reshape(a, shape=(-1, 1)), reshape(g, shape=gshape[:-1] + (1, gshape[-1])))
     elif bn == 1:  # (..., k, n) @ (n,) -> (..., k)
-        ga = matmul(reshape(g, np.shape(raw(g)) + (1,)), reshape(b, (1, -1)))
-        gb = matmul(_swap_last(a), reshape(g, np.shape(raw(g)) + (1,)))
-        gb = reshape(gb, np.shape(raw(gb))[:-1])
+        if needs[0]:
+            ga = matmul(reshape(g, shape=gshape + (1,)), reshape(b, shape=(1, -1)))
+        if needs[1]:
+            gb = matmul(_swap_last(a), reshape(g, shape=gshape + (1,)))
+            gb = reshape(gb, shape=np.shape(raw(gb))[:-1])
     else:
-        ga = matmul(g, _swap_last(b))
-        gb = matmul(_swap_last(a), g)
+        ga = matmul(g, _swap_last(b)) if needs[0] else None
+        gb = matmul(_swap_last(a), g) if needs[1] else None
     return (
         unbroadcast(ga, np.shape(raw(a))) if needs[0] else None,
         unbroadcast(gb, np.shape(raw(b))) if needs[1] else None,
@@ -477,8 +490,7 @@ def _matmul_jvp(tangents, ans, a, b):
 
 
 def _reduced_shape(shape, axis, keepdims):
-    if keepdims:
-        return shape
+    # The reduction's output shape with the reduced axes kept as 1: an adjoint reshaped to it broadcasts back.
     if axis is None:
         return (1,) * len(shape)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
@@ -495,12 +507,13 @@ def _count(shape, axis) -> int:
 
 def _sum_vjp(g, ans, x, needs, axis=None, keepdims=False):
     shape = np.shape(raw(x))
-    return (broadcast_to(reshape(g, _reduced_shape(shape, axis, keepdims)), shape),)
+    return (broadcast_to(reshape(g, shape=_reduced_shape(shape, axis, keepdims)), shape=shape),)
 
 
 def _mean_vjp(g, ans, x, needs, axis=None, keepdims=False):
     shape = np.shape(raw(x))
-    return (broadcast_to(reshape(g, _reduced_shape(shape, axis, keepdims)), shape) / _count(shape, axis),)
+    return (broadcast_to(reshape(g, shape=_reduced_shape(shape, axis, keepdims)), shape=shape)
+            / _count(shape, axis),)
 
 
 def _sum_grad_fn_name(axis):
@@ -525,8 +538,8 @@ mean = Primitive("mean", 1, scalar=None,
                      x.mean() if axis is None else x.mean(dim=axis, keepdim=keepdims)),
                  grad_fn="MeanBackward0", expr="mean({0})", partial_text=("1/n",))
 reshape = Primitive("reshape", 1, scalar=None, array=lambda x, shape: np.reshape(x, shape),
-                    jvp=lambda ts, ans, x, shape: reshape(ts[0], shape),
-                    vjp=lambda g, ans, x, needs, shape: (reshape(g, np.shape(raw(x))),),
+                    jvp=lambda ts, ans, x, shape: reshape(ts[0], shape=shape),
+                    vjp=lambda g, ans, x, needs, shape: (reshape(g, shape=np.shape(raw(x))),),
                     torch=lambda t, x, shape: x.reshape(shape), grad_fn="ViewBackward0",
                     expr="reshape({0})", partial_text=("1",))
 
@@ -548,7 +561,7 @@ transpose = Primitive("transpose", 1, scalar=None, array=lambda x, axes=None: np
                                                                  else range(x.dim() - 1, -1, -1))),
                       grad_fn="PermuteBackward0", expr="{0}ᵀ", partial_text=("1",))
 broadcast_to = Primitive("broadcast_to", 1, scalar=None, array=lambda x, shape: np.broadcast_to(x, shape),
-                         jvp=lambda ts, ans, x, shape: broadcast_to(ts[0], shape),
+                         jvp=lambda ts, ans, x, shape: broadcast_to(ts[0], shape=shape),
                          vjp=lambda g, ans, x, needs, shape: (unbroadcast(g, np.shape(raw(x))),),
                          torch=lambda t, x, shape: x.expand(*shape), grad_fn="ExpandBackward0",
                          expr="broadcast({0})", partial_text=("1",))

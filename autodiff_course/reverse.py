@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+import numpy as np
+
 from . import primitives as P
-from .errors import AutodiffError, DomainError, GraphFreedError, MissingRuleError
+from .errors import AutodiffError, DomainError, GraphFreedError, MissingRuleError, ShapeError
 
 
 def topological_order(root) -> list:
@@ -92,9 +94,7 @@ def _backprop_floats(order: list, root, seed: float) -> dict:
                 continue
             if node._freed:
                 raise _freed_error(op)
-            partials = op.float_partials
-            if partials is None:
-                raise MissingRuleError(op.name, "reverse-mode (vjp)")
+            partials = op.float_partials  # None for a primitive without partials: TypeError below
             g = adjoints[node]
             inputs = node._inputs
             if len(inputs) == 1:
@@ -117,6 +117,10 @@ def _backprop_floats(order: list, root, seed: float) -> dict:
                 c = (g if p == 1 else -g) if type(p) is int else g * p(node.value, xv, yv)
                 prev = get(y)
                 adjoints[y] = c if prev is None else prev + c
+    except TypeError:
+        if node._op.float_partials is None:
+            raise MissingRuleError(node._op.name, "reverse-mode (vjp)") from None
+        raise
     except (ArithmeticError, ValueError) as e:
         if isinstance(e, AutodiffError):
             raise
@@ -142,7 +146,9 @@ def _lift(x, argnum: int):
     from .tensor import Tensor
 
     if isinstance(x, (Scalar, Tensor)):
-        return P.identity(x), True
+        if x.requires_grad:
+            return P.identity(x), True
+        x = x.value
     if isinstance(x, (int, float)) or type(x).__module__ == "numpy" and getattr(x, "ndim", 1) == 0:
         return Scalar(float(x)), False
     try:
@@ -154,26 +160,55 @@ def _lift(x, argnum: int):
 def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
     """Evaluate ``f(*primals)`` and return ``(output, vjp_fn)``.
 
-    ``vjp_fn(cotangent)`` returns a tuple with one adjoint per primal: cotangent times d output / d primal.
-    The output is a plain number/array, or an engine value when called inside an outer ``grad``/``vjp``.
+    ``vjp_fn(cotangent=1.0)`` returns a tuple with one adjoint per primal: cotangent times d output / d primal
+    (a number is spread over every element of an array output). The output is a plain number/array, or an
+    engine value when called inside an outer ``grad``/``vjp`` (then the adjoints are engine values too, so the
+    outer pass can differentiate them). An output that is an engine value but does not depend on the inputs
+    has zero adjoints. Raises TypeError when ``f`` returns something that is not an engine value at all (it
+    computed outside the engine, e.g. through ``float()``, so no derivative can be right), ShapeError for a
+    cotangent of the wrong shape.
     """
+    from .scalar import Scalar
+    from .tensor import Tensor
+
     lifted, nested = zip(*(_lift(x, i) for i, x in enumerate(primals))) if primals else ((), ())
     nested = any(nested)
     out = f(*lifted)
-    if not hasattr(out, "_op"):
+    if not isinstance(out, (Scalar, Tensor)):
         raise TypeError(
             f"{getattr(f, '__name__', 'f')} returned {type(out).__name__}, which does not depend on its inputs "
             "through engine operations; return the result of operations on the arguments"
         )
 
+    def constant(value, like):
+        # A zero or constant adjoint inside an outer pass must still be an engine value the outer pass can read.
+        if not nested or isinstance(value, (Scalar, Tensor)):
+            return value
+        return Scalar(float(value), requires_grad=False) if isinstance(like, Scalar) else Tensor(value)
+
     def vjp_fn(cotangent=1.0):
-        adjoints, _ = backprop(out, cotangent, create_graph=nested)
+        if isinstance(out, Tensor):
+            seed = np.asarray(P.raw(cotangent), dtype=out.value.dtype)
+            if seed.shape != out.value.shape:
+                if seed.ndim:
+                    raise ShapeError(f"vjp: cotangent of shape {seed.shape} for an output of shape "
+                                     f"{out.value.shape}")
+                seed = np.broadcast_to(seed, out.value.shape)
+            if nested:
+                seed = Tensor(seed)
+        else:
+            seed = cotangent if isinstance(cotangent, Scalar) else float(cotangent)
+        if not out.requires_grad:
+            return tuple(constant(0.0 * P.raw(x), x) for x in lifted)
+        adjoints, _ = backprop(out, seed, create_graph=nested)
         grads = []
         for x in lifted:
             g = adjoints.get(x)
             if g is None:
                 g = 0.0 * P.raw(x)
-            grads.append(g if nested else P.raw(g))
+            elif isinstance(x, Tensor) and np.shape(P.raw(g)) != x.value.shape:
+                g = np.broadcast_to(P.raw(g), x.value.shape).copy() if not nested else g
+            grads.append(constant(g, x) if nested else np.copy(P.raw(g)) if isinstance(x, Tensor) else P.raw(g))
         return tuple(grads)
 
     return (out if nested else P.raw(out)), vjp_fn

@@ -102,11 +102,16 @@ class Scalar(Operators):
             if seed is None:
                 raise TypeError(f"backward(gradient): gradient must be a number, got {type(gradient).__name__}")
         adjoints, order = backprop(self, seed, create_graph=create_graph, broadcast=False)
-        for node in order:
-            g = adjoints.get(node)
-            if g is not None:
-                grad = node.grad
-                node.grad = g if (type(grad) is float and grad == 0.0) else grad + g
+        if create_graph:
+            for node in order:
+                g = adjoints.get(node)
+                if g is not None:
+                    grad = node.grad
+                    # 0.0 + g would add a node to g's graph for nothing
+                    node.grad = g if (type(grad) is float and grad == 0.0) else grad + g
+        else:
+            for node in order:  # every node of the order received an adjoint
+                node.grad += adjoints[node]
         if not (retain_graph or create_graph):
             free_graph(order)
 
@@ -231,10 +236,21 @@ def _binary_method(prim, reflected: bool):
         if type(other) is Scalar:
             o = other
         elif type(other) is float or type(other) is int:
-            o = _constant(float(other))
+            o = _new(Scalar)  # a constant (inlined _constant)
+            o.value = other if type(other) is float else float(other)
+            o.grad = 0.0
+            o.requires_grad = False
+            o._op = None
+            o._inputs = ()
+            o._freed = False
         else:  # numpy numbers, Tensors, Duals, ...: the generic dispatch decides (and explains refusals)
             return prim(other, self) if reflected else prim(self, other)
-        a, b = (o, self) if reflected else (self, o)
+        if reflected:
+            a = o
+            b = self
+        else:
+            a = self
+            b = o
         x = a.value
         y = b.value
         try:

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import primitives as P
 from .errors import AutodiffError, ShapeError
-from .node import Operators
+from .node import ArrayMethods, Operators
 from .reverse import backprop, free_graph
 from .state import STATE
 
@@ -97,11 +97,12 @@ def _as_array(data, dtype=None) -> np.ndarray:
         if arr.dtype.kind in "biuf":
             arr = arr.astype(np.float64) if arr.dtype.kind != "f" else arr
         else:
-            raise TypeError(f"Tensor needs numbers, got an array of {arr.dtype} from {type(data).__name__}")
+            shown = repr(data) if len(repr(data)) < 60 else repr(data)[:57] + "..."
+            raise TypeError(f"Tensor needs numbers, got {type(data).__name__} of {arr.dtype.name} values: {shown}")
     return arr
 
 
-class Tensor(Operators):
+class Tensor(ArrayMethods, Operators):
     """A numpy array that remembers how it was computed."""
 
     __slots__ = ("value", "grad", "requires_grad", "_op", "_inputs", "_params", "_freed", "_retain",
@@ -314,26 +315,6 @@ class Tensor(Operators):
     def __len__(self) -> int:
         return len(self.value)
 
-    def __getitem__(self, index):
-        index = _raw_index(index)
-        return P.getitem(self, index=index)
-
-    def sum(self, axis=None, keepdims=False, dim=None, keepdim=None):
-        axis = dim if dim is not None else axis
-        keepdims = keepdim if keepdim is not None else keepdims
-        return P.sum_(self, axis=_axis(axis), keepdims=keepdims)
-
-    def mean(self, axis=None, keepdims=False, dim=None, keepdim=None):
-        axis = dim if dim is not None else axis
-        keepdims = keepdim if keepdim is not None else keepdims
-        return P.mean(self, axis=_axis(axis), keepdims=keepdims)
-
-    def reshape(self, *shape):
-        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return P.reshape(self, shape=tuple(int(s) for s in shape))
-
-    view = reshape
-
     def transpose(self, *axes):
         """``t.transpose()`` reverses the axes; ``t.transpose(0, 1)`` swaps two, as in PyTorch."""
         if not axes:
@@ -344,28 +325,11 @@ class Tensor(Operators):
             return _named(P.transpose(self, axes=tuple(perm)), "TransposeBackward0")
         return P.transpose(self, axes=tuple(axes))
 
-    def permute(self, *axes):
-        axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        return P.transpose(self, axes=tuple(axes))
-
     def t(self):
         """The transpose of a tensor of at most two dimensions, as ``torch.Tensor.t``."""
         if self.ndim > 2:
             raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but this one has {self.ndim}")
         return _named(P.transpose(self, axes=None), "TBackward0")
-
-    @property
-    def T(self):
-        return P.transpose(self, axes=None)
-
-    def matmul(self, other):
-        return P.matmul(self, other)
-
-    def pow(self, other):
-        return P.pow_(self, other)
-
-    def maximum(self, other):
-        return P.maximum(self, other)
 
     # Comparisons give plain boolean arrays: they have no derivative.
     def __eq__(self, other):
@@ -421,20 +385,6 @@ def _named(t: Tensor, grad_fn: str) -> Tensor:
     if t._op is not None:
         t._grad_fn_hint = grad_fn
     return t
-
-
-def _axis(axis):
-    if isinstance(axis, list):
-        return tuple(axis)
-    return axis
-
-
-def _raw_index(index):
-    if isinstance(index, tuple):
-        return tuple(_raw_index(i) for i in index)
-    if isinstance(index, Tensor):
-        return index.value.astype(int) if index.value.dtype.kind == "f" else index.value
-    return index
 
 
 def _as_tensor(x):

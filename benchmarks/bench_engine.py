@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import random
 import sys
 import time
@@ -47,7 +48,75 @@ def mlp_nodes(sizes=SIZES, samples=SAMPLES) -> int:
     return samples * per_sample + samples
 
 
-# -- the three scalar engines, driven by the same code ------------------------------------------------------
+# -- calibration: the smallest engines that could do the job, to read figures on a loaded machine --------------
+class SlottedValue:
+    """A 40-line slotted pure-Python reverse-mode scalar (only +, *, relu): the floor a general engine can
+    approach. Its time in the same run tells how loaded the machine was (about 5.7 us per node when idle)."""
+
+    __slots__ = ("data", "grad", "_prev", "_op")
+
+    def __init__(self, data, prev=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = prev
+        self._op = op
+
+    def __add__(self, other):
+        other = other if isinstance(other, SlottedValue) else SlottedValue(other)
+        return SlottedValue(self.data + other.data, (self, other), "+")
+
+    __radd__ = __add__
+
+    def __mul__(self, other):
+        other = other if isinstance(other, SlottedValue) else SlottedValue(other)
+        return SlottedValue(self.data * other.data, (self, other), "*")
+
+    __rmul__ = __mul__
+
+    def relu(self):
+        return SlottedValue(self.data if self.data > 0 else 0.0, (self,), "relu")
+
+    def backward(self):
+        order, seen, stack = [], {self}, [self]
+        while stack:
+            node = stack[-1]
+            for p in node._prev:
+                if p not in seen:
+                    seen.add(p)
+                    stack.append(p)
+                    break
+            else:
+                order.append(stack.pop())
+        self.grad = 1.0
+        for node in reversed(order):
+            if node._op == "+":
+                node._prev[0].grad += node.grad
+                node._prev[1].grad += node.grad
+            elif node._op == "*":
+                a, b = node._prev
+                a.grad += b.data * node.grad
+                b.grad += a.data * node.grad
+            elif node._op == "relu":
+                node._prev[0].grad += node.grad * (node.data > 0)
+
+
+class PlainDual:
+    """A pure-Python dual number (only * and sin): the floor for forward mode (about 0.5 us per op when idle)."""
+
+    __slots__ = ("p", "t")
+
+    def __init__(self, p, t):
+        self.p = p
+        self.t = t
+
+    def __mul__(self, other):
+        return PlainDual(self.p * other, self.t * other)
+
+    def sin(self):
+        return PlainDual(math.sin(self.p), math.cos(self.p) * self.t)
+
+
+# -- the scalar engines, driven by the same code ------------------------------------------------------------
 def _engines():
     engines = {"autodiff_course": lambda v: Scalar(v)}
     try:
@@ -59,6 +128,7 @@ def _engines():
     import torch
 
     engines["pytorch 0-d"] = lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=True)
+    engines["40-line slotted"] = lambda v: SlottedValue(v)
     return engines
 
 
@@ -129,18 +199,21 @@ def bench_scalar_reverse(repeats: int) -> dict:
     return {"mlp_nodes": nodes, "mlp_us_per_node": mlp, "chain_steps": CHAIN, "chain_us_per_node": chain}
 
 
-def bench_scalar_forward(repeats: int, torch_ops: int = 2_000) -> dict:
+def bench_scalar_forward(repeats: int, torch_ops: int = 1_000) -> dict:
     import torch
     import torch.autograd.forward_ad as fwAD
 
-    def dual_chain(n):
-        y = Dual(0.5, 1.0)
+    def dual_chain(n, make=Dual):
+        y = make(0.5, 1.0)
         for _ in range(n // 2):
             y = y * 0.999999
             y = y.sin()
         return y
 
-    ours = min(_time(lambda: dual_chain(CHAIN)) for _ in range(repeats)) / CHAIN * 1e6
+    ours = plain = float("inf")
+    for _ in range(repeats):
+        ours = min(ours, _time(lambda: dual_chain(CHAIN)) / CHAIN * 1e6)
+        plain = min(plain, _time(lambda: dual_chain(CHAIN, PlainDual)) / CHAIN * 1e6)
 
     def torch_chain(n):
         with fwAD.dual_level():
@@ -150,8 +223,10 @@ def bench_scalar_forward(repeats: int, torch_ops: int = 2_000) -> dict:
                 y = y.sin()
             return fwAD.unpack_dual(y).tangent
 
+    torch_chain(100)  # the first forward-AD operations pay a one-off set-up of seconds
     theirs = min(_time(lambda: torch_chain(torch_ops)) for _ in range(repeats)) / torch_ops * 1e6
-    return {"chain_ops": CHAIN, "dual_us_per_op": ours, "torch_forward_ad_us_per_op": theirs}
+    return {"chain_ops": CHAIN, "dual_us_per_op": ours, "plain_dual_us_per_op": plain,
+            "torch_forward_ad_us_per_op": theirs}
 
 
 # -- the seed notebook's MLP -----------------------------------------------------------------------------------
@@ -234,6 +309,8 @@ def main(argv=None) -> int:
     print(f"  MLP 16-64-64-1 ReLU x {SAMPLES} samples ({rev['mlp_nodes']:,} nodes):")
     for name, us in mlp.items():
         ratio = "" if name == "autodiff_course" else f"   autodiff_course is {us / ours:.1f}x faster"
+        if name == "40-line slotted":
+            ratio = f"   (calibration: ~5.7 on an idle machine; autodiff_course takes {ours / us:.2f}x its time)"
         print(f"    {name:<16} {us:6.2f} us/node{ratio}")
     print(f"  chain of {CHAIN:,} steps:")
     for name, us in rev["chain_us_per_node"].items():
@@ -242,6 +319,7 @@ def main(argv=None) -> int:
     print("== engine: scalar forward mode (dual numbers, us per operation)")
     fwd = bench_scalar_forward(repeats)
     print(f"    autodiff_course  {fwd['dual_us_per_op']:6.2f} us/op ({CHAIN:,}-operation chain)")
+    print(f"    pure-Python dual {fwd['plain_dual_us_per_op']:6.2f} us/op (calibration: ~0.5 on an idle machine)")
     print(f"    pytorch fwd AD   {fwd['torch_forward_ad_us_per_op']:6.2f} us/op   "
           f"autodiff_course is {fwd['torch_forward_ad_us_per_op'] / fwd['dual_us_per_op']:.0f}x faster")
 

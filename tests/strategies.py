@@ -48,8 +48,16 @@ def _interval(spec) -> st.SearchStrategy[float]:
 
 
 def scalar_args(name: str) -> st.SearchStrategy[tuple[float, ...]]:
-    """A tuple of plain floats inside ``name``'s domain, one per input."""
-    return st.tuples(*(_interval(spec) for spec in DOMAINS[name]))
+    """A tuple of plain floats inside ``name``'s domain, one per input.
+
+    maximum's operands are either equal (a tie, where the derivative is split in halves) or at least 1e-3
+    apart: in between, a central difference straddles the kink and means nothing.
+    """
+    args = st.tuples(*(_interval(spec) for spec in DOMAINS[name]))
+    if name == "maximum":
+        ties = _interval(DOMAINS[name][0]).map(lambda x: (x, x))
+        return st.one_of(args.filter(lambda t: abs(t[0] - t[1]) > 1e-3), ties)
+    return args
 
 
 def _array(spec, shape) -> st.SearchStrategy[np.ndarray]:

@@ -1,4 +1,5 @@
-"""Checkers: ``collect`` runs a student's code and returns plain data; ``judge`` turns that data into a verdict
+"""Checkers: ``collect`` runs a student's code and returns plain data; ``judge`` turns that data into a
+verdict
 without running any student code. ``check_*`` do both, for use inside a notebook.
 
 Kinds: decomposition, graph, forward, reverse (functions written by hand) and variables (PyTorch exercises).
@@ -12,6 +13,14 @@ from .points import test_points
 from .result import CheckResult
 
 __all__ = [
-    "CheckResult", "InternalCheckError", "check_decomposition", "check_forward", "check_graph", "check_reverse",
-    "check_variables", "collect", "judge", "test_points",
+    "CheckResult",
+    "InternalCheckError",
+    "check_decomposition",
+    "check_forward",
+    "check_graph",
+    "check_reverse",
+    "check_variables",
+    "collect",
+    "judge",
+    "test_points",
 ]

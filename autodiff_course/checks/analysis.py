@@ -54,7 +54,9 @@ class GraphFacts:
             if n.id == wrt_id:
                 scale[n.id] = 1.0
             elif n.id in self.partials:
-                scale[n.id] = sum(abs(p) * scale[i] for p, i in zip(self.partials[n.id], n.inputs))
+                scale[n.id] = sum(
+                    abs(p) * scale[i] for p, i in zip(self.partials[n.id], n.inputs, strict=True)
+                )
             else:
                 scale[n.id] = 0.0
         return scale

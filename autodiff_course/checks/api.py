@@ -1,8 +1,8 @@
 """The in-notebook convenience API: ``check_reverse(fn, reference)`` = ``judge(spec, collect(spec, ...))``.
 
 ``reference`` may be a callable (it runs on the trusted side, as the instructor's code) or a numpy expression
-in the argument names. Without ``points``, the exercise is checked at one point of ones (1.0, ..., 1.0) plus
-three seeded random points inside the domain (``domain=[...]`` constraints in the argument names).
+in the argument names. Without ``points``, the exercise is checked at four seeded random points inside the
+domain (``domain=[...]`` constraints in the argument names) where the reference is finite.
 """
 
 from __future__ import annotations
@@ -21,16 +21,31 @@ def _spec(kind: str, fn: Callable, reference, points, opts: dict) -> dict:
     except (TypeError, ValueError):
         args = []
     spec: dict[str, Any] = {
-        "id": opts.pop("id", getattr(fn, "__name__", kind)), "assignment": opts.pop("assignment", "notebook"),
-        "kind": kind, "function": _name(fn), "reference": reference, "args": args,
-        "rtol": 1e-9, "atol": 0.0, "time_limit": 10, "show_expected": True, "partial_credit": True,
-        "domain": [], "hidden_points": [], "random_points": 0,
+        "id": opts.pop("id", getattr(fn, "__name__", kind)),
+        "assignment": opts.pop("assignment", "notebook"),
+        "kind": kind,
+        "function": _name(fn),
+        "reference": reference,
+        "args": args,
+        "rtol": 1e-9,
+        "atol": 0.0,
+        "time_limit": 10,
+        "show_expected": True,
+        "partial_credit": True,
+        "domain": [],
+        "hidden_points": [],
+        "random_points": 0,
     }
     if points is None:
-        spec["test_points"] = [[1.0] * len(args)]
-        spec["random_points"] = 3
+        # Only drawn points: a fixed one such as (1, ..., 1) may lie outside the function's domain.
+        spec["test_points"] = []
+        spec["random_points"] = 4
     else:
-        pts = [list(points)] if points and not isinstance(points[0], (list, tuple)) else [list(p) for p in points]
+        pts = (
+            [list(points)]
+            if points and not isinstance(points[0], (list, tuple))
+            else [list(p) for p in points]
+        )
         spec["test_points"] = [[float(v) for v in p] for p in pts]
     spec.update(opts)
     return spec
@@ -47,7 +62,8 @@ def _check(kind: str, fn: Callable, reference, points, opts: dict) -> CheckResul
 
 
 def check_decomposition(fn: Callable, reference: Callable | str, *, points=None, **opts) -> CheckResult:
-    """Check that ``fn(x0, x1, ...)`` computes ``reference`` with one elementary operation per intermediate variable.
+    """Check that ``fn(x0, x1, ...)`` computes ``reference`` with one elementary operation per intermediate
+    variable.
 
     ``points``: one point (a list of numbers) or a list of points; ``opts``: any exercise spec key (``rtol``,
     ``domain``, ``time_limit``, ``show_expected``, ...). Never raises for the student's mistakes.
@@ -55,13 +71,17 @@ def check_decomposition(fn: Callable, reference: Callable | str, *, points=None,
     return _check("decomposition", fn, reference, points, opts)
 
 
-def check_forward(fn: Callable, reference: Callable | str, *, wrt: int | str = 0, points=None, **opts) -> CheckResult:
-    """Check that ``fn`` returns ``(y, dy/dx_wrt)`` by forward mode, with every tangent it keeps in a local."""
+def check_forward(
+    fn: Callable, reference: Callable | str, *, wrt: int | str = 0, points=None, **opts
+) -> CheckResult:
+    """Check that ``fn`` returns ``(y, dy/dx_wrt)`` by forward mode, with every tangent it keeps in a
+    local."""
     return _check("forward", fn, reference, points, {"wrt": wrt, **opts})
 
 
 def check_reverse(fn: Callable, reference: Callable | str, *, points=None, **opts) -> CheckResult:
-    """Check that ``fn`` returns ``(y, vbar0, ..., vbarN)``, one adjoint per intermediate variable in order."""
+    """Check that ``fn`` returns ``(y, vbar0, ..., vbarN)``, one adjoint per intermediate variable in
+    order."""
     return _check("reverse", fn, reference, points, opts)
 
 
@@ -73,9 +93,19 @@ def check_graph(fn: Callable, parents: dict, *, points=None, **opts) -> CheckRes
 
 
 def check_variables(namespace: dict, variables: list[str], expect: list[dict], **opts) -> CheckResult:
-    """Check snapshots of ``variables`` (looked up in ``namespace``) against ``expect`` (see docs/interfaces.md)."""
-    spec = {"id": opts.pop("id", "variables"), "assignment": opts.pop("assignment", "notebook"), "kind": "variables",
-            "variables": list(variables), "expect": list(expect), "rtol": 1e-9, "atol": 0.0, "time_limit": 10,
-            "show_expected": True, "partial_credit": True}
+    """Check snapshots of ``variables`` (looked up in ``namespace``) against ``expect`` (see
+    docs/interfaces.md)."""
+    spec = {
+        "id": opts.pop("id", "variables"),
+        "assignment": opts.pop("assignment", "notebook"),
+        "kind": "variables",
+        "variables": list(variables),
+        "expect": list(expect),
+        "rtol": 1e-9,
+        "atol": 0.0,
+        "time_limit": 10,
+        "show_expected": True,
+        "partial_credit": True,
+    }
     spec.update(opts)
     return judge(spec, collect(spec, namespace))

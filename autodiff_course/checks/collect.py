@@ -1,8 +1,8 @@
 """collect: run a student's code and return only plain, JSON-safe data about what it did.
 
-This half runs in the student's process (a sandboxed child in the grader, the kernel in a notebook), so nothing
-it returns is trusted: ``judge`` recomputes everything it can. It never raises for a student's mistake; their
-exceptions, wrong return values and endless loops are recorded in the data.
+This half runs in the student's process (a sandboxed child in the grader, the kernel in a notebook), so
+nothing it returns is trusted: ``judge`` recomputes everything it can. It never raises for a student's
+mistake; their exceptions, wrong return values and endless loops are recorded in the data.
 
 The raw data (format ``autodiff-course.raw/1``)::
 
@@ -47,8 +47,14 @@ def collect(spec: dict, namespace: dict) -> dict:
     a failure of the collector itself is reported as ``status == "error"`` with a message.
     """
     kind = spec.get("kind")
-    raw: dict[str, Any] = {"format": RAW_FORMAT, "exercise": str(spec.get("id")), "kind": kind,
-                           "status": "ok", "message": "", "timed_out": False}
+    raw: dict[str, Any] = {
+        "format": RAW_FORMAT,
+        "exercise": str(spec.get("id")),
+        "kind": kind,
+        "status": "ok",
+        "message": "",
+        "timed_out": False,
+    }
     limit = spec.get("time_limit", 10)
     try:
         with time_limit(limit):
@@ -66,7 +72,9 @@ def collect(spec: dict, namespace: dict) -> dict:
         raw["message"] = f"your code ran for more than {float(limit):g} s (the time limit of this check)"
     except Exception as exc:  # noqa: BLE001 - the collector's own failure is data, never a traceback
         raw["status"] = "error"
-        raw["message"] = f"the checker could not collect exercise {spec.get('id')!r}: {type(exc).__name__}: {exc}"
+        raw["message"] = (
+            f"the checker could not collect exercise {spec.get('id')!r}: {type(exc).__name__}: {exc}"
+        )
     return raw
 
 
@@ -77,9 +85,12 @@ def _collect_function(spec: dict, namespace: dict, raw: dict) -> None:
     raw["points"] = []
     if fn is None or not callable(fn):
         what = "is not defined" if fn is None else f"is a {type(fn).__name__}, not a function"
-        raw["function_error"] = {"type": "NameError" if fn is None else "TypeError",
-                                 "message": f"`{name}` {what}: run the cell that defines it first",
-                                 "line": None, "source": None}
+        raw["function_error"] = {
+            "type": "NameError" if fn is None else "TypeError",
+            "message": f"`{name}` {what}: run the cell that defines it first",
+            "line": None,
+            "source": None,
+        }
     if spec.get("kind") == "graph":
         raw["parents"] = _parents_data(namespace.get(spec.get("variable")), spec.get("variable"))
     if fn is None or not callable(fn):
@@ -88,8 +99,15 @@ def _collect_function(spec: dict, namespace: dict, raw: dict) -> None:
     if spec.get("kind") == "graph":
         points = points[:1]
     for point in points:
-        record: dict[str, Any] = {"inputs": list(point), "returned": None, "error": None, "graph": None,
-                                  "output_index": None, "trace_error": None, "locals": {}}
+        record: dict[str, Any] = {
+            "inputs": list(point),
+            "returned": None,
+            "error": None,
+            "graph": None,
+            "output_index": None,
+            "trace_error": None,
+            "locals": {},
+        }
         raw["points"].append(record)
         _plain_run(fn, point, record)
         _traced_run(fn, point, record)
@@ -102,7 +120,10 @@ def _plain_run(fn: Callable, point, record: dict) -> None:
         record["error"] = error_record(exc, fn)
         return
     items = list(returned) if isinstance(returned, (tuple, list)) else [returned]
-    record["returned"] = {"tuple": isinstance(returned, (tuple, list)), "items": [value_data(x) for x in items]}
+    record["returned"] = {
+        "tuple": isinstance(returned, (tuple, list)),
+        "items": [value_data(x) for x in items],
+    }
 
 
 def _traced_run(fn: Callable, point, record: dict) -> None:
@@ -118,8 +139,12 @@ def _traced_run(fn: Callable, point, record: dict) -> None:
         try:
             record["graph"] = Graph.from_run(run, [items[index]]).to_dict()
         except Exception as exc:  # noqa: BLE001
-            record["trace_error"] = {"type": type(exc).__name__, "message": str(exc), "line": None,
-                                     "source": None}
+            record["trace_error"] = {
+                "type": type(exc).__name__,
+                "message": str(exc),
+                "line": None,
+                "source": None,
+            }
     locals_data = {}
     for key, value in run.locals.items():
         if isinstance(key, str) and _is_numberish(value):

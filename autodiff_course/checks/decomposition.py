@@ -1,4 +1,5 @@
-"""The decomposition check: y written as intermediate variables, each one elementary operation of earlier ones.
+"""The decomposition check: y written as intermediate variables, each one elementary operation of earlier
+ones.
 
 The traced graph names every node by the local that held it; an operation node no local held (``_t1``) is a
 step the student folded into a longer line. That line is named, with the operations it hides. y itself must
@@ -13,7 +14,8 @@ from .reverse import PointVerdict, check_y
 
 
 def _expression(graph, node_id: int) -> str:
-    """The operation of an unnamed node written out, unnamed inputs expanded: ``cos(v0)``, ``v1 * cos(v0)``."""
+    """The operation of an unnamed node written out, unnamed inputs expanded: ``cos(v0)``, ``v1 *
+    cos(v0)``."""
     n = graph.nodes[node_id]
     parts = []
     for i in n.inputs:
@@ -33,8 +35,9 @@ def structure_rows(graph) -> tuple[list[dict], list[str], str | None]:
     out = graph.outputs[0]
     unnamed = [n for n in graph.nodes if n.op not in ("input", "const") and not n.names]
     # The returned expression may be the last step itself (`return v6 + v7`), if its operands are variables.
-    if graph.nodes[out] in unnamed and all(graph.nodes[i].names or graph.nodes[i].op == "const"
-                                            for i in graph.nodes[out].inputs):
+    if graph.nodes[out] in unnamed and all(
+        graph.nodes[i].names or graph.nodes[i].op == "const" for i in graph.nodes[out].inputs
+    ):
         unnamed.remove(graph.nodes[out])
     by_line: dict = {}
     for n in unnamed:
@@ -45,28 +48,55 @@ def structure_rows(graph) -> tuple[list[dict], list[str], str | None]:
         hidden = [m for m in by_line.get(n.line, []) if m.id != n.id]
         label = n.name if n.names else "y"
         if not hidden:
-            rows.append({"part": label, "label": graph.equation(n.id) if n.names else label, "ok": True,
-                         "status": "ok"})
+            rows.append(
+                {
+                    "part": label,
+                    "label": graph.equation(n.id) if n.names else label,
+                    "ok": True,
+                    "status": "ok",
+                }
+            )
             continue
         ops = [_expression(graph, m.id) for m in hidden]
         shown = ", ".join(ops[:4]) + (", ..." if len(ops) > 4 else "")
         line = f"line {n.line}" if n.line is not None else "a line"
         src = f" `{n.source}`" if n.source else ""
-        msg = (f"{line}{src} is not a decomposition: it does {len(hidden) + 1} operations at once. Give "
-               + (f"{ops[0]} its" if len(ops) == 1 else f"each of {shown} its")
-               + " own intermediate variable, so every line does one elementary operation on earlier variables.")
-        rows.append({"part": label, "label": label, "ok": False, "status": "wrong", "message": msg,
-                     "code": "not-elementary"})
+        msg = (
+            f"{line}{src} is not a decomposition: it does {len(hidden) + 1} operations at once. Give "
+            + (f"{ops[0]} its" if len(ops) == 1 else f"each of {shown} its")
+            + " own intermediate variable, so every line does one elementary operation on earlier variables."
+        )
+        rows.append(
+            {
+                "part": label,
+                "label": label,
+                "ok": False,
+                "status": "wrong",
+                "message": msg,
+                "code": "not-elementary",
+            }
+        )
         messages.append(msg)
         culprit = culprit or label
         by_line.pop(n.line, None)
     for line, nodes in by_line.items():  # operations on a line no variable ends up holding
         ops = [_expression(graph, m.id) for m in nodes]
         where = f"line {line}" if line is not None else "your function"
-        msg = (f"{where} computes {', '.join(ops)} without storing the result{'s' if len(ops) > 1 else ''} in an "
-               "intermediate variable.")
-        rows.append({"part": f"line {line}", "label": f"line {line}", "ok": False, "status": "wrong", "message": msg,
-                     "code": "not-elementary"})
+        msg = (
+            f"{where} computes {', '.join(ops)} without storing the result{'s' if len(ops) > 1 else ''} "
+            f"in an "
+            "intermediate variable."
+        )
+        rows.append(
+            {
+                "part": f"line {line}",
+                "label": f"line {line}",
+                "ok": False,
+                "status": "wrong",
+                "message": msg,
+                "code": "not-elementary",
+            }
+        )
         messages.append(msg)
     return rows, messages, culprit
 
@@ -86,8 +116,20 @@ def judge_decomposition(spec: dict, points: list[PointData]):
     y_ok = shown.rows["y"]["ok"]
     structure = sum(1 for r in rows if r["ok"]) / len(rows) if rows else 1.0
     all_rows = [shown.rows["y"]] + rows
-    return make_result(spec, status="ok", rows=all_rows, messages=list(shown.messages) + messages,
-                       mistakes=list(shown.mistakes) + [r["code"] for r in rows if not r["ok"]],
-                       culprit=culprit or shown.culprit, received=shown.received, expected=shown.expected,
-                       wrong=[r["label"] for r in all_rows if not r["ok"]], point=shown_point(spec, points[first]),
-                       score=((1.0 if y_ok else 0.0) + structure) / 2)
+    received = shown.received
+    if not (points[first].visible or spec.get("show_expected", True)):
+        received = {}
+        all_rows[0] = {k: v for k, v in all_rows[0].items() if k != "received"}
+    return make_result(
+        spec,
+        status="ok",
+        rows=all_rows,
+        messages=list(shown.messages) + messages,
+        mistakes=list(shown.mistakes) + [r["code"] for r in rows if not r["ok"]],
+        culprit=culprit or shown.culprit,
+        received=received,
+        expected=shown.expected,
+        wrong=[r.get("name", r["label"]) for r in all_rows if not r["ok"]],
+        point=shown_point(spec, points[first]),
+        score=((1.0 if y_ok else 0.0) + structure) / 2,
+    )

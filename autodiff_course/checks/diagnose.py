@@ -77,7 +77,9 @@ def and_list(words: list[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def _primitive_candidates(graph: Graph, facts: GraphFacts, node_id: int, k: int) -> list[tuple[float, str, str]]:
+def _primitive_candidates(
+    graph: Graph, facts: GraphFacts, node_id: int, k: int
+) -> list[tuple[float, str, str]]:
     """Wrong values of d node / d input k that students are known to write: (value, code, words)."""
     n = graph.nodes[node_id]
     op = n.op
@@ -89,37 +91,70 @@ def _primitive_candidates(graph: Graph, facts: GraphFacts, node_id: int, k: int)
     for k2 in range(len(n.inputs)):
         if k2 != k and n.inputs[k2] != n.inputs[k]:
             wrong = partial_formula(graph, node_id, k2)
-            out.append((facts.partials[node_id][k2], rule,
-                        f"d{n.name}/d{names[k]} is {right}, but you used {wrong}, the derivative with respect to "
-                        f"{names[k2]}"))
+            out.append(
+                (
+                    facts.partials[node_id][k2],
+                    rule,
+                    f"d{n.name}/d{names[k]} is {right}, but you used {wrong}, the derivative with respect to "
+                    f"{names[k2]}",
+                )
+            )
     with _quiet():
         if op == "div" and k == 1:
             a, b = vals
-            out += [(-1 / (b * b), "quotient-rule", f"d{n.name}/d{names[1]} is {right}: the numerator {names[0]} "
-                                                   "is missing from your quotient rule"),
-                    (-a / b, "quotient-rule", f"d{n.name}/d{names[1]} is {right}: the denominator must be squared"),
-                    (-1 / b, "quotient-rule", f"d{n.name}/d{names[1]} is {right}, not -1/{names[1]}")]
+            out += [
+                (
+                    -1 / (b * b),
+                    "quotient-rule",
+                    f"d{n.name}/d{names[1]} is {right}: the numerator {names[0]} "
+                    "is missing from your quotient rule",
+                ),
+                (
+                    -a / b,
+                    "quotient-rule",
+                    f"d{n.name}/d{names[1]} is {right}: the denominator must be squared",
+                ),
+                (-1 / b, "quotient-rule", f"d{n.name}/d{names[1]} is {right}, not -1/{names[1]}"),
+            ]
         if op == "div" and k == 0:
             a, b = vals
-            out += [(b, "quotient-rule", f"d{n.name}/d{names[0]} is {right}, not {names[1]}"),
-                    (1 / (b * b), "quotient-rule", f"d{n.name}/d{names[0]} is {right}, not 1/{names[1]}^2")]
+            out += [
+                (b, "quotient-rule", f"d{n.name}/d{names[0]} is {right}, not {names[1]}"),
+                (1 / (b * b), "quotient-rule", f"d{n.name}/d{names[0]} is {right}, not 1/{names[1]}^2"),
+            ]
         if op == "pow" and k == 0 and len(vals) == 2:
             a, e = vals
-            out += [(a ** (e - 1), "power-rule", f"d{n.name}/d{names[0]} is {right}: the factor {fmt(e)} in front "
-                                                 "is missing"),
-                    (e * a ** e, "power-rule", f"d{n.name}/d{names[0]} is {right}: the power goes down by one")]
+            out += [
+                (
+                    a ** (e - 1),
+                    "power-rule",
+                    f"d{n.name}/d{names[0]} is {right}: the factor {fmt(e)} in front is missing",
+                ),
+                (e * a**e, "power-rule", f"d{n.name}/d{names[0]} is {right}: the power goes down by one"),
+            ]
     if n.primitive is not None and n.primitive.arity == 1 and op not in ("neg", "identity"):
-        out.append((facts.value(node_id), "wrong-local-derivative",
-                    f"you used {n.name} = {n.primitive.describe(names)} itself where its derivative belongs: "
-                    f"d/d{names[0]} {n.primitive.describe(names)} is {right}"))
+        out.append(
+            (
+                facts.value(node_id),
+                "wrong-local-derivative",
+                f"you used {n.name} = {n.primitive.describe(names)} itself where its derivative belongs: "
+                f"d/d{names[0]} {n.primitive.describe(names)} is {right}",
+            )
+        )
     if facts.partials[node_id][k] != 1:
-        out.append((1.0, "wrong-local-derivative",
-                    f"the local derivative d{n.name}/d{names[k]} = {right} is missing (you multiplied by 1)"))
+        out.append(
+            (
+                1.0,
+                "wrong-local-derivative",
+                f"the local derivative d{n.name}/d{names[k]} = {right} is missing (you multiplied by 1)",
+            )
+        )
     return out
 
 
 class _quiet:
-    """Slip candidates may divide by zero or overflow at some points; such candidates are simply not matches."""
+    """Slip candidates may divide by zero or overflow at some points; such candidates are simply not
+    matches."""
 
     def __enter__(self):
         return self
@@ -134,11 +169,28 @@ class Diagnosis:
     words: str
 
 
-def diagnose(*, mode: str, graph: Graph, facts: GraphFacts, node: int, received: float, terms: list[Term],
-             own: float, scale: float, labels: dict[int, str], carried: dict[int, float], rtol: float,
-             atol: float, rule_words: str, seed: float | None = None) -> Diagnosis:
+def diagnose(
+    *,
+    mode: str,
+    graph: Graph,
+    facts: GraphFacts,
+    node: int,
+    received: float,
+    terms: list[Term],
+    own: float,
+    scale: float,
+    labels: dict[int, str],
+    carried: dict[int, float],
+    rtol: float,
+    atol: float,
+    rule_words: str,
+    seed: float | None = None,
+    numbers: bool = True,
+) -> Diagnosis:
     """The likely mistake in the student's derivative ``received`` of ``node`` (``mode``: "reverse" or
-    "forward"), given the terms of the chain rule built from the student's own neighbouring values."""
+    "forward"), given the terms of the chain rule built from the student's own neighbouring values. Without
+    ``numbers`` the words quote no value (the point is hidden: values would give its inputs away)."""
+    yours = f" (yours is {fmt(received)})" if numbers else ""
     n = graph.nodes[node]
     label = labels[node]
 
@@ -147,18 +199,26 @@ def diagnose(*, mode: str, graph: Graph, facts: GraphFacts, node: int, received:
 
     if seed is not None:
         if mode == "reverse":
-            return Diagnosis("seed", f"{label} is the adjoint of the output {n.name} itself: d{n.name}/d{n.name} = 1, "
-                                     f"so {label} must be 1 (yours is {fmt(received)}).")
-        what = "the input you differentiate with respect to" if seed == 1 else "an input other than the one you " \
-                                                                                 "differentiate with respect to"
-        return Diagnosis("seed", f"{n.name} is {what}, so its tangent {label} is {fmt(seed)} (yours is "
-                                 f"{fmt(received)}).")
+            return Diagnosis(
+                "seed",
+                f"{label} is the adjoint of the output {n.name} itself: d{n.name}/d{n.name} = 1, "
+                f"so {label} must be 1{yours}.",
+            )
+        what = (
+            "the input you differentiate with respect to"
+            if seed == 1
+            else "an input other than the one you differentiate with respect to"
+        )
+        return Diagnosis("seed", f"{n.name} is {what}, so its tangent {label} is {fmt(seed)}{yours}.")
     if near(received, own, scale):
-        return Diagnosis("finite-difference",
-                         f"{label} = {fmt(received)} is close to the exact value but not exact (off by "
-                         f"{abs(received - own) / max(abs(own), scale, 1e-300):.1e} relative). This exercise asks for "
-                         "automatic differentiation: apply the chain rule exactly, with no finite-difference estimate "
-                         "and no rounded numbers.")
+        return Diagnosis(
+            "finite-difference",
+            f"{label}{' = ' + fmt(received) if numbers else ''} is close to the exact value but not "
+            f"exact (off by "
+            f"{abs(received - own) / max(abs(own), scale, 1e-300):.1e} relative). This exercise asks for "
+            "automatic differentiation: apply the chain rule exactly, with no finite-difference estimate "
+            "and no rounded numbers.",
+        )
     if own != 0 and same(received, -own):
         return Diagnosis("sign", f"{label} has the wrong sign: it should be {rule_words}.")
     if mode == "reverse":
@@ -174,11 +234,13 @@ def diagnose(*, mode: str, graph: Graph, facts: GraphFacts, node: int, received:
         for j, t in enumerate(terms):
             if t.value != 0 and same(received, own - 2 * t.value):
                 through = uses_words[j]
-                return Diagnosis("sign", f"in {label} the term through {through} has the wrong sign: {label} = "
-                                         f"{rule_words}.")
+                return Diagnosis(
+                    "sign",
+                    f"in {label} the term through {through} has the wrong sign: {label} = {rule_words}.",
+                )
     if terms and received == 0 and own != 0:
         return _missing(mode, n.name, label, uses_words, [], rule_words)
-    for j, t in enumerate(terms):
+    for t in terms:
         if t.carried == 0:
             continue
         implied = (received - (own - t.value)) / t.carried
@@ -197,27 +259,40 @@ def diagnose(*, mode: str, graph: Graph, facts: GraphFacts, node: int, received:
         t = terms[0]
         implied_carried = received / t.partial
         for other, value in carried.items():
-            if other != t.other and other in labels and value != 0 and same(implied_carried * t.partial,
-                                                                            value * t.partial):
+            if (
+                other != t.other
+                and other in labels
+                and value != 0
+                and same(implied_carried * t.partial, value * t.partial)
+            ):
                 right, used = labels.get(t.other, graph.nodes[t.other].name), labels[other]
                 if mode == "reverse":
-                    why = f"{n.name} is used by {graph.nodes[t.other].name}, so its adjoint comes from {right}"
+                    why = (
+                        f"{n.name} is used by {graph.nodes[t.other].name}, so its adjoint comes from {right}"
+                    )
                 else:
-                    why = f"{n.name} is computed from {graph.nodes[t.other].name}, so its tangent comes from {right}"
-                return Diagnosis("wrong-neighbour", f"{label} uses {used} where {right} belongs: {why}. So {label} = "
-                                                    f"{rule_words}.")
+                    source = graph.nodes[t.other].name
+                    why = f"{n.name} is computed from {source}, so its tangent comes from {right}"
+                return Diagnosis(
+                    "wrong-neighbour",
+                    f"{label} uses {used} where {right} belongs: {why}. So {label} = {rule_words}.",
+                )
     if len(terms) == 1:
         op_node, k = (terms[0].other, terms[0].k) if mode == "reverse" else (node, terms[0].k)
         on = graph.nodes[op_node]
         formula = partial_formula(graph, op_node, k)
-        return Diagnosis("wrong-local-derivative",
-                         f"{label} does not match the chain rule {label} = {rule_words}; check the local derivative "
-                         f"d{on.name}/d{graph.nodes[on.inputs[k]].name} of {graph.equation(op_node)}, which is "
-                         f"{formula}.")
+        return Diagnosis(
+            "wrong-local-derivative",
+            f"{label} does not match the chain rule {label} = {rule_words}; check the local derivative "
+            f"d{on.name}/d{graph.nodes[on.inputs[k]].name} of {graph.equation(op_node)}, which is "
+            f"{formula}.",
+        )
     return Diagnosis("wrong", f"{label} does not match the chain rule: {label} = {rule_words}.")
 
 
-def _missing(mode: str, name: str, label: str, uses: list[str], kept: list[str], rule_words: str) -> Diagnosis:
+def _missing(
+    mode: str, name: str, label: str, uses: list[str], kept: list[str], rule_words: str
+) -> Diagnosis:
     if mode == "reverse":
         if len(set(uses)) == 1:
             head = f"{name} is used {len(uses)} times by {uses[0]}"
@@ -227,19 +302,23 @@ def _missing(mode: str, name: str, label: str, uses: list[str], kept: list[str],
             has = f"your {label} only has the path{'s' if len(kept) > 1 else ''} through {and_list(kept)}"
         else:
             has = f"your {label} has none of them"
-        return Diagnosis("missing-path", f"{head}; {has}. An adjoint adds up the contributions of every use: "
-                                         f"{label} = {rule_words}.")
+        return Diagnosis(
+            "missing-path",
+            f"{head}; {has}. An adjoint adds up the contributions of every use: {label} = {rule_words}.",
+        )
     head = f"{name} depends on {and_list(uses)}"
     if kept:
         has = f"your {label} only has the term{'s' if len(kept) > 1 else ''} through {and_list(kept)}"
     else:
         has = f"your {label} has none of them"
-    return Diagnosis("missing-term", f"{head}; {has}. A tangent adds up the terms of every input: "
-                                     f"{label} = {rule_words}.")
+    return Diagnosis(
+        "missing-term", f"{head}; {has}. A tangent adds up the terms of every input: {label} = {rule_words}."
+    )
 
 
-def _forward_rule_slip(graph: Graph, facts: GraphFacts, node: int, terms: list[Term], received: float,
-                       same) -> tuple[str, str] | None:
+def _forward_rule_slip(
+    graph: Graph, facts: GraphFacts, node: int, terms: list[Term], received: float, same
+) -> tuple[str, str] | None:
     """Product- and quotient-rule slips that change both terms at once."""
     n = graph.nodes[node]
     if n.op not in ("mul", "div") or len(n.inputs) != 2:
@@ -250,14 +329,17 @@ def _forward_rule_slip(graph: Graph, facts: GraphFacts, node: int, terms: list[T
     with _quiet():
         if n.op == "mul":
             if same(received, a * da + b * db) and not same(a * da + b * db, b * da + a * db):
-                return "product-rule", (f"the product rule pairs each factor with the OTHER factor's tangent: "
-                                        f"d({an}*{bn}) = {bn}*d{an} + {an}*d{bn}.")
+                return "product-rule", (
+                    f"the product rule pairs each factor with the OTHER factor's tangent: "
+                    f"d({an}*{bn}) = {bn}*d{an} + {an}*d{bn}."
+                )
             if same(received, da * db):
                 return "product-rule", "the tangent of a product is not the product of the tangents."
         if n.op == "div":
             if same(received, (b * da + a * db) / (b * b)):
-                return "quotient-rule", (f"the quotient rule subtracts: d({an}/{bn}) = ({bn}*d{an} - {an}*d{bn}) / "
-                                         f"{bn}^2.")
+                return "quotient-rule", (
+                    f"the quotient rule subtracts: d({an}/{bn}) = ({bn}*d{an} - {an}*d{bn}) / {bn}^2."
+                )
             if same(received, (b * da - a * db) / b):
                 return "quotient-rule", f"the quotient rule divides by {bn}^2, not by {bn}."
             if db != 0 and same(received, da / db):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 class InternalCheckError(RuntimeError):
-    """The checker cannot give a verdict it can stand behind: the engine and PyTorch disagree about a reference
+    """The checker cannot give a verdict it can stand behind: the engine and PyTorch disagree about a
+    reference
     derivative, or an exercise spec is unusable. A student is never blamed for one of these."""
 
 

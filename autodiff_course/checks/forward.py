@@ -1,10 +1,9 @@
 """The forward-mode check: ``fn`` returns ``(y, dy/dx_wrt)``, computed with tangents.
 
 y is compared with the reference, the returned tangent and the tangent of every intermediate variable the
-student kept in a local (``dv4dx0``, ``dv4``, ``v4_dot``) with the engine's forward mode over the student's own
-forward pass, after the engine and PyTorch's forward-mode AD agreed. The culprit is the first wrong tangent in
-topological order whose own step is wrong.
-"""
+student kept in a local (``dv4dx0``, ``dv4``, ``v4_dot``) with the engine's forward mode over the student's
+own forward pass, after the engine and PyTorch's forward-mode AD agreed. The culprit is the first wrong
+tangent in topological order whose own step is wrong. """
 
 from __future__ import annotations
 
@@ -48,17 +47,23 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
     wrt_arg = wrt_node.names[0] if wrt_node.names else wrt_node.name
     labels = {n: (found[n][0] if found[n] else f"d{graph.nodes[n].name}d{wrt_arg}") for n in named}
     # The returned tangent is the student's answer for the output, whatever local held it.
-    out_label = found[out][0] if found.get(out) else f"d{'y' if 'y' in out_node.names else out_node.name}d{wrt_arg}"
+    out_label = (
+        found[out][0] if found.get(out) else f"d{'y' if 'y' in out_node.names else out_node.name}d{wrt_arg}"
+    )
     labels[out] = out_label
     received: dict[int, object] = {n: found[n][1] for n in named if found[n] is not None}
     if p.returned_tuple and len(items) == 2:
         received[out] = items[1]
     else:
         count = len(items) if p.returned_tuple else 1
-        msg = (f"Your function returns {count} value{'s' if count != 1 else ''}; it should return 2: y and its "
-               f"derivative d y/d {wrt_arg}.")
-        v.add("returned", {"part": "returned", "label": "returned values", "ok": False, "status": "wrong",
-                           "message": msg})
+        msg = (
+            f"Your function returns {count} value{'s' if count != 1 else ''}; it should return 2: y and its "
+            f"derivative d y/d {wrt_arg}."
+        )
+        v.add(
+            "returned",
+            {"part": "returned", "label": "returned values", "ok": False, "status": "wrong", "message": msg},
+        )
         v.mistakes.append("wrong-return-count")
         v.messages.append(msg)
         received.pop(out, None) if found.get(out) is None else None
@@ -89,25 +94,56 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
         if finite(r) and close(r, ref, scale[n], rtol, atol):
             row.update(ok=True, status="ok")
         elif finite(r) and close(r, own[n], scale[n], rtol, atol):
-            upstream = sorted({labels.get(i, f"d{graph.nodes[i].name}d{wrt_arg}") for i in node.inputs
-                               if graph.nodes[i].op != "const"})
-            row.update(ok=False, status="inherited", credit=0.5,
-                       message=f"{label} follows correctly from your {', '.join(upstream)}, which "
-                               f"{'is' if len(upstream) == 1 else 'are'} wrong.")
+            upstream = sorted(
+                {
+                    labels.get(i, f"d{graph.nodes[i].name}d{wrt_arg}")
+                    for i in node.inputs
+                    if graph.nodes[i].op != "const"
+                    and not close(carried.get(i, 0.0), engine[i], scale[i], rtol, atol)
+                }
+            )
+            row.update(
+                ok=False,
+                status="inherited",
+                credit=0.5,
+                message=f"{label} follows correctly from your {', '.join(upstream)}, which "
+                f"{'is' if len(upstream) == 1 else 'are'} wrong.",
+            )
         else:
             rule = _rule_words(graph, n, labels, wrt_id, wrt_arg)
             if r is None:
                 d = Diagnosis("missing", f"{label} is missing: return y and its derivative {rule}.")
             elif not finite(r):
-                d = Diagnosis("not-a-number", f"{label} is {fmt(r)}, not a finite number. It should be {rule}.")
+                d = Diagnosis(
+                    "not-a-number", f"{label} is {fmt(r)}, not a finite number. It should be {rule}."
+                )
             else:
-                terms = [Term(other=i, k=k, partial=facts.partials[n][k], carried=carried.get(i, 0.0))
-                         for k, i in enumerate(node.inputs) if graph.nodes[i].op != "const"] if n in facts.partials \
+                terms = (
+                    [
+                        Term(other=i, k=k, partial=facts.partials[n][k], carried=carried.get(i, 0.0))
+                        for k, i in enumerate(node.inputs)
+                        if graph.nodes[i].op != "const"
+                    ]
+                    if n in facts.partials
                     else []
-                d = diagnose(mode="forward", graph=graph, facts=facts, node=n, received=r, terms=terms,
-                             own=own[n], scale=scale[n], labels=labels, carried={m: carried[m] for m in named},
-                             rtol=rtol, atol=atol, rule_words=rule,
-                             seed=own[n] if node.op == "input" else None)
+                )
+                d = diagnose(
+                    mode="forward",
+                    graph=graph,
+                    facts=facts,
+                    node=n,
+                    received=r,
+                    terms=terms,
+                    own=own[n],
+                    scale=scale[n],
+                    labels=labels,
+                    carried={m: carried[m] for m in named},
+                    rtol=rtol,
+                    atol=atol,
+                    rule_words=rule,
+                    seed=own[n] if node.op == "input" else None,
+                    numbers=p.visible or bool(spec.get("show_expected", True)),
+                )
                 if d.code in ("wrong", "wrong-local-derivative") and n == out:
                     d = _wrong_input(graph, facts, spec, r, scale[n], rtol, atol, label, wrt_id) or d
             row.update(ok=False, status="wrong", message=d.words, code=d.code)
@@ -131,23 +167,34 @@ def _swapped(v: PointVerdict, items, facts: GraphFacts, engine, out, rtol, atol)
     if len(items) != 2 or not all(finite(x) for x in items):
         return
     y, dy = facts.value(out), engine[out]
-    if (close(items[0], dy, abs(dy), rtol, atol) and close(items[1], y, abs(y), rtol, atol)
-            and not close(y, dy, abs(y), rtol, atol)):
+    if (
+        close(items[0], dy, abs(dy), rtol, atol)
+        and close(items[1], y, abs(y), rtol, atol)
+        and not close(y, dy, abs(y), rtol, atol)
+    ):
         msg = "Your function returns (dy/dx, y); return y first, then its derivative."
         v.mistakes.insert(0, "swapped-order")
         v.messages.insert(0, msg)
 
 
+def _input_name(graph, node_id: int) -> str:
+    node = graph.nodes[node_id]
+    return node.names[0] if node.names else node.name
+
+
 def _wrong_input(graph, facts, spec, r, scale, rtol, atol, label, wrt_id) -> Diagnosis | None:
-    for k, i in enumerate(graph.inputs):
+    """The whole derivative taken with respect to another input (the seed put on the wrong variable)."""
+    for i in graph.inputs:
         if i == wrt_id:
             continue
         other = float(graph.tangents(i)[facts.output])
         if close(r, other, max(scale, abs(other)), rtol, atol):
-            name = graph.nodes[i].names[0] if graph.nodes[i].names else graph.nodes[i].name
-            return Diagnosis("wrong-input", f"your {label} is the derivative with respect to {name}, not with "
-                                            f"respect to {graph.nodes[wrt_id].names[0] if graph.nodes[wrt_id].names else graph.nodes[wrt_id].name}: "
-                                            "seed the tangent of the right input with 1 and the others with 0.")
+            return Diagnosis(
+                "wrong-input",
+                f"your {label} is the derivative with respect to {_input_name(graph, i)}, not with respect "
+                f"to {_input_name(graph, wrt_id)}: seed the tangent of the right input with 1 and the others "
+                "with 0.",
+            )
     return None
 
 

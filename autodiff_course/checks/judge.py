@@ -12,19 +12,24 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..errors import AutodiffError
 from ..graph import Graph
+from ..primitives import PRIMITIVES
 from .collect import FUNCTION_KINDS, RAW_FORMAT
 from .errors import InternalCheckError, MalformedRawError
 from .numbers import as_number, fmt
 from .points import test_points, visible_count
 from .result import CheckResult
 
+_SCALAR_OPS = {"input", "const"} | {name for name, p in PRIMITIVES.items() if p.elementwise}
 _NUMPY_NAMES = {"sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "pi", "arctan", "abs"}
 
 
 def judge(spec: dict, raw: dict) -> CheckResult:
-    """The verdict on ``raw`` (what ``collect`` returned, possibly after a JSON round trip) for exercise ``spec``.
+    """The verdict on ``raw`` (what ``collect`` returned, possibly after a JSON round trip) for exercise
+    ``spec``.
 
     Pure: never runs student code. Raises InternalCheckError only for the checker's own faults (an unusable
     spec, or the engine and PyTorch disagreeing); everything about the student's answer is in the result.
@@ -47,21 +52,47 @@ def judge(spec: dict, raw: dict) -> CheckResult:
             return judge_variables(spec, raw)
         raise InternalCheckError(f"exercise {spec.get('id')!r} has an unknown kind {kind!r}")
     except MalformedRawError as exc:
-        return error_result(spec, f"The collected data for this exercise is unusable ({exc}). Run the test "
-                                  "cell again; if this persists, tell your instructor.")
+        return _unusable(spec, str(exc))
+    except InternalCheckError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError) as exc:
+        # Data that passed the shape checks but still does not fit (it was damaged or forged on its way here);
+        # the collector itself never produces it, so this is not the student's score to decide.
+        return _unusable(spec, f"{type(exc).__name__}: {exc}")
 
 
-# -- shared building blocks ------------------------------------------------------------------------------------
+def _unusable(spec: dict, why: str) -> CheckResult:
+    return error_result(
+        spec,
+        f"The collected data for this exercise is unusable ({why}). Run the test cell "
+        "again; if this persists, tell your instructor.",
+        mistakes=["unusable-data"],
+    )
+
+
+# -- shared building blocks
+# ------------------------------------------------------------------------------------
 def _text(x) -> str:
     return x if isinstance(x, str) else ""
 
 
-def make_result(spec: dict, *, status: str, rows: list[dict], messages: list[str], mistakes: list[str],
-                culprit: str | None = None, received: dict | None = None, expected: dict | None = None,
-                wrong: list[str] | None = None, point: list[float] | None = None,
-                score: float | None = None) -> CheckResult:
-    """A result whose score is ``score`` if given, else the mean credit of ``rows`` (1 right, 0.5 wrong only by
-    inheritance, 0 wrong); all-or-nothing without ``partial_credit``. ``feedback`` is rendered from the rest."""
+def make_result(
+    spec: dict,
+    *,
+    status: str,
+    rows: list[dict],
+    messages: list[str],
+    mistakes: list[str],
+    culprit: str | None = None,
+    received: dict | None = None,
+    expected: dict | None = None,
+    wrong: list[str] | None = None,
+    point: list[float] | None = None,
+    score: float | None = None,
+) -> CheckResult:
+    """A result whose score is ``score`` if given, else the mean credit of ``rows`` (1 right, 0.5 wrong only
+    by inheritance, 0 wrong); all-or-nothing without ``partial_credit``. ``feedback`` is rendered from the
+    rest."""
     show = bool(spec.get("show_expected", True))
     passed = status == "ok" and all(r.get("ok") for r in rows)
     if status == "ok" and not passed:
@@ -77,33 +108,57 @@ def make_result(spec: dict, *, status: str, rows: list[dict], messages: list[str
     if status in ("error", "timeout"):
         score = 0.0
     result = CheckResult(
-        exercise=str(spec.get("id")), kind=str(spec.get("kind")), status=status, passed=passed,
-        score=round(min(max(score, 0.0), 1.0), 6), culprit=culprit, mistakes=list(dict.fromkeys(mistakes)),
-        rows=rows, received=dict(received or {}), expected=dict(expected or {}), wrong=list(wrong or []),
-        point=point, messages=list(messages), rtol=float(spec.get("rtol", 1e-9)),
-        atol=float(spec.get("atol", 0.0) or 0.0), show_expected=show)
+        exercise=str(spec.get("id")),
+        kind=str(spec.get("kind")),
+        status=status,
+        passed=passed,
+        score=round(min(max(score, 0.0), 1.0), 6),
+        culprit=culprit,
+        mistakes=list(dict.fromkeys(mistakes)),
+        rows=rows,
+        received=dict(received or {}),
+        expected=dict(expected or {}),
+        wrong=list(wrong or []),
+        point=point,
+        messages=list(messages),
+        rtol=float(spec.get("rtol", 1e-9)),
+        atol=float(spec.get("atol", 0.0) or 0.0),
+        show_expected=show,
+    )
     from ..feedback.text import result_text
 
     result.feedback = result_text(result)
     return result
 
 
-def error_result(spec: dict, message: str, *, mistakes: list[str] | None = None,
-                 culprit: str | None = None) -> CheckResult:
-    return make_result(spec, status="error", rows=[], messages=[message], mistakes=mistakes or ["error"],
-                       culprit=culprit)
+def error_result(
+    spec: dict, message: str, *, mistakes: list[str] | None = None, culprit: str | None = None
+) -> CheckResult:
+    return make_result(
+        spec, status="error", rows=[], messages=[message], mistakes=mistakes or ["error"], culprit=culprit
+    )
 
 
 def timeout_result(spec: dict, raw: dict) -> CheckResult:
     limit = spec.get("time_limit", 10)
-    return make_result(spec, status="timeout", rows=[], mistakes=["timeout"], messages=[
-        f"Your code did not finish within the time limit of {float(limit):g} s for this check. Look for a "
-        "loop that never ends (a `while` whose condition never becomes false) or a function that calls itself "
-        "forever."])
+    return make_result(
+        spec,
+        status="timeout",
+        rows=[],
+        mistakes=["timeout"],
+        messages=[
+            f"Your code did not finish within the time limit of {float(limit):g} s for this check. Look "
+            f"for a "
+            "loop that never ends (a `while` whose condition never becomes false) or a function that "
+            "calls itself "
+            "forever."
+        ],
+    )
 
 
 def describe_error(err: dict, fn_name: str | None = None) -> str:
-    """``line 37 (`dv3dv0 = cos(v0)`): NameError: name 'cos' is not defined``, with a hint for common slips."""
+    """``line 37 (`dv3dv0 = cos(v0)`): NameError: name 'cos' is not defined``, with a hint for common
+    slips."""
     where = f"line {err['line']}" if isinstance(err.get("line"), int) else "your function"
     if isinstance(err.get("source"), str) and err["source"]:
         where += f" (`{err['source']}`)"
@@ -112,11 +167,15 @@ def describe_error(err: dict, fn_name: str | None = None) -> str:
     if etype == "NameError":
         missing = message.split("'")[1] if message.count("'") >= 2 else ""
         if missing in _NUMPY_NAMES:
-            text += f". Python does not know `{missing}` on its own: write `np.{missing}` (numpy is imported as np)"
+            text += (
+                f". Python does not know `{missing}` on its own: write `np.{missing}` "
+                "(numpy is imported as np)"
+            )
     return text + "."
 
 
-# -- function kinds: loading and checking the collected points -------------------------------------------------
+# -- function kinds: loading and checking the collected points
+# -------------------------------------------------
 @dataclass
 class PointData:
     """What was collected at one test point, checked for shape; the graph rebuilt and recomputed."""
@@ -139,9 +198,12 @@ def _error_dict(e) -> dict | None:
     if not isinstance(e, dict):
         raise MalformedRawError("an error record is not a dict")
     line = e.get("line")
-    return {"type": _text(e.get("type")), "message": _text(e.get("message")),
-            "line": line if isinstance(line, int) and not isinstance(line, bool) else None,
-            "source": _text(e.get("source")) or None}
+    return {
+        "type": _text(e.get("type")),
+        "message": _text(e.get("message")),
+        "line": line if isinstance(line, int) and not isinstance(line, bool) else None,
+        "source": _text(e.get("source")) or None,
+    }
 
 
 def _value(v) -> Any:
@@ -160,11 +222,13 @@ def load_points(spec: dict, raw: dict) -> list[PointData]:
     records = raw.get("points")
     if not isinstance(records, list):
         raise MalformedRawError("no list of points")
-    if len(records) > len(expected_points) or (len(records) < len(expected_points) and not raw.get("timed_out")):
+    if len(records) > len(expected_points) or (
+        len(records) < len(expected_points) and not raw.get("timed_out")
+    ):
         raise MalformedRawError(f"{len(records)} points collected, the exercise has {len(expected_points)}")
     nvisible = visible_count(spec)
     out = []
-    for i, (rec, point) in enumerate(zip(records, expected_points)):
+    for i, (rec, point) in enumerate(zip(records, expected_points, strict=False)):
         if not isinstance(rec, dict):
             raise MalformedRawError(f"point {i} is not a dict")
         inputs = rec.get("inputs")
@@ -183,10 +247,18 @@ def load_points(spec: dict, raw: dict) -> list[PointData]:
                 graph = Graph.from_dict(rec["graph"])
             except (AutodiffError, KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
                 raise MalformedRawError(f"point {i}: the traced graph is malformed ({exc})") from None
-            ins = [graph.nodes[k] for k in graph.inputs] if all(
-                isinstance(k, int) and 0 <= k < len(graph.nodes) for k in graph.inputs) else None
-            if ins is None or [as_number(n.value) for n in ins] != [float(v) for v in point] or any(
-                    n.op != "input" for n in ins):
+            if any(np.ndim(n.value) != 0 or n.op not in _SCALAR_OPS for n in graph.nodes):
+                raise MalformedRawError(f"point {i}: the traced graph is not a graph of numbers")
+            ins = (
+                [graph.nodes[k] for k in graph.inputs]
+                if all(isinstance(k, int) and 0 <= k < len(graph.nodes) for k in graph.inputs)
+                else None
+            )
+            if (
+                ins is None
+                or [as_number(n.value) for n in ins] != [float(v) for v in point]
+                or any(n.op != "input" for n in ins)
+            ):
                 raise MalformedRawError(f"point {i}: the graph's inputs are not the test point")
             if len(graph.outputs) != 1 or not 0 <= graph.outputs[0] < len(graph.nodes):
                 raise MalformedRawError(f"point {i}: the graph must have one output")
@@ -194,12 +266,20 @@ def load_points(spec: dict, raw: dict) -> list[PointData]:
         if not isinstance(locals_raw, dict):
             raise MalformedRawError(f"point {i}: locals are malformed")
         output_index = rec.get("output_index")
-        out.append(PointData(
-            index=i, inputs=[float(v) for v in point], visible=i < nvisible, returned=items, returned_tuple=is_tuple,
-            error=_error_dict(rec.get("error")), graph=graph,
-            output_index=output_index if isinstance(output_index, int) else None,
-            trace_error=_error_dict(rec.get("trace_error")),
-            locals={str(k): _value(v) for k, v in locals_raw.items()}))
+        out.append(
+            PointData(
+                index=i,
+                inputs=[float(v) for v in point],
+                visible=i < nvisible,
+                returned=items,
+                returned_tuple=is_tuple,
+                error=_error_dict(rec.get("error")),
+                graph=graph,
+                output_index=output_index if isinstance(output_index, int) else None,
+                trace_error=_error_dict(rec.get("trace_error")),
+                locals={str(k): _value(v) for k, v in locals_raw.items()},
+            )
+        )
     return out
 
 
@@ -208,7 +288,7 @@ def point_words(spec: dict, p: PointData) -> str:
     the exercise shows expected values."""
     if p.visible or spec.get("show_expected", True):
         args = list(spec.get("args") or [f"x{i}" for i in range(len(p.inputs))])
-        return "at " + ", ".join(f"{a} = {fmt(v)}" for a, v in zip(args, p.inputs))
+        return "at " + ", ".join(f"{a} = {fmt(v)}" for a, v in zip(args, p.inputs, strict=False))
     return "at one of the hidden test points"
 
 
@@ -228,17 +308,24 @@ def _judge_function(spec: dict, raw: dict) -> CheckResult:
         return judge_graph(spec, raw, points)
     for p in points:
         if p.error is not None:
-            return error_result(spec, describe_error(p.error, fn_name) + f" (This happened {point_words(spec, p)}.)",
-                                mistakes=["exception"])
+            return error_result(
+                spec,
+                describe_error(p.error, fn_name) + f" (This happened {point_words(spec, p)}.)",
+                mistakes=["exception"],
+            )
     if raw.get("timed_out"):
         return timeout_result(spec, raw)
     if not points:
         raise InternalCheckError(f"exercise {spec.get('id')!r} has no test points")
     for p in points:
         if p.graph is None:
-            return make_result(spec, status="failed", rows=[{"part": "trace", "label": "traced graph", "ok": False,
-                                                            "status": "wrong"}],
-                               messages=[_trace_failure(p, fn_name)], mistakes=["untraceable"])
+            return make_result(
+                spec,
+                status="failed",
+                rows=[{"part": "trace", "label": "traced graph", "ok": False, "status": "wrong"}],
+                messages=[_trace_failure(p, fn_name)],
+                mistakes=["untraceable"],
+            )
     swapped = _y_not_first(spec, points)
     if swapped is not None:
         return swapped
@@ -256,7 +343,8 @@ def _judge_function(spec: dict, raw: dict) -> CheckResult:
 
 
 def _y_not_first(spec: dict, points: list[PointData]) -> CheckResult | None:
-    """y returned in another place than first: the traced graph is then of the wrong value, so say this alone."""
+    """y returned in another place than first: the traced graph is then of the wrong value, so say this
+    alone."""
     from .numbers import close
     from .points import reference_value
 
@@ -271,11 +359,26 @@ def _y_not_first(spec: dict, points: list[PointData]) -> CheckResult | None:
             continue
         at = [k for k, x in enumerate(items) if k > 0 and finite(x) and close(x, ref, scale, rtol, atol)]
         if at:
-            msg = (f"Your function returns y in place {at[0] + 1} of {len(items)}; y must come first, then the "
-                   + ("adjoints." if spec.get("kind") == "reverse" else "derivative."))
-            return make_result(spec, status="failed", rows=[{"part": "returned", "label": "returned values",
-                                                              "ok": False, "status": "wrong", "message": msg}],
-                               messages=[msg], mistakes=["swapped-order"], culprit="y")
+            msg = (
+                f"Your function returns y in place {at[0] + 1} of {len(items)}; y must come first, then the "
+                + ("adjoints." if spec.get("kind") == "reverse" else "derivative.")
+            )
+            return make_result(
+                spec,
+                status="failed",
+                rows=[
+                    {
+                        "part": "returned",
+                        "label": "returned values",
+                        "ok": False,
+                        "status": "wrong",
+                        "message": msg,
+                    }
+                ],
+                messages=[msg],
+                mistakes=["swapped-order"],
+                culprit="y",
+            )
     return None
 
 
@@ -283,11 +386,18 @@ def _trace_failure(p: PointData, fn_name) -> str:
     if p.trace_error is not None:
         e = p.trace_error
         if e["type"] == "TraceError":
-            return f"The checker follows your function step by step to see its intermediate variables: {e['message']}"
-        return (f"Your function runs on plain numbers, but the checker could not follow it step by step to see "
-                f"its intermediate variables: " + describe_error(e, fn_name))
-    return ("Your function's first returned value does not depend on its inputs through operations the checker "
-            "can follow: return y (computed from the inputs) first.")
+            return (
+                "The checker follows your function step by step to see its intermediate variables: "
+                + e["message"]
+            )
+        return (
+            "Your function runs on plain numbers, but the checker could not follow it step by step to see "
+            "its intermediate variables: " + describe_error(e, fn_name)
+        )
+    return (
+        "Your function's first returned value does not depend on its inputs through operations the checker "
+        "can follow: return y (computed from the inputs) first."
+    )
 
 
 def is_number(v) -> bool:

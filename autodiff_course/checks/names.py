@@ -1,9 +1,8 @@
 """How students name things: their intermediate variables, adjoints and tangents.
 
 The course writes ``v0 .. v8``, adjoints ``vbar3`` and tangents ``dv3dx0``; students also write ``v3_bar``,
-``dv3``, ``v3_dot``. These functions list the names a value may go by, most usual first, so a checker can find a
-student's adjoint or tangent among their locals whatever spelling they chose.
-"""
+``dv3``, ``v3_dot``. These functions list the names a value may go by, most usual first, so a checker can find
+a student's adjoint or tangent among their locals whatever spelling they chose. """
 
 from __future__ import annotations
 
@@ -45,7 +44,8 @@ def natural_key(name: str):
 
 
 def numbered_order(names: list[str]) -> list[int] | None:
-    """Indices of ``names`` sorted by their numbers, when every name is one prefix followed by a distinct number
+    """Indices of ``names`` sorted by their numbers, when every name is one prefix followed by a distinct
+    number
     (``v0 .. v8``); None otherwise (then creation order is the student's order)."""
     matches = [_NUMBERED.match(n) for n in names]
     if not names or not all(matches):

@@ -21,13 +21,14 @@ def as_number(v: Any) -> float | None:
         return None
     if isinstance(v, (int, float)):
         return float(v)
-    if v in ("nan", "inf", "-inf"):
+    if isinstance(v, str) and v in ("nan", "inf", "-inf"):
         return float(v)
     return None
 
 
 def close(received: float, expected: float, scale: float, rtol: float, atol: float) -> bool:
-    """``received`` equals ``expected`` up to ``rtol`` times the larger of |expected| and ``scale``, plus atol."""
+    """``received`` equals ``expected`` up to ``rtol`` times the larger of |expected| and ``scale``, plus
+    atol."""
     if not (math.isfinite(received) and math.isfinite(expected)):
         return False
     bound = rtol * max(abs(expected), abs(scale)) + atol

@@ -45,11 +45,12 @@ def reference_function(spec: dict) -> Callable:
     try:
         code = compile(reference, f"<reference of {spec.get('id')}>", "eval")
     except SyntaxError as exc:
-        raise InternalCheckError(f"exercise {spec.get('id')!r}: reference {reference!r} is not valid Python: "
-                                 f"{exc.msg}") from None
+        raise InternalCheckError(
+            f"exercise {spec.get('id')!r}: reference {reference!r} is not valid Python: {exc.msg}"
+        ) from None
 
     def evaluate(*values):
-        scope = dict(zip(args, (np.float64(v) for v in values)))
+        scope = dict(zip(args, (np.float64(v) for v in values), strict=False))
         with np.errstate(all="ignore"):
             return eval(code, _names(), scope)  # noqa: S307 - the instructor's expression, never the student's
 
@@ -69,7 +70,7 @@ def reference_value(spec: dict, point) -> float:
 
 
 def _inside(spec: dict, point) -> bool:
-    scope = dict(zip(spec.get("args") or [], (np.float64(v) for v in point)))
+    scope = dict(zip(spec.get("args") or [], (np.float64(v) for v in point), strict=False))
     for constraint in spec.get("domain") or []:
         try:
             with np.errstate(all="ignore"):
@@ -87,7 +88,8 @@ def seed_of(spec: dict) -> int:
 
 
 def random_points(spec: dict) -> list[list[float]]:
-    """The exercise's ``random_points`` points (see the module docstring). Raises InternalCheckError if the domain
+    """The exercise's ``random_points`` points (see the module docstring). Raises InternalCheckError if the
+    domain
     leaves too little room to find them."""
     count = int(spec.get("random_points") or 0)
     if count <= 0:
@@ -106,12 +108,15 @@ def random_points(spec: dict) -> list[list[float]]:
         found.append(point)
         if len(found) == count:
             return found
-    raise InternalCheckError(f"exercise {spec.get('id')!r}: found only {len(found)} of {count} random points "
-                             f"inside the domain {spec.get('domain')} after {_MAX_DRAWS} draws")
+    raise InternalCheckError(
+        f"exercise {spec.get('id')!r}: found only {len(found)} of {count} random points "
+        f"inside the domain {spec.get('domain')} after {_MAX_DRAWS} draws"
+    )
 
 
 def test_points(spec: dict, hidden: bool = True) -> list[list[float]]:
-    """The points an exercise is checked at: ``test_points``, and with ``hidden`` also ``hidden_points`` and the
+    """The points an exercise is checked at: ``test_points``, and with ``hidden`` also ``hidden_points`` and
+    the
     seeded random points. Deterministic for a given spec."""
     points = [[float(v) for v in p] for p in spec.get("test_points") or []]
     if hidden:

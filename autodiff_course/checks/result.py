@@ -23,11 +23,10 @@ class CheckResult:
     ``status``: ``"ok"`` (every part right), ``"failed"`` (a student's mistake, described in ``feedback``),
     ``"error"`` (their code raised, or the collected data was unusable), ``"timeout"``.
     ``culprit``: the student's variable that holds the first real mistake (later values that are wrong only
-    because they inherit it are not culprits). ``rows``: one dict per graded part
-    (``part, label, status, ok, received, expected?, message``). ``received``/``expected``: the compared values
-    by the student's variable names at the point the diagnosis is about (``expected`` empty unless the exercise
-    shows expected values). ``wrong``: names of the wrong values. ``point``: the inputs of that point, or None
-    when they are hidden.
+    because they inherit it are not culprits). ``rows``: one dict per graded part (``part, label, status, ok,
+    received, expected?, message``). ``received``/``expected``: the compared values by the student's variable
+    names at the point the diagnosis is about (``expected`` empty unless the exercise shows expected values).
+    ``wrong``: names of the wrong values. ``point``: the inputs of that point, or None when they are hidden.
     """
 
     exercise: str

@@ -15,18 +15,32 @@ from .analysis import GraphFacts
 from .diagnose import Term, diagnose, join_sum, partial_formula, times
 from .errors import InternalCheckError
 from .judge import PointData, finite, make_result, point_words, shown_point
-from .names import adjoint_name, adjoint_names, numbered_order
+from .names import _NUMBERED, adjoint_name, adjoint_names, numbered_order
 from .numbers import close, fmt
 from .points import reference_value
 from .torch_replay import ensure_agreement, torch_adjoints
 
 
 def student_variables(graph) -> list[int]:
-    """The student's intermediate variables (named, non-constant nodes) in their own order: by number when all
-    are numbered alike (``v0 .. v8``), else in the order the function created them."""
+    """The student's intermediate variables (named, non-constant nodes) in their own order: by number when
+    each
+    has a name numbered alike (``v0 .. v8``, whatever other names a node also has), else in the order the
+    function created them."""
     ids = [n.id for n in graph.nodes if n.op != "const" and n.names]
-    order = numbered_order([graph.nodes[i].name for i in ids])
-    return [ids[i] for i in order] if order is not None else ids
+    for prefix in dict.fromkeys(
+        m.group(1) for i in ids for m in map(_NUMBERED.match, graph.nodes[i].names) if m
+    ):
+        numbered = [
+            next(
+                (x for x in graph.nodes[i].names if (m := _NUMBERED.match(x)) and m.group(1) == prefix), None
+            )
+            for i in ids
+        ]
+        if all(numbered):
+            order = numbered_order(numbered)
+            if order is not None:
+                return [ids[i] for i in order]
+    return ids
 
 
 def find_local(p: PointData, names: list[str], spellings) -> tuple[str, object] | None:
@@ -62,12 +76,15 @@ class PointVerdict:
 def _reference_y(spec: dict, p: PointData) -> float:
     ref = reference_value(spec, p.inputs)
     if not math.isfinite(ref):
-        raise InternalCheckError(f"exercise {spec.get('id')!r}: the reference is not finite at the test point "
-                                 f"{p.inputs}")
+        raise InternalCheckError(
+            f"exercise {spec.get('id')!r}: the reference is not finite at the test point {p.inputs}"
+        )
     return ref
 
 
-def check_y(spec: dict, p: PointData, v: PointVerdict, facts: GraphFacts, y_value, rtol: float, atol: float) -> float:
+def check_y(
+    spec: dict, p: PointData, v: PointVerdict, facts: GraphFacts, y_value, rtol: float, atol: float
+) -> float:
     """Adds the row of y (the first returned value) and returns the reference value."""
     ref = _reference_y(spec, p)
     graph = facts.graph
@@ -77,23 +94,38 @@ def check_y(spec: dict, p: PointData, v: PointVerdict, facts: GraphFacts, y_valu
     v.received[label] = y_value
     v.expected[label] = ref
     ok = finite(y_value) and close(y_value, ref, scale, rtol, atol)
-    row = {"part": "y", "label": "y" if label == "y" else f"y ({label})", "ok": ok, "status": "ok" if ok else "wrong",
-           "received": y_value, "expected": ref}
+    row = {
+        "part": "y",
+        "name": label,
+        "label": "y" if label == "y" else f"y ({label})",
+        "ok": ok,
+        "status": "ok" if ok else "wrong",
+        "received": y_value,
+        "expected": ref,
+    }
     if not ok:
         where = point_words(spec, p)
         show = spec.get("show_expected", True)
+        numbers = p.visible or show
         graph_value = facts.value(facts.output)
         if not close(graph_value, ref, scale, rtol, atol):
-            msg = (f"Your forward pass does not compute the exercise's function: {where} your {label} is "
-                   f"{fmt(graph_value)}" + (f", but y is {fmt(ref)}" if show else "") +
-                   f". Check each line of the forward pass against the formula.")
+            msg = (
+                f"Your forward pass does not compute the exercise's function: {where} your {label} is "
+                + (f"{fmt(graph_value)}" if numbers else "not y")
+                + (f", but y is {fmt(ref)}" if show else "")
+                + ". Check each line of the forward pass against the formula."
+            )
             code = "wrong-function"
         elif not finite(y_value):
             msg = f"The first value your function returns must be y, a number; yours is {fmt(y_value)}."
             code = "not-a-number"
         else:
-            msg = (f"The first value your function returns must be y ({label}); {where} it returns "
-                   f"{fmt(y_value)}" + (f", and y is {fmt(ref)}" if show else "") + ".")
+            msg = (
+                f"The first value your function returns must be y ({label}); {where} it returns "
+                + (f"{fmt(y_value)}" if numbers else "another value")
+                + (f", and y is {fmt(ref)}" if show else "")
+                + "."
+            )
             code = "wrong-output"
         row["message"] = msg
         v.mistakes.append(code)
@@ -124,30 +156,52 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
     if p.returned_tuple and len(items) == want:
         received = {n: items[1 + i] for i, n in enumerate(variables)}
         by_name = {n: found[n][1] for n in variables if found[n] is not None and finite(found[n][1])}
-        misplaced = [n for n, val in by_name.items()
-                     if finite(received[n]) and not close(received[n], val, scale[n], rtol, atol)]
+        misplaced = [
+            n
+            for n, val in by_name.items()
+            if finite(received[n]) and not close(received[n], val, scale[n], rtol, atol)
+        ]
         if misplaced and len(by_name) == len(variables):
             holders = []
             for n in misplaced:
-                held = [m for m in variables if m != n and close(received[n], by_name[m], scale[n], rtol, atol)]
+                held = [
+                    m for m in variables if m != n and close(received[n], by_name[m], scale[n], rtol, atol)
+                ]
                 if held:
-                    holders.append(f"position {2 + variables.index(n)} holds {labels[held[0]]} where {labels[n]} "
-                                   "belongs")
+                    holders.append(
+                        f"position {2 + variables.index(n)} holds {labels[held[0]]} where {labels[n]} belongs"
+                    )
             if holders:
-                return_problem = ("swapped-order",
-                                  "Your function returns its adjoints in the wrong order: " + "; ".join(holders) +
-                                  ". Return y first, then " + ", ".join(labels[n] for n in variables) + ".")
+                return_problem = (
+                    "swapped-order",
+                    "Your function returns its adjoints in the wrong order: "
+                    + "; ".join(holders)
+                    + ". Return y first, then "
+                    + ", ".join(labels[n] for n in variables)
+                    + ".",
+                )
                 received = dict(by_name)
     else:
         count = len(items) if p.returned_tuple else 1
-        return_problem = ("wrong-return-count",
-                          f"Your function returns {count} value{'s' if count != 1 else ''}; it should return "
-                          f"{want}: y first, then one adjoint per intermediate variable, in order: "
-                          + ", ".join(labels[n] for n in variables) + ".")
+        return_problem = (
+            "wrong-return-count",
+            f"Your function returns {count} value{'s' if count != 1 else ''}; it should return "
+            f"{want}: y first, then one adjoint per intermediate variable, in order: "
+            + ", ".join(labels[n] for n in variables)
+            + ".",
+        )
         received = {n: found[n][1] for n in variables if found[n] is not None}
     if return_problem is not None:
-        v.add("returned", {"part": "returned", "label": "returned values", "ok": False, "status": "wrong",
-                           "message": return_problem[1]})
+        v.add(
+            "returned",
+            {
+                "part": "returned",
+                "label": "returned values",
+                "ok": False,
+                "status": "wrong",
+                "message": return_problem[1],
+            },
+        )
         v.mistakes.append(return_problem[0])
         v.messages.append(return_problem[1])
 
@@ -158,7 +212,9 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
     for n in reversed(graph.nodes):
         if n.op == "const":
             continue
-        own[n.id] = 1.0 if n.id == out else sum(carried[c] * facts.partials[c][k] for c, k in facts.uses[n.id])
+        own[n.id] = (
+            1.0 if n.id == out else sum(carried[c] * facts.partials[c][k] for c, k in facts.uses[n.id])
+        )
         r = received.get(n.id)
         carried[n.id] = r if finite(r) else own[n.id]
 
@@ -175,23 +231,51 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
         if finite(r) and close(r, ref, scale[n], rtol, atol):
             row.update(ok=True, status="ok")
         elif finite(r) and close(r, own[n], scale[n], rtol, atol):
-            downstream = sorted({labels.get(c, adjoint_name(graph.nodes[c].name)) for c, _ in facts.uses[n]})
-            row.update(ok=False, status="inherited", credit=0.5,
-                       message=f"{label} follows correctly from your {', '.join(downstream)}, which "
-                               f"{'is' if len(downstream) == 1 else 'are'} wrong.")
+            downstream = sorted(
+                {
+                    labels.get(c, adjoint_name(graph.nodes[c].name))
+                    for c, _ in facts.uses[n]
+                    if not close(carried[c], engine[c], scale[c], rtol, atol)
+                }
+            )
+            row.update(
+                ok=False,
+                status="inherited",
+                credit=0.5,
+                message=f"{label} follows correctly from your {', '.join(downstream)}, which "
+                f"{'is' if len(downstream) == 1 else 'are'} wrong.",
+            )
         else:
-            terms = [Term(other=c, k=k, partial=facts.partials[c][k], carried=carried[c]) for c, k in facts.uses[n]]
+            terms = [
+                Term(other=c, k=k, partial=facts.partials[c][k], carried=carried[c]) for c, k in facts.uses[n]
+            ]
             rule = _rule_words(graph, n, facts, labels)
             if r is None:
-                code, words = "missing", (f"{label} is missing: return it (or name it {adjoint_name(node.name)}) "
-                                          f"= {rule}.")
+                code, words = (
+                    "missing",
+                    (f"{label} is missing: return it (or name it {adjoint_name(node.name)}) = {rule}."),
+                )
             elif not finite(r):
                 what = "not a number" if isinstance(r, dict) else "not a finite number"
                 code, words = "not-a-number", f"{label} is {fmt(r)}, {what}. It should be {rule}."
             else:
-                d = diagnose(mode="reverse", graph=graph, facts=facts, node=n, received=r, terms=terms,
-                             own=own[n], scale=scale[n], labels=labels, carried={m: carried[m] for m in variables},
-                             rtol=rtol, atol=atol, rule_words=rule, seed=1.0 if n == out else None)
+                d = diagnose(
+                    mode="reverse",
+                    graph=graph,
+                    facts=facts,
+                    node=n,
+                    received=r,
+                    terms=terms,
+                    own=own[n],
+                    scale=scale[n],
+                    labels=labels,
+                    carried={m: carried[m] for m in variables},
+                    rtol=rtol,
+                    atol=atol,
+                    rule_words=rule,
+                    seed=1.0 if n == out else None,
+                    numbers=p.visible or bool(spec.get("show_expected", True)),
+                )
                 code, words = d.code, d.words
             row.update(ok=False, status="wrong", message=words, code=code)
             if first_mistake is None:
@@ -245,7 +329,21 @@ def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict]):
             if row is None or (row["ok"] and not other["ok"]):
                 row = other
         rows.append(row)
-    wrong = [r["label"] for r in rows if not r["ok"] and r["part"] not in ("returned",)]
-    return make_result(spec, status="ok", rows=rows, messages=shown.messages, mistakes=shown.mistakes,
-                       culprit=shown.culprit, received=shown.received, expected=shown.expected, wrong=wrong,
-                       point=shown_point(spec, points[first]))
+    wrong = [r.get("name", r["label"]) for r in rows if not r["ok"] and r["part"] != "returned"]
+    received = shown.received
+    if not (points[first].visible or spec.get("show_expected", True)):
+        # The student's own values at a hidden point would give its inputs away (vbar4 = v1 = x1).
+        received = {}
+        rows = [{k: v for k, v in r.items() if k != "received"} for r in rows]
+    return make_result(
+        spec,
+        status="ok",
+        rows=rows,
+        messages=shown.messages,
+        mistakes=shown.mistakes,
+        culprit=shown.culprit,
+        received=received,
+        expected=shown.expected,
+        wrong=wrong,
+        point=shown_point(spec, points[first]),
+    )

@@ -1,10 +1,9 @@
 """A wall-clock limit for running a student's code, with ``signal.setitimer`` in the main thread.
 
-The limit raises ``CheckTimeout`` (a BaseException, so a student's ``except Exception`` cannot swallow it) inside
-the running code. Any handler and timer that were in place before are restored afterwards, the timer with the
-time it had left, so a limit of the harness around us keeps running. Off the main thread signals cannot be
-used, and the code runs without a limit.
-"""
+The limit raises ``CheckTimeout`` (a BaseException, so a student's ``except Exception`` cannot swallow it)
+inside the running code. Any handler and timer that were in place before are restored afterwards, the timer
+with the time it had left, so a limit of the harness around us keeps running. Off the main thread signals
+cannot be used, and the code runs without a limit. """
 
 from __future__ import annotations
 
@@ -19,12 +18,13 @@ class CheckTimeout(BaseException):
 
 
 def _can_use_signals() -> bool:
-    return (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread())
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
 
 @contextlib.contextmanager
 def time_limit(seconds: float | None):
-    """Run the body with a limit of ``seconds`` (None or <= 0: no limit). Raises CheckTimeout when it runs out."""
+    """Run the body with a limit of ``seconds`` (None or <= 0: no limit). Raises CheckTimeout when it runs
+    out."""
     if not seconds or seconds <= 0 or not _can_use_signals():
         yield
         return

@@ -1,10 +1,11 @@
-"""Replaying a traced graph in PyTorch (float64), the independent second opinion on every reference derivative.
+"""Replaying a traced graph in PyTorch (float64), the independent second opinion on every reference
+derivative.
 
-Each node runs through its primitive's own PyTorch equivalent (``Primitive.torch``). Reverse mode keeps the
-gradient of every intermediate tensor (``retain_grad``); forward mode uses ``torch.autograd.forward_ad``. The
-checkers judge a student only after the engine and PyTorch agree; if they do not, that is the checker's problem
-(``InternalCheckError``), never the student's.
-"""
+Each node runs through its primitive's own PyTorch equivalent (``Primitive.torch``). Adjoints come from one
+backward pass that keeps the gradient of every intermediate tensor (``retain_grad``); tangents from
+``torch.autograd.grad`` of each node with respect to the chosen input. The
+checkers judge a student only after the engine and PyTorch agree; if they do not, that is the checker's
+problem (``InternalCheckError``), never the student's. """
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ def _torch():
     try:
         import torch
     except ImportError as exc:  # pragma: no cover - torch is a dependency of the package
-        raise InternalCheckError(f"PyTorch is needed to cross-check the reference derivatives: {exc}") from None
+        raise InternalCheckError(
+            f"PyTorch is needed to cross-check the reference derivatives: {exc}"
+        ) from None
     return torch
 
 
@@ -54,32 +57,41 @@ def torch_adjoints(graph: Graph) -> dict[int, float]:
         if not out.requires_grad:
             return {n.id: 0.0 for n in graph.nodes if n.op != "const"}
         out.backward()
-    return {n.id: (float(ts[n.id].grad) if ts[n.id].grad is not None else 0.0)
-            for n in graph.nodes if n.op != "const"}
+    return {
+        n.id: (float(ts[n.id].grad) if ts[n.id].grad is not None else 0.0)
+        for n in graph.nodes
+        if n.op != "const"
+    }
 
 
 def torch_tangents(graph: Graph, wrt_id: int) -> dict[int, float]:
-    """d node / d (input ``wrt_id``) for every non-constant node, by PyTorch's forward-mode AD."""
+    """d node / d (input ``wrt_id``) for every non-constant node, by PyTorch's autograd.
+
+    One ``torch.autograd.grad`` per node rather than ``torch.autograd.forward_ad``: the graphs are small, and
+    the first use of forward_ad costs about a second of imports, which a student's first check would pay.
+    """
     torch = _torch()
-    import torch.autograd.forward_ad as fwAD
-
-    with fwAD.dual_level():
-        def make(n):
-            t = _tensor(torch, n.value)
-            return fwAD.make_dual(t, _tensor(torch, 1.0)) if n.id == wrt_id else t
-
-        ts = _run(graph, torch, make)
+    with torch.enable_grad():
+        ts = _run(graph, torch, lambda n: _tensor(torch, n.value, requires_grad=n.id == wrt_id))
+        x = ts[wrt_id]
         result = {}
         for n in graph.nodes:
             if n.op == "const":
                 continue
-            tangent = fwAD.unpack_dual(ts[n.id]).tangent
-            result[n.id] = float(tangent) if tangent is not None else 0.0
+            t = ts[n.id]
+            if n.id == wrt_id:
+                result[n.id] = 1.0
+            elif t.requires_grad:
+                (g,) = torch.autograd.grad(t, x, retain_graph=True, allow_unused=True)
+                result[n.id] = float(g) if g is not None else 0.0
+            else:
+                result[n.id] = 0.0
     return result
 
 
-def ensure_agreement(what: str, engine: dict[int, float], torch_values: dict[int, float],
-                     scale: dict[int, float], graph: Graph) -> None:
+def ensure_agreement(
+    what: str, engine: dict[int, float], torch_values: dict[int, float], scale: dict[int, float], graph: Graph
+) -> None:
     """Raise InternalCheckError naming the node if the engine's and PyTorch's derivatives differ."""
     for nid, theirs in torch_values.items():
         ours = engine.get(nid, 0.0)
@@ -88,5 +100,7 @@ def ensure_agreement(what: str, engine: dict[int, float], torch_values: dict[int
         if not both_nan and not abs(ours - theirs) <= bound:
             raise InternalCheckError(
                 f"the engine and PyTorch disagree about the {what} of {graph.nodes[nid].name} "
-                f"({graph.equation(nid)}): engine {ours!r}, PyTorch {theirs!r}. This is a fault of the checker, "
-                "not of your answer.")
+                f"({graph.equation(nid)}): engine {ours!r}, PyTorch {theirs!r}. This is a fault of the "
+                f"checker, "
+                "not of your answer."
+            )

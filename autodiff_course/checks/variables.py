@@ -1,11 +1,12 @@
-"""The variables check (PyTorch exercises): snapshots of named variables, expectations judged on the trusted side.
+"""The variables check (PyTorch exercises): snapshots of named variables, expectations judged on the trusted
+side.
 
 ``collect_variables`` runs in the student's process and turns each named variable into plain data: torch
 tensors and engine Tensors/Scalars (values, shape, dtype, requires_grad, is_leaf, grad, grad_fn name,
 retains_grad), numbers, strings, bools, None, lists/tuples (of tensors or anything else), dicts, and a
-``grad_fn`` object as its name. ``judge_variables`` rebuilds them as read-only ``Snapshot`` objects and evaluates
-each expectation's ``check`` and ``equals`` expressions (the instructor's, never the student's) over them.
-"""
+``grad_fn`` object as its name. ``judge_variables`` rebuilds them as read-only ``Snapshot`` objects and
+evaluates each expectation's ``check`` and ``equals`` expressions (the instructor's, never the student's) over
+them. """
 
 from __future__ import annotations
 
@@ -35,8 +36,11 @@ def collect_variables(spec: dict, namespace: dict) -> dict:
         try:
             out[name] = snapshot(namespace[name])
         except Exception as exc:  # noqa: BLE001 - a strange object is described, not a crash
-            out[name] = {"kind": "object", "type": type(namespace[name]).__name__,
-                         "repr": f"<could not read it: {type(exc).__name__}>"}
+            out[name] = {
+                "kind": "object",
+                "type": type(namespace[name]).__name__,
+                "repr": f"<could not read it: {type(exc).__name__}>",
+            }
     return out
 
 
@@ -85,36 +89,70 @@ def snapshot(x: Any, depth: int = 0) -> dict:
             warnings.simplefilter("ignore")  # reading .grad of a non-leaf warns; it is exactly what we check
             t = x.detach().cpu()
             grad = x.grad
-            return {"kind": "tensor", "values": _array_data(t.numpy() if t.dtype.is_floating_point or
-                                                            t.dtype == _torch_bool(x) else t.double().numpy()),
-                    "shape": list(x.shape), "dtype": str(x.dtype), "requires_grad": bool(x.requires_grad),
-                    "is_leaf": bool(x.is_leaf), "retains_grad": bool(getattr(x, "retains_grad", False)),
-                    "grad": None if grad is None else _array_data(grad.detach().cpu().double().numpy()),
-                    "grad_fn": None if x.grad_fn is None else type(x.grad_fn).__name__}
+            return {
+                "kind": "tensor",
+                "values": _array_data(
+                    t.numpy()
+                    if t.dtype.is_floating_point or t.dtype == _torch_bool(x)
+                    else t.double().numpy()
+                ),
+                "shape": list(x.shape),
+                "dtype": str(x.dtype),
+                "requires_grad": bool(x.requires_grad),
+                "is_leaf": bool(x.is_leaf),
+                "retains_grad": bool(getattr(x, "retains_grad", False)),
+                "grad": None if grad is None else _array_data(grad.detach().cpu().double().numpy()),
+                "grad_fn": None if x.grad_fn is None else type(x.grad_fn).__name__,
+            }
     if _is_engine(x):
         value = np.asarray(x.value, dtype=float)
         grad = getattr(x, "grad", None)
-        grad_fn = getattr(x, "grad_fn", None) if hasattr(type(x), "grad_fn") else (
-            x._op.grad_fn_name if getattr(x, "_op", None) is not None else None)
+        grad_fn = (
+            getattr(x, "grad_fn", None)
+            if hasattr(type(x), "grad_fn")
+            else (x._op.grad_fn_name if getattr(x, "_op", None) is not None else None)
+        )
         if grad_fn is not None and not isinstance(grad_fn, str):
             grad_fn = type(grad_fn).__name__
         grad_raw = getattr(grad, "value", grad)
-        return {"kind": "tensor", "values": _array_data(value), "shape": list(value.shape), "dtype": "float64",
-                "requires_grad": bool(x.requires_grad), "is_leaf": getattr(x, "_op", None) is None,
-                "retains_grad": bool(getattr(x, "_retain", False)),
-                "grad": None if grad_raw is None else _array_data(np.asarray(grad_raw, dtype=float)),
-                "grad_fn": grad_fn}
+        return {
+            "kind": "tensor",
+            "values": _array_data(value),
+            "shape": list(value.shape),
+            "dtype": "float64",
+            "requires_grad": bool(x.requires_grad),
+            "is_leaf": getattr(x, "_op", None) is None,
+            "retains_grad": bool(getattr(x, "_retain", False)),
+            "grad": None if grad_raw is None else _array_data(np.asarray(grad_raw, dtype=float)),
+            "grad_fn": grad_fn,
+        }
     if isinstance(x, np.ndarray):
-        return {"kind": "tensor", "values": _array_data(x), "shape": list(x.shape), "dtype": str(x.dtype),
-                "requires_grad": False, "is_leaf": True, "retains_grad": False, "grad": None, "grad_fn": None,
-                "numpy": True}
+        return {
+            "kind": "tensor",
+            "values": _array_data(x),
+            "shape": list(x.shape),
+            "dtype": str(x.dtype),
+            "requires_grad": False,
+            "is_leaf": True,
+            "retains_grad": False,
+            "grad": None,
+            "grad_fn": None,
+            "numpy": True,
+        }
     if _is_grad_fn(x):
         return {"kind": "str", "value": type(x).__name__}
     if isinstance(x, (list, tuple)) or type(x).__name__ == "Size":
         items = list(x)[:_MAX_ITEMS]
-        return {"kind": "list", "tuple": not isinstance(x, list), "items": [snapshot(i, depth + 1) for i in items]}
+        return {
+            "kind": "list",
+            "tuple": not isinstance(x, list),
+            "items": [snapshot(i, depth + 1) for i in items],
+        }
     if isinstance(x, dict):
-        return {"kind": "dict", "items": {str(k): snapshot(v, depth + 1) for k, v in list(x.items())[:_MAX_ITEMS]}}
+        return {
+            "kind": "dict",
+            "items": {str(k): snapshot(v, depth + 1) for k, v in list(x.items())[:_MAX_ITEMS]},
+        }
     try:
         text = repr(x)[:_REPR]
     except Exception:  # noqa: BLE001
@@ -135,7 +173,8 @@ def _is_engine(x) -> bool:
 # -- judging (trusted side) ----------------------------------------------------------------------------------
 class Snapshot:
     """A tensor as it was in the student's notebook: ``values`` (ndarray), ``shape`` (tuple), ``dtype`` (str),
-    ``requires_grad``, ``is_leaf``, ``grad`` (ndarray or None), ``grad_fn`` (name or None), ``retains_grad``."""
+    ``requires_grad``, ``is_leaf``, ``grad`` (ndarray or None), ``grad_fn`` (name or None),
+    ``retains_grad``."""
 
     __slots__ = ("values", "shape", "dtype", "requires_grad", "is_leaf", "grad", "grad_fn", "retains_grad")
 
@@ -233,14 +272,39 @@ def _namespace(snapshots: dict) -> dict:
     from .points import _names
 
     names = _names()
-    names["__builtins__"] = {k: __builtins__[k] if isinstance(__builtins__, dict) else getattr(__builtins__, k)
-                             for k in ("len", "sorted", "list", "tuple", "abs", "min", "max", "sum", "all", "any",
-                                       "float", "int", "str", "bool", "round", "set", "range", "zip", "isinstance",
-                                       "True", "False", "None")}
+    names["__builtins__"] = {
+        k: __builtins__[k] if isinstance(__builtins__, dict) else getattr(__builtins__, k)
+        for k in (
+            "len",
+            "sorted",
+            "list",
+            "tuple",
+            "abs",
+            "min",
+            "max",
+            "sum",
+            "all",
+            "any",
+            "float",
+            "int",
+            "str",
+            "bool",
+            "round",
+            "set",
+            "range",
+            "zip",
+            "isinstance",
+            "True",
+            "False",
+            "None",
+        )
+    }
     try:
-        # The course's trusted recomputations (expectations call `reference.mlp_weight_grads(...)`). Imported on
+        # The course's trusted recomputations (expectations call `reference.mlp_weight_grads(...)`). Imported
+        # on
         # use: they belong to the course layer, and a check without them must still work.
         from autodiff_course.course import reference
+
         names["reference"] = reference
     except ImportError:
         pass
@@ -258,7 +322,8 @@ def _plain(x):
 
 
 def matches(got, want, rtol: float, atol: float) -> bool:
-    """``got`` equals ``want``: numbers (and arrays, tensors, lists of numbers) within rtol/atol and of the same
+    """``got`` equals ``want``: numbers (and arrays, tensors, lists of numbers) within rtol/atol and of the
+    same
     shape (or both of one element); bools, strings and None exactly; sequences item by item."""
     got, want = _plain(got), _plain(want)
     if isinstance(got, Missing) or isinstance(want, Missing):
@@ -266,12 +331,20 @@ def matches(got, want, rtol: float, atol: float) -> bool:
     if want is None or got is None:
         return got is None and want is None
     if isinstance(want, (bool, np.bool_)) or isinstance(got, (bool, np.bool_)):
-        return isinstance(got, (bool, np.bool_)) and isinstance(want, (bool, np.bool_)) and bool(got) == bool(want)
+        return (
+            isinstance(got, (bool, np.bool_))
+            and isinstance(want, (bool, np.bool_))
+            and bool(got) == bool(want)
+        )
     if isinstance(want, str) or isinstance(got, str):
         return isinstance(got, str) and isinstance(want, str) and got == want
     if isinstance(want, dict) or isinstance(got, dict):
-        return (isinstance(got, dict) and isinstance(want, dict) and got.keys() == want.keys()
-                and all(matches(got[k], want[k], rtol, atol) for k in got))
+        return (
+            isinstance(got, dict)
+            and isinstance(want, dict)
+            and got.keys() == want.keys()
+            and all(matches(got[k], want[k], rtol, atol) for k in got)
+        )
     a, b = _numeric(got), _numeric(want)
     if a is not None and b is not None:
         if a.shape != b.shape and not (a.size == 1 and b.size == 1):
@@ -279,7 +352,9 @@ def matches(got, want, rtol: float, atol: float) -> bool:
         a, b = a.reshape(-1), b.reshape(-1)
         return bool(np.all((a == b) | np.isclose(a, b, rtol=rtol, atol=atol)))
     if isinstance(got, (list, tuple, np.ndarray)) and isinstance(want, (list, tuple, np.ndarray)):
-        return len(got) == len(want) and all(matches(g, w, rtol, atol) for g, w in zip(got, want))
+        return len(got) == len(want) and all(
+            matches(g, w, rtol, atol) for g, w in zip(got, want, strict=True)
+        )
     try:
         return bool(got == want)
     except Exception:  # noqa: BLE001
@@ -299,7 +374,9 @@ def _numeric(x) -> np.ndarray | None:
             a = np.asarray(flat)
         except (ValueError, TypeError):
             return None
-        return a.astype(float) if a.dtype.kind in "iuf" and a.size == len(x) or a.dtype.kind in "iuf" else None
+        return (
+            a.astype(float) if a.dtype.kind in "iuf" and a.size == len(x) or a.dtype.kind in "iuf" else None
+        )
     return None
 
 
@@ -307,7 +384,11 @@ def _short(x) -> str:
     x = _plain(x)
     if isinstance(x, np.ndarray):
         if x.size <= 6:
-            return fmt(x.item()) if x.ndim == 0 else "[" + ", ".join(fmt(v) for v in x.reshape(-1).tolist()) + "]"
+            return (
+                fmt(x.item())
+                if x.ndim == 0
+                else "[" + ", ".join(fmt(v) for v in x.reshape(-1).tolist()) + "]"
+            )
         return f"an array of shape {tuple(x.shape)}"
     if isinstance(x, float):
         return fmt(x)
@@ -362,7 +443,9 @@ def judge_variables(spec: dict, raw: dict):
         check, equals = str(e.get("check")), str(e.get("equals"))
         weight = float(e.get("weight", 1))
         hint = str(e.get("hint") or "")
-        missing = [n for n in names if isinstance(snapshots[n], Missing) and re.search(rf"\b{re.escape(n)}\b", check)]
+        missing = [
+            n for n in names if isinstance(snapshots[n], Missing) and re.search(rf"\b{re.escape(n)}\b", check)
+        ]
         row = {"part": check, "label": check, "weight": weight}
         if missing:
             ok, got_text = False, None
@@ -383,11 +466,17 @@ def judge_variables(spec: dict, raw: dict):
                 want_exc = None
             if got_exc is not None:
                 ok, code = False, "wrong"
-                why = f"`{check}` could not be evaluated on your variables ({type(got_exc).__name__}: {got_exc})."
+                why = (
+                    f"`{check}` could not be evaluated on your variables "
+                    f"({type(got_exc).__name__}: {got_exc})."
+                )
                 got_text = None
             elif want_exc is not None:
                 ok, code = False, "wrong"
-                why = f"the expected value could not be computed from your variables ({type(want_exc).__name__})."
+                why = (
+                    f"the expected value could not be computed from your variables "
+                    f"({type(want_exc).__name__})."
+                )
                 got_text = _short(got)
             else:
                 ok = matches(got, want, rtol, atol)
@@ -415,6 +504,15 @@ def judge_variables(spec: dict, raw: dict):
         rows.append(row)
     for r in rows:
         r.pop("weight", None)
-    return make_result(spec, status="ok", rows=rows, messages=messages, mistakes=mistakes, culprit=culprit,
-                       received=received, expected=expected, wrong=wrong,
-                       score=earned / total if total else 0.0)
+    return make_result(
+        spec,
+        status="ok",
+        rows=rows,
+        messages=messages,
+        mistakes=mistakes,
+        culprit=culprit,
+        received=received,
+        expected=expected,
+        wrong=wrong,
+        score=earned / total if total else 0.0,
+    )

@@ -2,6 +2,7 @@
 trusted reference computations, and releasing student versions with nbgrader.
 
 Importing this package is cheap (test cells import it first thing); checks and nbgrader load on use.
+`release()` lives in `autodiff_course.course.release` (it imports nbgrader).
 """
 from .api import Grade, grade
 from .cells import render_test_cell, sync_notebooks
@@ -14,15 +15,8 @@ __all__ = [
     "grade",
     "load_config",
     "load_course",
-    "release",
     "render_test_cell",
     "sync_notebooks",
     "validate_against_notebook",
 ]
 
-
-def release(*args, **kwargs):
-    """See `autodiff_course.course.release.release` (imported on use: it loads nbgrader)."""
-    from .release import release as _release
-
-    return _release(*args, **kwargs)

@@ -8,8 +8,12 @@ from ..checks.numbers import fmt
 
 _COLOURS = {"ok": "#1a7f37", "wrong": "#cf222e", "inherited": "#9a6700", "missing": "#cf222e"}
 _WORDS = {"ok": "right", "wrong": "wrong", "inherited": "wrong, inherited", "missing": "missing"}
-_HEAD = {"ok": "Passed", "failed": "Not yet right", "error": "Could not be checked",
-         "timeout": "Your code ran out of time"}
+_HEAD = {
+    "ok": "Passed",
+    "failed": "Not yet right",
+    "error": "Could not be checked",
+    "timeout": "Your code ran out of time",
+}
 
 
 def _e(x) -> str:
@@ -19,31 +23,44 @@ def _e(x) -> str:
 def result_html(result) -> str:
     """``result`` (a CheckResult) as a self-contained HTML fragment."""
     colour = "#1a7f37" if result.passed else "#cf222e"
-    parts = [f'<div class="autodiff-check" data-status="{_e(result.status)}">',
-             f'<p style="color:{colour}"><strong>{_e(_HEAD.get(result.status, result.status))}</strong> '
-             f'&middot; {_e(result.exercise)} &middot; score {result.score:.2f}</p>']
+    parts = [
+        f'<div class="autodiff-check" data-status="{_e(result.status)}">',
+        f'<p style="color:{colour}"><strong>{_e(_HEAD.get(result.status, result.status))}</strong> '
+        f"&middot; {_e(result.exercise)} &middot; score {result.score:.2f}</p>",
+    ]
     for m in result.messages:
         parts.append(f"<p>{_e(m)}</p>")
     rows = list(result.rows)
     if rows:
         show = result.show_expected
-        head = "<tr><th>part</th><th>yours</th>" + ("<th>expected</th>" if show else "") + "<th>verdict</th></tr>"
+        head = (
+            "<tr><th>part</th><th>yours</th>"
+            + ("<th>expected</th>" if show else "")
+            + "<th>verdict</th></tr>"
+        )
         body = []
         for r in rows:
             status = r.get("status", "ok" if r.get("ok") else "wrong")
             label = r.get("label", r.get("part"))
             culprit = result.culprit is not None and label == result.culprit
             style = ' style="background:#fff8c5"' if culprit else ""
-            cells = [f"<td><code>{_e(label)}</code>{' &larr; start here' if culprit else ''}</td>",
-                     f"<td>{_e(fmt(r['received'])) if 'received' in r else ''}</td>"]
+            cells = [
+                f"<td><code>{_e(label)}</code>{' &larr; start here' if culprit else ''}</td>",
+                f"<td>{_e(fmt(r['received'])) if 'received' in r else ''}</td>",
+            ]
             if show:
                 cells.append(f"<td>{_e(fmt(r['expected'])) if 'expected' in r else ''}</td>")
-            cells.append(f'<td style="color:{_COLOURS.get(status, "#cf222e")}">{_e(_WORDS.get(status, status))}'
-                         + (f"<br><small>{_e(r['message'])}</small>" if r.get("message") and not r.get("ok") else "")
-                         + "</td>")
+            cells.append(
+                f'<td style="color:{_COLOURS.get(status, "#cf222e")}">{_e(_WORDS.get(status, status))}'
+                + (f"<br><small>{_e(r['message'])}</small>" if r.get("message") and not r.get("ok") else "")
+                + "</td>"
+            )
             body.append(f"<tr{style}>{''.join(cells)}</tr>")
-        where = (f"<caption>at ({_e(', '.join(fmt(v) for v in result.point))})</caption>"
-                 if result.point is not None else "")
+        where = (
+            f"<caption>at ({_e(', '.join(fmt(v) for v in result.point))})</caption>"
+            if result.point is not None
+            else ""
+        )
         parts.append(f'<table class="autodiff-check-table">{where}{head}{"".join(body)}</table>')
     parts.append("</div>")
     return "\n".join(parts)

@@ -22,8 +22,13 @@ def result_text(result) -> str:
         head += f" ({right} of {len(rows)} parts right, score {result.score:.2f})"
     lines = [head + "."]
     lines += list(result.messages)
-    if result.culprit and any(r.get("status") == "inherited" for r in rows):
-        lines.append(f"Start with {result.culprit}: the values after it that are wrong may only inherit its mistake.")
+    inherited = [r.get("label", r.get("part")) for r in rows if r.get("status") == "inherited"]
+    if result.culprit and inherited:
+        many = len(inherited) > 1
+        lines.append(
+            f"Fix {result.culprit} first: {_and(inherited)} {'are' if many else 'is'} wrong only because "
+            f"{'they build' if many else 'it builds'} on wrong values."
+        )
     table = [r for r in rows if not r.get("ok")]
     if table and not result.passed:
         lines.append("")
@@ -36,6 +41,10 @@ def result_text(result) -> str:
                 text += f", expected {fmt(r.get('expected'))}"
             lines.append(text)
     return "\n".join(lines)
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _point(result) -> str:

@@ -41,11 +41,14 @@ from autodiff_course.grading.store import ResultStore, atomic_write_text, finger
 __all__ = [
     "GRADES_CSV_COLUMNS",
     "GradeSummary",
+    "feedback",
     "PIPELINE",
     "Prepared",
     "STATUSES",
     "grade",
     "judge_run",
+    "prepare",
+    "released_form",
     "publish",
     "points_awarded",
     "summary_table",
@@ -259,6 +262,7 @@ def make_result(prepared: Prepared, config: AssignmentConfig, exercises: list[di
         "problems": prepared.problems,
         "run_status": (run or {}).get("status"),
         "run_message": (run or {}).get("message"),
+        "run_seconds": (run or {}).get("seconds"),
         "tampered": prepared.tampered,
         "exercises": exercises,
         "score": round(sum(e["score"] for e in exercises), 4),
@@ -298,12 +302,16 @@ def commit(prepared: Prepared, config: AssignmentConfig, exercises: list[dict], 
 
 
 def _problem_line(result: dict) -> str | None:
-    lines = list(result.get("problems", []))
-    bad = [e for e in result["exercises"] if e["status"] in ("error", "timeout", "tampered")]
-    if bad and not lines:
-        lines = [f"{e['id']}: {e['status']}" + (f" ({e['message'].splitlines()[0]})" if e.get("message") else "")
-                 for e in bad]
-    if not lines or not result.get("handed_in", True) and len(lines) == 1 and lines[0].endswith("no submission"):
+    """One line for a submission that needs the instructor's eye: unreadable or misfiled, tampered with,
+    crashed or out of time. Students' own exceptions are ordinary wrong answers and get no line."""
+    lines = [p for p in result.get("problems", []) if not p.endswith(": no submission")]
+    if result.get("run_status") not in (None, "ok"):
+        first = (result.get("run_message") or "").strip().splitlines()[:1]
+        lines.append(f"run {result['run_status']}" + (f": {first[0]}" if first else ""))
+    slow = [e["id"] for e in result["exercises"] if e["status"] == "timeout"]
+    if slow and result.get("run_status") in (None, "ok"):
+        lines.append(f"out of time in {', '.join(slow)}")
+    if not lines:
         return None
     return f"{result['student']}/{result['assignment']}: " + "; ".join(lines)
 
@@ -343,11 +351,12 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
     say = report_line or (lambda line: print(line, file=sys.stderr))
     problems: list[str] = []
     if assignments:
-        unknown = [a for a in assignments if a not in configs]
-        for name in unknown:
-            problems.append(f"unknown assignment {name!r} (the course has {', '.join(configs)}); skipped")
-        assignments = [a for a in assignments if a in configs]
-    selected = {a: configs[a] for a in (assignments or configs)}
+        for name in assignments:
+            if name not in configs:
+                problems.append(f"unknown assignment {name!r} (the course has {', '.join(configs)}); skipped")
+        selected = {a: configs[a] for a in configs if a in assignments}
+    else:
+        selected = dict(configs)
 
     sources, digests = {}, {}
     for name, config in selected.items():
@@ -475,6 +484,15 @@ def publish(*, out: str | Path = "graded", course: str | Path | None = None,
     write_report(out / "report.html", results, configs)
     write_gradebook(_resolve_gradebook(gradebook, course_dir, out), results, configs, course_dir=course_dir)
     return results
+
+
+def feedback(*, out: str | Path = "graded", course: str | Path | None = None,
+             gradebook: str | Path | None = None) -> GradeSummary:
+    """The `feedback` command: `publish` from stored results, grading nothing."""
+    course_dir = find_course_dir(course) if course is None else Path(course)
+    configs = load_course(course_dir)
+    results = publish(out=out, course=course_dir, configs=configs, gradebook=gradebook)
+    return GradeSummary(out=Path(out), results=results, configs=configs)
 
 
 def summary_table(results: list[dict], configs: dict[str, AssignmentConfig]) -> str:

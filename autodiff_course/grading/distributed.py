@@ -70,7 +70,7 @@ def run_on_dask(address: str, prepared: list, configs: dict, *, sandbox: str = "
                                    key=f"grade-{item.key}-{item.fingerprint[:12]}", pure=False, retries=1)
             futures.append(future)
             items[future.key] = item
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             item = items[future.key]
             try:
                 payload = future.result()

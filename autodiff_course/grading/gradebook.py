@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["STRUCTURE_PIPELINE", "db_url", "export_gradebook", "gradebook_totals", "write_gradebook"]
+__all__ = ["STRUCTURE_PIPELINE", "db_url", "export", "export_gradebook", "gradebook_totals", "write_gradebook"]
 
 #: nbgrader preprocessors that record an assignment's cells, in generate_assignment's order.
 STRUCTURE_PIPELINE = ("ClearSolutions", "ClearOutput", "ComputeChecksums", "SaveCells")
@@ -168,3 +168,13 @@ def export_gradebook(*, gradebook: str | Path, to: str | Path) -> Path:
         writer.writerow(("student", "assignment", "score", "max_score"))
         writer.writerows(sorted(rows))
     return to
+
+
+def export(*, out: str | Path = "graded", gradebook: str | Path | None = None, to: str | Path | None = None) -> Path:
+    """The `export` command: totals of the gradebook (default `<out>/gradebook.db`) as CSV at `to` (default
+    `<out>/gradebook_export.csv`). Raises FileNotFoundError naming the gradebook if there is none."""
+    out = Path(out)
+    db = Path(gradebook) if gradebook is not None else out / "gradebook.db"
+    if not db.is_file():
+        raise FileNotFoundError(f"{db}: no gradebook (run `autodiff-course grade` first)")
+    return export_gradebook(gradebook=db, to=Path(to) if to is not None else out / "gradebook_export.csv")

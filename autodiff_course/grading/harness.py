@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import resource
 import signal
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 _HEADER = struct.Struct(">I")
+# Written to fds 1 and 2 after each cell, so the worker can tell which cell wrote what at the fd level.
+CELL_END = re.compile(rb"\x00\x1eADC-CELL-END (\d+)\x1e\x00")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 TRACEBACK_LINES = 40
 TRACEBACK_LINE_CHARS = 400
@@ -69,7 +72,7 @@ def write_frame(fd: int, obj) -> None:
     """Write one frame to a raw file descriptor (all of it, retrying short writes)."""
     view = memoryview(encode_frame(obj))
     while view:
-        n = __import__("os").write(fd, view)
+        n = os.write(fd, view)
         view = view[n:]
 
 
@@ -116,7 +119,6 @@ class _Capture:
         self.budget = budget
         self.outputs: list[dict] = []
         self.limited = False
-        self._raised = False
 
     def _charge(self, n: int) -> bool:
         if self.budget.take(n):
@@ -126,9 +128,10 @@ class _Capture:
             self.outputs.append({"output_type": "stream", "name": "stderr",
                                  "text": f"[output truncated: the notebook's output limit of "
                                          f"{self.budget.total} bytes was reached]\n"})
-        if not self._raised:
-            # Stop a flooding loop once per cell; later writes are dropped silently.
-            self._raised = True
+        if not self.budget.raised:
+            # Stop the flooding code once; later output of any cell is dropped silently, so honest cells
+            # after a flood still run to the end.
+            self.budget.raised = True
             raise OutputLimitExceeded(f"output limit of {self.budget.total} bytes exceeded")
         return False
 
@@ -163,6 +166,7 @@ class _Budget:
     def __init__(self, total: int):
         self.total = total
         self.used = 0
+        self.raised = False
 
     def take(self, n: int) -> bool:
         if self.used + n > self.total:
@@ -277,7 +281,7 @@ def make_shell():
     cfg = Config()
     cfg.HistoryManager.enabled = False
     cfg.InteractiveShell.colors = "nocolor"
-    cfg.InteractiveShell.xmode = "Context"
+    cfg.InteractiveShell.xmode = "Plain"  # short, and cheap to format under memory pressure
     shell = GradingShell.instance(config=cfg)
     return shell
 
@@ -375,5 +379,11 @@ def run_job(shell, job: dict, skip: set, limits: dict, events_fd: int, collector
                                     "data": data})
         else:
             result = _run_code_cell(shell, cell, limits, budget)
+        mark = b"\x00\x1eADC-CELL-END %d\x1e\x00" % index
+        for fd in (1, 2):
+            try:
+                os.write(fd, mark)
+            except OSError:
+                pass  # the student closed it: their fd-level output is lost, the grading goes on
         write_frame(events_fd, {"event": "cell", "index": index, **result})
     write_frame(events_fd, {"event": "done"})

@@ -100,7 +100,7 @@ def find_submissions(submissions_dir: str | Path, configs: dict, *, assignments:
     root = Path(submissions_dir)
     if not root.is_dir():
         raise SubmissionError(f"{root}: submissions folder does not exist")
-    wanted = sorted(assignments) if assignments else sorted(configs)
+    wanted = sorted(assignments) if assignments is not None else sorted(configs)
     problems: list[str] = []
     submissions: list[Submission] = []
     students = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -162,6 +162,12 @@ def read_submission(path: str | Path) -> nbformat.NotebookNode:
         raise SubmissionError(f"{path}: notebook has no cell list")
     if not nb.cells:
         raise SubmissionError(f"{path}: notebook has no cells")
+    for cell in nb.cells:
+        # Converted (and some hand-edited) notebooks keep sources as lists of lines; the grader wants text.
+        if isinstance(cell.get("source"), list):
+            cell["source"] = "".join(str(part) for part in cell["source"])
+        if not isinstance(cell.get("source", ""), str):
+            raise SubmissionError(f"{path}: cell {nb.cells.index(cell)} has a source that is not text")
     return nb
 
 

@@ -23,6 +23,7 @@ th, td { border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; vertica
 th { background: #f4f4f4; }
 .ok { color: #1a7f37; } .failed { color: #b35900; } .error, .timeout, .tampered, .missing { color: #c62828; }
 section.exercise { border: 1px solid #ddd; border-radius: 6px; padding: .5rem 1rem; margin: 1rem 0; }
+svg { max-width: 100%; height: auto; }
 pre { white-space: pre-wrap; background: #f8f8f8; padding: .5rem; }
 """
 
@@ -125,10 +126,15 @@ def _histogram_svg(stats: dict) -> str:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     names = list(stats)
-    fig, axes = plt.subplots(1, max(len(names), 1), figsize=(3.2 * max(len(names), 1), 2.6), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    cols = min(3, max(len(names), 1))
+    rows = -(-max(len(names), 1) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows), squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, names):
         scores = [score for _, score in stats[name]["totals"]]
         top = stats[name]["max_score"]
         ax.hist(scores, bins=min(10, max(int(top), 1)), range=(0, top), color="#4c72b0", edgecolor="white")
@@ -136,6 +142,7 @@ def _histogram_svg(stats: dict) -> str:
         ax.set_xlabel("score", fontsize=8)
         ax.set_ylabel("students", fontsize=8)
         ax.tick_params(labelsize=7)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     buffer = io.StringIO()
     # Fixed hash salt and no date: the SVG is byte-identical across runs.

@@ -264,8 +264,8 @@ def release_uid(uid: int) -> None:
         os.close(fd)
 
 
-def processes_of_uid(uid: int) -> list[int]:
-    """Pids of live (non-zombie) processes whose real uid is `uid`, as this process's /proc shows them."""
+def processes_of_uid(uid: int, *, zombies: bool = False) -> list[int]:
+    """Pids of processes whose real uid is `uid` (zombies too if asked), as this process's /proc shows them."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -281,7 +281,7 @@ def processes_of_uid(uid: int) -> list[int]:
                 real_uid = int(line.split()[1])
             elif line.startswith("State:"):
                 state = line.split()[1]
-        if real_uid == uid and state != "Z":
+        if real_uid == uid and (zombies or state != "Z"):
             pids.append(int(entry))
     return pids
 

@@ -74,6 +74,55 @@ def _describe_exit(status: int) -> tuple[str, str]:
     return "crashed", f"its process exited with code {code} (e.g. os._exit())"
 
 
+class _FdBudget:
+    def __init__(self, total: int):
+        self.left = total
+        self.limited = False
+
+    def take(self, data: bytes) -> bytes:
+        keep = data[: max(0, self.left)]
+        self.left -= len(keep)
+        if len(keep) < len(data):
+            self.limited = True
+        return keep
+
+
+class _FdStream:
+    """One of the child's fds 1/2: bytes split into per-cell segments at `harness.CELL_END` marks.
+
+    Memory stays bounded by the budget whatever the child writes; text after the last mark (a cell that never
+    ended) is `outputs_of(None)`.
+    """
+
+    def __init__(self, name: str, budget: _FdBudget):
+        self.name, self.budget = name, budget
+        self.pending = bytearray()
+        self.segments: dict[int, bytearray] = {}
+
+    def feed(self, data: bytes) -> None:
+        self.pending += data
+        while True:
+            m = harness.CELL_END.search(self.pending)
+            if m is None:
+                break
+            self.segments.setdefault(int(m.group(1)), bytearray()).extend(
+                self.budget.take(bytes(self.pending[: m.start()])))
+            del self.pending[: m.end()]
+        tail = 64  # long enough to hold the start of a mark split across reads
+        if len(self.pending) > max(0, self.budget.left) + tail + 4096:
+            self.pending = self.pending[: max(0, self.budget.left)] + self.pending[-tail:]
+            self.budget.limited = True
+
+    def outputs_of(self, index: int | None) -> list[dict]:
+        if index is None:
+            data, self.pending = self.budget.take(bytes(self.pending)), bytearray()
+        else:
+            data = bytes(self.segments.pop(index, b""))
+        if not data:
+            return []
+        return [{"output_type": "stream", "name": self.name, "text": data.decode("utf-8", "replace")}]
+
+
 class _Attempt:
     def __init__(self):
         self.cells: dict[int, dict] = {}
@@ -173,9 +222,8 @@ class Worker:
         for fd in (w_ev, w_out, w_err):
             os.close(fd)
         reader = harness.FrameReader(int(limits.output_bytes) * 4 + (64 << 20))
-        fd_text = {r_out: bytearray(), r_err: bytearray()}
-        fd_names = {r_out: "stdout", r_err: "stderr"}
-        fd_budget = [int(limits.output_bytes)]
+        fd_budget = _FdBudget(int(limits.output_bytes))
+        streams = {r_out: _FdStream("stdout", fd_budget), r_err: _FdStream("stderr", fd_budget)}
         current: dict | None = None
         done = False
         kill_reason: str | None = None
@@ -194,11 +242,7 @@ class Worker:
                 for ev in reader.feed(data):
                     handle(ev)
             else:
-                keep = data[: max(0, fd_budget[0])]
-                fd_budget[0] -= len(data)
-                fd_text[fd] += keep
-                if fd_budget[0] < 0:
-                    att.fd_output_limited = True
+                streams[fd].feed(data)
             return True
 
         def drain(fds) -> None:
@@ -212,15 +256,6 @@ class Worker:
 
         def drain_output():
             drain((r_out, r_err))
-
-        def take_fd_outputs() -> list[dict]:
-            outs = []
-            for fd in (r_out, r_err):
-                if fd_text[fd]:
-                    outs.append({"output_type": "stream", "name": fd_names[fd],
-                                 "text": fd_text[fd].decode("utf-8", "replace")})
-                    fd_text[fd].clear()
-            return outs
 
         def handle(ev):
             nonlocal current, done
@@ -239,12 +274,11 @@ class Worker:
                 att.exercises[ex_id] = data if isinstance(data, dict) else {
                     "status": "error", "message": "the collector's data was not an object"}
             elif kind == "cell" and index in cells_by_index:
-                drain_output()
                 outputs = [o for o in ev.get("outputs") or [] if isinstance(o, dict)]
                 status = ev.get("status") if ev.get("status") in CELL_STATUSES else "error"
                 error = ev.get("error") if isinstance(ev.get("error"), dict) else None
                 att.cells[index] = {"index": index, "status": status, "error": error,
-                                    "outputs": outputs + take_fd_outputs(),
+                                    "outputs": outputs,
                                     "output_limit": bool(ev.get("output_limit"))}
                 current = None
 
@@ -286,7 +320,12 @@ class Worker:
             for fd in (r_ev, r_out, r_err):
                 os.close(fd)
 
-        leftover = take_fd_outputs()
+        # fd-level output (os.write, C code, subprocesses) is split per cell by the child's end-of-cell marks.
+        for index, cell in att.cells.items():
+            for st in streams.values():
+                cell["outputs"] += st.outputs_of(index)
+        leftover = [o for st in streams.values() for o in st.outputs_of(None)]
+        att.fd_output_limited = fd_budget.limited
         if done and kill_reason is None:
             return att
         if kill_reason == "notebook":
@@ -313,16 +352,30 @@ class Worker:
             att.harness_failure = f"the grading process ended outside any cell: {text}. {detail}".strip()
         return att
 
-    def _cleanup(self, root: str) -> None:
-        if self.uid is not None:
-            sandbox.kill_uid_processes(self.uid)
-        while True:  # reap the orphans that came to this subreaper
+    @staticmethod
+    def _reap() -> None:
+        """Collect the orphans that came to this subreaper."""
+        while True:
             try:
                 got, _ = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                break
+                return
             if not got:
-                break
+                return
+
+    def _cleanup(self, root: str) -> None:
+        if self.uid is not None:
+            # SIGKILLed processes take a moment to release their memory and become zombies: repeat until
+            # not even a zombie of the uid is left, so the next job starts from nothing.
+            give_up = time.monotonic() + 10
+            while True:
+                sandbox.kill_uid_processes(self.uid)
+                self._reap()
+                if not sandbox.processes_of_uid(self.uid, zombies=True) or time.monotonic() > give_up:
+                    break
+                time.sleep(0.005)
+        else:
+            self._reap()
         shutil.rmtree(root, ignore_errors=True)
 
     # -- one job ----------------------------------------------------------------------------------------
@@ -510,6 +563,8 @@ def main(argv: list[str] | None = None) -> None:
                       "message": f"the grading worker failed: {type(exc).__name__}: {exc}",
                       "sandbox": args.sandbox, "seconds": 0.0, "cells": [], "exercises": {}}
         harness.write_frame(proto_out, result)
+    # Nothing to flush or save: skip the interpreter's (slow, torch- and IPython-laden) shutdown.
+    os._exit(0)
 
 
 if __name__ == "__main__":

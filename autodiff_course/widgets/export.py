@@ -1,12 +1,14 @@
 """Exporting notebooks that hold GraphSteppers to HTML that works with no kernel and no network.
 
 nbconvert's HTML exporter shows a widget output as a live widget view only if the notebook's metadata holds
-that widget's saved state, and then the page loads the jupyter-widgets HTML manager from a CDN. Offline, such an
+that widget's saved state, and then the page loads the jupyter-widgets HTML manager from a CDN. Offline, such
+an
 output shows nothing. Every GraphStepper output also carries a self-contained `text/html` form; this
 preprocessor drops the widget view from those outputs (and only those), so the exporter picks that form.
 
     jupyter nbconvert --to html \\
-        --HTMLExporter.preprocessors='["autodiff_course.widgets.export.StandaloneWidgetsPreprocessor"]' nb.ipynb
+        --HTMLExporter.preprocessors='["autodiff_course.widgets.export.StandaloneWidgetsPreprocessor"]'
+        nb.ipynb
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ class StandaloneWidgetsPreprocessor(Preprocessor):
 def export_html(notebook: str | Path, output: str | Path | None = None) -> Path:
     """Export an executed notebook to HTML whose GraphSteppers step with no kernel and no network.
 
-    Returns the written path (default: the notebook's path with `.html`). Raises FileNotFoundError for a missing
+    Returns the written path (default: the notebook's path with `.html`). Raises FileNotFoundError for a
+    missing
     notebook and nbformat's ValidationError for a file that is not a notebook.
     """
     from nbconvert import HTMLExporter

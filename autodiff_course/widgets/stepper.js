@@ -166,16 +166,39 @@ function mount(root, model) {
       panelLines.append(make("div", { class: cls }, line));
     }
   };
+  // The scroll box's size and position are cached (updated by scroll and resize events), so keeping the current
+  // node in view never forces a layout in the middle of a step.
+  const view = { left: 0, top: 0, w: 0, h: 0, sw: 0, sh: 0 };
+  const measure = () => {
+    view.left = scroller.scrollLeft;
+    view.top = scroller.scrollTop;
+    view.w = scroller.clientWidth;
+    view.h = scroller.clientHeight;
+    view.sw = scroller.scrollWidth;
+    view.sh = scroller.scrollHeight;
+  };
+  scroller.addEventListener("scroll", () => {
+    view.left = scroller.scrollLeft;
+    view.top = scroller.scrollTop;
+  }, { passive: true });
+  const resizeObserver = typeof ResizeObserver === "function" ? new ResizeObserver(measure) : null;
+  if (resizeObserver) resizeObserver.observe(scroller);
+  // Writing scrollTop forces a layout on the spot, so the scroll waits for the next frame, which lays out anyway.
+  let revealFrame = 0;
   const reveal = (k) => {
-    // Keep the current node in view on graphs larger than the scroll box.
-    if (k < 1 || scroller.scrollHeight <= scroller.clientHeight + 2 && scroller.scrollWidth <= scroller.clientWidth + 2)
-      return;
+    if (k < 1 || (view.sh <= view.h + 2 && view.sw <= view.w + 2)) return;
     const node = nodes.get(steps[k - 1].node);
     if (!node) return;
-    const left = scroller.scrollLeft, top = scroller.scrollTop;
-    const w = scroller.clientWidth, h = scroller.clientHeight;
-    if (node.x < left || node.x + 150 > left + w) scroller.scrollLeft = Math.max(0, node.x - w / 2);
-    if (node.y < top || node.y + 74 > top + h) scroller.scrollTop = Math.max(0, node.y - h / 2);
+    const left = node.x < view.left || node.x + 150 > view.left + view.w ? Math.max(0, node.x - view.w / 2) : null;
+    const top = node.y < view.top || node.y + 74 > view.top + view.h ? Math.max(0, node.y - view.h / 2) : null;
+    if (left === null && top === null) return;
+    if (left !== null) view.left = left;
+    if (top !== null) view.top = top;
+    cancelAnimationFrame(revealFrame);
+    revealFrame = requestAnimationFrame(() => {
+      if (left !== null) scroller.scrollLeft = left;
+      if (top !== null) scroller.scrollTop = top;
+    });
   };
   const controls = () => {
     prevBtn.disabled = cur === 0;
@@ -256,6 +279,8 @@ function mount(root, model) {
   root.dataset.renderMs = (performance.now() - t0).toFixed(1);
   return () => {
     stop();
+    cancelAnimationFrame(revealFrame);
+    if (resizeObserver) resizeObserver.disconnect();
     model.off("change:step", onModelStep);
   };
 }

@@ -1,15 +1,20 @@
-"""GraphStepper: step through the forward or reverse pass of a traced function, one node or one edge at a time.
+"""GraphStepper: step through the forward or reverse pass of a traced function, a node or an edge at a time.
 
-Why anywidget: the layout, the SVG and every step are computed once in Python and synced as traits; the browser
+Why anywidget: the layout, the SVG and every step are computed once in Python and synced as traits; the
+browser
 inserts the SVG once and a step only restyles it. anywidget ships its front end as a prebuilt JupyterLab /
-Notebook 7 extension and works in VS Code and Colab, so no build step and no CDN. `step` is a synced trait, so a
+Notebook 7 extension and works in VS Code and Colab, so no build step and no CDN. `step` is a synced trait,
+so a
 notebook can drive the widget (`w.step = 5`) and read where a student is.
 
-Why a `text/html` form as well: a notebook exported to HTML has no kernel. The widget's mime bundle also carries a
+Why a `text/html` form as well: a notebook exported to HTML has no kernel. The widget's mime bundle also
+carries a
 self-contained snippet (the same JavaScript and CSS inline, the state embedded as JSON, the static SVG as the
-content a script-less viewer shows). nbconvert's HTML exporter uses it whenever the notebook's metadata holds no
+content a script-less viewer shows). nbconvert's HTML exporter uses it whenever the notebook's metadata holds
+no
 widget state for this widget (JupyterLab's default save). When the state *is* saved (`jupyter nbconvert
---execute` saves it), nbconvert prefers the widget view, which needs the jupyter-widgets HTML manager from a CDN;
+--execute` saves it), nbconvert prefers the widget view, which needs the jupyter-widgets HTML manager from a
+CDN;
 `autodiff_course.widgets.export.StandaloneWidgetsPreprocessor` removes the widget view from our outputs so the
 self-contained form is used there too.
 """
@@ -51,8 +56,10 @@ def _as_graph(fn_or_graph: Any, inputs: tuple) -> Any:
     if callable(fn_or_graph):
         if not inputs:
             name = getattr(fn_or_graph, "__name__", "the function")
-            raise TypeError(f"GraphStepper: give the inputs at which to trace {name}, e.g. "
-                            f"GraphStepper({name}, 1.8, 2.4, 0.7)")
+            raise TypeError(
+                f"GraphStepper: give the inputs at which to trace {name}, e.g. "
+                f"GraphStepper({name}, 1.8, 2.4, 0.7)"
+            )
         from autodiff_course.trace import trace
 
         return trace(fn_or_graph, *inputs)
@@ -68,12 +75,14 @@ class GraphStepper(anywidget.AnyWidget):
     """A computational graph, laid out in layers from inputs to output, that steps through a pass.
 
     ``GraphStepper(fn, *inputs, mode="forward", wrt=0)`` traces ``fn`` at ``inputs``; ``GraphStepper(graph)``
-    takes a traced ``Graph`` (or its ``to_dict()`` data). Forward mode: one step per node (value and tangent with
+    takes a traced ``Graph`` (or its ``to_dict()`` data). Forward mode: one step per node (value and tangent
+    with
     respect to input ``wrt``). Reverse mode: the forward pass, then the output's seed, then one step per edge.
     ``compare``: a ``CheckResult`` or ``{"culprit": "v4", "received": {"v4": 1.2, ...}}``; wrong nodes are
     marked, the culprit stands out, and steps show expected beside received.
 
-    Raises TypeError for arguments that are not a function with inputs, a Graph or graph data, ValueError for an
+    Raises TypeError for arguments that are not a function with inputs, a Graph or graph data, ValueError for
+    an
     unknown mode, KeyError for a ``wrt`` that is not an input, and what tracing raises for the function.
     """
 
@@ -89,8 +98,16 @@ class GraphStepper(anywidget.AnyWidget):
     step = traitlets.Int(0).tag(sync=True)
     speed = traitlets.Float(2.0).tag(sync=True)
 
-    def __init__(self, fn_or_graph: Any, *inputs: Any, mode: str = "forward", wrt: Any = 0, compare: Any = None,
-                 title: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        fn_or_graph: Any,
+        *inputs: Any,
+        mode: str = "forward",
+        wrt: Any = 0,
+        compare: Any = None,
+        title: str | None = None,
+        **kwargs: Any,
+    ):
         graph = _as_graph(fn_or_graph, inputs)
         built = build_steps(graph, mode, wrt=wrt, compare=compare)
         data = graph_data(graph)
@@ -102,18 +119,30 @@ class GraphStepper(anywidget.AnyWidget):
         self._names = {n["id"]: n["name"] for n in data["nodes"]}
         label = title or getattr(fn_or_graph, "__name__", None) or "graph"
         if inputs:
-            label += "(" + ", ".join(format(float(x), "g") if isinstance(x, (int, float)) else "\u2026"
-                                     for x in inputs) + ")"
+            label += (
+                "("
+                + ", ".join(
+                    format(float(x), "g") if isinstance(x, (int, float)) else "\u2026" for x in inputs
+                )
+                + ")"
+            )
         what = f"forward mode, d/d{built['wrt']}" if mode == "forward" else "reverse mode"
-        intro = ("Each step computes one node's value and its tangent." if mode == "forward" else
-                 "First the forward pass computes every value; then each step sends an adjoint back along one "
-                 "edge, so you can watch an adjoint sum its paths.")
+        intro = (
+            "Each step computes one node's value and its tangent."
+            if mode == "forward"
+            else "First the forward pass computes every value; then each step sends an adjoint back along "
+            "one edge, so you can watch an adjoint sum its paths."
+        )
         if self.marks:
             intro += " Red outlines mark your wrong values; the culprit is the first one."
         super().__init__(
             svg=graph_to_svg(data, marks=self.marks, values=False, layout=self.graph_layout, title=label),
-            steps=built["steps"], initial=built["initial"], heading=f"{label} \u2014 {what}", intro=intro,
-            mode=mode, **kwargs,
+            steps=built["steps"],
+            initial=built["initial"],
+            heading=f"{label} \u2014 {what}",
+            intro=intro,
+            mode=mode,
+            **kwargs,
         )
 
     @traitlets.validate("step")
@@ -123,7 +152,8 @@ class GraphStepper(anywidget.AnyWidget):
             raise traitlets.TraitError(f"step {k} is outside 0..{len(self.steps)} for this {self.mode} pass")
         return k
 
-    # -- driving it from Python (and from tests) --------------------------------------------------------------
+    # -- driving it from Python (and from tests)
+    # --------------------------------------------------------------
     @property
     def n_steps(self) -> int:
         return len(self.steps)
@@ -158,23 +188,36 @@ class GraphStepper(anywidget.AnyWidget):
         step = self.current
         if step is None:
             return {"node": None, "reads": [], "edges": []}
-        return {"node": self._names[step["node"]], "reads": [self._names[r] for r in step["reads"]],
-                "edges": list(step["edges"])}
+        return {
+            "node": self._names[step["node"]],
+            "reads": [self._names[r] for r in step["reads"]],
+            "edges": list(step["edges"]),
+        }
 
     def labels(self) -> dict[str, dict[str, str]]:
         """What every node shows now: name -> ``{"value", "derivative", "state"}``."""
         shown = labels_at(self.initial, self.steps, self.step)
-        return {self._names[nid]: {"value": t[SLOT_VALUE], "derivative": t[SLOT_DERIV], "state": t[SLOT_STATE]}
-                for nid, t in shown.items()}
+        return {
+            self._names[nid]: {"value": t[SLOT_VALUE], "derivative": t[SLOT_DERIV], "state": t[SLOT_STATE]}
+            for nid, t in shown.items()
+        }
 
     # -- the kernel-free form -------------------------------------------------------------------------------
     def to_html(self) -> str:
         """A self-contained HTML snippet of this stepper: the static SVG (what a viewer without JavaScript
-        shows), the same JavaScript and CSS as the widget inline, and the state as JSON. Needs no kernel and no
+        shows), the same JavaScript and CSS as the widget inline, and the state as JSON. Needs no kernel and
+        no
         network; steps like the widget. Starts at the widget's current step."""
         uid = "adc-" + uuid.uuid4().hex[:12]
-        state = {"steps": self.steps, "initial": self.initial, "heading": self.heading, "intro": self.intro,
-                 "mode": self.mode, "step": self.step, "speed": self.speed}
+        state = {
+            "steps": self.steps,
+            "initial": self.initial,
+            "heading": self.heading,
+            "intro": self.intro,
+            "mode": self.mode,
+            "step": self.step,
+            "speed": self.speed,
+        }
         js = (_HERE / "stepper.js").read_text(encoding="utf-8").replace("export default", "var __adcWidget =")
         css = (_HERE / "stepper.css").read_text(encoding="utf-8")
         return (
@@ -185,7 +228,7 @@ class GraphStepper(anywidget.AnyWidget):
             "<script>(function () {\n"
             f"{js}\n"
             f'var root = document.getElementById("{uid}");\n'
-            'if (!root || root.dataset.ready) return;\n'
+            "if (!root || root.dataset.ready) return;\n"
             f'var state = JSON.parse(document.getElementById("{uid}-state").textContent);\n'
             "__adcWidget.render({model: __adcWidget.localModel(state), el: root});\n"
             "})();</script>"
@@ -194,13 +237,16 @@ class GraphStepper(anywidget.AnyWidget):
     def save_html(self, path: str | Path) -> Path:
         """Write a complete HTML page holding `to_html()`; returns the path."""
         path = Path(path)
-        path.write_text(f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(self.heading)}</title>'
-                        f"</head><body>{self.to_html()}</body></html>\n", encoding="utf-8")
+        path.write_text(
+            f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(self.heading)}</title>'
+            f"</head><body>{self.to_html()}</body></html>\n",
+            encoding="utf-8",
+        )
         return path
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         bundle = super()._repr_mimebundle_(**kwargs)
-        data, metadata = (bundle if isinstance(bundle, tuple) else (bundle, {}))
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
         data = dict(data or {})
         data["text/html"] = self.to_html()
         return data, metadata

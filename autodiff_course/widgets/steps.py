@@ -5,7 +5,8 @@ which nodes and edges it reads, the equation in words and in numbers, and the te
 step. The browser (and any other front end) only replays these records, so a step costs it a handful of DOM
 updates, and the Python tests can check exactly what a student will read.
 
-A step record: ``{"title", "lines", "node", "reads", "edges", "updates", "check"}`` where ``updates`` is a list
+A step record: ``{"title", "lines", "node", "reads", "edges", "updates", "check"}`` where ``updates`` is a
+list
 of ``[node_id, slot, text]`` (slot 0: the value line, 1: the derivative line, 2: the node's state word, one of
 ``""``, ``"val"``, ``"der"``, ``"done"``) and ``check`` is ``None`` or ``{"name", "expected", "received",
 "ok"}`` when a student's value of this step is being compared.
@@ -22,8 +23,16 @@ import numpy as np
 from autodiff_course.graph_layout import format_value, graph_data
 from autodiff_course.graph_svg import resolve_node
 
-__all__ = ["build_steps", "compare_marks", "adjoint_name", "tangent_name", "labels_at", "SLOT_VALUE",
-           "SLOT_DERIV", "SLOT_STATE"]
+__all__ = [
+    "build_steps",
+    "compare_marks",
+    "adjoint_name",
+    "tangent_name",
+    "labels_at",
+    "SLOT_VALUE",
+    "SLOT_DERIV",
+    "SLOT_STATE",
+]
 
 SLOT_VALUE, SLOT_DERIV, SLOT_STATE = 0, 1, 2
 _NUMBERED = re.compile(r"^([A-Za-z_]+?)(\d+)$")
@@ -131,12 +140,17 @@ def _check(received: Mapping, key: str, expected: Any, rtol: float, atol: float)
         return None
     got = received[key]
     try:
-        ok = bool(np.allclose(np.asarray(got, dtype=float), np.asarray(expected, dtype=float), rtol=rtol,
-                              atol=atol))
+        ok = bool(
+            np.allclose(np.asarray(got, dtype=float), np.asarray(expected, dtype=float), rtol=rtol, atol=atol)
+        )
     except (TypeError, ValueError):
         ok = False
-    return {"name": key, "expected": format_value(expected), "received": format_value(got)
-            if _is_number_like(got) else repr(got), "ok": ok}
+    return {
+        "name": key,
+        "expected": format_value(expected),
+        "received": format_value(got) if _is_number_like(got) else repr(got),
+        "ok": ok,
+    }
 
 
 def _is_number_like(x: Any) -> bool:
@@ -175,16 +189,25 @@ def _normalise_compare(compare: Any) -> dict | None:
     if hasattr(compare, "to_dict"):
         compare = compare.to_dict()
     if not isinstance(compare, Mapping):
-        raise TypeError(f"compare must be a CheckResult or a dict with 'received', got {type(compare).__name__}")
+        raise TypeError(
+            f"compare must be a CheckResult or a dict with 'received', got {type(compare).__name__}"
+        )
     received = compare.get("received") or {}
     if not isinstance(received, Mapping):
         raise TypeError("compare['received'] must map the student's variable names to their values")
     # An empty or missing "wrong" list means "not said": then the values decide, at the check's tolerance.
-    return {"culprit": compare.get("culprit"), "received": dict(received), "wrong": compare.get("wrong") or None,
-            "rtol": float(compare.get("rtol", 1e-9)), "atol": float(compare.get("atol", 1e-12))}
+    return {
+        "culprit": compare.get("culprit"),
+        "received": dict(received),
+        "wrong": compare.get("wrong") or None,
+        "rtol": float(compare.get("rtol", 1e-9)),
+        "atol": float(compare.get("atol", 1e-12)),
+    }
 
 
-def compare_marks(data: Mapping, checks: Mapping[tuple[int, str], dict], compare: dict | None) -> dict[int, str]:
+def compare_marks(
+    data: Mapping, checks: Mapping[tuple[int, str], dict], compare: dict | None
+) -> dict[int, str]:
     """Node id -> mark (`"wrong"` or `"culprit"`) from the per-node comparisons and the check's culprit."""
     marks: dict[int, str] = {}
     if compare is None:
@@ -209,7 +232,8 @@ def _culprit_node(data: Mapping, culprit: str) -> int | None:
     for node in data["nodes"]:  # the culprit may be a tangent or adjoint name (`vbar4`, `dv4dx0`)
         for kind in ("adjoint", "tangent"):
             if culprit in _student_keys(node, kind, None) or (
-                kind == "tangent" and any(culprit.startswith(f"d{n}d") for n in [node["name"], *node["names"]])
+                kind == "tangent"
+                and any(culprit.startswith(f"d{n}d") for n in [node["name"], *node["names"]])
             ):
                 return node["id"]
     return None
@@ -219,13 +243,15 @@ def build_steps(graph: Any, mode: str = "forward", wrt: Any = 0, compare: Any = 
     """All steps of `mode` ("forward" or "reverse") through `graph` (an engine `Graph`).
 
     Forward mode: one step per node, computing its value and its tangent with respect to input `wrt` (an input
-    index or name). Reverse mode: one step per node for the forward pass, one step seeding the output's adjoint,
+    index or name). Reverse mode: one step per node for the forward pass, one step seeding the output's
+    adjoint,
     then one step per edge, latest node first, adding that edge's contribution to its input's adjoint, so an
     adjoint visibly sums its paths. `compare`: a `CheckResult` or a dict ``{"culprit": name, "received":
     {student variable: value}}`` (optional ``"wrong"``: names known wrong, ``"rtol"``, ``"atol"``); steps that
     compute a compared quantity show expected beside received.
 
-    Returns ``{"steps", "initial", "marks", "checks", "wrt"}``. Raises ValueError for an unknown mode or a graph
+    Returns ``{"steps", "initial", "marks", "checks", "wrt"}``. Raises ValueError for an unknown mode or a
+    graph
     with more than one output in reverse mode, KeyError for a `wrt` that names no input.
     """
     if mode not in ("forward", "reverse"):
@@ -275,32 +301,43 @@ def build_steps(graph: Any, mode: str = "forward", wrt: Any = 0, compare: Any = 
         for node in nodes:
             line, value_text = _value_lines(text, node)
             check = check_for(node, "value", node.get("value"))
-            steps.append({
-                "title": f"Forward pass: compute {node['name']}",
-                "lines": [line, *_check_line(check)],
-                "node": node["id"], "reads": list(dict.fromkeys(node["inputs"])),
-                "edges": [f"e{node['id']}_{k}" for k in range(len(node["inputs"]))],
-                "updates": [[node["id"], SLOT_VALUE, "= " + value_text], [node["id"], SLOT_STATE, "val"]],
-                "check": check,
-            })
+            steps.append(
+                {
+                    "title": f"Forward pass: compute {node['name']}",
+                    "lines": [line, *_check_line(check)],
+                    "node": node["id"],
+                    "reads": list(dict.fromkeys(node["inputs"])),
+                    "edges": [f"e{node['id']}_{k}" for k in range(len(node["inputs"]))],
+                    "updates": [[node["id"], SLOT_VALUE, "= " + value_text], [node["id"], SLOT_STATE, "val"]],
+                    "check": check,
+                }
+            )
         steps.extend(_reverse_steps(text, data, graph.adjoints(), check_for))
 
     marks = compare_marks(data, checks, cmp)
-    return {"steps": steps, "initial": initial, "marks": {str(k): v for k, v in marks.items()},
-            "checks": [dict(c, node=nid, kind=kind) for (nid, kind), c in checks.items()],
-            "wrt": _arg_name(wrt_node) if wrt_node else None}
+    return {
+        "steps": steps,
+        "initial": initial,
+        "marks": {str(k): v for k, v in marks.items()},
+        "checks": [dict(c, node=nid, kind=kind) for (nid, kind), c in checks.items()],
+        "wrt": _arg_name(wrt_node) if wrt_node else None,
+    }
 
 
-def _forward_step(text: _Text, node: Mapping, tangents: Mapping, wrt_node: Mapping, wrt_arg: str,
-                  check_for) -> dict:
+def _forward_step(
+    text: _Text, node: Mapping, tangents: Mapping, wrt_node: Mapping, wrt_arg: str, check_for
+) -> dict:
     nid, name = node["id"], node["name"]
     line, value_text = _value_lines(text, node)
     tangent = tangents.get(nid, 0.0)
     dname = tangent_name(name)
     if node["op"] == "input":
         why = "the seed: we differentiate with respect to" if nid == wrt_node["id"] else "does not depend on"
-        tline = f"{dname} = {format_value(tangent)} ({name} {why} {wrt_arg})" if nid != wrt_node["id"] else (
-            f"{dname} = {format_value(tangent)} ({why} {wrt_arg})")
+        tline = (
+            f"{dname} = {format_value(tangent)} ({name} {why} {wrt_arg})"
+            if nid != wrt_node["id"]
+            else (f"{dname} = {format_value(tangent)} ({why} {wrt_arg})")
+        )
     elif node["op"] == "const":
         tline = f"{dname} = 0 (a constant does not change)"
     else:
@@ -324,10 +361,14 @@ def _forward_step(text: _Text, node: Mapping, tangents: Mapping, wrt_node: Mappi
     return {
         "title": f"Forward mode: compute {name} and its tangent {dname} (d{name}/d{wrt_arg})",
         "lines": [line, tline, *_check_line(check_v), *_check_line(check_t)],
-        "node": nid, "reads": list(dict.fromkeys(node["inputs"])),
+        "node": nid,
+        "reads": list(dict.fromkeys(node["inputs"])),
         "edges": [f"e{nid}_{k}" for k in range(len(node["inputs"]))],
-        "updates": [[nid, SLOT_VALUE, "= " + value_text], [nid, SLOT_DERIV, f"{dname} = {format_value(tangent)}"],
-                    [nid, SLOT_STATE, "done"]],
+        "updates": [
+            [nid, SLOT_VALUE, "= " + value_text],
+            [nid, SLOT_DERIV, f"{dname} = {format_value(tangent)}"],
+            [nid, SLOT_STATE, "done"],
+        ],
         "check": check,
     }
 
@@ -351,13 +392,17 @@ def _reverse_steps(text: _Text, data: Mapping, adjoints: Mapping, check_for) -> 
     running: dict[int, Any] = {}
     oname = adjoint_name(out["name"])
     check = check_for(out, "adjoint", adjoints.get(out_id, 1.0))
-    steps = [{
-        "title": f"Reverse pass: seed the output's adjoint {oname}",
-        "lines": [f"{oname} = d{out['name']}/d{out['name']} = 1", *_check_line(check)],
-        "node": out_id, "reads": [], "edges": [],
-        "updates": [[out_id, SLOT_DERIV, f"{oname} = 1"], [out_id, SLOT_STATE, "done"]],
-        "check": check,
-    }]
+    steps = [
+        {
+            "title": f"Reverse pass: seed the output's adjoint {oname}",
+            "lines": [f"{oname} = d{out['name']}/d{out['name']} = 1", *_check_line(check)],
+            "node": out_id,
+            "reads": [],
+            "edges": [],
+            "updates": [[out_id, SLOT_DERIV, f"{oname} = 1"], [out_id, SLOT_STATE, "done"]],
+            "check": check,
+        }
+    ]
     running[out_id] = 1.0
     for node in reversed(nodes):
         if not node["inputs"] or node["id"] not in reach:
@@ -372,16 +417,21 @@ def _reverse_steps(text: _Text, data: Mapping, adjoints: Mapping, check_for) -> 
             received_so_far[s] += 1
             nth, total = received_so_far[s], incoming[s]
             local = partials[k] if partials is not None else None
-            lines = [f"{sbar} += {nbar} * d{node['name']}/d{src['name']}",
-                     f"d{node['name']}/d{src['name']} = {words}"
-                     + (f" = {format_value(local)}" if _scalar(local) and format_value(local) != words else "")]
+            lines = [
+                f"{sbar} += {nbar} * d{node['name']}/d{src['name']}",
+                f"d{node['name']}/d{src['name']} = {words}"
+                + (f" = {format_value(local)}" if _scalar(local) and format_value(local) != words else ""),
+            ]
             before = running.get(s)
             if _scalar(local) and _scalar(gbar):
                 contribution = gbar * local
                 after = contribution if before is None else before + contribution
                 lines.append(f"{sbar} += {_num(gbar)} * {_num(local)} = {format_value(contribution)}")
-                lines.append(f"{sbar} = {format_value(after)}" if before is None else
-                             f"{sbar} = {format_value(before)} + {_num(contribution)} = {format_value(after)}")
+                lines.append(
+                    f"{sbar} = {format_value(after)}"
+                    if before is None
+                    else f"{sbar} = {format_value(before)} + {_num(contribution)} = {format_value(after)}"
+                )
             else:
                 after = adjoints.get(s) if nth == total else None
             running[s] = after
@@ -392,18 +442,25 @@ def _reverse_steps(text: _Text, data: Mapping, adjoints: Mapping, check_for) -> 
                 final = adjoints.get(s, after)
                 # The engine's adjoint is authoritative; the running sum above adds in the same order.
                 update_text = f"{sbar} = {format_value(final)}"
-                lines.append(f"{sbar} is complete: all {total} path{'s' if total != 1 else ''} summed"
-                             if total > 1 else f"{sbar} is complete (one path)")
+                lines.append(
+                    f"{sbar} is complete: all {total} path{'s' if total != 1 else ''} summed"
+                    if total > 1
+                    else f"{sbar} is complete (one path)"
+                )
                 check = check_for(src, "adjoint", final)
                 lines.extend(_check_line(check))
-            steps.append({
-                "title": f"Reverse pass: edge {src['name']} \u2192 {node['name']}, "
-                         f"path {nth} of {total} into {sbar}",
-                "lines": lines,
-                "node": s, "reads": [node["id"]], "edges": [f"e{node['id']}_{k}"],
-                "updates": [[s, SLOT_DERIV, update_text], [s, SLOT_STATE, "done" if complete else "der"]],
-                "check": check,
-            })
+            steps.append(
+                {
+                    "title": f"Reverse pass: edge {src['name']} \u2192 {node['name']}, "
+                    f"path {nth} of {total} into {sbar}",
+                    "lines": lines,
+                    "node": s,
+                    "reads": [node["id"]],
+                    "edges": [f"e{node['id']}_{k}"],
+                    "updates": [[s, SLOT_DERIV, update_text], [s, SLOT_STATE, "done" if complete else "der"]],
+                    "check": check,
+                }
+            )
     return steps
 
 

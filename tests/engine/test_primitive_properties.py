@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.autograd.forward_ad as fwAD
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -39,6 +40,14 @@ def torch_grads(name, args, cotangent=None, create_graph=False):
     w = torch.ones_like(out) if cotangent is None else torch.tensor(cotangent, dtype=torch.float64)
     grads = torch.autograd.grad(out, ts, w, create_graph=create_graph)
     return out, grads, ts
+
+
+def torch_jvp(fn, primals, tangents):
+    """PyTorch's forward-mode AD: the tangent of ``fn`` at ``primals`` along ``tangents``."""
+    with fwAD.dual_level():
+        duals = [fwAD.make_dual(torch.tensor(p), torch.tensor(t)) for p, t in zip(primals, tangents)]
+        tangent = fwAD.unpack_dual(fn(*duals)).tangent
+        return np.zeros(np.shape(fn(*map(torch.tensor, primals)))) if tangent is None else tangent.numpy()
 
 
 # -- Scalars ------------------------------------------------------------------------------------------------
@@ -98,6 +107,11 @@ def test_scalar_mixed_second_derivatives_equal_torch(name, data):
     hessian = [[ac.grad(ac.grad(lambda x, y: prim(x, y), argnums=i), argnums=j)(*args) for j in range(2)]
                for i in range(2)]
 
+    if name == "pow" and args[1] == 0.0:
+        # PyTorch's pow backward returns a constant zero for d/dx at exponent 0, so its mixed derivative there
+        # is 0; the true one, d/dy (y x^(y-1)) = x^(y-1) (1 + y log x), is 1/x.
+        close(hessian[0][1], 1 / args[0])
+        return
     _, grads, ts = torch_grads(name, args, create_graph=True)
     expected = []
     for g in grads:
@@ -131,9 +145,8 @@ def test_tensor_broadcasting_reverse_and_forward_equal_torch(name, data):
     # forward mode with array tangents, against PyTorch's forward-mode AD
     tangents = [data.draw(S.cotangent(a.shape)) for a in args]
     _, tangent = ac.jvp(prim, args, tangents)
-    _, t_tangent = torch.func.jvp(lambda *xs: prim.torch(torch, *xs),
-                                  tuple(torch.tensor(a) for a in args), tuple(torch.tensor(t) for t in tangents))
-    close(np.broadcast_to(tangent, out_shape), t_tangent.numpy())
+    t_tangent = torch_jvp(lambda *xs: prim.torch(torch, *xs), args, tangents)
+    close(np.broadcast_to(tangent, out_shape), t_tangent)
 
 
 def _check_structural(fn, torch_fn, arrays, w, create_graph_too=True):
@@ -150,9 +163,7 @@ def _check_structural(fn, torch_fn, arrays, w, create_graph_too=True):
 
     tangents = [np.cos(np.arange(a.size, dtype=float)).reshape(a.shape) for a in arrays]
     _, tangent = ac.jvp(fn, arrays, tangents)
-    _, t_tangent = torch.func.jvp(torch_fn, tuple(torch.tensor(a) for a in arrays),
-                                  tuple(torch.tensor(t) for t in tangents))
-    close(tangent, t_tangent.numpy())
+    close(tangent, torch_jvp(torch_fn, arrays, tangents))
 
 
 @SETTINGS

@@ -85,13 +85,22 @@ def test_unreadable_notebooks_are_named_with_the_reason(tmp_path, content, words
 
 def test_nbformat3_notebooks_are_converted(tmp_path):
     v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {"name": ""},
-          "worksheets": [{"cells": [{"cell_type": "code", "input": "y = 2 * 3", "language": "python",
+          "worksheets": [{"cells": [{"cell_type": "code", "input": "x = 2\ny = x * 3", "language": "python",
                                      "outputs": [], "metadata": {}, "prompt_number": 1}], "metadata": {}}]}
     path = tmp_path / "old.ipynb"
     path.write_text(json.dumps(v3))
     nb = read_submission(path)
     assert nb.nbformat == 4
-    assert nb.cells[0].cell_type == "code" and nb.cells[0].source == "y = 2 * 3"
+    assert nb.cells[0].cell_type == "code" and nb.cells[0].source == "x = 2\ny = x * 3"
+
+
+def test_sources_stored_as_lists_of_lines_become_text(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("a = 1\nb = 2")])
+    data = json.loads(nbformat.writes(nb))
+    data["cells"][0]["source"] = ["a = 1\n", "b = 2"]
+    path = tmp_path / "lines.ipynb"
+    path.write_text(json.dumps(data))
+    assert read_submission(path).cells[0].source == "a = 1\nb = 2"
 
 
 def test_graded_notebook_takes_run_outputs_and_replaces_test_output_with_feedback():

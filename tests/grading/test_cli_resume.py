@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "submitted"
 CLI = Path(sys.executable).with_name("autodiff-course")
 ASSIGNMENTS = ("autodiff_by_hand", "tensors_grad_fn")
-COPIES = 3
+COPIES = 2
 
 pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason="the example class is not built yet")
 

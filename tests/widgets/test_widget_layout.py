@@ -12,13 +12,30 @@ from autodiff_course.widgets.samples import wide_graph
 def _hand_graph():
     # y = sin(x0) + x1 cos(x0) + x1/x2, written as the plain data of docs/architecture.md.
     def node(i, name, op, inputs, names=None):
-        return {"id": i, "name": name, "names": names or [name], "op": op, "inputs": inputs, "value": 0.5,
-                "shape": [], "line": None, "source": None, "params": {}}
+        return {
+            "id": i,
+            "name": name,
+            "names": names or [name],
+            "op": op,
+            "inputs": inputs,
+            "value": 0.5,
+            "shape": [],
+            "line": None,
+            "source": None,
+            "params": {},
+        }
 
-    nodes = [node(0, "v0", "input", [], ["x0", "v0"]), node(1, "v1", "input", [], ["x1", "v1"]),
-             node(2, "v2", "input", [], ["x2", "v2"]), node(3, "v3", "sin", [0]), node(4, "v4", "cos", [0]),
-             node(5, "v5", "mul", [1, 4]), node(6, "v6", "div", [1, 2]), node(7, "v7", "add", [3, 5]),
-             node(8, "v8", "add", [6, 7])]
+    nodes = [
+        node(0, "v0", "input", [], ["x0", "v0"]),
+        node(1, "v1", "input", [], ["x1", "v1"]),
+        node(2, "v2", "input", [], ["x2", "v2"]),
+        node(3, "v3", "sin", [0]),
+        node(4, "v4", "cos", [0]),
+        node(5, "v5", "mul", [1, 4]),
+        node(6, "v6", "div", [1, 2]),
+        node(7, "v7", "add", [3, 5]),
+        node(8, "v8", "add", [6, 7]),
+    ]
     return {"format": "autodiff-course.graph/1", "inputs": [0, 1, 2], "outputs": [8], "nodes": nodes}
 
 
@@ -33,8 +50,18 @@ def test_layers_run_from_inputs_to_output_by_longest_path():
 def test_every_operand_is_one_edge_pointing_right_with_its_own_port():
     lay = layout_graph(_hand_graph())
     edges = {(e["src"], e["dst"], e["k"]) for e in lay["edges"]}
-    assert edges == {(0, 3, 0), (0, 4, 0), (1, 5, 0), (4, 5, 1), (1, 6, 0), (2, 6, 1), (3, 7, 0), (5, 7, 1),
-                     (6, 8, 0), (7, 8, 1)}
+    assert edges == {
+        (0, 3, 0),
+        (0, 4, 0),
+        (1, 5, 0),
+        (4, 5, 1),
+        (1, 6, 0),
+        (2, 6, 1),
+        (3, 7, 0),
+        (5, 7, 1),
+        (6, 8, 0),
+        (7, 8, 1),
+    }
     at = {n["id"]: n for n in lay["nodes"]}
     for e in lay["edges"]:
         points = [tuple(map(float, p)) for p in re.findall(r"(-?[\d.]+),(-?[\d.]+)", e["path"])]
@@ -52,7 +79,7 @@ def test_nodes_of_a_layer_never_overlap_even_on_500_nodes():
         by_layer.setdefault(n["layer"], []).append(n["y"])
     for ys in by_layer.values():
         ys.sort()
-        assert all(b - a >= NODE_HEIGHT + ROW_GAP - 0.11 for a, b in zip(ys, ys[1:]))
+        assert all(b - a >= NODE_HEIGHT + ROW_GAP - 0.11 for a, b in zip(ys, ys[1:], strict=False))
     assert all(0 <= n["y"] and n["y"] + NODE_HEIGHT <= lay["height"] for n in lay["nodes"])
     assert all(n["x"] + NODE_WIDTH <= lay["width"] for n in lay["nodes"])
 
@@ -100,13 +127,14 @@ def test_format_value_keeps_six_significant_digits_and_summarises_arrays():
 def test_layout_of_500_nodes_takes_under_20_ms():
     data = wide_graph(500)
     layout_graph(data)
-    # Best of several runs: the budget is about the code, not about other processes sharing the machine.
-    best = min(_timed(layout_graph, data) for _ in range(7))
-    print(f"layout of 500 nodes: {best * 1e3:.2f} ms")
+    # CPU time of this process, best of several runs: the budget is about the code, not about other jobs that
+    # share the machine's cores (wall time on a loaded 2-core machine measures them too).
+    best = min(_cpu_time(layout_graph, data) for _ in range(7))
+    print(f"layout of 500 nodes: {best * 1e3:.2f} ms of CPU")
     assert best < 0.020
 
 
-def _timed(fn, *args):
-    t0 = time.perf_counter()
+def _cpu_time(fn, *args):
+    t0 = time.process_time()
     fn(*args)
-    return time.perf_counter() - t0
+    return time.process_time() - t0

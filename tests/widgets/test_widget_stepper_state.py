@@ -1,6 +1,7 @@
 """GraphStepper driven from Python: its steps, the values every node shows, what each step highlights.
 
-Expected numbers come from the closed-form derivatives of the course's functions (or from the course text), never
+Expected numbers come from the closed-form derivatives of the course's functions (or from the course text),
+never
 from the engine under test. Values are shown to 6 significant digits, so they are compared with rel=5e-6.
 """
 
@@ -8,12 +9,11 @@ import math
 
 import pytest
 import traitlets
+from widget_graphs import SEED_POINT, seed_function
 
 from autodiff_course.checks.result import CheckResult
 from autodiff_course.widgets import GraphStepper
 from autodiff_course.widgets.stepper import STANDALONE_MARKER
-
-from widget_graphs import SEED_POINT, seed_function
 
 X0, X1, X2 = SEED_POINT
 SHOWN = 5e-6  # relative rounding of a number printed to 6 significant digits
@@ -40,8 +40,15 @@ def test_reverse_mode_steps_forward_pass_then_seed_then_one_step_per_edge(seed_g
 def test_reverse_pass_ends_with_the_adjoints_of_the_seed_function(seed_graph):
     shown = _final(GraphStepper(seed_graph, mode="reverse"))
     expected = {
-        "v0": math.cos(X0) - X1 * math.sin(X0), "v1": math.cos(X0) + 1 / X2, "v2": -X1 / X2**2,
-        "v3": 1.0, "v4": X1, "v5": 1.0, "v6": 1.0, "v7": 1.0, "v8": 1.0,
+        "v0": math.cos(X0) - X1 * math.sin(X0),
+        "v1": math.cos(X0) + 1 / X2,
+        "v2": -X1 / X2**2,
+        "v3": 1.0,
+        "v4": X1,
+        "v5": 1.0,
+        "v6": 1.0,
+        "v7": 1.0,
+        "v8": 1.0,
     }
     for name, value in expected.items():
         text = shown[name]["derivative"]
@@ -54,8 +61,10 @@ def test_reverse_pass_ends_with_the_adjoints_of_the_seed_function(seed_graph):
 def test_an_adjoint_visibly_sums_its_paths(seed_graph):
     w = GraphStepper(seed_graph, mode="reverse")
     into_v0 = [k + 1 for k, s in enumerate(w.steps) if s["title"].startswith("Reverse") and s["node"] == 0]
-    assert [w.steps[k - 1]["title"].split(", ")[1] for k in into_v0] == ["path 1 of 2 into vbar0",
-                                                                         "path 2 of 2 into vbar0"]
+    assert [w.steps[k - 1]["title"].split(", ")[1] for k in into_v0] == [
+        "path 1 of 2 into vbar0",
+        "path 2 of 2 into vbar0",
+    ]
     w.go(into_v0[0])
     # v4 = cos(v0) is processed before v3 = sin(v0): first vbar4 * (-sin v0), with vbar4 = x1.
     assert _number(w.labels()["v0"]["derivative"]) == pytest.approx(-X1 * math.sin(X0), rel=SHOWN)
@@ -69,8 +78,16 @@ def test_an_adjoint_visibly_sums_its_paths(seed_graph):
 
 def test_worked_example_adjoints_match_the_course_text(worked_graph):
     shown = _final(GraphStepper(worked_graph, mode="reverse"))
-    course = {"v0": -0.7734141034699129, "v1": -0.5337613269265994, "v2": 1.708036246165118,
-              "v3": -0.2272020946930871, "v4": 1, "v5": 1.35, "v6": 1, "v7": 1}
+    course = {
+        "v0": -0.7734141034699129,
+        "v1": -0.5337613269265994,
+        "v2": 1.708036246165118,
+        "v3": -0.2272020946930871,
+        "v4": 1,
+        "v5": 1.35,
+        "v6": 1,
+        "v7": 1,
+    }
     for name, value in course.items():
         assert _number(shown[name]["derivative"]) == pytest.approx(value, rel=SHOWN), name
     assert _number(shown["v7"]["value"]) == pytest.approx(1.810277188777007, rel=SHOWN)
@@ -93,7 +110,9 @@ def test_forward_mode_computes_values_and_tangents_node_by_node(seed_graph):
     assert line.startswith("dv5 = v4*dv1 + v1*dv4 = (-0.227202)*0 + 2.4*(-0.973848) = ")
     assert _number(line) == pytest.approx(-X1 * math.sin(X0), rel=SHOWN)
     assert w.labels()["v6"] == {"value": "", "derivative": "", "state": ""}  # not computed yet
-    assert _number(_final(w)["v8"]["derivative"]) == pytest.approx(math.cos(X0) - X1 * math.sin(X0), rel=SHOWN)
+    assert _number(_final(w)["v8"]["derivative"]) == pytest.approx(
+        math.cos(X0) - X1 * math.sin(X0), rel=SHOWN
+    )
 
 
 def test_forward_mode_with_respect_to_another_input_by_name(seed_graph):
@@ -134,8 +153,15 @@ def test_compare_view_marks_wrong_values_and_the_culprit_from_a_dict(seed_graph)
 
 
 def test_compare_view_reads_a_check_result_with_adjoint_names(seed_graph):
-    result = CheckResult(exercise="reverse", kind="reverse", status="failed", passed=False, score=0.5,
-                         culprit="vbar4", received={"vbar4": 2.0, "vbar3": 1.0})
+    result = CheckResult(
+        exercise="reverse",
+        kind="reverse",
+        status="failed",
+        passed=False,
+        score=0.5,
+        culprit="vbar4",
+        received={"vbar4": 2.0, "vbar3": 1.0},
+    )
     w = GraphStepper(seed_graph, mode="reverse", compare=result)
     assert w.marks == {4: "culprit"}
     k = next(i + 1 for i, s in enumerate(w.steps) if s["check"] and s["check"]["name"] == "vbar4")
@@ -153,7 +179,10 @@ def test_mime_bundle_carries_the_widget_view_and_a_self_contained_html_form(seed
     assert "export default" not in html  # a classic inline script cannot hold a module export
     # No CDN, no fetch: the only URLs are XML namespaces.
     assert "http" not in html.replace("http://www.w3.org/2000/svg", "")
-    assert html.count("vbar0 = ") >= 1 and "</script" not in html.split("application/json")[1].split("</script>")[0]
+    assert (
+        html.count("vbar0 = ") >= 1
+        and "</script" not in html.split("application/json")[1].split("</script>")[0]
+    )
 
 
 def test_bad_arguments_are_errors_that_say_what_to_do(seed_graph):

@@ -11,7 +11,9 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 def _nodes(svg: str) -> dict:
     root = ET.fromstring(svg)
-    return {g.get("data-name"): g for g in root.iter(SVG + "g") if "adc-node" in (g.get("class") or "").split()}
+    return {
+        g.get("data-name"): g for g in root.iter(SVG + "g") if "adc-node" in (g.get("class") or "").split()
+    }
 
 
 def test_svg_is_well_formed_and_self_contained(seed_graph):
@@ -29,7 +31,9 @@ def test_nodes_show_name_operation_and_value(seed_graph):
     v5 = _nodes(graph_to_svg(seed_graph))["v5"]
     texts = {t.get("class"): t.text for t in v5.iter(SVG + "text")}
     assert texts["adc-name"] == "v5" and texts["adc-opl"] == "v1 * v4" and texts["adc-val"] == "= -0.545285"
-    assert _nodes(graph_to_svg(seed_graph, values=False))["v5"].find(SVG + "text[@class='adc-val']").text is None
+    assert (
+        _nodes(graph_to_svg(seed_graph, values=False))["v5"].find(SVG + "text[@class='adc-val']").text is None
+    )
 
 
 def test_marks_colour_wrong_nodes_and_badge_the_culprit(seed_graph):

@@ -1,10 +1,10 @@
 """Student answers, correct and wrong, written by hand for the checker tests.
 
 The exercises are those of the course (seed 000): y = sin(x0) + x1 cos(x0) + x1/x2 (``Y``) and the worked
-example f = (x0^2/x1) cos(x0) + e^(x0/x1) (``F``). Each wrong answer carries one known slip; the tests say which
-verdict, culprit and mistake code each must get. Functions live in this file (not in strings) so the checker
-sees real source lines, as it does in a notebook.
-"""
+example f = (x0^2/x1) cos(x0) + e^(x0/x1) (``F``). Each wrong answer carries one known slip; the tests say
+which verdict, culprit and mistake code each must get. Functions live in this file (not in strings) so the
+checker sees real source lines, as it does in a notebook. """
+
 # ruff: noqa: F821
 import math
 
@@ -24,8 +24,8 @@ def decomposition_seed(x0, x1, x2):
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
-    v6 = v1/v2
-    v7 = v3+v5
+    v6 = v1 / v2
+    v7 = v3 + v5
     v8 = v6 + v7
     return v8
 
@@ -46,14 +46,14 @@ def decomposition_two_ops_on_a_line(x0, x1, x2):
     v2 = x2
     v3 = np.sin(v0)
     v5 = v1 * np.cos(v0)
-    v6 = v1/v2
-    v7 = v3+v5
+    v6 = v1 / v2
+    v7 = v3 + v5
     v8 = v6 + v7
     return v8
 
 
 def decomposition_one_line(x0, x1, x2):
-    return np.sin(x0) + x1*np.cos(x0) + x1/x2
+    return np.sin(x0) + x1 * np.cos(x0) + x1 / x2
 
 
 def decomposition_wrong_function(x0, x1, x2):
@@ -63,8 +63,8 @@ def decomposition_wrong_function(x0, x1, x2):
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
-    v6 = v2/v1
-    v7 = v3+v5
+    v6 = v2 / v1
+    v7 = v3 + v5
     v8 = v6 + v7
     return v8
 
@@ -80,12 +80,12 @@ def forward_seed(x0, x1, x2):
     v3 = np.sin(v0)
     dv3dx0 = dv0dx0 * np.cos(v0)
     v4 = np.cos(v0)
-    dv4dx0 = dv0dx0 * - np.sin(v0)
+    dv4dx0 = dv0dx0 * -np.sin(v0)
     v5 = v1 * v4
     dv5dx0 = v1 * dv4dx0 + v4 * dv1dx0
-    v6 = v1/v2
-    dv6dx0 = (v2*dv1dx0-v1*dv2dx0)/v2**2
-    v7 = v3+v5
+    v6 = v1 / v2
+    dv6dx0 = (v2 * dv1dx0 - v1 * dv2dx0) / v2**2
+    v7 = v3 + v5
     dv7dx0 = dv3dx0 + dv5dx0
     v8 = v6 + v7
     dv8dx0 = dv6dx0 + dv7dx0
@@ -100,14 +100,14 @@ def forward_example_seed(x0, x1):
     dv0dx0 = 1
     v1 = x1
     dv1dx0 = 0
-    v2 = v0/v1
-    dv2dx0 = (v1*dv0dx0-v0*dv1dx0)/v1**2
+    v2 = v0 / v1
+    dv2dx0 = (v1 * dv0dx0 - v0 * dv1dx0) / v1**2
     v3 = v0 * v2
     dv3dx0 = v0 * dv2dx0 + v2 * dv0dx0
     v4 = np.exp(v2)
     dv4dx0 = dv2dx0 * np.exp(v2)
     v5 = np.cos(v0)
-    dv5dx0 = dv0dx0 * - np.sin(v0)
+    dv5dx0 = dv0dx0 * -np.sin(v0)
     v6 = v3 * v5
     dv6dx0 = v5 * dv3dx0 + v3 * dv5dx0
     v7 = v4 + v6
@@ -123,8 +123,8 @@ def forward_example_dx1(x0, x1):
     v0_dot = 0.0
     v1 = x1
     v1_dot = 1.0
-    v2 = v0/v1
-    v2_dot = (v1*v0_dot - v0*v1_dot)/v1**2
+    v2 = v0 / v1
+    v2_dot = (v1 * v0_dot - v0 * v1_dot) / v1**2
     v3 = v0 * v2
     v3_dot = v0 * v2_dot + v2 * v0_dot
     v4 = np.exp(v2)
@@ -143,14 +143,14 @@ def forward_missing_term(x0, x1):
     dv0dx0 = 1
     v1 = x1
     dv1dx0 = 0
-    v2 = v0/v1
-    dv2dx0 = (v1*dv0dx0-v0*dv1dx0)/v1**2
+    v2 = v0 / v1
+    dv2dx0 = (v1 * dv0dx0 - v0 * dv1dx0) / v1**2
     v3 = v0 * v2
     dv3dx0 = v0 * dv2dx0
     v4 = np.exp(v2)
     dv4dx0 = dv2dx0 * np.exp(v2)
     v5 = np.cos(v0)
-    dv5dx0 = dv0dx0 * - np.sin(v0)
+    dv5dx0 = dv0dx0 * -np.sin(v0)
     v6 = v3 * v5
     dv6dx0 = v5 * dv3dx0 + v3 * dv5dx0
     v7 = v4 + v6
@@ -163,14 +163,14 @@ def forward_product_rule_swapped(x0, x1):
     dv0dx0 = 1
     v1 = x1
     dv1dx0 = 0
-    v2 = v0/v1
-    dv2dx0 = (v1*dv0dx0-v0*dv1dx0)/v1**2
+    v2 = v0 / v1
+    dv2dx0 = (v1 * dv0dx0 - v0 * dv1dx0) / v1**2
     v3 = v0 * v2
     dv3dx0 = v0 * dv0dx0 + v2 * dv2dx0
     v4 = np.exp(v2)
     dv4dx0 = dv2dx0 * np.exp(v2)
     v5 = np.cos(v0)
-    dv5dx0 = dv0dx0 * - np.sin(v0)
+    dv5dx0 = dv0dx0 * -np.sin(v0)
     v6 = v3 * v5
     dv6dx0 = v5 * dv3dx0 + v3 * dv5dx0
     v7 = v4 + v6
@@ -191,9 +191,9 @@ def forward_cos_derivative_wrong(x0, x1, x2):
     dv4dx0 = dv0dx0 * np.cos(v0)
     v5 = v1 * v4
     dv5dx0 = v1 * dv4dx0 + v4 * dv1dx0
-    v6 = v1/v2
-    dv6dx0 = (v2*dv1dx0-v1*dv2dx0)/v2**2
-    v7 = v3+v5
+    v6 = v1 / v2
+    dv6dx0 = (v2 * dv1dx0 - v1 * dv2dx0) / v2**2
+    v7 = v3 + v5
     dv7dx0 = dv3dx0 + dv5dx0
     v8 = v6 + v7
     dv8dx0 = dv6dx0 + dv7dx0
@@ -213,9 +213,9 @@ def forward_cos_sign(x0, x1, x2):
     dv4dx0 = dv0dx0 * np.sin(v0)
     v5 = v1 * v4
     dv5dx0 = v1 * dv4dx0 + v4 * dv1dx0
-    v6 = v1/v2
-    dv6dx0 = (v2*dv1dx0-v1*dv2dx0)/v2**2
-    v7 = v3+v5
+    v6 = v1 / v2
+    dv6dx0 = (v2 * dv1dx0 - v1 * dv2dx0) / v2**2
+    v7 = v3 + v5
     dv7dx0 = dv3dx0 + dv5dx0
     v8 = v6 + v7
     dv8dx0 = dv6dx0 + dv7dx0
@@ -232,12 +232,12 @@ def forward_bad_seed(x0, x1, x2):
     v3 = np.sin(v0)
     dv3dx0 = dv0dx0 * np.cos(v0)
     v4 = np.cos(v0)
-    dv4dx0 = dv0dx0 * - np.sin(v0)
+    dv4dx0 = dv0dx0 * -np.sin(v0)
     v5 = v1 * v4
     dv5dx0 = v1 * dv4dx0 + v4 * dv1dx0
-    v6 = v1/v2
-    dv6dx0 = (v2*dv1dx0-v1*dv2dx0)/v2**2
-    v7 = v3+v5
+    v6 = v1 / v2
+    dv6dx0 = (v2 * dv1dx0 - v1 * dv2dx0) / v2**2
+    v7 = v3 + v5
     dv7dx0 = dv3dx0 + dv5dx0
     v8 = v6 + v7
     dv8dx0 = dv6dx0 + dv7dx0
@@ -250,14 +250,14 @@ def forward_quotient_no_square(x0, x1):
     dv0dx1 = 0
     v1 = x1
     dv1dx1 = 1
-    v2 = v0/v1
-    dv2dx1 = (v1*dv0dx1 - v0*dv1dx1)/v1
+    v2 = v0 / v1
+    dv2dx1 = (v1 * dv0dx1 - v0 * dv1dx1) / v1
     v3 = v0 * v2
     dv3dx1 = v0 * dv2dx1 + v2 * dv0dx1
     v4 = np.exp(v2)
     dv4dx1 = dv2dx1 * np.exp(v2)
     v5 = np.cos(v0)
-    dv5dx1 = dv0dx1 * - np.sin(v0)
+    dv5dx1 = dv0dx1 * -np.sin(v0)
     v6 = v3 * v5
     dv6dx1 = v5 * dv3dx1 + v3 * dv5dx1
     v7 = v4 + v6
@@ -273,16 +273,16 @@ def forward_wrong_input(x0, x1, x2):
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
-    v6 = v1/v2
-    v7 = v3+v5
+    v6 = v1 / v2
+    v7 = v3 + v5
     v8 = v6 + v7
-    return v8, v4 + 1/v2
+    return v8, v4 + 1 / v2
 
 
 def forward_finite_difference(x0, x1, x2):
     h = 1e-7
-    y = np.sin(x0) + x1*np.cos(x0) + x1/x2
-    y_h = np.sin(x0 + h) + x1*np.cos(x0 + h) + x1/x2
+    y = np.sin(x0) + x1 * np.cos(x0) + x1 / x2
+    y_h = np.sin(x0 + h) + x1 * np.cos(x0 + h) + x1 / x2
     return y, (y_h - y) / h
 
 
@@ -301,8 +301,8 @@ def reverse_seed_fixed(x0, x1, x2):
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
-    v6 = v1/v2
-    v7 = v3+v5
+    v6 = v1 / v2
+    v7 = v3 + v5
     v8 = v6 + v7
 
     # Fill in the backward pass
@@ -323,16 +323,16 @@ def reverse_seed_fixed(x0, x1, x2):
     dv7dv3 = 1
     vbar3 = vbar7 * dv7dv3
     # Considering v2, one pathway via v6
-    dv6dv2 = -1*v1/v2**2
+    dv6dv2 = -1 * v1 / v2**2
     vbar2 = vbar6 * dv6dv2
     # Considering v1, two pathways via v5 and v6
     dv5dv1 = v4
-    dv6dv1 = 1/v2
+    dv6dv1 = 1 / v2
     vbar1 = vbar5 * dv5dv1 + vbar6 * dv6dv1
     # Considering v0, two pathways via v3 and v4
     dv3dv0 = np.cos(v0)
     dv4dv0 = -np.sin(v0)
-    vbar0 = vbar3*dv3dv0 + vbar4*dv4dv0
+    vbar0 = vbar3 * dv3dv0 + vbar4 * dv4dv0
     return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
 
 
@@ -344,8 +344,8 @@ def reverse_seed_as_given(x0, x1, x2):
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
-    v6 = v1/v2
-    v7 = v3+v5
+    v6 = v1 / v2
+    v7 = v3 + v5
     v8 = v6 + v7
     vbar8 = 1
     dv8dv7 = 1
@@ -358,14 +358,14 @@ def reverse_seed_as_given(x0, x1, x2):
     vbar4 = vbar5 * dv5dv4
     dv7dv3 = 1
     vbar3 = vbar7 * dv7dv3
-    dv6dv2 = -1*v1/v2**2
+    dv6dv2 = -1 * v1 / v2**2
     vbar2 = vbar6 * dv6dv2
     dv5dv1 = v4
-    dv6dv1 = 1/v2
+    dv6dv1 = 1 / v2
     vbar1 = vbar5 * dv5dv1 + vbar6 * dv6dv1
     dv3dv0 = cos(v0)
     dv4dv0 = -sin(v0)
-    vbar0 = vbar3*dv3dv0 + vbar4*dv4dv0
+    vbar0 = vbar3 * dv3dv0 + vbar4 * dv4dv0
     return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
 
 
@@ -373,7 +373,7 @@ def reverse_example_seed(x0, x1):
     # The course's worked example function1_reverse.
     v0 = x0
     v1 = x1
-    v2 = v0/v1
+    v2 = v0 / v1
     v3 = v0 * v2
     v4 = np.exp(v2)
     v5 = np.cos(v0)
@@ -392,9 +392,9 @@ def reverse_example_seed(x0, x1):
     dv3dv2 = v0
     dv4dv2 = np.exp(v2)
     vbar2 = vbar3 * dv3dv2 + vbar4 * dv4dv2
-    dv2dv1 = -v0/v1**2
+    dv2dv1 = -v0 / v1**2
     vbar1 = vbar2 * dv2dv1
-    dv2dv0 = 1/v1
+    dv2dv0 = 1 / v1
     dv3dv0 = v2
     dv5dv0 = -np.sin(v0)
     vbar0 = vbar2 * dv2dv0 + vbar3 * dv3dv0 + vbar5 * dv5dv0
@@ -433,8 +433,8 @@ def reverse_missing_path(x0, x1, x2):
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
-    v6 = v1/v2
-    v7 = v3+v5
+    v6 = v1 / v2
+    v7 = v3 + v5
     v8 = v6 + v7
     vbar8 = 1
     vbar7 = vbar8
@@ -442,9 +442,9 @@ def reverse_missing_path(x0, x1, x2):
     vbar5 = vbar7
     vbar4 = vbar5 * v1
     vbar3 = vbar7
-    vbar2 = vbar6 * (-v1/v2**2)
+    vbar2 = vbar6 * (-v1 / v2**2)
     vbar1 = vbar5 * v4
-    vbar0 = vbar3*np.cos(v0) + vbar4*(-np.sin(v0))
+    vbar0 = vbar3 * np.cos(v0) + vbar4 * (-np.sin(v0))
     return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
 
 
@@ -455,8 +455,8 @@ def reverse_sign_of_one_path(x0, x1, x2):
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
-    v6 = v1/v2
-    v7 = v3+v5
+    v6 = v1 / v2
+    v7 = v3 + v5
     v8 = v6 + v7
     vbar8 = 1
     vbar7 = vbar8
@@ -464,9 +464,9 @@ def reverse_sign_of_one_path(x0, x1, x2):
     vbar5 = vbar7
     vbar4 = vbar5 * v1
     vbar3 = vbar7
-    vbar2 = vbar6 * (-v1/v2**2)
+    vbar2 = vbar6 * (-v1 / v2**2)
     vbar1 = vbar5 * v4 + vbar6 / v2
-    vbar0 = vbar3*np.cos(v0) + vbar4*np.sin(v0)
+    vbar0 = vbar3 * np.cos(v0) + vbar4 * np.sin(v0)
     return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
 
 
@@ -477,8 +477,8 @@ def reverse_cos_used_for_its_derivative(x0, x1, x2):
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
-    v6 = v1/v2
-    v7 = v3+v5
+    v6 = v1 / v2
+    v7 = v3 + v5
     v8 = v6 + v7
     vbar8 = 1
     vbar7 = vbar8
@@ -486,9 +486,9 @@ def reverse_cos_used_for_its_derivative(x0, x1, x2):
     vbar5 = vbar7
     vbar4 = vbar5 * v1
     vbar3 = vbar7
-    vbar2 = vbar6 * (-v1/v2**2)
+    vbar2 = vbar6 * (-v1 / v2**2)
     vbar1 = vbar5 * v4 + vbar6 / v2
-    vbar0 = vbar3*np.cos(v0) + vbar4*np.cos(v0)
+    vbar0 = vbar3 * np.cos(v0) + vbar4 * np.cos(v0)
     return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
 
 
@@ -500,8 +500,8 @@ def reverse_product_rule_slip(x0, x1, x2):
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
-    v6 = v1/v2
-    v7 = v3+v5
+    v6 = v1 / v2
+    v7 = v3 + v5
     v8 = v6 + v7
     vbar8 = 1
     vbar7 = vbar8
@@ -509,9 +509,9 @@ def reverse_product_rule_slip(x0, x1, x2):
     vbar5 = vbar7
     vbar4 = vbar5 * v4
     vbar3 = vbar7
-    vbar2 = vbar6 * (-v1/v2**2)
+    vbar2 = vbar6 * (-v1 / v2**2)
     vbar1 = vbar5 * v4 + vbar6 / v2
-    vbar0 = vbar3*np.cos(v0) + vbar4*(-np.sin(v0))
+    vbar0 = vbar3 * np.cos(v0) + vbar4 * (-np.sin(v0))
     return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
 
 
@@ -523,8 +523,8 @@ def reverse_quotient_rule_slip(x0, x1, x2):
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
-    v6 = v1/v2
-    v7 = v3+v5
+    v6 = v1 / v2
+    v7 = v3 + v5
     v8 = v6 + v7
     vbar8 = 1
     vbar7 = vbar8
@@ -532,9 +532,9 @@ def reverse_quotient_rule_slip(x0, x1, x2):
     vbar5 = vbar7
     vbar4 = vbar5 * v1
     vbar3 = vbar7
-    vbar2 = vbar6 * (-1/v2**2)
+    vbar2 = vbar6 * (-1 / v2**2)
     vbar1 = vbar5 * v4 + vbar6 / v2
-    vbar0 = vbar3*np.cos(v0) + vbar4*(-np.sin(v0))
+    vbar0 = vbar3 * np.cos(v0) + vbar4 * (-np.sin(v0))
     return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
 
 
@@ -546,8 +546,8 @@ def reverse_wrong_input_of_division(x0, x1, x2):
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
-    v6 = v1/v2
-    v7 = v3+v5
+    v6 = v1 / v2
+    v7 = v3 + v5
     v8 = v6 + v7
     vbar8 = 1
     vbar7 = vbar8
@@ -555,9 +555,9 @@ def reverse_wrong_input_of_division(x0, x1, x2):
     vbar5 = vbar7
     vbar4 = vbar5 * v1
     vbar3 = vbar7
-    vbar2 = vbar6 * (-v1/v2**2)
-    vbar1 = vbar5 * v4 + vbar6 * (-v1/v2**2)
-    vbar0 = vbar3*np.cos(v0) + vbar4*(-np.sin(v0))
+    vbar2 = vbar6 * (-v1 / v2**2)
+    vbar1 = vbar5 * v4 + vbar6 * (-v1 / v2**2)
+    vbar0 = vbar3 * np.cos(v0) + vbar4 * (-np.sin(v0))
     return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
 
 
@@ -569,8 +569,8 @@ def reverse_bad_seed(x0, x1, x2):
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
-    v6 = v1/v2
-    v7 = v3+v5
+    v6 = v1 / v2
+    v7 = v3 + v5
     v8 = v6 + v7
     vbar8 = 2
     vbar7 = vbar8
@@ -578,9 +578,9 @@ def reverse_bad_seed(x0, x1, x2):
     vbar5 = vbar7
     vbar4 = vbar5 * v1
     vbar3 = vbar7
-    vbar2 = vbar6 * (-v1/v2**2)
+    vbar2 = vbar6 * (-v1 / v2**2)
     vbar1 = vbar5 * v4 + vbar6 / v2
-    vbar0 = vbar3*np.cos(v0) + vbar4*(-np.sin(v0))
+    vbar0 = vbar3 * np.cos(v0) + vbar4 * (-np.sin(v0))
     return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
 
 
@@ -592,8 +592,8 @@ def reverse_inherited(x0, x1, x2):
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
-    v6 = v1/v2
-    v7 = v3+v5
+    v6 = v1 / v2
+    v7 = v3 + v5
     v8 = v6 + v7
     vbar8 = 1
     vbar7 = vbar8
@@ -601,9 +601,9 @@ def reverse_inherited(x0, x1, x2):
     vbar5 = vbar7
     vbar4 = -vbar5 * v1
     vbar3 = vbar7
-    vbar2 = vbar6 * (-v1/v2**2)
+    vbar2 = vbar6 * (-v1 / v2**2)
     vbar1 = vbar5 * v4 + vbar6 / v2
-    vbar0 = vbar3*np.cos(v0) + vbar4*(-np.sin(v0))
+    vbar0 = vbar3 * np.cos(v0) + vbar4 * (-np.sin(v0))
     return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
 
 
@@ -611,7 +611,7 @@ def reverse_example_wrong_neighbour(x0, x1):
     # vbar1 must come from vbar2 (v1 is used by v2 only); this student took vbar3.
     v0 = x0
     v1 = x1
-    v2 = v0/v1
+    v2 = v0 / v1
     v3 = v0 * v2
     v4 = np.exp(v2)
     v5 = np.cos(v0)
@@ -623,7 +623,7 @@ def reverse_example_wrong_neighbour(x0, x1):
     vbar4 = vbar7
     vbar3 = vbar6 * v5
     vbar2 = vbar3 * v0 + vbar4 * np.exp(v2)
-    vbar1 = vbar3 * (-v0/v1**2)
+    vbar1 = vbar3 * (-v0 / v1**2)
     vbar0 = vbar2 / v1 + vbar3 * v2 + vbar5 * (-np.sin(v0))
     return v7, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7
 
@@ -635,8 +635,8 @@ def reverse_swapped_order(x0, x1, x2):
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
-    v6 = v1/v2
-    v7 = v3+v5
+    v6 = v1 / v2
+    v7 = v3 + v5
     v8 = v6 + v7
     vbar8 = 1
     vbar7 = vbar8
@@ -644,9 +644,9 @@ def reverse_swapped_order(x0, x1, x2):
     vbar5 = vbar7
     vbar4 = vbar5 * v1
     vbar3 = vbar7
-    vbar2 = vbar6 * (-v1/v2**2)
+    vbar2 = vbar6 * (-v1 / v2**2)
     vbar1 = vbar5 * v4 + vbar6 / v2
-    vbar0 = vbar3*np.cos(v0) + vbar4*(-np.sin(v0))
+    vbar0 = vbar3 * np.cos(v0) + vbar4 * (-np.sin(v0))
     return v8, vbar1, vbar0, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
 
 
@@ -657,8 +657,8 @@ def reverse_too_few_values(x0, x1, x2):
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
-    v6 = v1/v2
-    v7 = v3+v5
+    v6 = v1 / v2
+    v7 = v3 + v5
     v8 = v6 + v7
     vbar8 = 1
     vbar7 = vbar8
@@ -666,9 +666,9 @@ def reverse_too_few_values(x0, x1, x2):
     vbar5 = vbar7
     vbar4 = vbar5 * v1
     vbar3 = vbar7
-    vbar2 = vbar6 * (-v1/v2**2)
+    vbar2 = vbar6 * (-v1 / v2**2)
     vbar1 = vbar5 * v4 + vbar6 / v2
-    vbar0 = vbar3*np.cos(v0) + vbar4*(-np.sin(v0))
+    vbar0 = vbar3 * np.cos(v0) + vbar4 * (-np.sin(v0))
     return v8, vbar0, vbar1, vbar2
 
 
@@ -679,8 +679,8 @@ def reverse_finite_differences(x0, x1, x2):
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
-    v6 = v1/v2
-    v7 = v3+v5
+    v6 = v1 / v2
+    v7 = v3 + v5
     v8 = v6 + v7
     h = 1e-6
     vbar8 = 1
@@ -689,9 +689,9 @@ def reverse_finite_differences(x0, x1, x2):
     vbar5 = vbar7
     vbar4 = vbar5 * v1
     vbar3 = vbar7
-    vbar2 = vbar6 * (-v1/v2**2)
+    vbar2 = vbar6 * (-v1 / v2**2)
     vbar1 = vbar5 * v4 + vbar6 / v2
-    vbar0 = ((np.sin(v0 + h) + v1*np.cos(v0 + h)) - (np.sin(v0) + v1*np.cos(v0))) / h
+    vbar0 = ((np.sin(v0 + h) + v1 * np.cos(v0 + h)) - (np.sin(v0) + v1 * np.cos(v0))) / h
     return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
 
 
@@ -702,8 +702,8 @@ def reverse_nan(x0, x1, x2):
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
-    v6 = v1/v2
-    v7 = v3+v5
+    v6 = v1 / v2
+    v7 = v3 + v5
     v8 = v6 + v7
     vbar8 = 1
     vbar7 = vbar8
@@ -711,7 +711,7 @@ def reverse_nan(x0, x1, x2):
     vbar5 = vbar7
     vbar4 = vbar5 * v1
     vbar3 = vbar7
-    vbar2 = vbar6 * (-v1/v2**2)
+    vbar2 = vbar6 * (-v1 / v2**2)
     vbar1 = vbar5 * v4 + vbar6 / v2
     vbar0 = float("nan")
     return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
@@ -724,8 +724,8 @@ def reverse_not_a_number(x0, x1, x2):
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
-    v6 = v1/v2
-    v7 = v3+v5
+    v6 = v1 / v2
+    v7 = v3 + v5
     v8 = v6 + v7
     vbar8 = 1
     vbar7 = vbar8
@@ -735,7 +735,7 @@ def reverse_not_a_number(x0, x1, x2):
     vbar3 = vbar7
     vbar2 = "vbar6 * dv6dv2"
     vbar1 = vbar5 * v4 + vbar6 / v2
-    vbar0 = vbar3*np.cos(v0) + vbar4*(-np.sin(v0))
+    vbar0 = vbar3 * np.cos(v0) + vbar4 * (-np.sin(v0))
     return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
 
 
@@ -748,3 +748,26 @@ def divides_by_zero(x0, x1, x2):
     v0 = x0
     v1 = v0 - v0
     return x1 / v1
+
+
+def reverse_missing_path_through_v5(x0, x1, x2):
+    # The path through v5 contributes vbar5 * v4 = cos(x0): invisible where cos(x0) = 0.
+    v0 = x0
+    v1 = x1
+    v2 = x2
+    v3 = np.sin(v0)
+    v4 = np.cos(v0)
+    v5 = v1 * v4
+    v6 = v1 / v2
+    v7 = v3 + v5
+    v8 = v6 + v7
+    vbar8 = 1
+    vbar7 = vbar8
+    vbar6 = vbar8
+    vbar5 = vbar7
+    vbar4 = vbar5 * v1
+    vbar3 = vbar7
+    vbar2 = vbar6 * (-v1 / v2**2)
+    vbar1 = vbar6 / v2
+    vbar0 = vbar3 * np.cos(v0) + vbar4 * (-np.sin(v0))
+    return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8

@@ -1,0 +1,76 @@
+"""collect and judge are two halves that can live in two processes: the verdict is the same after the
+collected
+data crosses a JSON boundary (and a real process boundary) as when both run in one process."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import answers_by_hand as S
+import pytest
+from test_check_verdicts import CASES
+
+from autodiff_course.checks import collect, judge
+
+HERE = Path(__file__).parent
+
+
+def spec_for(name, kind, ref, wrt):
+    return {
+        "id": name,
+        "assignment": "tests",
+        "kind": kind,
+        "function": name,
+        "args": ["x0", "x1", "x2"][: 3 if ref == "Y" else 2],
+        "reference": S.Y if ref == "Y" else S.F,
+        "wrt": wrt,
+        "test_points": S.POINT_Y if ref == "Y" else S.POINT_F,
+        "hidden_points": [],
+        "random_points": 2,
+        "domain": ["abs(x2) > 0.2"] if ref == "Y" else ["abs(x1) > 0.5"],
+        "rtol": 1e-9,
+        "time_limit": 5,
+    }
+
+
+@pytest.mark.parametrize("name,kind,ref,wrt", [c[:4] for c in CASES], ids=[c[0] for c in CASES])
+def test_verdict_is_the_same_after_a_json_round_trip(name, kind, ref, wrt):
+    spec = spec_for(name, kind, ref, wrt)
+    raw = collect(spec, vars(S))
+    direct = judge(spec, raw)
+    crossed = judge(json.loads(json.dumps(spec)), json.loads(json.dumps(raw)))
+    assert crossed.to_dict() == direct.to_dict()
+    # The result itself survives JSON too (the grader stores it, the report renders it again).
+    again = type(direct).from_dict(json.loads(json.dumps(direct.to_dict())))
+    assert again.to_dict() == direct.to_dict()
+
+
+def test_collect_in_a_child_process_and_judge_here_agree_with_one_process():
+    spec = spec_for("reverse_product_rule_slip", "reverse", "Y", 0)
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, sys; sys.path.insert(0, sys.argv[1]); import answers_by_hand as S; "
+            "from autodiff_course.checks import collect; "
+            "print(json.dumps(collect(json.loads(sys.argv[2]), vars(S))))",
+            str(HERE),
+            json.dumps(spec),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    raw = json.loads(child.stdout)
+    assert judge(spec, raw).to_dict() == judge(spec, collect(spec, vars(S))).to_dict()
+    assert judge(spec, raw).culprit == "vbar4"
+
+
+def test_collected_data_is_plain_json():
+    spec = spec_for("reverse_not_a_number", "reverse", "Y", 0)
+    raw = collect(spec, vars(S))
+    # allow_nan=False: strict JSON, no NaN/Infinity tokens and no objects json cannot write.
+    text = json.dumps(raw, allow_nan=False)
+    assert json.loads(text) == raw

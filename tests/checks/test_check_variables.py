@@ -1,0 +1,128 @@
+"""The variables check (PyTorch exercises): snapshots collected in the student's process, expectations judged
+on the trusted side, per-expectation weights, and a failing expectation's hint as its message."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import autodiff_course as ad
+from autodiff_course.checks import check_variables, collect, judge
+from autodiff_course.checks.variables import matches, snapshot
+
+RETAIN = [
+    {"check": "t.grad", "equals": "np.full((3, 3), 2.0)", "hint": "t is the leaf."},
+    {
+        "check": "x2.grad",
+        "equals": "np.ones((3, 3))",
+        "weight": 2,
+        "hint": "Call x2.retain_grad() before s.backward().",
+    },
+    {"check": "x2.grad_fn", "equals": "'MulBackward0'", "hint": "x2 = t * 2."},
+]
+
+
+def retain_case(call_retain: bool, engine=torch):
+    t = engine.ones(3, 3, requires_grad=True) if engine is torch else ad.ones(3, 3, requires_grad=True)
+    x2 = t * 2
+    if call_retain:
+        x2.retain_grad()
+    s = x2.sum()
+    s.backward()
+    return {"t": t, "x2": x2, "s": s}
+
+
+@pytest.mark.parametrize("engine", [torch, ad], ids=["torch", "engine"])
+def test_right_answer_passes_for_torch_and_engine_tensors(engine):
+    result = check_variables(retain_case(True, engine), ["t", "x2", "s"], RETAIN)
+    assert result.passed and result.score == 1.0, result.feedback
+
+
+def test_a_failing_expectation_costs_its_weight_and_says_its_hint():
+    result = check_variables(retain_case(False), ["t", "x2", "s"], RETAIN)
+    assert not result.passed
+    assert result.score == pytest.approx(2 / 4)  # weights 1 + 2 + 1; the weight-2 one fails
+    assert result.messages == ["x2.grad: Call x2.retain_grad() before s.backward()."]
+    assert result.culprit == "x2"
+    assert result.to_dict()["received"]["x2.grad"] is None
+
+
+def test_a_missing_variable_fails_its_expectations_with_a_clear_message():
+    ns = retain_case(True)
+    del ns["x2"]
+    result = check_variables(ns, ["t", "x2", "s"], RETAIN)
+    assert result.score == pytest.approx(1 / 4)
+    assert "`x2` is not defined in your notebook" in result.feedback
+
+
+def test_snapshots_are_plain_json_and_survive_the_trip():
+    ns = {
+        "x": torch.linspace(-5, 5, 21, requires_grad=True),
+        "shape": torch.Size([21]),
+        "n": 3,
+        "f": 0.5,
+        "name": "B",
+        "flag": True,
+        "nothing": None,
+        "grads": [torch.ones(2), None],
+        "arr": np.arange(3.0),
+        "fn": (torch.ones(1, requires_grad=True) * 2).grad_fn,
+        "odd": object(),
+    }
+    spec = {
+        "id": "snap",
+        "kind": "variables",
+        "variables": list(ns),
+        "expect": [
+            {"check": "x.requires_grad and x.is_leaf", "equals": "True"},
+            {"check": "list(shape)", "equals": "[21]"},
+            {"check": "fn", "equals": "'MulBackward0'"},
+            {"check": "grads[1] is None and len(grads) == 2", "equals": "True"},
+            {"check": "arr.values", "equals": "[0, 1, 2]"},
+            {"check": "(n, f, name, flag, nothing)", "equals": "(3, 0.5, 'B', True, None)"},
+        ],
+    }
+    raw = collect(spec, ns)
+    text = json.dumps(raw, allow_nan=False)
+    result = judge(spec, json.loads(text))
+    assert result.passed, result.feedback
+    assert raw["variables"]["odd"]["kind"] == "object"
+
+
+def test_nothing_is_evaluated_in_the_students_objects():
+    class Sneaky:
+        def __eq__(self, other):
+            return True
+
+        def __repr__(self):
+            return "Sneaky()"
+
+    result = check_variables({"v": Sneaky()}, ["v"], [{"check": "v", "equals": "42", "hint": "v is 42."}])
+    assert not result.passed and result.messages == ["v: v is 42."]
+
+
+@pytest.mark.parametrize(
+    "got,want,ok",
+    [
+        (1.0, 1.0 + 1e-12, True),
+        (1.0, 1.001, False),
+        (True, 1, False),
+        (1, True, False),
+        ("a", "a", True),
+        ([1.0, 2.0], (1.0, 2.0), True),
+        ([1.0, 2.0], [1.0], False),
+        (None, None, True),
+        (None, 0.0, False),
+        (np.ones((2, 2)), np.ones(4), False),
+        (np.array([5.0]), 5.0, True),
+        (["u"], ["u"], True),
+    ],
+)
+def test_matching_rules(got, want, ok):
+    assert matches(got, want, 1e-9, 0.0) is ok
+
+
+def test_grad_fn_objects_snapshot_as_their_names():
+    y = torch.tensor([1.0], requires_grad=True) ** 2
+    assert snapshot(y.grad_fn) == {"kind": "str", "value": "PowBackward0"}

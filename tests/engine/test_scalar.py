@@ -1,0 +1,168 @@
+"""Scalar: operators, backward, grads, the three spellings of elementary functions, long graphs, higher order."""
+
+from __future__ import annotations
+
+import gc
+import math
+import sys
+
+import numpy as np
+import pytest
+
+import autodiff_course as ac
+from autodiff_course import GraphFreedError, Scalar, TraceError
+
+
+def test_operators_with_scalars_floats_and_ints_on_either_side_give_value_and_partials():
+    x, y = Scalar(3.0), Scalar(-2.0)
+    cases = [
+        (lambda: x + y, 1.0, 1.0, 1.0), (lambda: x - y, 5.0, 1.0, -1.0), (lambda: x * y, -6.0, -2.0, 3.0),
+        (lambda: x / y, -1.5, -0.5, -0.75), (lambda: x ** 2, 9.0, 6.0, 0.0), (lambda: 2 ** x, 8.0, 8 * math.log(2), 0),
+        (lambda: 1 - x, -2.0, -1.0, 0.0), (lambda: 6 / x, 2.0, -6 / 9, 0.0), (lambda: -x, -3.0, -1.0, 0.0),
+        (lambda: abs(y), 2.0, 0.0, -1.0), (lambda: 2.5 * x + y * 1, 5.5, 2.5, 1.0),
+    ]
+    for make, value, dx, dy in cases:
+        x.grad = y.grad = 0.0
+        out = make()
+        out.backward()
+        assert out.value == pytest.approx(value, rel=1e-15)
+        assert (x.grad, y.grad) == (pytest.approx(dx, rel=1e-15), pytest.approx(dy, rel=1e-15))
+
+
+def test_elementary_functions_three_ways_build_the_same_node():
+    for fn_engine, fn_numpy, method in [(ac.sin, np.sin, "sin"), (ac.exp, np.exp, "exp"),
+                                        (ac.sqrt, np.sqrt, "sqrt"), (ac.tanh, np.tanh, "tanh")]:
+        results = []
+        for apply in (fn_engine, fn_numpy, lambda v, m=method: getattr(v, m)()):
+            x = Scalar(0.7)
+            out = apply(x)
+            out.backward()
+            assert isinstance(out, Scalar) and out._op.name == method
+            results.append((out.value, x.grad))
+        assert results[0] == results[1] == results[2]
+
+
+def test_math_functions_are_traced_inside_trace_and_refused_as_plain_floats_elsewhere():
+    def f(x):
+        return math.sin(x) * x
+
+    g = ac.trace(f, 0.5)
+    assert [n.op for n in g.variables] == ["input", "sin", "mul"]
+    # Outside a trace, math.sin of a Scalar converts it to a float: the result is a plain number, no graph.
+    assert type(math.sin(Scalar(0.5))) is float
+
+    def converts(x):
+        return float(x) * 2
+
+    with pytest.raises(TraceError, match="float"):
+        ac.trace(converts, 0.5)
+
+
+def test_backward_accumulates_into_grad_like_pytorch_and_zero_grad_resets():
+    x = Scalar(2.0)
+    (x * x).backward()
+    (x * 3).backward()
+    assert x.grad == 4.0 + 3.0
+    x.zero_grad()
+    assert x.grad == 0.0
+
+
+def test_a_second_backward_through_a_freed_graph_fails_unless_retained():
+    x = Scalar(2.0)
+    y = ac.sin(x) * x
+    y.backward(retain_graph=True)
+    first = x.grad
+    y.backward()
+    assert x.grad == pytest.approx(2 * first, rel=1e-15)
+    with pytest.raises(GraphFreedError, match="second time.*retain_graph=True"):
+        y.backward()
+
+
+def test_nodes_used_twice_receive_the_sum_of_both_paths():
+    x = Scalar(1.5)
+    a = x * x
+    y = a * a + a  # y = x^4 + x^2
+    y.backward()
+    assert x.grad == pytest.approx(4 * 1.5**3 + 2 * 1.5, rel=1e-15)
+    assert a.grad == pytest.approx(2 * 1.5**2 + 1, rel=1e-15)
+
+
+def test_a_chain_of_100000_nodes_backpropagates_without_recursion_error():
+    limit = sys.getrecursionlimit()
+    x = Scalar(1.0)
+    y = x
+    for _ in range(50_000):
+        y = y * 1.0001
+        y = y + 0.5
+    y.backward()
+    assert sys.getrecursionlimit() == limit
+    assert x.grad == pytest.approx(1.0001 ** 50_000, rel=1e-10)
+    del y
+    gc.collect()  # freeing the chain must not overflow the C stack either
+
+
+def test_create_graph_makes_grads_differentiable_again():
+    x = Scalar(0.8)
+    y = x ** 3 * ac.sin(x)
+    y.backward(create_graph=True)
+    g = x.grad
+    assert isinstance(g, Scalar)
+    assert g.value == pytest.approx(3 * 0.8**2 * math.sin(0.8) + 0.8**3 * math.cos(0.8), rel=1e-14)
+    x.grad = 0.0
+    g.backward()
+    expected = 6 * 0.8 * math.sin(0.8) + 6 * 0.8**2 * math.cos(0.8) - 0.8**3 * math.sin(0.8)
+    assert x.grad == pytest.approx(expected, rel=1e-14)
+
+
+def test_grad_of_grad_and_third_derivative():
+    f = lambda x: ac.exp(x) * ac.sin(x)  # noqa: E731
+    x = 0.3
+    d1 = ac.grad(f)(x)
+    d2 = ac.grad(ac.grad(f))(x)
+    d3 = ac.grad(ac.grad(ac.grad(f)))(x)
+    e, s, c = math.exp(x), math.sin(x), math.cos(x)
+    assert d1 == pytest.approx(e * (s + c), rel=1e-14)
+    assert d2 == pytest.approx(2 * e * c, rel=1e-14)
+    assert d3 == pytest.approx(2 * e * (c - s), rel=1e-14)
+
+
+def test_grad_argnums_vjp_and_jvp_agree():
+    f = lambda a, b, c: a * b + ac.log(c) * a  # noqa: E731
+    args = (1.5, -2.0, 3.0)
+    grads = ac.grad(f, argnums=(0, 1, 2))(*args)
+    out, pullback = ac.vjp(f, *args)
+    assert out == pytest.approx(1.5 * -2.0 + math.log(3.0) * 1.5, rel=1e-15)
+    assert pullback(2.0) == pytest.approx(tuple(2 * g for g in grads), rel=1e-15)
+    for k in range(3):
+        tangents = [1.0 if i == k else 0.0 for i in range(3)]
+        assert ac.jvp(f, args, tangents)[1] == pytest.approx(grads[k], rel=1e-15)
+    assert grads == pytest.approx((-2.0 + math.log(3.0), 1.5, 1.5 / 3.0), rel=1e-15)
+
+
+def test_grad_of_a_function_that_ignores_its_input_is_zero_when_nested():
+    assert ac.grad(ac.grad(lambda x: x * 2.0))(1.0) == 0.0
+    assert ac.grad(ac.grad(lambda x, y: x * y), argnums=1)(2.0, 3.0) == 1.0
+
+
+def test_no_grad_records_nothing():
+    x = Scalar(2.0)
+    with ac.no_grad():
+        y = x * x
+    assert not y.requires_grad and y._op is None
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        y.backward()
+
+
+def test_detach_and_item():
+    x = Scalar(2.0)
+    d = (x * 3).detach()
+    assert d.item() == 6.0 and not d.requires_grad
+
+
+def test_dual_numbers_carry_the_tangent_of_each_line():
+    x = ac.Dual(2.0, 1.0)
+    y = x * x + ac.sin(x)
+    assert y.primal == 4.0 + math.sin(2.0)
+    assert y.tangent == pytest.approx(4.0 + math.cos(2.0), rel=1e-15)
+    with pytest.raises(ValueError, match="2 primals but 1 tangents"):
+        ac.jvp(lambda a, b: a * b, (1.0, 2.0), (1.0,))

@@ -1,0 +1,88 @@
+"""The class report and feedback pages, from hand-written results: numbers, flags, determinism, no leaks."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from autodiff_course.course.config import AssignmentConfig
+from autodiff_course.grading.batch import csv_rows, format_points, points_awarded, summary_table
+from autodiff_course.grading.report import class_statistics, render_feedback, render_report
+
+CONFIG = AssignmentConfig(path=Path("graders/hw.toml"), assignment="hw", notebook="hw.ipynb", title="Homework",
+                          exercises=[{"id": "rev", "kind": "reverse", "points": 4, "hidden_points": [[0.3, -1.2]]},
+                                     {"id": "fwd", "kind": "forward", "points": 2, "hidden_points": []}])
+CONFIGS = {"hw": CONFIG}
+
+
+def entry(ex_id, score, top, status, mistakes=(), message=""):
+    check = {"mistakes": list(mistakes)} if mistakes else None
+    return {"id": ex_id, "kind": "x", "max_score": top, "score": score, "status": status, "message": message,
+            "check": check}
+
+
+def result(student, entries, problems=(), handed_in=True):
+    return {"student": student, "assignment": "hw", "notebook": "hw.ipynb", "handed_in": handed_in,
+            "fingerprint": "f", "problems": list(problems), "tampered": {}, "exercises": entries,
+            "score": sum(e["score"] for e in entries), "max_score": 6.0}
+
+
+RESULTS = [
+    result("amy", [entry("rev", 4.0, 4, "ok"), entry("fwd", 2.0, 2, "ok")]),
+    result("bo", [entry("rev", 2.5, 4, "failed", ["missing-path", "sign"]), entry("fwd", 0.0, 2, "error")]),
+    result("cal", [entry("rev", 1.0, 4, "failed", ["missing-path"]), entry("fwd", 2.0, 2, "tampered")]),
+    result("dee", [entry("rev", 0.0, 4, "timeout"), entry("fwd", 0.0, 2, "missing")], handed_in=False),
+]
+
+
+def test_per_exercise_means_pass_rates_and_commonest_mistakes():
+    stats = class_statistics(RESULTS, CONFIGS)["hw"]
+    rev, fwd = stats["exercises"]["rev"], stats["exercises"]["fwd"]
+    assert rev["mean"] == (4.0 + 2.5 + 1.0 + 0.0) / 4
+    assert rev["pass_rate"] == 1 / 4
+    assert rev["mistakes"] == [("missing-path", 2), ("sign", 1)]
+    assert fwd["statuses"] == {"error": 1, "missing": 1, "ok": 1, "tampered": 1}
+    assert stats["totals"] == [("amy", 6.0), ("bo", 2.5), ("cal", 3.0), ("dee", 0.0)]
+
+
+def test_report_is_deterministic_and_lists_the_flagged_submissions():
+    first, second = render_report(RESULTS, CONFIGS), render_report(RESULTS, CONFIGS)
+    assert first == second
+    assert "<svg" in first and "<dc:date>" not in first
+    flagged = first.split("Tampered, failed and unreadable submissions")[1]
+    rows = re.findall(r"<tr><td>(\w+)</td><td>hw</td><td>([^<]*)</td>", flagged)
+    assert rows == [("bo", "error"), ("cal", "tampered"), ("dee", "timeout")]
+    assert "missing-path (2), sign (1)" in first
+    assert "<td>25%</td>" in first
+
+
+def test_feedback_page_shows_scores_and_messages_but_no_config_secrets():
+    bo = RESULTS[1]
+    bo["exercises"][1]["message"] = "Your function raised NameError at line 3"
+    page = render_feedback(bo, CONFIG)
+    assert "2.5 / 6" in page and "Your function raised NameError at line 3" in page
+    assert "0.3, -1.2" not in page and "hidden" not in page.lower()
+
+
+def test_feedback_page_names_files_without_the_graders_paths():
+    page = render_feedback(result("eve", [entry("rev", 0, 4, "missing"), entry("fwd", 0, 2, "missing")],
+                                  problems=["/srv/course/submitted/eve/hw/hw.ipynb: invalid JSON at line 1"]),
+                           CONFIG)
+    assert "hw.ipynb: invalid JSON at line 1" in page and "/srv/course" not in page
+
+
+def test_points_follow_the_notebooks_rounding_and_csv_spelling():
+    assert points_awarded(2 / 3, 3) == 2.0
+    assert points_awarded(1 / 3, 1) == 0.3333
+    assert points_awarded(1.2, 2) == 2.0 and points_awarded(-0.5, 2) == 0.0
+    assert points_awarded(float("nan"), 2) == 0.0
+    assert [format_points(v) for v in (4.0, 2.5, 0.3333, 0.0, 123.4567)] == ["4", "2.5", "0.3333", "0",
+                                                                             "123.4567"]
+
+
+def test_csv_rows_and_summary_table_follow_config_order():
+    rows = csv_rows(list(reversed(RESULTS)), CONFIGS)
+    assert rows[:2] == [("amy", "hw", "hw.ipynb", "rev", "4", "4", "ok"), ("amy", "hw", "hw.ipynb", "fwd", "2", "2",
+                                                                          "ok")]
+    table = summary_table(RESULTS, CONFIGS).splitlines()
+    assert table[0].split() == ["student", "hw", "total"]
+    assert table[3].split() == ["bo", "2.5/6", "2.5/6"]
