@@ -63,8 +63,8 @@ def _sync(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="autodiff-course",
-                                     description="Course toolkit and autograder for automatic differentiation.")
+    parser = argparse.ArgumentParser(
+        prog="autodiff-course", description="Course toolkit and autograder for automatic differentiation.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p, *, out_help="output folder (default ./graded)"):

@@ -120,7 +120,7 @@ def _binary_method(prim, reflected: bool):
             y = other.primal
             dy = other.tangent
         elif type(other) is float or type(other) is int:
-            y = float(other)
+            y = other if type(other) is float else float(other)
             dy = None
         else:
             return Dual._generic(prim, (other, self) if reflected else (self, other), {})

@@ -11,10 +11,13 @@ widget (`widgets.GraphStepper`), which therefore look the same.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from autodiff_course.primitives import PRIMITIVES
 
 __all__ = [
     "NODE_WIDTH",
@@ -68,6 +71,12 @@ def format_value(value: Any, digits: int = 6) -> str:
     of more than four elements."""
     if value is None:
         return ""
+    if type(value) is float or type(value) is int:  # the common case, without numpy's overhead
+        if value == 0:
+            return "0"  # also folds -0.0, which only confuses a student
+        if value == int(value) and abs(value) < 1e15:
+            return str(int(value))
+        return format(value, f".{digits}g")
     array = np.asarray(value)
     if array.ndim == 0:
         number = float(array)
@@ -95,10 +104,8 @@ def op_label(node: Mapping, names: list[str]) -> str:
     if op == "const":
         return "const " + format_value(node.get("value"))
     try:
-        from autodiff_course.primitives import PRIMITIVES
-
         return PRIMITIVES[op].describe(names)
-    except (ImportError, KeyError):
+    except KeyError:
         # The drawing must not fail because one primitive lacks a text form; the name of the op still says it.
         return f"{op}({', '.join(names)})"
 
@@ -108,8 +115,7 @@ def _layers(nodes: list[Mapping], consumers: dict[int, list[int]]) -> dict[int, 
     for node in nodes:
         layer[node["id"]] = 1 + max((layer[s] for s in node["inputs"]), default=-1)
     for node in nodes:
-        # A constant has no inputs, but drawing it beside its first reader beats stranding it among the
-        # inputs.
+        # A constant has no inputs, but drawing it beside its first reader beats stranding it by the inputs.
         if node["op"] == "const" and consumers[node["id"]]:
             layer[node["id"]] = max(0, min(layer[c] for c in consumers[node["id"]]) - 1)
     return layer
@@ -169,8 +175,7 @@ def _place_rows(rows: list[list[int]], inputs_of: dict, consumers: dict, height:
         for w, d in zip(want, g, strict=True):
             last = w if w > last + d else last + d
             placed.append(last)
-        # Pushing overlaps apart only moves nodes down; shift the row back so it sits on its wishes on
-        # average.
+        # Pushing overlaps apart only moves nodes down; shift the row back to sit on its wishes on average.
         shift = (sum(want) - sum(placed)) / len(row)
         for n, p in zip(row, placed, strict=True):
             c[n] = p + shift
@@ -190,12 +195,24 @@ def layout_graph(graph: Any) -> dict:
 
     Returns JSON-safe data: `width`, `height`, `layers` (count), `nodes` (in the graph's order: `id`, `name`,
     `label`, `op`, `op_label`, `value_text`, `layer`, `x`, `y` (top left), `w`, `h`, `output`), and `edges`
-    (one
-    per operand, so `v0 * v0` has two: `id` (`"e<dst>_<k>"`), `src`, `dst`, `k` (operand index), `path` (SVG
-    path data)). An edge that spans several layers runs through a lane of its own in each layer it crosses, so
-    it never passes behind a node. Raises what `graph_data` raises for data that is not a graph.
+    (one per operand, so `v0 * v0` has two: `id` (`"e<dst>_<k>"`), `src`, `dst`, `k` (operand index), `path`
+    (SVG path data)). An edge that spans several layers runs through a lane of its own in each layer it
+    crosses, so it never passes behind a node. Raises what `graph_data` raises for data that is not a graph.
     """
     data = graph_data(graph)
+    # The layout allocates thousands of small lists and dicts and frees them all on return, without cycles; a
+    # garbage collection triggered meanwhile would scan every object of the process for nothing (it costs more
+    # than the whole layout of a 500-node graph in a kernel holding a big course notebook).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _layout(data)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _layout(data: dict) -> dict:
     nodes = data["nodes"]
     by_id = {n["id"]: n for n in nodes}
     first_consumers: dict[int, list[int]] = {n["id"]: [] for n in nodes}
@@ -207,12 +224,10 @@ def layout_graph(graph: Any) -> dict:
     inputs_of: dict[int, list[int]] = {n["id"]: [] for n in nodes}
     consumers = {n["id"]: [] for n in nodes}
     # Long edges get dummy nodes in the layers they cross (Sugiyama), so the ordering keeps them out of the
-    # way
-    # of real nodes and the drawing routes them through the dummies' lanes. The long edges leaving one node
-    # share
-    # one trunk of dummies (edge concentration): at most one dummy per source and layer, which keeps a
-    # 500-node
-    # graph fast to lay out and draws a node read far downstream as one line with branches, not a fan.
+    # way of real nodes and the drawing routes them through the dummies' lanes. The long edges leaving one
+    # node share one trunk of dummies (edge concentration): at most one dummy per source and layer, which
+    # keeps a 500-node graph fast to lay out and draws a node read far downstream as one line with branches,
+    # not a fan.
     next_id = 1 + max((n["id"] for n in nodes), default=0)
     trunk: dict[int, list[int]] = {}
     for n in nodes:
@@ -247,8 +262,9 @@ def layout_graph(graph: Any) -> dict:
     outputs = set(data.get("outputs", []))
 
     offset = MARGIN - top
-    ys = {n: v + offset for n, v in c.items()}  # centre heights on the page
-    xs = [float(MARGIN + lay * (NODE_WIDTH + LAYER_GAP)) for lay in range(len(rows))]
+    # Whole pixels: nothing finer shows, and integers format several times faster than floats.
+    ys = {n: int(v + offset + 0.5) for n, v in c.items()}  # centre heights on the page
+    xs = [MARGIN + lay * (NODE_WIDTH + LAYER_GAP) for lay in range(len(rows))]
 
     placed = []
     for n in nodes:
@@ -263,7 +279,7 @@ def layout_graph(graph: Any) -> dict:
                 "value_text": format_value(n.get("value")),
                 "layer": layer[nid],
                 "x": xs[layer[nid]],
-                "y": round(ys[nid] - NODE_HEIGHT / 2, 1),
+                "y": ys[nid] - NODE_HEIGHT // 2,
                 "w": NODE_WIDTH,
                 "h": NODE_HEIGHT,
                 "output": nid in outputs,
@@ -277,34 +293,34 @@ def layout_graph(graph: Any) -> dict:
         ends[s] = (px, py)
         for d in chain:
             lx, dy = xs[layer[d]], ys[d]
-            seg[d] = f"{_curve(px, py, lx, dy)} L{lx + NODE_WIDTH:.1f},{dy:.1f}"
+            seg[d] = f"{_curve(px, py, lx, dy)} L{lx + NODE_WIDTH},{dy}"
             px, py = lx + NODE_WIDTH, dy
             ends[d] = (px, py)
     edges = []
     for n in nodes:
         nid = n["id"]
         arity = len(n["inputs"])
-        top_y = ys[nid] - NODE_HEIGHT / 2
+        top_y = ys[nid] - NODE_HEIGHT // 2
         x_in = xs[layer[nid]] - 2
         for k, s in enumerate(n["inputs"]):
             chain = chains[(nid, k)]
             sx, sy = ends[s]
             px, py = ends[chain[-1]] if chain else (sx, sy)
             # Operands enter at spread-out ports in argument order, so `v1 / v2` shows which is on top.
-            port = top_y + NODE_HEIGHT * (k + 1) / (arity + 1)
-            path = " ".join([f"M{sx:.1f},{sy:.1f}", *(seg[d] for d in chain), _curve(px, py, x_in, port)])
+            port = top_y + NODE_HEIGHT * (k + 1) // (arity + 1)
+            path = " ".join([f"M{sx},{sy}", *(seg[d] for d in chain), _curve(px, py, x_in, port)])
             edges.append({"id": f"e{nid}_{k}", "src": s, "dst": nid, "k": k, "path": path})
     width = MARGIN * 2 + len(rows) * NODE_WIDTH + (len(rows) - 1) * LAYER_GAP
-    bottom = max((c[n] + height[n] / 2 for n in c), default=0.0) - top
+    bottom = max((ys[n] + (height[n] + 1) // 2 for n in ys), default=0)
     return {
         "width": float(width),
-        "height": float(round(MARGIN * 2 + bottom, 1)),
+        "height": float(bottom + MARGIN),
         "layers": len(rows),
         "nodes": placed,
         "edges": edges,
     }
 
 
-def _curve(x1: float, y1: float, x2: float, y2: float) -> str:
-    bend = max(20.0, (x2 - x1) / 2)
-    return f"C{x1 + bend:.1f},{y1:.1f} {x2 - bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
+def _curve(x1: int, y1: int, x2: int, y2: int) -> str:
+    bend = max(20, (x2 - x1) // 2)
+    return f"C{x1 + bend},{y1} {x2 - bend},{y2} {x2},{y2}"

@@ -45,17 +45,22 @@ def _freed_error(op) -> GraphFreedError:
     )
 
 
-def backprop(root, seed, *, create_graph: bool = False, broadcast: bool = True) -> tuple[dict, list]:
+def backprop(root, seed, *, create_graph: bool = False, broadcast: bool = True,
+             into_grad: bool = False) -> tuple[dict, list]:
     """Run the backward pass from ``root`` with output adjoint ``seed``.
 
     Returns ``(adjoints, order)``: ``adjoints[node]`` is d root / d node (times the seed) for every node in
     ``order`` (nodes hash by identity). With ``create_graph`` the adjoints are themselves engine values with a
-    graph of their own. Raises GraphFreedError when a node's graph was freed by an earlier pass that did not
-    retain it, and MissingRuleError for a primitive without a reverse-mode rule.
+    graph of their own. ``into_grad`` (Scalar graphs only, without ``create_graph``) also adds each node's
+    adjoint to its ``.grad`` as soon as it is final, which saves ``Scalar.backward`` a second pass over
+    the graph. Raises GraphFreedError when a node's graph was freed by an earlier pass that did not retain it,
+    and MissingRuleError for a primitive without a reverse-mode rule.
     """
     order = topological_order(root)
     if not create_graph and type(root.value) is float and type(seed) is float:
-        return _backprop_floats(order, root, seed), order
+        return _backprop_floats(order, root, seed, into_grad), order
+    if into_grad:
+        raise ValueError("backprop(into_grad=True) is for Scalar graphs without create_graph")
     adjoints: dict = {root: seed}
     for node in reversed(order):
         op = node._op
@@ -81,7 +86,7 @@ def backprop(root, seed, *, create_graph: bool = False, broadcast: bool = True) 
     return adjoints, order
 
 
-def _backprop_floats(order: list, root, seed: float) -> dict:
+def _backprop_floats(order: list, root, seed: float, into_grad: bool) -> dict:
     """``backprop`` on a graph of Scalars: the same rule (adjoint of an input += adjoint * local partial), with
     the declared partials called directly on the floats. This loop is the reverse-mode hot path."""
     adjoints = {root: seed}
@@ -89,13 +94,16 @@ def _backprop_floats(order: list, root, seed: float) -> dict:
     node = root
     try:
         for node in reversed(order):
+            # Every consumer of this node comes later in the order, so its adjoint is complete here.
+            g = adjoints[node]
             op = node._op
-            if op is None:
-                continue
             if node._freed:
                 raise _freed_error(op)
+            if into_grad:
+                node.grad += g
+            if op is None:
+                continue
             partials = op.float_partials  # None for a primitive without partials: TypeError below
-            g = adjoints[node]
             inputs = node._inputs
             if len(inputs) == 1:
                 x = inputs[0]

@@ -1,5 +1,12 @@
 """Scalar: one number of a computational graph, with a Python float inside (micrograd-like, but complete).
 
+Elementary functions apply three ways, all recording the same node: ``autodiff_course.sin(x)``, numpy's
+``np.sin(x)`` (numpy hands the call to ``Scalar.__array_ufunc__``) and the method ``x.sin()``. ``math.sin(x)``
+is different: the math module converts its argument to a float, so outside a trace it returns a plain number
+(no graph, no derivative); inside ``autodiff_course.trace`` the traced function sees the engine's ``sin`` in
+place of ``math.sin`` and the node is recorded (see ``trace.py``), while ``float(x)``, ``int(x)``, comparisons
+and ``if x:`` on a traced value raise TraceError rather than silently cut the graph.
+
 Speed matters here (a student's MLP on Scalars is a graph of 100,000 nodes), so Python's operators and the
 elementary methods are built once per primitive by ``_unary_method``/``_binary_method`` below: each calls the
 primitive's declared float implementation directly instead of going through the generic dispatch. They read the
@@ -77,6 +84,12 @@ class Scalar(Operators):
             nodes.append(_constant(f))
             values.append(f)
         value = prim.raw(*values, **params)
+        if type(value) is not float:  # an int (math.floor) or numpy number: a Scalar holds a Python float
+            number = as_float(value)
+            if number is None:
+                raise TypeError(f"{prim.name} of Scalars gave {type(value).__name__}, not a number; "
+                                "use autodiff_course.Tensor for arrays")
+            value = number
         return _node(value, prim, nodes, any(n.requires_grad for n in nodes))
 
     def _raw_value(self):
@@ -101,17 +114,17 @@ class Scalar(Operators):
             seed = as_float(gradient)
             if seed is None:
                 raise TypeError(f"backward(gradient): gradient must be a number, got {type(gradient).__name__}")
-        adjoints, order = backprop(self, seed, create_graph=create_graph, broadcast=False)
-        if create_graph:
+        if not create_graph and type(seed) is float:
+            # the backward pass adds each adjoint to .grad itself, in the same loop
+            _, order = backprop(self, seed, into_grad=True)
+        else:
+            adjoints, order = backprop(self, seed, create_graph=create_graph, broadcast=False)
             for node in order:
                 g = adjoints.get(node)
                 if g is not None:
                     grad = node.grad
                     # 0.0 + g would add a node to g's graph for nothing
                     node.grad = g if (type(grad) is float and grad == 0.0) else grad + g
-        else:
-            for node in order:  # every node of the order received an adjoint
-                node.grad += adjoints[node]
         if not (retain_graph or create_graph):
             free_graph(order)
 

@@ -67,7 +67,8 @@ def run_nbgrader(root: Path, configs: dict, submitted: Path, students: list[str]
     def call(*args):
         proc = subprocess.run([nbgrader, *args], cwd=root, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
-            raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+            raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout[-2000:]}\n"
+                               f"{proc.stderr[-2000:]}")
 
     for assignment in configs:
         call("generate_assignment", assignment, "--force")
@@ -106,7 +107,8 @@ def main(argv=None) -> int:
         ours_count = len(students) * len(configs)
 
         started = time.perf_counter()
-        summary = grade(course=REPO, submissions=submitted, out=scratch / "ours", jobs=args.jobs, resume=False,
+        summary = grade(course=REPO, submissions=submitted, out=scratch / "ours", jobs=args.jobs,
+                        resume=False,
                         progress=True, report_line=lambda line: None)
         ours_seconds = time.perf_counter() - started
         assert summary.graded == ours_count, (summary.graded, ours_count)

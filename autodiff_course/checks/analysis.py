@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..errors import DomainError
 from ..graph import Graph
 
 
@@ -20,10 +21,27 @@ class GraphFacts:
         for n in graph.nodes:
             if n.op in ("input", "const"):
                 continue
-            self.partials[n.id] = tuple(_float(p) for p in graph.local_partials(n.id))
+            self.partials[n.id] = self._local_partials(n)
             for k, i in enumerate(n.inputs):
                 self.uses[i].append((n.id, k))
         self.output = graph.outputs[0]
+
+    def _local_partials(self, n) -> tuple[float, ...]:
+        """d n / d input_k at the traced values. Not ``Graph.local_partials``: that also differentiates with
+        respect to constants, and d(x**2)/d(2) = x**2 log(x) is a domain error for x < 0. A derivative with
+        respect to a constant is never used (constants carry no adjoint or tangent), so it is 0 here; one that
+        is undefined at this point (x**y with x < 0, with respect to y) is nan, as in PyTorch."""
+        args = [self.graph.nodes[i].value for i in n.inputs]
+        out = []
+        for k, i in enumerate(n.inputs):
+            if self.graph.nodes[i].op == "const":
+                out.append(0.0)
+                continue
+            try:
+                out.append(_float(n.primitive.partial(k, n.value, args)))
+            except DomainError:
+                out.append(math.nan)
+        return tuple(out)
 
     def value(self, node_id: int) -> float:
         return _float(self.graph.nodes[node_id].value)

@@ -174,6 +174,13 @@ def value_data(x) -> Any:
         number = float(v)
     elif isinstance(v, np.ndarray) and v.dtype.kind in "iuf" and v.size == 1:
         number = float(v.reshape(-1)[0])
+    elif type(v).__module__.startswith("torch") and hasattr(v, "numel") and hasattr(v, "item"):
+        # A one-element torch tensor is a number too (a student may have reached for torch.sin).
+        try:
+            if v.numel() == 1 and not v.dtype.is_complex and v.dtype != _torch_bool():
+                number = float(v.item())
+        except Exception:  # noqa: BLE001 - an odd tensor is described below rather than read
+            number = None
     if number is None:
         try:
             text = repr(x)
@@ -185,6 +192,12 @@ def value_data(x) -> Any:
     if math.isinf(number):
         return "inf" if number > 0 else "-inf"
     return number
+
+
+def _torch_bool():
+    import torch
+
+    return torch.bool
 
 
 def error_record(exc: BaseException, fn: Callable | None) -> dict:

@@ -3,7 +3,7 @@
 y is compared with the reference, the returned tangent and the tangent of every intermediate variable the
 student kept in a local (``dv4dx0``, ``dv4``, ``v4_dot``) with the engine's forward mode over the student's
 own forward pass, after the engine and PyTorch's forward-mode AD agreed. The culprit is the first wrong
-tangent in topological order whose own step is wrong. """
+tangent in topological order whose own step is wrong."""
 
 from __future__ import annotations
 
@@ -80,6 +80,17 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
         r = received.get(n.id)
         carried[n.id] = r if finite(r) else own[n.id]
 
+    def _wrong_inputs(node) -> list[str]:
+        """The student's tangents upstream of ``node`` that are wrong (what an inherited error comes from)."""
+        return sorted(
+            {
+                labels.get(i, f"d{graph.nodes[i].name}d{wrt_arg}")
+                for i in node.inputs
+                if graph.nodes[i].op != "const"
+                and not close(carried.get(i, 0.0), engine[i], scale[i], rtol, atol)
+            }
+        )
+
     graded = [n for n in named if n in received or n == out]
     first = None
     rows: dict[int, dict] = {}
@@ -93,15 +104,8 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
         row = {"part": label, "label": label, "received": r, "expected": ref}
         if finite(r) and close(r, ref, scale[n], rtol, atol):
             row.update(ok=True, status="ok")
-        elif finite(r) and close(r, own[n], scale[n], rtol, atol):
-            upstream = sorted(
-                {
-                    labels.get(i, f"d{graph.nodes[i].name}d{wrt_arg}")
-                    for i in node.inputs
-                    if graph.nodes[i].op != "const"
-                    and not close(carried.get(i, 0.0), engine[i], scale[i], rtol, atol)
-                }
-            )
+        elif finite(r) and close(r, own[n], scale[n], rtol, atol) and _wrong_inputs(node):
+            upstream = _wrong_inputs(node)
             row.update(
                 ok=False,
                 status="inherited",

@@ -41,7 +41,9 @@ def judge_graph(spec: dict, raw: dict, points: list[PointData]):
             messages=[f"`{variable}` should be a dict {{variable: [its parents]}}; yours is a {what}."],
         )
     given = parents["dict"]
-    if not isinstance(given, dict) or not all(isinstance(v, list) for v in given.values()):
+    if not isinstance(given, dict) or not all(
+        isinstance(v, list) and all(isinstance(x, str) for x in v) for v in given.values()
+    ):
         return error_result(
             spec, "The collected data for this exercise is unusable. Run the test cell again."
         )

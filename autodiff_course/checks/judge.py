@@ -9,6 +9,7 @@ by the engine and by PyTorch. Malformed data is an ``error`` result, never an ex
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,12 +54,6 @@ def judge(spec: dict, raw: dict) -> CheckResult:
         raise InternalCheckError(f"exercise {spec.get('id')!r} has an unknown kind {kind!r}")
     except MalformedRawError as exc:
         return _unusable(spec, str(exc))
-    except InternalCheckError:
-        raise
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError) as exc:
-        # Data that passed the shape checks but still does not fit (it was damaged or forged on its way here);
-        # the collector itself never produces it, so this is not the student's score to decide.
-        return _unusable(spec, f"{type(exc).__name__}: {exc}")
 
 
 def _unusable(spec: dict, why: str) -> CheckResult:
@@ -70,8 +65,7 @@ def _unusable(spec: dict, why: str) -> CheckResult:
     )
 
 
-# -- shared building blocks
-# ------------------------------------------------------------------------------------
+# -- shared building blocks ---------------------------------------------------------------------------------
 def _text(x) -> str:
     return x if isinstance(x, str) else ""
 
@@ -156,13 +150,15 @@ def timeout_result(spec: dict, raw: dict) -> CheckResult:
     )
 
 
-def describe_error(err: dict, fn_name: str | None = None) -> str:
+def describe_error(err: dict, fn_name: str | None = None, scrub: bool = False) -> str:
     """``line 37 (`dv3dv0 = cos(v0)`): NameError: name 'cos' is not defined``, with a hint for common
-    slips."""
+    slips. ``scrub``: leave out the numbers of the error's message (it happened at a hidden point)."""
     where = f"line {err['line']}" if isinstance(err.get("line"), int) else "your function"
     if isinstance(err.get("source"), str) and err["source"]:
         where += f" (`{err['source']}`)"
     etype, message = _text(err.get("type")) or "Error", _text(err.get("message"))
+    if scrub:
+        message = scrub_numbers(message)
     text = f"Your function{f' `{fn_name}`' if fn_name else ''} raised an error at {where}: {etype}: {message}"
     if etype == "NameError":
         missing = message.split("'")[1] if message.count("'") >= 2 else ""
@@ -174,8 +170,7 @@ def describe_error(err: dict, fn_name: str | None = None) -> str:
     return text + "."
 
 
-# -- function kinds: loading and checking the collected points
-# -------------------------------------------------
+# -- function kinds: loading and checking the collected points ----------------------------------------------
 @dataclass
 class PointData:
     """What was collected at one test point, checked for shape; the graph rebuilt and recomputed."""
@@ -216,6 +211,17 @@ def _value(v) -> Any:
 
 def load_points(spec: dict, raw: dict) -> list[PointData]:
     """The collected points, checked against the spec's own test points. Raises MalformedRawError."""
+    try:
+        return _load_points(spec, raw)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+        if isinstance(exc, MalformedRawError):
+            raise
+        # Data of the right outline that still does not fit (damaged or forged on its way here): collect
+        # never produces it, so it is unusable rather than the student's mistake or the checker's.
+        raise MalformedRawError(f"{type(exc).__name__}: {exc}") from None
+
+
+def _load_points(spec: dict, raw: dict) -> list[PointData]:
     expected_points = test_points(spec, hidden=True)
     if spec.get("kind") == "graph":
         expected_points = expected_points[:1]
@@ -249,6 +255,11 @@ def load_points(spec: dict, raw: dict) -> list[PointData]:
                 raise MalformedRawError(f"point {i}: the traced graph is malformed ({exc})") from None
             if any(np.ndim(n.value) != 0 or n.op not in _SCALAR_OPS for n in graph.nodes):
                 raise MalformedRawError(f"point {i}: the traced graph is not a graph of numbers")
+            for n in graph.nodes:
+                if not (n.line is None or (isinstance(n.line, int) and not isinstance(n.line, bool))):
+                    raise MalformedRawError(f"point {i}: node {n.id} has a line that is not a number")
+                if not (n.source is None or isinstance(n.source, str)):
+                    raise MalformedRawError(f"point {i}: node {n.id} has a source that is not text")
             ins = (
                 [graph.nodes[k] for k in graph.inputs]
                 if all(isinstance(k, int) and 0 <= k < len(graph.nodes) for k in graph.inputs)
@@ -308,10 +319,9 @@ def _judge_function(spec: dict, raw: dict) -> CheckResult:
         return judge_graph(spec, raw, points)
     for p in points:
         if p.error is not None:
+            text = describe_error(p.error, fn_name, scrub=not (p.visible or spec.get("show_expected", True)))
             return error_result(
-                spec,
-                describe_error(p.error, fn_name) + f" (This happened {point_words(spec, p)}.)",
-                mistakes=["exception"],
+                spec, text + f" (This happened {point_words(spec, p)}.)", mistakes=["exception"]
             )
     if raw.get("timed_out"):
         return timeout_result(spec, raw)
@@ -323,7 +333,10 @@ def _judge_function(spec: dict, raw: dict) -> CheckResult:
                 spec,
                 status="failed",
                 rows=[{"part": "trace", "label": "traced graph", "ok": False, "status": "wrong"}],
-                messages=[_trace_failure(p, fn_name)],
+                messages=[
+                    _trace_failure(p, fn_name, scrub=not (p.visible or spec.get("show_expected", True)))
+                    + f" (This happened {point_words(spec, p)}.)"
+                ],
                 mistakes=["untraceable"],
             )
     swapped = _y_not_first(spec, points)
@@ -382,7 +395,7 @@ def _y_not_first(spec: dict, points: list[PointData]) -> CheckResult | None:
     return None
 
 
-def _trace_failure(p: PointData, fn_name) -> str:
+def _trace_failure(p: PointData, fn_name, scrub: bool = False) -> str:
     if p.trace_error is not None:
         e = p.trace_error
         if e["type"] == "TraceError":
@@ -392,12 +405,21 @@ def _trace_failure(p: PointData, fn_name) -> str:
             )
         return (
             "Your function runs on plain numbers, but the checker could not follow it step by step to see "
-            "its intermediate variables: " + describe_error(e, fn_name)
+            "its intermediate variables: " + describe_error(e, fn_name, scrub)
         )
     return (
         "Your function's first returned value does not depend on its inputs through operations the checker "
         "can follow: return y (computed from the inputs) first."
     )
+
+
+_DECIMAL = re.compile(r"(?<![\w.])-?\d+\.\d+(?:[eE][-+]?\d+)?")
+
+
+def scrub_numbers(text: str) -> str:
+    """``text`` with its decimal numbers replaced: an error message at a hidden point may quote values
+    computed from the hidden inputs."""
+    return _DECIMAL.sub("(a number)", text)
 
 
 def is_number(v) -> bool:

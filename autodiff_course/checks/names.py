@@ -2,7 +2,7 @@
 
 The course writes ``v0 .. v8``, adjoints ``vbar3`` and tangents ``dv3dx0``; students also write ``v3_bar``,
 ``dv3``, ``v3_dot``. These functions list the names a value may go by, most usual first, so a checker can find
-a student's adjoint or tangent among their locals whatever spelling they chose. """
+a student's adjoint or tangent among their locals whatever spelling they chose."""
 
 from __future__ import annotations
 

@@ -218,10 +218,19 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
         r = received.get(n.id)
         carried[n.id] = r if finite(r) else own[n.id]
 
+    def _wrong_uses(n: int) -> list[str]:
+        """The student's adjoints downstream of ``n`` that are wrong (what an inherited error comes from)."""
+        return sorted(
+            {
+                labels.get(c, adjoint_name(graph.nodes[c].name))
+                for c, _ in facts.uses[n]
+                if not close(carried[c], engine[c], scale[c], rtol, atol)
+            }
+        )
+
     rows: dict[int, dict] = {}
     first_mistake = None
     for n in sorted(variables, reverse=True):
-        node = graph.nodes[n]
         label = labels[n]
         r = received.get(n)
         ref = engine[n]
@@ -230,14 +239,8 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
         row = {"part": label, "label": label, "received": r, "expected": ref}
         if finite(r) and close(r, ref, scale[n], rtol, atol):
             row.update(ok=True, status="ok")
-        elif finite(r) and close(r, own[n], scale[n], rtol, atol):
-            downstream = sorted(
-                {
-                    labels.get(c, adjoint_name(graph.nodes[c].name))
-                    for c, _ in facts.uses[n]
-                    if not close(carried[c], engine[c], scale[c], rtol, atol)
-                }
-            )
+        elif finite(r) and close(r, own[n], scale[n], rtol, atol) and _wrong_uses(n):
+            downstream = _wrong_uses(n)
             row.update(
                 ok=False,
                 status="inherited",
@@ -253,7 +256,7 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
             if r is None:
                 code, words = (
                     "missing",
-                    (f"{label} is missing: return it (or name it {adjoint_name(node.name)}) = {rule}."),
+                    f"{label} is missing: compute {label} = {rule} and return it.",
                 )
             elif not finite(r):
                 what = "not a number" if isinstance(r, dict) else "not a finite number"

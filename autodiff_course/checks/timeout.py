@@ -3,7 +3,7 @@
 The limit raises ``CheckTimeout`` (a BaseException, so a student's ``except Exception`` cannot swallow it)
 inside the running code. Any handler and timer that were in place before are restored afterwards, the timer
 with the time it had left, so a limit of the harness around us keeps running. Off the main thread signals
-cannot be used, and the code runs without a limit. """
+cannot be used, and the code runs without a limit."""
 
 from __future__ import annotations
 

@@ -5,12 +5,13 @@ Each node runs through its primitive's own PyTorch equivalent (``Primitive.torch
 backward pass that keeps the gradient of every intermediate tensor (``retain_grad``); tangents from
 ``torch.autograd.grad`` of each node with respect to the chosen input. The
 checkers judge a student only after the engine and PyTorch agree; if they do not, that is the checker's
-problem (``InternalCheckError``), never the student's. """
+problem (``InternalCheckError``), never the student's."""
 
 from __future__ import annotations
 
 import math
 
+from ..errors import MissingRuleError
 from ..graph import Graph
 from .errors import InternalCheckError
 
@@ -41,7 +42,12 @@ def _run(graph: Graph, torch, make_input):
         elif n.op == "const":
             out[n.id] = _tensor(torch, n.value)
         else:
-            out[n.id] = n.primitive.torch(torch, *(out[i] for i in n.inputs), **n.params)
+            try:
+                out[n.id] = n.primitive.torch(torch, *(out[i] for i in n.inputs), **n.params)
+            except MissingRuleError as exc:
+                raise InternalCheckError(
+                    f"cannot cross-check {graph.equation(n.id)} with PyTorch: {exc}"
+                ) from None
     return out
 
 

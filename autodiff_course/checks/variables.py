@@ -6,7 +6,7 @@ tensors and engine Tensors/Scalars (values, shape, dtype, requires_grad, is_leaf
 retains_grad), numbers, strings, bools, None, lists/tuples (of tensors or anything else), dicts, and a
 ``grad_fn`` object as its name. ``judge_variables`` rebuilds them as read-only ``Snapshot`` objects and
 evaluates each expectation's ``check`` and ``equals`` expressions (the instructor's, never the student's) over
-them. """
+them."""
 
 from __future__ import annotations
 
@@ -411,6 +411,11 @@ def _json_value(x):
     return repr(x)
 
 
+def _uses_student_data(expression: str, names: list[str]) -> bool:
+    """Whether an expectation's expression reads a student variable (else its failure is the config's)."""
+    return any(word in names for word in re.findall(r"[A-Za-z_]\w*", expression))
+
+
 def judge_variables(spec: dict, raw: dict):
     from .errors import MalformedRawError
     from .judge import make_result
@@ -464,6 +469,12 @@ def judge_variables(spec: dict, raw: dict):
                 want, want_exc = None, exc
             else:
                 want_exc = None
+            for text, exc in ((check, got_exc), (equals, want_exc)):
+                if exc is not None and not _uses_student_data(text, names):
+                    raise InternalCheckError(
+                        f"exercise {spec.get('id')!r}: the expression {text!r} fails without reading any "
+                        f"student variable ({type(exc).__name__}: {exc}); the grader config is wrong"
+                    ) from None
             if got_exc is not None:
                 ok, code = False, "wrong"
                 why = (

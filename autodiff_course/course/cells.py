@@ -86,8 +86,9 @@ def _rendered_items(spec: dict) -> list[tuple[str, Any]]:
 def _render_expect(items: list[dict]) -> str:
     lines = ["expect=["]
     for item in items:
-        # `hidden` only decides which call an expectation goes to; the call itself does not need it.
-        shown = {k: v for k, v in item.items() if k != "hidden"}
+        # The hidden call keeps `hidden = true` so its feedback, like the batch grader's, does not show the
+        # expected values of hidden expectations.
+        shown = dict(item)
         one_line = f"{_INDENT}    {_literal(shown)},"
         if len(one_line) <= _WIDTH:
             lines.append(one_line)

@@ -118,7 +118,8 @@ def _check_reference_and_domain(path: Path, where: str, spec: dict) -> None:
         try:
             compile(constraint, f"{path}:{where}:domain", "eval")
         except SyntaxError as exc:
-            raise _fail(path, where, f"domain expression {constraint!r} is not valid Python: {exc.msg}") from None
+            raise _fail(path, where,
+                        f"domain expression {constraint!r} is not valid Python: {exc.msg}") from None
     reference = spec.get("reference")
     if reference is not None:
         try:
@@ -126,8 +127,9 @@ def _check_reference_and_domain(path: Path, where: str, spec: dict) -> None:
         except SyntaxError as exc:
             raise _fail(path, where, f"reference {reference!r} is not valid Python: {exc.msg}") from None
     for point in spec["test_points"] + spec["hidden_points"]:
-        # numpy scalars, as the checkers evaluate references: 1/0 is inf (reported as not finite), not an error.
-        scope = dict(zip(args, (np.float64(v) for v in point)))
+        # numpy scalars, as the checkers evaluate references: 1/0 is inf (reported as not finite), not
+        # an exception.
+        scope = dict(zip(args, (np.float64(v) for v in point), strict=True))
         for constraint in spec["domain"]:
             try:
                 inside = eval(constraint, _eval_namespace(), dict(scope))  # noqa: S307 - instructor's config
@@ -135,7 +137,8 @@ def _check_reference_and_domain(path: Path, where: str, spec: dict) -> None:
                 raise _fail(path, where, f"domain expression {constraint!r} fails at {point}: "
                                          f"{type(exc).__name__}: {exc}") from None
             if not inside:
-                raise _fail(path, where, f"test point {point} lies outside the domain ({constraint!r} is false)")
+                raise _fail(path, where,
+                            f"test point {point} lies outside the domain ({constraint!r} is false)")
         if reference is None:
             continue
         try:
@@ -274,7 +277,8 @@ def validate_against_notebook(config: AssignmentConfig, nb) -> None:
         if cell is None:
             raise _fail(config.path, where, f"{where_nb} has no grade cell with grade_id {spec['id']!r}")
         if cell["solution"] or cell["cell_type"] != "code":
-            raise _fail(config.path, where, f"cell {cell['index']} of {where_nb} is not an autograded test cell")
+            raise _fail(config.path, where,
+                        f"cell {cell['index']} of {where_nb} is not an autograded test cell")
         if not cell["locked"]:
             raise _fail(config.path, where, f"test cell {cell['index']} of {where_nb} is not locked, so "
                                             "students could change it")

@@ -78,7 +78,8 @@ def points_awarded(score: float, points: float) -> float:
     """Points for a check that earned `score` (0..1) of an exercise worth `points`.
 
     Clamped to [0, 1], NaN counted as 0 and rounded to 4 decimals exactly as the notebook's own `grade()`
-    (`autodiff_course.course.api`) reports them, so the grader and `nbgrader autograde` agree on every cell."""
+    (`autodiff_course.course.api`) reports them, so the grader and `nbgrader autograde` agree on every
+    cell."""
     score = float(score)
     if score != score:
         score = 0.0
@@ -119,7 +120,10 @@ class GradeSummary:
 
 
 def _config_digest(config: AssignmentConfig, source_bytes: bytes) -> str:
-    return fingerprint(GRADER_VERSION, json.dumps(config.exercises, sort_keys=True), source_bytes)
+    from autodiff_course import __version__
+
+    specs = json.dumps(config.exercises, sort_keys=True)
+    return fingerprint(GRADER_VERSION, __version__, specs, source_bytes)
 
 
 def _submission_fingerprint(config_digest: str, sub: Submission) -> str:
@@ -218,7 +222,8 @@ def judge_run(specs: list[dict], run: dict, *, present: Iterable[str]) -> list[d
             entry["message"] = f"the test cell {spec['id']!r} is not in the notebook"
         elif raw is None:
             entry["status"] = "timeout" if run.get("status") == "timeout" else "error"
-            entry["message"] = run.get("message") or f"the run ended before exercise {spec['id']!r} was checked"
+            entry["message"] = (run.get("message")
+                                or f"the run ended before exercise {spec['id']!r} was checked")
         elif raw.get("status") in ("error", "timeout", "crashed") and set(raw) <= {"status", "message"}:
             entry["status"] = "timeout" if raw["status"] == "timeout" else "error"
             entry["message"] = raw.get("message") or raw["status"]
@@ -381,32 +386,34 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
             continue
         todo.append(sub)
 
+    def prep(sub: Submission) -> Prepared:
+        return prepare(sub, selected[sub.assignment], sources[sub.assignment], digests[sub.assignment])
+
     graded = 0
     with Progress(total=len(todo), enabled=progress) as bar:
-        runnable: list[Prepared] = []
-        for sub in todo:
-            prepared = prepare(sub, selected[sub.assignment], sources[sub.assignment], digests[sub.assignment])
-            if prepared.job is None:
-                result = commit(prepared, selected[sub.assignment],
-                                _failed_result(prepared, selected[sub.assignment]), None, out, store)
-                graded += 1
-                _announce(result, bar, say)
-            else:
-                runnable.append(prepared)
-        if runnable:
-            if dask_scheduler:
-                from autodiff_course.grading.distributed import run_on_dask
+        if dask_scheduler:
+            from autodiff_course.grading.distributed import run_on_dask
 
-                finished = run_on_dask(dask_scheduler, runnable, selected, sandbox=sandbox)
-            else:
-                # Under sandbox "none" the workers get these folders covered: other students' work, the
-                # configs and the outputs are not theirs to read.
-                hidden = _hideable([course_dir / "graders", course_dir / "notebooks", submissions_dir, out])
-                finished = _run_local(runnable, selected, jobs=jobs, sandbox=sandbox, hidden_paths=hidden)
-            for prepared, exercises, run in finished:
-                result = commit(prepared, selected[prepared.submission.assignment], exercises, run, out, store)
-                graded += 1
-                _announce(result, bar, say)
+            runnable = []
+            for prepared in map(prep, todo):
+                if prepared.job is None:
+                    result = commit(prepared, selected[prepared.submission.assignment],
+                                    _failed_result(prepared, selected[prepared.submission.assignment]),
+                                    None, out, store)
+                    graded += 1
+                    _announce(result, bar, say)
+                else:
+                    runnable.append(prepared)
+            finished = run_on_dask(dask_scheduler, runnable, selected, sandbox=sandbox) if runnable else ()
+        else:
+            # Under sandbox "none" the workers get these folders covered: other students' work, the
+            # configs and the outputs are not theirs to read.
+            hidden = _hideable([course_dir / "graders", course_dir / "notebooks", submissions_dir, out])
+            finished = _run_local(todo, prep, selected, jobs=jobs, sandbox=sandbox, hidden_paths=hidden)
+        for prepared, exercises, run in finished:
+            result = commit(prepared, selected[prepared.submission.assignment], exercises, run, out, store)
+            graded += 1
+            _announce(result, bar, say)
 
     results = publish(out=out, course=course_dir, configs=configs,
                       gradebook=_resolve_gradebook(gradebook, course_dir, out))
@@ -423,7 +430,8 @@ def _announce(result: dict, bar, say: Callable[[str], None]) -> None:
 
 def _hideable(paths: list[Path]) -> list[Path]:
     """The paths that can be covered without hiding the interpreter or this package from the workers."""
-    needed = [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(__file__).resolve().parents[1]]
+    needed = [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+              Path(__file__).resolve().parents[1]]
     keep = []
     for path in paths:
         path = Path(path).resolve()
@@ -432,19 +440,46 @@ def _hideable(paths: list[Path]) -> list[Path]:
     return keep
 
 
-def _run_local(prepared: list[Prepared], configs: dict[str, AssignmentConfig], *, jobs: int, sandbox: str,
-               hidden_paths=()):
-    """Yield (prepared, judged exercises, run) as the local warm pool finishes each job."""
+def _run_local(subs: list[Submission], prep: Callable[[Submission], Prepared],
+               configs: dict[str, AssignmentConfig], *, jobs: int, sandbox: str, hidden_paths=()):
+    """Yield (prepared, judged exercises, run) for every submission as the local warm pool finishes it.
+
+    Each submission is prepared, run and judged in its own thread (twice as many threads as workers), so
+    reading and restoring the next notebooks and judging the last ones overlap with the sandboxed runs.
+    The pool is started only if some submission has a notebook to run."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
     from autodiff_course.grading.limits import Limits
     from autodiff_course.grading.pool import WorkerPool
 
-    by_id = {p.key: p for p in prepared}
-    with WorkerPool(jobs=min(jobs, len(prepared)), sandbox=sandbox, limits=Limits(),
+    def unrunnable(prepared: Prepared):
+        return prepared, _failed_result(prepared, configs[prepared.submission.assignment]), None
+
+    runnable = [s for s in subs if s.notebook_path is not None]
+    if not runnable:
+        for sub in subs:
+            yield unrunnable(prep(sub))
+        return
+
+    with WorkerPool(jobs=min(jobs, len(runnable)), sandbox=sandbox, limits=Limits(),
                     hidden_paths=hidden_paths) as pool:
-        for run in pool.map([p.job for p in prepared]):
-            item = by_id[run["job_id"]]
-            specs = configs[item.submission.assignment].exercises
-            yield item, judge_run(specs, run, present=item.present), run
+        def work(sub: Submission):
+            prepared = prep(sub)
+            if prepared.job is None:
+                return unrunnable(prepared)
+            try:
+                run = pool.run(prepared.job)
+            except Exception as exc:  # noqa: BLE001 - one job the pool refuses must not stop the batch
+                prepared.problems.append(f"{sub.key}: could not be run ({type(exc).__name__}: {exc})")
+                prepared.failure_status = "error"
+                return unrunnable(prepared)
+            specs = configs[sub.assignment].exercises
+            return prepared, judge_run(specs, run, present=prepared.present), run
+
+        with ThreadPoolExecutor(max_workers=2 * pool.jobs, thread_name_prefix="grade") as executor:
+            futures = [executor.submit(work, sub) for sub in subs]
+            for future in as_completed(futures):
+                yield future.result()
 
 
 def csv_rows(results: list[dict], configs: dict[str, AssignmentConfig]) -> list[tuple]:
@@ -514,7 +549,8 @@ def summary_table(results: list[dict], configs: dict[str, AssignmentConfig]) -> 
             total_max += r["max_score"]
         row.append(f"{format_points(total)}/{format_points(total_max)}")
         rows.append(row)
-    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
-    lines = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths)).rstrip() for line in [header, *rows]]
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)).rstrip()
+             for line in [header, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

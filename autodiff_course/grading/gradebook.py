@@ -15,7 +15,8 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["STRUCTURE_PIPELINE", "db_url", "export", "export_gradebook", "gradebook_totals", "write_gradebook"]
+__all__ = ["STRUCTURE_PIPELINE", "course_id", "db_url", "export", "export_gradebook", "gradebook_totals",
+           "write_gradebook"]
 
 #: nbgrader preprocessors that record an assignment's cells, in generate_assignment's order.
 STRUCTURE_PIPELINE = ("ClearSolutions", "ClearOutput", "ComputeChecksums", "SaveCells")
@@ -93,7 +94,8 @@ def _record_structure(url: str, config, source_nb, course: str) -> None:
     with _gradebook(url_path(url), course) as gb:
         gb.update_or_create_assignment(config.assignment)
     nb = copy.deepcopy(source_nb)
-    resources = {"nbgrader": {"notebook": config.notebook_stem, "assignment": config.assignment, "db_url": url}}
+    resources = {"nbgrader": {"notebook": config.notebook_stem, "assignment": config.assignment,
+                              "db_url": url}}
     for name in STRUCTURE_PIPELINE:
         nb, resources = getattr(preprocessors, name)().preprocess(nb, resources)
 
@@ -170,7 +172,8 @@ def export_gradebook(*, gradebook: str | Path, to: str | Path) -> Path:
     return to
 
 
-def export(*, out: str | Path = "graded", gradebook: str | Path | None = None, to: str | Path | None = None) -> Path:
+def export(*, out: str | Path = "graded", gradebook: str | Path | None = None,
+           to: str | Path | None = None) -> Path:
     """The `export` command: totals of the gradebook (default `<out>/gradebook.db`) as CSV at `to` (default
     `<out>/gradebook_export.csv`). Raises FileNotFoundError naming the gradebook if there is none."""
     out = Path(out)

@@ -141,7 +141,8 @@ def read_submission(path: str | Path) -> nbformat.NotebookNode:
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SubmissionError(f"{path}: not a notebook (not UTF-8 text: {exc.reason} at byte {exc.start})") from None
+        raise SubmissionError(
+            f"{path}: not a notebook (not UTF-8 text: {exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise SubmissionError(f"{path}: cannot be read ({exc.strerror})") from None
     if not text.strip():
@@ -149,7 +150,8 @@ def read_submission(path: str | Path) -> nbformat.NotebookNode:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SubmissionError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})") from None
+        raise SubmissionError(
+            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})") from None
     if not isinstance(data, dict) or "nbformat" not in data:
         raise SubmissionError(f"{path}: JSON but not a Jupyter notebook (no `nbformat` field)")
     version = data.get("nbformat")

@@ -386,6 +386,10 @@ class WorkerPool:
         w = self._idle.get()
         started = time.monotonic()
         try:
+            if w.proc is None or w.proc.poll() is not None:
+                # It died while idle (killed from outside): replace it before it sees this job.
+                w.stop(kill=True)
+                self._start_worker(w)
             try:
                 return w.request(payload, self.limits.notebook_wall_seconds + REPLY_MARGIN_SECONDS)
             except (_WorkerDied, TimeoutError) as exc:

@@ -17,7 +17,8 @@ from autodiff_course.grading.store import atomic_write_text
 __all__ = ["class_statistics", "render_feedback", "render_report", "write_feedback", "write_report"]
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
+       color: #222; }
 table { border-collapse: collapse; margin: 1rem 0; }
 th, td { border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; vertical-align: top; }
 th { background: #f4f4f4; }
@@ -134,7 +135,7 @@ def _histogram_svg(stats: dict) -> str:
     fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows), squeeze=False)
     for ax in axes.flat[len(names):]:
         ax.set_visible(False)
-    for ax, name in zip(axes.flat, names):
+    for ax, name in zip(list(axes.flat)[:len(names)], names, strict=True):
         scores = [score for _, score in stats[name]["totals"]]
         top = stats[name]["max_score"]
         ax.hist(scores, bins=min(10, max(int(top), 1)), range=(0, top), color="#4c72b0", edgecolor="white")
@@ -178,8 +179,8 @@ def render_report(results: list[dict], configs: dict) -> str:
     flagged = []
     for result in sorted(results, key=lambda r: (r["student"], r["assignment"])):
         bad = sorted({e["status"] for e in result["exercises"]} & {"tampered", "error", "timeout"})
-        unreadable = result.get("handed_in", True) and all(e["status"] in ("error", "missing")
-                                                           for e in result["exercises"]) and result["problems"]
+        unreadable = (result.get("handed_in", True) and result["problems"]
+                      and all(e["status"] in ("error", "missing") for e in result["exercises"]))
         if bad or unreadable:
             detail = "; ".join(result.get("problems", [])) or ", ".join(
                 f"{e['id']}: {e['status']}" for e in result["exercises"] if e["status"] in bad)

@@ -53,7 +53,7 @@ _MEMORY_HINTS = ("can't allocate memory", "Unable to allocate", "out of memory",
 def safe_relative_path(name: str) -> str:
     """`name` if it is a plain relative path inside the private dir; ValueError naming it otherwise."""
     p = PurePosixPath(name)
-    if not name or p.is_absolute() or any(part in ("..", "") for part in p.parts) or "\x00" in name:
+    if not name or not p.parts or p.is_absolute() or ".." in p.parts or "\x00" in name:
         raise ValueError(f"job file name {name!r} must be a relative path without '..'")
     return str(p)
 
@@ -146,18 +146,22 @@ class Worker:
         root = tempfile.mkdtemp(prefix="job-", dir=self.tmp_dir)
         os.chmod(root, 0o711)
         work = os.path.join(root, "work")
-        os.mkdir(work, 0o700)
-        for name, b64 in (files or {}).items():
-            rel = safe_relative_path(name)
-            target = os.path.join(work, rel)
-            os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
-            with open(target, "wb") as f:
-                f.write(base64.b64decode(b64))
-        if self.uid is not None:
-            for dirpath, dirnames, filenames in os.walk(work):
-                os.chown(dirpath, self.uid, self.gid)
-                for n in filenames:
-                    os.chown(os.path.join(dirpath, n), self.uid, self.gid)
+        try:
+            os.mkdir(work, 0o700)
+            for name, b64 in (files or {}).items():
+                rel = safe_relative_path(name)
+                target = os.path.join(work, rel)
+                os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+                with open(target, "wb") as f:
+                    f.write(base64.b64decode(b64))
+            if self.uid is not None:
+                for dirpath, dirnames, filenames in os.walk(work):
+                    os.chown(dirpath, self.uid, self.gid)
+                    for n in filenames:
+                        os.chown(os.path.join(dirpath, n), self.uid, self.gid)
+        except BaseException:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
         return root, work
 
     def _child(self, job, skip, limits: Limits, work, w_ev, w_out, w_err):

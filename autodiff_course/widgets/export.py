@@ -2,12 +2,11 @@
 
 nbconvert's HTML exporter shows a widget output as a live widget view only if the notebook's metadata holds
 that widget's saved state, and then the page loads the jupyter-widgets HTML manager from a CDN. Offline, such
-an
-output shows nothing. Every GraphStepper output also carries a self-contained `text/html` form; this
+an output shows nothing. Every GraphStepper output also carries a self-contained `text/html` form; this
 preprocessor drops the widget view from those outputs (and only those), so the exporter picks that form.
 
     jupyter nbconvert --to html \\
-        --HTMLExporter.preprocessors='["autodiff_course.widgets.export.StandaloneWidgetsPreprocessor"]'
+        --HTMLExporter.preprocessors='["autodiff_course.widgets.export.StandaloneWidgetsPreprocessor"]' \\
         nb.ipynb
 """
 
@@ -41,8 +40,7 @@ def export_html(notebook: str | Path, output: str | Path | None = None) -> Path:
     """Export an executed notebook to HTML whose GraphSteppers step with no kernel and no network.
 
     Returns the written path (default: the notebook's path with `.html`). Raises FileNotFoundError for a
-    missing
-    notebook and nbformat's ValidationError for a file that is not a notebook.
+    missing notebook and nbformat's ValidationError for a file that is not a notebook.
     """
     from nbconvert import HTMLExporter
 

@@ -1,22 +1,17 @@
 """GraphStepper: step through the forward or reverse pass of a traced function, a node or an edge at a time.
 
 Why anywidget: the layout, the SVG and every step are computed once in Python and synced as traits; the
-browser
-inserts the SVG once and a step only restyles it. anywidget ships its front end as a prebuilt JupyterLab /
-Notebook 7 extension and works in VS Code and Colab, so no build step and no CDN. `step` is a synced trait,
-so a
-notebook can drive the widget (`w.step = 5`) and read where a student is.
+browser inserts the SVG once and a step only restyles it. anywidget ships its front end as a prebuilt
+JupyterLab / Notebook 7 extension and works in VS Code and Colab, so no build step and no CDN. `step` is a
+synced trait, so a notebook can drive the widget (`w.step = 5`) and read where a student is.
 
 Why a `text/html` form as well: a notebook exported to HTML has no kernel. The widget's mime bundle also
-carries a
-self-contained snippet (the same JavaScript and CSS inline, the state embedded as JSON, the static SVG as the
-content a script-less viewer shows). nbconvert's HTML exporter uses it whenever the notebook's metadata holds
-no
-widget state for this widget (JupyterLab's default save). When the state *is* saved (`jupyter nbconvert
---execute` saves it), nbconvert prefers the widget view, which needs the jupyter-widgets HTML manager from a
-CDN;
-`autodiff_course.widgets.export.StandaloneWidgetsPreprocessor` removes the widget view from our outputs so the
-self-contained form is used there too.
+carries a self-contained snippet (the same JavaScript and CSS inline, the state embedded as JSON, the static
+SVG as the content a script-less viewer shows). nbconvert's HTML exporter uses it whenever the notebook's
+metadata holds no widget state for this widget (JupyterLab's default save). When the state *is* saved
+(`jupyter nbconvert --execute` saves it), nbconvert prefers the widget view, which needs the jupyter-widgets
+HTML manager from a CDN; `autodiff_course.widgets.export.StandaloneWidgetsPreprocessor` removes the widget
+view from our outputs so the self-contained form is used there too.
 """
 
 from __future__ import annotations
@@ -76,14 +71,12 @@ class GraphStepper(anywidget.AnyWidget):
 
     ``GraphStepper(fn, *inputs, mode="forward", wrt=0)`` traces ``fn`` at ``inputs``; ``GraphStepper(graph)``
     takes a traced ``Graph`` (or its ``to_dict()`` data). Forward mode: one step per node (value and tangent
-    with
-    respect to input ``wrt``). Reverse mode: the forward pass, then the output's seed, then one step per edge.
-    ``compare``: a ``CheckResult`` or ``{"culprit": "v4", "received": {"v4": 1.2, ...}}``; wrong nodes are
-    marked, the culprit stands out, and steps show expected beside received.
+    with respect to input ``wrt``). Reverse mode: the forward pass, then the output's seed, then one step per
+    edge. ``compare``: a ``CheckResult`` or ``{"culprit": "v4", "received": {"v4": 1.2, ...}}``; wrong nodes
+    are marked, the culprit stands out, and steps show expected beside received.
 
     Raises TypeError for arguments that are not a function with inputs, a Graph or graph data, ValueError for
-    an
-    unknown mode, KeyError for a ``wrt`` that is not an input, and what tracing raises for the function.
+    an unknown mode, KeyError for a ``wrt`` that is not an input, and what tracing raises for the function.
     """
 
     _esm = _HERE / "stepper.js"
@@ -152,8 +145,7 @@ class GraphStepper(anywidget.AnyWidget):
             raise traitlets.TraitError(f"step {k} is outside 0..{len(self.steps)} for this {self.mode} pass")
         return k
 
-    # -- driving it from Python (and from tests)
-    # --------------------------------------------------------------
+    # -- driving it from Python (and from tests) -------------------------------------------------------------
     @property
     def n_steps(self) -> int:
         return len(self.steps)
@@ -206,8 +198,7 @@ class GraphStepper(anywidget.AnyWidget):
     def to_html(self) -> str:
         """A self-contained HTML snippet of this stepper: the static SVG (what a viewer without JavaScript
         shows), the same JavaScript and CSS as the widget inline, and the state as JSON. Needs no kernel and
-        no
-        network; steps like the widget. Starts at the widget's current step."""
+        no network; steps like the widget. Starts at the widget's current step."""
         uid = "adc-" + uuid.uuid4().hex[:12]
         state = {
             "steps": self.steps,

@@ -6,10 +6,9 @@ step. The browser (and any other front end) only replays these records, so a ste
 updates, and the Python tests can check exactly what a student will read.
 
 A step record: ``{"title", "lines", "node", "reads", "edges", "updates", "check"}`` where ``updates`` is a
-list
-of ``[node_id, slot, text]`` (slot 0: the value line, 1: the derivative line, 2: the node's state word, one of
-``""``, ``"val"``, ``"der"``, ``"done"``) and ``check`` is ``None`` or ``{"name", "expected", "received",
-"ok"}`` when a student's value of this step is being compared.
+list of ``[node_id, slot, text]`` (slot 0: the value line, 1: the derivative line, 2: the node's state word,
+one of ``""``, ``"val"``, ``"der"``, ``"done"``) and ``check`` is ``None`` or ``{"name", "expected",
+"received", "ok"}`` when a student's value of this step is being compared.
 """
 
 from __future__ import annotations
@@ -244,15 +243,13 @@ def build_steps(graph: Any, mode: str = "forward", wrt: Any = 0, compare: Any = 
 
     Forward mode: one step per node, computing its value and its tangent with respect to input `wrt` (an input
     index or name). Reverse mode: one step per node for the forward pass, one step seeding the output's
-    adjoint,
-    then one step per edge, latest node first, adding that edge's contribution to its input's adjoint, so an
-    adjoint visibly sums its paths. `compare`: a `CheckResult` or a dict ``{"culprit": name, "received":
-    {student variable: value}}`` (optional ``"wrong"``: names known wrong, ``"rtol"``, ``"atol"``); steps that
-    compute a compared quantity show expected beside received.
+    adjoint, then one step per edge, latest node first, adding that edge's contribution to its input's
+    adjoint, so an adjoint visibly sums its paths. `compare`: a `CheckResult` or a dict ``{"culprit": name,
+    "received": {student variable: value}}`` (optional ``"wrong"``: names known wrong, ``"rtol"``,
+    ``"atol"``); steps that compute a compared quantity show expected beside received.
 
     Returns ``{"steps", "initial", "marks", "checks", "wrt"}``. Raises ValueError for an unknown mode or a
-    graph
-    with more than one output in reverse mode, KeyError for a `wrt` that names no input.
+    graph with more than one output in reverse mode, KeyError for a `wrt` that names no input.
     """
     if mode not in ("forward", "reverse"):
         raise ValueError(f"mode must be 'forward' or 'reverse', got {mode!r}")
@@ -274,9 +271,11 @@ def build_steps(graph: Any, mode: str = "forward", wrt: Any = 0, compare: Any = 
 
     initial = []
     for node in nodes:
-        initial.append([node["id"], SLOT_VALUE, ""])
+        # A constant is known before any step and carries no derivative: it is shown, never stepped through.
+        known = node["op"] == "const"
+        initial.append([node["id"], SLOT_VALUE, "= " + format_value(node.get("value")) if known else ""])
         initial.append([node["id"], SLOT_DERIV, ""])
-        initial.append([node["id"], SLOT_STATE, ""])
+        initial.append([node["id"], SLOT_STATE, "val" if known else ""])
     steps: list[dict] = []
     wrt_node = None
 
@@ -293,12 +292,15 @@ def build_steps(graph: Any, mode: str = "forward", wrt: Any = 0, compare: Any = 
         tangents = graph.tangents(wrt)
         wrt_arg = _arg_name(wrt_node)
         for node in nodes:
-            steps.append(_forward_step(text, node, tangents, wrt_node, wrt_arg, check_for))
+            if node["op"] != "const":
+                steps.append(_forward_step(text, node, tangents, wrt_node, wrt_arg, check_for))
     else:
         outputs = data["outputs"]
         if len(outputs) != 1:
             raise ValueError(f"reverse mode steps back from one output; this graph has {len(outputs)}")
         for node in nodes:
+            if node["op"] == "const":
+                continue
             line, value_text = _value_lines(text, node)
             check = check_for(node, "value", node.get("value"))
             steps.append(
@@ -345,15 +347,18 @@ def _forward_step(
         terms_sym, terms_num = [], []
         partials = text.partials(node)
         for k, src in enumerate(ins):
+            if src["op"] == "const":
+                continue  # its tangent is 0: the term would only say "+ 0"
             words = text.partial_words(node, k)
             dsrc = tangent_name(src["name"])
             terms_sym.append(_times(words, dsrc))
             if partials is not None and _scalar(partials[k]) and _scalar(tangents.get(src["id"], 0.0)):
                 tsrc = _num(tangents.get(src["id"], 0.0))
                 terms_num.append(tsrc if words == "1" else f"{_num(partials[k])}*{tsrc}")
-        tline = f"{dname} = {_join_terms(terms_sym)}"
-        if len(terms_num) == len(ins):
-            tline += " = " + " + ".join(terms_num)
+        tline = f"{dname} = {_join_terms(terms_sym)}" if terms_sym else f"{dname} = 0"
+        numbers = " + ".join(terms_num)
+        if terms_num and len(terms_num) == len(terms_sym) and numbers != format_value(tangent):
+            tline += " = " + numbers
         tline += f" = {format_value(tangent)}"
     check_v = check_for(node, "value", node.get("value"))
     check_t = check_for(node, "tangent", tangent, wrt_arg)
@@ -387,7 +392,7 @@ def _reverse_steps(text: _Text, data: Mapping, adjoints: Mapping, check_for) -> 
     for n in nodes:
         if n["id"] in reach:
             for s in n["inputs"]:
-                incoming[s] += 1
+                incoming[s] += 1 if text.by_id[s]["op"] != "const" else 0
     received_so_far: dict[int, int] = {n["id"]: 0 for n in nodes}
     running: dict[int, Any] = {}
     oname = adjoint_name(out["name"])
@@ -412,6 +417,8 @@ def _reverse_steps(text: _Text, data: Mapping, adjoints: Mapping, check_for) -> 
         partials = text.partials(node)
         for k, s in enumerate(node["inputs"]):
             src = text.by_id[s]
+            if src["op"] == "const":
+                continue  # constants take no adjoint (the engine's backward pass does not send them one)
             sbar = adjoint_name(src["name"])
             words = text.partial_words(node, k)
             received_so_far[s] += 1

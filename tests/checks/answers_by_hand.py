@@ -3,7 +3,7 @@
 The exercises are those of the course (seed 000): y = sin(x0) + x1 cos(x0) + x1/x2 (``Y``) and the worked
 example f = (x0^2/x1) cos(x0) + e^(x0/x1) (``F``). Each wrong answer carries one known slip; the tests say
 which verdict, culprit and mistake code each must get. Functions live in this file (not in strings) so the
-checker sees real source lines, as it does in a notebook. """
+checker sees real source lines, as it does in a notebook."""
 
 # ruff: noqa: F821
 import math

@@ -3,6 +3,8 @@
 import json
 
 import answers_by_hand as S
+import numpy as np
+import pytest
 
 from autodiff_course.checks import CheckResult, check_reverse
 
@@ -80,3 +82,20 @@ def test_the_graph_steppers_compare_view_marks_the_culprit_node_from_the_result(
     forward = build_steps(graph, "forward", compare=check_forward(S.forward_cos_sign, S.Y, points=S.POINT_Y))
     assert forward["marks"]["4"] == "culprit"
     assert {c["name"] for c in forward["checks"] if not c["ok"]} == {"dv4dx0", "dv5dx0", "dv7dx0", "dv8dx0"}
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the student's np.log of a negative number
+def test_an_error_at_a_hidden_point_does_not_quote_numbers_from_it():
+    def fails_below_zero(x0):
+        v0 = x0
+        v1 = np.log(
+            v0 - 0.25
+        )  # fine at the visible point 1.0; at the hidden -0.5 the engine refuses log(-0.75)
+        return v1, 1 / (v0 - 0.25)
+
+    result = check_reverse(
+        fails_below_zero, "np.log(x0 - 0.25)", points=[[1.0]], hidden_points=[[-0.5]], show_expected=False
+    )
+    assert not result.passed
+    assert "hidden test point" in result.feedback
+    assert "-0.5" not in result.feedback and "0.75" not in result.feedback

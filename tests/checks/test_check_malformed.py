@@ -85,7 +85,7 @@ def test_randomly_damaged_data_never_crashes_judge(reverse_case):
                 yield from paths(v, prefix + (i,))
 
     all_paths = [p for p in paths(raw) if p]
-    for _ in range(300):
+    for _ in range(400):
         damaged = json.loads(json.dumps(raw))
         path = rng.choice(all_paths)
         parent = damaged

@@ -2,10 +2,10 @@
 cancellation and large values never fail a right answer, and the engine/PyTorch cross-check never raises a
 false alarm), and a one-slip answer is always caught with the same culprit."""
 
+import answers_by_hand as S
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import answers_by_hand as S
 from autodiff_course.checks import check_forward, check_reverse
 
 coordinate = st.floats(-6, 6, allow_nan=False)

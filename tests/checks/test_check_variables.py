@@ -126,3 +126,10 @@ def test_matching_rules(got, want, ok):
 def test_grad_fn_objects_snapshot_as_their_names():
     y = torch.tensor([1.0], requires_grad=True) ** 2
     assert snapshot(y.grad_fn) == {"kind": "str", "value": "PowBackward0"}
+
+
+def test_an_expectation_that_fails_on_its_own_is_the_configs_fault():
+    from autodiff_course.checks import InternalCheckError
+
+    with pytest.raises(InternalCheckError, match="grader config"):
+        check_variables({"a": 1.0}, ["a"], [{"check": "a", "equals": "np.no_such_function()"}])

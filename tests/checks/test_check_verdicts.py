@@ -3,7 +3,7 @@ deserves.
 
 The expected culprits and mistake codes were worked out by hand from each answer's one slip (see the comments
 in answers_by_hand.py); scores follow from counting parts: a right part earns 1, a part wrong only because it
-inherits an earlier mistake earns 1/2, and a wrong part 0. """
+inherits an earlier mistake earns 1/2, and a wrong part 0."""
 
 import answers_by_hand as S
 import pytest
@@ -172,3 +172,23 @@ def test_a_mistake_hidden_at_the_visible_point_is_caught_at_a_hidden_point():
     # Without show_expected, a hidden point's inputs are not spelled out.
     assert "at one of the hidden test points" in hidden.messages[0] and "1.8" not in hidden.feedback
     assert hidden.point is None
+
+
+def test_powers_of_negative_numbers_are_checked_like_any_other_value():
+    # d(x**2)/d(2) = x**2 log(x) is undefined for x < 0; the checker never needs it (2 is a constant).
+    def square_reverse(x0):
+        v0 = x0
+        v1 = v0**2
+        vbar1 = 1
+        vbar0 = vbar1 * 2 * v0
+        return v1, vbar0, vbar1
+
+    def square_forward(x0):
+        v0 = x0
+        dv0 = 1
+        v1 = v0**2
+        dv1 = 2 * v0 * dv0
+        return v1, dv1
+
+    assert check_reverse(square_reverse, "x0**2", points=[[-1.5], [0.0]]).passed
+    assert check_forward(square_forward, "x0**2", points=[[-1.5], [0.0]]).passed

@@ -1,4 +1,4 @@
-"""Grader configs: defaults, validation errors that name file + exercise + problem, agreement with notebooks."""
+"""Grader configs: defaults, validation errors naming file + exercise + problem, agreement with notebooks."""
 from __future__ import annotations
 
 import textwrap
@@ -66,7 +66,8 @@ def test_values_given_in_the_file_override_defaults(tmp_path):
 
 
 @pytest.mark.parametrize("body, words", [
-    (REVERSE.replace('kind = "reverse"', 'kind = "backwards"'), ["exercise 'reverse'", "unknown kind 'backwards'"]),
+    (REVERSE.replace('kind = "reverse"', 'kind = "backwards"'),
+     ["exercise 'reverse'", "unknown kind 'backwards'"]),
     (REVERSE.replace('function = "function_reverse"\n', ""), ["exercise 'reverse'", "`function`"]),
     (REVERSE + REVERSE, ["exercise 'reverse'", "duplicate id"]),
     (REVERSE.replace("np.sin(x0)", "np.sin(x9)"), ["exercise 'reverse'", "does not evaluate", "NameError"]),

@@ -43,9 +43,9 @@ def test_blank_student_submitted_the_released_notebooks_untouched(released_dir):
         assert submitted == released
 
 
-# student -> (assignment, exercises that must lose points; every other exercise keeps full marks)
+# student -> (assignment, exercises that must lose points; every other exercise keeps full marks).
+# chen's autodiff_by_hand goes through real `nbgrader autograde` in the last test instead.
 MISTAKES = {
-    "chen": ("autodiff_by_hand", {"reverse", "forward"}),
     "dara": ("autodiff_by_hand", {"reverse", "forward_dx1", "mlp_gradients"}),
     "emil": ("autodiff_by_hand", {"forward", "reverse", "forward_dx1"}),
     "fatima": ("tensors_grad_fn", {"mean_backward", "vector_backward"}),
@@ -118,5 +118,10 @@ def test_real_nbgrader_autograde_takes_grade_results_as_partial_credit(tmp_path)
         grades = {g.name: g.auto_score for nb in gb.find_submission("autodiff_by_hand", "chen").notebooks
                   for g in nb.grades}
     assert grades == printed
-    assert 0 < grades["reverse"] < 4 and 0 < grades["forward"] < 3
-    assert grades["decomposition"] == 2 and grades["mlp_gradients"] == 3
+    # chen's mistakes: one missing path in reverse mode, a sign error in d cos in forward mode.
+    config = load_config(REPO / "graders" / "autodiff_by_hand.toml")
+    for spec in config.exercises:
+        if spec["id"] in ("reverse", "forward"):
+            assert 0 < grades[spec["id"]] < spec["points"], spec["id"]
+        else:
+            assert grades[spec["id"]] == spec["points"], spec["id"]

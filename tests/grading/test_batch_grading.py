@@ -132,7 +132,8 @@ def test_broken_hand_ins_are_rows_with_a_status_and_one_problem_line_each(graded
     assert "unknown assignment 'quiz'" in lines
     assert "ivy/autodiff_by_hand:" in lines and "has no cells" in lines
     assert "kim/autodiff_by_hand:" in lines and "grading my_work.ipynb instead" in lines
-    assert "gina/autodiff_by_hand:" in lines and "'reverse' tampered with" in lines and "helper.py: ignored" in lines
+    assert "gina/autodiff_by_hand:" in lines and "'reverse' tampered with" in lines
+    assert "helper.py: ignored" in lines
     assert not any(line.startswith("ada/") for line in graded["lines"])
 
 
@@ -158,7 +159,8 @@ def test_graded_notebooks_carry_run_outputs_and_feedback_not_hidden_tests(graded
     assert len(tests) == 1 and "HIDDEN TESTS" not in tests[0].source
     text = tests[0].outputs[0]["data"]["text/plain"]
     assert text.startswith("[failed]")
-    printed = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o["output_type"] == "stream"]
+    printed = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+               if o["output_type"] == "stream"]
     assert printed, "the students' own print output is kept"
 
 
@@ -203,7 +205,8 @@ def test_a_changed_hand_in_is_regraded_and_only_it(graded, tmp_path):
     subs = tmp_path / "submitted"
     shutil.copytree(graded["subs"], subs)
     # ben hands in ada's work for one assignment: just that one is graded again.
-    shutil.copy(subs / "ada" / "worksheet" / "worksheet.ipynb", subs / "ben" / "worksheet" / "worksheet.ipynb")
+    shutil.copy(subs / "ada" / "worksheet" / "worksheet.ipynb",
+                subs / "ben" / "worksheet" / "worksheet.ipynb")
     summary = grade(course=REPO, submissions=subs, out=out, assignments=GRADED, jobs=1, progress=False,
                     report_line=lambda line: None)
     assert summary.graded == 1

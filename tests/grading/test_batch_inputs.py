@@ -113,7 +113,8 @@ def test_graded_notebook_takes_run_outputs_and_replaces_test_output_with_feedbac
     run = {"cells": [{"index": 1, "status": "ok", "error": None,
                       "outputs": [{"output_type": "stream", "name": "stdout", "text": "hi\n"}]}]}
     out = graded_notebook(nb, run, [{"id": "ex1", "status": "failed", "score": 1.5, "max_score": 3,
-                                     "feedback_text": "v5 has the wrong sign", "feedback_html": "<b>sign</b>"}])
+                                     "feedback_text": "v5 has the wrong sign",
+                                     "feedback_html": "<b>sign</b>"}])
     assert out.cells[1].outputs[0]["text"] == "hi\n"
     assert out.cells[1].execution_count == 1
     data = out.cells[2].outputs[0]["data"]

@@ -8,9 +8,10 @@ from autodiff_course.course.config import AssignmentConfig
 from autodiff_course.grading.batch import csv_rows, format_points, points_awarded, summary_table
 from autodiff_course.grading.report import class_statistics, render_feedback, render_report
 
-CONFIG = AssignmentConfig(path=Path("graders/hw.toml"), assignment="hw", notebook="hw.ipynb", title="Homework",
-                          exercises=[{"id": "rev", "kind": "reverse", "points": 4, "hidden_points": [[0.3, -1.2]]},
-                                     {"id": "fwd", "kind": "forward", "points": 2, "hidden_points": []}])
+CONFIG = AssignmentConfig(
+    path=Path("graders/hw.toml"), assignment="hw", notebook="hw.ipynb", title="Homework",
+    exercises=[{"id": "rev", "kind": "reverse", "points": 4, "hidden_points": [[0.3, -1.2]]},
+               {"id": "fwd", "kind": "forward", "points": 2, "hidden_points": []}])
 CONFIGS = {"hw": CONFIG}
 
 
@@ -81,8 +82,8 @@ def test_points_follow_the_notebooks_rounding_and_csv_spelling():
 
 def test_csv_rows_and_summary_table_follow_config_order():
     rows = csv_rows(list(reversed(RESULTS)), CONFIGS)
-    assert rows[:2] == [("amy", "hw", "hw.ipynb", "rev", "4", "4", "ok"), ("amy", "hw", "hw.ipynb", "fwd", "2", "2",
-                                                                          "ok")]
+    assert rows[:2] == [("amy", "hw", "hw.ipynb", "rev", "4", "4", "ok"),
+                        ("amy", "hw", "hw.ipynb", "fwd", "2", "2", "ok")]
     table = summary_table(RESULTS, CONFIGS).splitlines()
     assert table[0].split() == ["student", "hw", "total"]
     assert table[3].split() == ["bo", "2.5/6", "2.5/6"]

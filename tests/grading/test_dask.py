@@ -23,7 +23,8 @@ def test_grading_on_a_local_dask_cluster_matches_local_grading(tmp_path):
     with LocalCluster(host="127.0.0.1", n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster:
         remote = grade(course=REPO, submissions=EXAMPLES, out=tmp_path / "dask", assignments=[ASSIGNMENT],
-                       dask_scheduler=cluster.scheduler_address, progress=False, report_line=lambda line: None)
+                       dask_scheduler=cluster.scheduler_address, progress=False,
+                       report_line=lambda line: None)
         # Both workers took part: each keeps its own warm sandbox pool between tasks.
         from distributed import Client
 

@@ -2,12 +2,15 @@
 
 nbgrader starts a kernel per notebook and runs the test cells (visible and hidden `grade()` calls) in the
 student's own process; this grader runs the same checks from the config through the sandboxed pool. The
-scores must agree cell by cell. To fit in a few minutes this covers every example student on
-`PARITY_ASSIGNMENTS`: the hand-written AD notebook (all function kinds, partial credit) and a PyTorch one.
+scores must agree cell by cell. To fit in the time budget (nbgrader takes 10-25 s per notebook on two busy
+cores) this covers every example student on `PARITY_ASSIGNMENTS`: the hand-written AD notebook, which has
+every function kind, partial credit and a PyTorch `variables` exercise. The grading benchmark
+(benchmarks/bench_grading.py) compares nbgrader and this grader on all five assignments.
 """
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -22,7 +25,7 @@ from autodiff_course.grading.batch import grade
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "submitted"
 NBGRADER = Path(sys.executable).with_name("nbgrader")
-PARITY_ASSIGNMENTS = ("autodiff_by_hand", "tensors_grad_fn")
+PARITY_ASSIGNMENTS = ("autodiff_by_hand",)
 
 pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason="the example class is not built yet")
 
@@ -47,7 +50,7 @@ def nbgrader_course(root: Path, configs: dict) -> Path:
 
 
 def nbgrader(root: Path, *args: str) -> None:
-    env = {**__import__("os").environ, "PATH": f"{NBGRADER.parent}:{__import__('os').environ.get('PATH', '')}"}
+    env = {**os.environ, "PATH": f"{NBGRADER.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     proc = subprocess.run([str(NBGRADER), *args], cwd=root, capture_output=True, text=True, timeout=600,
                           env=env)
     assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
@@ -63,10 +66,11 @@ def test_nbgrader_autograde_scores_equal_grades_csv(tmp_path):
         nbgrader(root, "generate_assignment", assignment, "--force")
         nbgrader(root, "autograde", assignment, "--create", "--force")
 
-    grade(course=REPO, submissions=root / "submitted", out=tmp_path / "ours", assignments=list(PARITY_ASSIGNMENTS),
-          jobs=2, progress=False, report_line=lambda line: None)
+    grade(course=REPO, submissions=root / "submitted", out=tmp_path / "ours",
+          assignments=list(PARITY_ASSIGNMENTS), jobs=2, progress=False, report_line=lambda line: None)
     with (tmp_path / "ours" / "grades.csv").open(newline="") as handle:
-        ours = {(r["student"], r["assignment"], r["exercise"]): float(r["score"]) for r in csv.DictReader(handle)}
+        ours = {(r["student"], r["assignment"], r["exercise"]): float(r["score"])
+                for r in csv.DictReader(handle)}
 
     theirs = {}
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:

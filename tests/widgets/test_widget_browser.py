@@ -88,6 +88,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "widget_timings.json").unlink(missing_ok=True)  # figures of this run only
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield b
@@ -346,14 +347,15 @@ def test_exported_html_steps_with_no_kernel_and_no_network(browser, tmp_path):
         context, page, external, errors = _open_offline(browser, path)
         page.wait_for_selector(".adc-stepper[data-ready='1']", timeout=10000)
         assert _shown(page, "v0") == ""
-        _click_through(page, REVERSE_STEPS)
+        if label == "lab_saved":
+            _click_through(page, REVERSE_STEPS)
+        else:  # Play runs to the end by itself
+            page.locator(".adc-stepper .adc-speed").select_option("16")
+            page.locator(".adc-stepper .adc-play").click()
+            done = f".adc-stepper[data-step='{REVERSE_STEPS}'][data-playing='0']"
+            page.wait_for_selector(done, timeout=10000)
         assert _number(_shown(page, "v0")) == pytest.approx(VBAR0, rel=SHOWN), label
         assert _number(_shown(page, "v1")) == pytest.approx(VBAR1, rel=SHOWN), label
-        # Play runs to the end by itself after a reset.
-        page.locator(".adc-stepper .adc-reset").click()
-        page.locator(".adc-stepper .adc-speed").select_option("16")
-        page.locator(".adc-stepper .adc-play").click()
-        page.wait_for_selector(f".adc-stepper[data-step='{REVERSE_STEPS}'][data-playing='0']", timeout=10000)
         page.locator(".adc-stepper").first.screenshot(path=str(ARTIFACTS / f"widget_exported_{label}.png"))
         assert not errors, (label, errors)
         # The page's own extras (MathJax, require.js) may try a CDN and fail; the widget asked for nothing.
@@ -379,19 +381,29 @@ def test_500_node_graph_is_ready_fast_and_steps_within_a_frame(browser, tmp_path
     page.wait_for_selector(".adc-stepper[data-ready='1']", timeout=10000)
     ready = float(page.locator(".adc-stepper").get_attribute("data-ready-at"))
     t0 = time.monotonic()
-    forward = _step_timings(page, 60)
+    forward = _step_timings(page, 30)
     page.evaluate(
         "(k) => { const s = document.querySelector('.adc-slider'); s.value = k; "
         "s.dispatchEvent(new Event('input')); }",
         700,
     )  # into the reverse pass
-    reverse = _step_timings(page, 60)
-    print(f"120 timed steps in {time.monotonic() - t0:.1f} s")
+    reverse = _step_timings(page, 30)
+    print(f"60 timed steps in {time.monotonic() - t0:.1f} s")
+    # Until the next frame has been drawn: includes paint and the compositor, which on this software-rendered
+    # headless Chromium depend much on how busy the machine is; recorded, not asserted.
+    frames = page.evaluate("""async () => {
+        const next = document.querySelector('.adc-stepper .adc-next'); const out = [];
+        const frame = () => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)));
+        for (let i = 0; i < 9; i++) {
+            await frame(); const t0 = performance.now(); next.click(); await frame();
+            out.push(performance.now() - t0);
+        }
+        return out.sort((a, b) => a - b); }""")
+    page.screenshot(path=str(ARTIFACTS / "widget_500_nodes.png"))
     jump = page.evaluate("""() => {
         const s = document.querySelector('.adc-slider'); const t0 = performance.now();
         s.value = 0; s.dispatchEvent(new Event('input')); void document.body.offsetHeight;
         return performance.now() - t0; }""")
-    page.screenshot(path=str(ARTIFACTS / "widget_500_nodes.png"))
     steps = sorted(forward + reverse)
     _record(
         "browser_500_nodes",
@@ -402,10 +414,11 @@ def test_500_node_graph_is_ready_fast_and_steps_within_a_frame(browser, tmp_path
             "step_ms_p90": round(steps[int(len(steps) * 0.9)], 3),
             "step_ms_max": round(steps[-1], 3),
             "jump_to_start_ms": round(jump, 3),
+            "click_to_next_frame_ms_median": round(frames[len(frames) // 2], 1),
             "load_average_1min": os.getloadavg()[0],
         },
     )
-    assert len(steps) == 120 and not errors
+    assert len(steps) == 60 and not errors
     assert ready < 2000
     # One frame is 16 ms. Asserted on the typical step: a single slow step on a machine shared with other jobs
     # is the scheduler, not the widget (the maximum is recorded above, with the load average).

@@ -123,6 +123,23 @@ def test_forward_mode_with_respect_to_another_input_by_name(seed_graph):
     assert w.steps[0]["lines"][1] == "dv0 = 0 (v0 does not depend on x1)"
 
 
+def test_constants_are_shown_from_the_start_and_take_no_steps_or_adjoints():
+    def scaled_square(x):
+        a = x * x
+        b = 3.0 * a
+        c = b + 1.0
+        return c
+
+    for mode, n_steps in (("forward", 4), ("reverse", 4 + 1 + 3)):
+        w = GraphStepper(scaled_square, 2.0, mode=mode)
+        assert w.n_steps == n_steps, mode
+        assert w.labels()["3"] == {"value": "= 3", "derivative": "", "state": "val"}
+        shown = _final(w)
+        assert shown["3"]["derivative"] == "" and shown["1"]["derivative"] == ""
+        assert _number(shown["x" if mode == "reverse" else "c"]["derivative"]) == 12.0  # d(3x^2+1)/dx = 6x
+    assert GraphStepper(scaled_square, 2.0).steps[2]["lines"][1] == "db = 3*da = 3*4 = 12"
+
+
 def test_stepper_traces_a_plain_function_and_graph_stepper_delegates(seed_graph):
     w = GraphStepper(seed_function, *SEED_POINT, mode="reverse")
     assert w.heading.startswith("seed_function(1.8, 2.4, 0.7)")

@@ -1,0 +1,132 @@
+"""The sandbox's pieces on their own: limits, wire format, file names, the bwrap view, uid claims."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autodiff_course.grading import harness, sandbox
+from autodiff_course.grading.limits import Limits
+from autodiff_course.grading.worker import _FdBudget, _FdStream, safe_relative_path
+
+REPO = Path(__file__).resolve().parent.parent.parent
+
+
+def test_default_limits_suit_teaching_notebooks():
+    lim = Limits()
+    assert (lim.cell_wall_seconds, lim.cell_cpu_seconds, lim.notebook_wall_seconds) == (30, 30, 120)
+    assert (lim.memory_mb, lim.max_processes, lim.output_bytes) == (1024, 32, 1_000_000)
+    assert Limits.from_dict(lim.to_dict()) == lim
+
+
+def test_limits_reject_nonsense_naming_the_field():
+    with pytest.raises(ValueError, match="memory_mb"):
+        Limits(memory_mb=0)
+    with pytest.raises(ValueError, match="unknown Limits field.*wall"):
+        Limits.from_dict({"wall": 3})
+
+
+def test_frames_round_trip_across_arbitrary_chunks():
+    objs = [{"event": "start", "index": 3}, {"text": "é" * 1000, "n": [1, 2.5, None]}, {"event": "done"}]
+    data = b"".join(harness.encode_frame(o) for o in objs)
+    reader = harness.FrameReader(1 << 20)
+    got = []
+    for i in range(0, len(data), 7):
+        got += reader.feed(data[i:i + 7])
+    assert got == objs and reader.pending == 0
+
+
+def test_frames_from_a_hostile_child_are_bounded_and_checked():
+    with pytest.raises(harness.ProtocolError, match="exceeds the limit"):
+        harness.FrameReader(100).feed((10**6).to_bytes(4, "big"))
+    with pytest.raises(harness.ProtocolError, match="not JSON"):
+        harness.FrameReader(100).feed((3).to_bytes(4, "big") + b"{{{")
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../up", "a/../../b", "", "."])
+def test_job_file_names_must_stay_inside_the_private_dir(name):
+    with pytest.raises(ValueError, match="relative path"):
+        safe_relative_path(name)
+
+
+def test_job_file_names_may_have_folders():
+    assert safe_relative_path("data/points.csv") == "data/points.csv"
+
+
+def test_fd_output_is_split_per_cell_even_when_marks_straddle_reads():
+    budget = _FdBudget(1000)
+    st = _FdStream("stdout", budget)
+    stream = b"one\n\x00\x1eADC-CELL-END 3\x1e\x00two\n\x00\x1eADC-CELL-END 5\x1e\x00tail"
+    for i in range(0, len(stream), 5):
+        st.feed(stream[i:i + 5])
+    assert st.outputs_of(3) == [{"output_type": "stream", "name": "stdout", "text": "one\n"}]
+    assert st.outputs_of(5)[0]["text"] == "two\n"
+    assert st.outputs_of(None)[0]["text"] == "tail"
+    assert not budget.limited
+
+
+def test_fd_output_memory_stays_bounded_by_the_budget():
+    budget = _FdBudget(100)
+    st = _FdStream("stderr", budget)
+    for _ in range(1000):
+        st.feed(b"z" * 10_000)
+    assert len(st.pending) < 100 + 64 + 4096 + 10_000
+    assert budget.limited
+    assert len(st.outputs_of(None)[0]["text"]) <= 100
+
+
+def test_short_traceback_drops_colours_and_length():
+    stb = ["\x1b[31mTraceback\x1b[0m"] + [f"line {i}" for i in range(100)] + ["x" * 5000]
+    tb = harness.short_traceback(stb)
+    assert tb[0] == "Traceback" and "..." in tb
+    assert len(tb) <= harness.TRACEBACK_LINES and max(map(len, tb)) <= harness.TRACEBACK_LINE_CHARS
+
+
+@pytest.mark.skipif(not sandbox.bwrap_available()[0], reason="bubblewrap cannot run here")
+def test_bwrap_view_holds_the_package_but_not_the_course_folders():
+    cmd = sandbox.bwrap_command(["python"], env={"A": "1"}, python_path=[], tmp_bytes=1 << 20)
+    for flag in ("--unshare-net", "--unshare-pid", "--die-with-parent", "--new-session", "--clearenv"):
+        assert flag in cmd
+    ro = {cmd[i + 1] for i, a in enumerate(cmd) if a == "--ro-bind"}
+    rw = [cmd[i + 1] for i, a in enumerate(cmd) if a in ("--bind", "--dev-bind")]
+    assert rw == []
+    assert str(REPO / "autodiff_course") in ro
+    for secret in ("notebooks", "graders", "examples", "tests", ""):
+        assert str(REPO / secret).rstrip("/") not in ro
+    assert not any(p == "/" or p == "/work" or p == str(Path.home()) for p in ro)
+
+
+@pytest.mark.skipif(not sandbox.bwrap_available()[0], reason="bubblewrap cannot run here")
+def test_resolve_sandbox_prefers_bwrap_where_it_runs():
+    assert sandbox.resolve_sandbox("auto") == ("bwrap", [])
+    with pytest.raises(ValueError, match="sandbox must be"):
+        sandbox.resolve_sandbox("docker")
+
+
+def test_claimed_uids_are_exclusive_across_processes():
+    mine = sandbox.claim_uid()
+    try:
+        code = ("from autodiff_course.grading import sandbox\n"
+                f"print(sandbox.claim_uid(base={mine}, count=2))")
+        other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert int(other.stdout) == mine + 1
+    finally:
+        sandbox.release_uid(mine)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="killing by uid needs root")
+def test_kill_uid_processes_ends_a_daemon_of_that_uid_only():
+    uid = sandbox.claim_uid()
+    try:
+        victim = subprocess.Popen(["sleep", "60"], user=uid, group=uid, extra_groups=[], start_new_session=True)
+        bystander = subprocess.Popen(["sleep", "60"])
+        assert sandbox.processes_of_uid(uid) == [victim.pid]
+        assert sandbox.kill_uid_processes(uid)
+        assert victim.wait(timeout=10) == -9
+        assert bystander.poll() is None
+        bystander.kill()
+        bystander.wait()
+    finally:
+        sandbox.release_uid(uid)
