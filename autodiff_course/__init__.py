@@ -4,6 +4,15 @@ The engine (``Scalar``, ``Tensor``, ``jvp``, ``vjp``, ``grad``, ``trace``) is ex
 """
 
 from . import optim
+from .checks import (
+    CheckResult,
+    InternalCheckError,
+    check_decomposition,
+    check_forward,
+    check_graph,
+    check_reverse,
+    check_variables,
+)
 from .errors import AutodiffError, DomainError, GraphFreedError, MissingRuleError, ShapeError, TraceError
 from .forward import Dual, jvp
 from .gradcheck import gradcheck, numerical_gradient
@@ -20,7 +29,8 @@ from .trace import trace
 __version__ = "0.1.0"
 
 __all__ = [
-    "AutodiffError", "DomainError", "Dual", "Graph", "GraphFreedError", "GraphNode", "MissingRuleError",
+    "AutodiffError", "CheckResult", "InternalCheckError", "check_decomposition", "check_forward",
+    "check_graph", "check_reverse", "check_variables", "DomainError", "Dual", "Graph", "GraphFreedError", "GraphNode", "MissingRuleError",
     "PRIMITIVES", "Primitive", "Scalar", "ShapeError", "Tensor", "TraceError", "abs", "cos", "enable_grad",
     "exp", "grad", "gradcheck", "is_grad_enabled", "jvp", "linspace", "log", "matmul", "maximum", "no_grad",
     "numerical_gradient", "ones", "optim", "relu", "sigmoid", "sin", "sqrt", "tan", "tanh", "tensor", "trace",

@@ -193,9 +193,12 @@ class Graph:
                 value = prim.raw(*(nodes[i].value for i in inputs), **params)
                 if not _close(value, recorded):
                     mismatches.append(k)
+            line, source = d.get("line"), d.get("source")
+            if not (line is None or (isinstance(line, int) and not isinstance(line, bool))) or not (
+                    source is None or isinstance(source, str)):
+                raise AutodiffError(f"graph node {k}: line must be an integer and source a string")
             nodes.append(GraphNode(id=k, name=str(d["name"]), names=[str(s) for s in d.get("names", [])], op=op,
-                                   inputs=inputs, value=value, line=d.get("line"), source=d.get("source"),
-                                   params=params))
+                                   inputs=inputs, value=value, line=line, source=source, params=params))
         g = cls(nodes, [int(i) for i in data["inputs"]], [int(i) for i in data["outputs"]])
         g.mismatches = mismatches
         return g
@@ -235,13 +238,18 @@ class Graph:
 
     # -- derivatives from the primitives' rules -----------------------------------------------------------
     def local_partials(self, node_id: int) -> tuple:
-        """d node / d input_k for each input k, at the recorded values (elementwise primitives only)."""
+        """d node / d input_k for each input k, at the recorded values (elementwise primitives only).
+
+        A constant input gets ``None``: it is not a variable, and its partial may not even exist (the exponent
+        of ``x ** 2`` at a negative x would need the log of a negative number).
+        """
         n = self.nodes[node_id]
         prim = n.primitive
         if prim is None:
             return ()
         args = [self.nodes[i].value for i in n.inputs]
-        return tuple(prim.partial(k, n.value, args) for k in range(len(args)))
+        return tuple(None if self.nodes[i].op == "const" else prim.partial(k, n.value, args)
+                     for k, i in enumerate(n.inputs))
 
     def tangents(self, wrt: int | str = 0) -> dict[int, Any]:
         """Forward mode: d node / d (input ``wrt``) for every node (``wrt``: input index or variable name)."""

@@ -242,14 +242,15 @@ def _layout(data: dict) -> dict:
             chain.append(d)
             prev = d
         trunk[n["id"]] = chain
-    chains: dict[tuple[int, int], list[int]] = {}
+    # via[(node, k)]: where operand k arrives from, its source or its trunk's lane in the layer before node.
+    via: dict[tuple[int, int], int] = {}
     for n in nodes:
         for k, s in enumerate(n["inputs"]):
-            chain = trunk[s][: layer[n["id"]] - layer[s] - 1]
-            prev = chain[-1] if chain else s
+            span = layer[n["id"]] - layer[s] - 1
+            prev = trunk[s][span - 1] if span > 0 else s
             inputs_of[n["id"]].append(prev)
             consumers[prev].append(n["id"])
-            chains[(n["id"], k)] = chain
+            via[(n["id"], k)] = prev
     rows: list[list[int]] = [[] for _ in range(1 + max(layer.values(), default=0))]
     for n in nodes:
         rows[layer[n["id"]]].append(n["id"])
@@ -286,14 +287,16 @@ def _layout(data: dict) -> dict:
             }
         )
     # A trunk's segments are shared by every edge that runs along it: format each once.
-    seg: dict[int, str] = {}
-    ends: dict[int, tuple[float, float]] = {}
+    # A trunk is shared by every edge that runs along it: the path up to each of its lanes is built once.
+    lead: dict[int, str] = {}
+    ends: dict[int, tuple[int, int]] = {}
     for s, chain in trunk.items():
         px, py = xs[layer[s]] + NODE_WIDTH, ys[s]
         ends[s] = (px, py)
+        lead[s] = path = f"M{px},{py}"
         for d in chain:
             lx, dy = xs[layer[d]], ys[d]
-            seg[d] = f"{_curve(px, py, lx, dy)} L{lx + NODE_WIDTH},{dy}"
+            path = lead[d] = f"{path} {_curve(px, py, lx, dy)} L{lx + NODE_WIDTH},{dy}"
             px, py = lx + NODE_WIDTH, dy
             ends[d] = (px, py)
     edges = []
@@ -303,12 +306,11 @@ def _layout(data: dict) -> dict:
         top_y = ys[nid] - NODE_HEIGHT // 2
         x_in = xs[layer[nid]] - 2
         for k, s in enumerate(n["inputs"]):
-            chain = chains[(nid, k)]
-            sx, sy = ends[s]
-            px, py = ends[chain[-1]] if chain else (sx, sy)
+            last = via[(nid, k)]
+            px, py = ends[last]
             # Operands enter at spread-out ports in argument order, so `v1 / v2` shows which is on top.
             port = top_y + NODE_HEIGHT * (k + 1) // (arity + 1)
-            path = " ".join([f"M{sx},{sy}", *(seg[d] for d in chain), _curve(px, py, x_in, port)])
+            path = f"{lead[last]} {_curve(px, py, x_in, port)}"
             edges.append({"id": f"e{nid}_{k}", "src": s, "dst": nid, "k": k, "path": path})
     width = MARGIN * 2 + len(rows) * NODE_WIDTH + (len(rows) - 1) * LAYER_GAP
     bottom = max((ys[n] + (height[n] + 1) // 2 for n in ys), default=0)

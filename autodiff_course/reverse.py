@@ -126,7 +126,7 @@ def _backprop_floats(order: list, root, seed: float, into_grad: bool) -> dict:
                 prev = get(y)
                 adjoints[y] = c if prev is None else prev + c
     except TypeError:
-        if node._op.float_partials is None:
+        if node._op is not None and node._op.float_partials is None:
             raise MissingRuleError(node._op.name, "reverse-mode (vjp)") from None
         raise
     except (ArithmeticError, ValueError) as e:

@@ -38,7 +38,7 @@ class Scalar(Operators):
     d y / d node (accumulating, as micrograd and PyTorch do).
     """
 
-    __slots__ = ("value", "grad", "requires_grad", "_op", "_inputs", "_freed", "__weakref__")
+    __slots__ = ("value", "grad", "requires_grad", "_op", "_inputs", "_freed")
     _dispatch_rank = 1
     _params = None  # scalar primitives take no parameters; the graph code reads this like a Tensor's
 

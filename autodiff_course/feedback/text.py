@@ -29,7 +29,7 @@ def result_text(result) -> str:
             f"Fix {result.culprit} first: {_and(inherited)} {'are' if many else 'is'} wrong only because "
             f"{'they build' if many else 'it builds'} on wrong values."
         )
-    table = [r for r in rows if not r.get("ok")]
+    table = [r for r in rows if not r.get("ok") and ("received" in r or "expected" in r)]
     if table and not result.passed:
         lines.append("")
         lines.append("Not right yet" + (f" at {_point(result)}" if result.point is not None else "") + ":")

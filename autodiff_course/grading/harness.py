@@ -375,8 +375,8 @@ def run_job(shell, job: dict, skip: set, limits: dict, events_fd: int, collector
         write_frame(events_fd, {"event": "start", "index": index})
         if cell.get("exercise"):
             data, result = _run_exercise_cell(shell, cell, collector, budget)
-            write_frame(events_fd, {"event": "exercise", "index": index, "id": str(cell["exercise"].get("id")),
-                                    "data": data})
+            write_frame(events_fd, {"event": "exercise", "index": index,
+                                    "id": str(cell["exercise"].get("id")), "data": data})
         else:
             result = _run_code_cell(shell, cell, limits, budget)
         mark = b"\x00\x1eADC-CELL-END %d\x1e\x00" % index

@@ -5,12 +5,12 @@ worker as a dict (`to_dict()` / `Limits.from_dict()`), so all fields are plain n
 
 How each limit is enforced (see `autodiff_course.grading.worker`):
 
-- ``cell_wall_seconds``: a SIGALRM inside the child raises ``CellTimeout`` in the cell; the worker SIGKILLs the
-  child ``kill_grace_seconds`` later if the cell still has not finished (C loops, signals ignored).
-- ``cell_cpu_seconds``: a soft RLIMIT_CPU per code cell (SIGXCPU raises ``CellTimeout``); the hard RLIMIT_CPU is
-  the notebook wall-clock limit, which the student cannot raise.
-- ``notebook_wall_seconds``: the whole grading of one job, re-runs included; enforced by the worker (SIGKILL) and,
-  with a margin, by the pool.
+- ``cell_wall_seconds``: a SIGALRM inside the child raises ``CellTimeout`` in the cell; the worker SIGKILLs
+  the child ``kill_grace_seconds`` later if the cell still has not finished (C loops, signals ignored).
+- ``cell_cpu_seconds``: a soft RLIMIT_CPU per code cell (SIGXCPU raises ``CellTimeout``); the hard RLIMIT_CPU
+  is the notebook wall-clock limit, which the student cannot raise.
+- ``notebook_wall_seconds``: the whole grading of one job, re-runs included; enforced by the worker (SIGKILL)
+  and, with a margin, by the pool.
 - ``exercise_wall_seconds``: hard kill of one test cell (``checks.collect`` enforces its own, smaller limit).
 - ``memory_mb``: RLIMIT_AS above the warm worker's address space at fork time.
 - ``max_processes``: RLIMIT_NPROC of the per-worker unprivileged uid (threads count too).

@@ -127,7 +127,7 @@ class _Spawner:
     """Starts every worker process from one thread that lives as long as the pool.
 
     The parent-death signal (bwrap's --die-with-parent, the fallback worker's PR_SET_PDEATHSIG) fires when the
-    *thread* that forked the process exits: a worker started from a short-lived thread would be killed with it.
+    *thread* that forked the process exits: a worker started from a short-lived thread would die with it.
     """
 
     def __init__(self):
@@ -260,7 +260,7 @@ class _Worker:
                 stream.close()
             except OSError:
                 pass
-        # bwrap's pid namespace dies with the worker; without it, processes of the slot uid must be ended here.
+        # bwrap's pid namespace dies with the worker; without bwrap, the slot uid's processes are ended here.
         if os.geteuid() == 0:
             sandbox.kill_uid_processes(self.uid)
         if self.tmp_dir:
@@ -274,7 +274,8 @@ class WorkerPool:
 
     Parameters (keyword-only after `jobs`):
     - `jobs`: number of workers, default ``os.cpu_count()``.
-    - `sandbox`: ``"auto"`` (bwrap when it works, else ``"none"`` with a SandboxWarning), ``"bwrap"``, ``"none"``.
+    - `sandbox`: ``"auto"`` (bwrap when it works, else ``"none"`` with a SandboxWarning), ``"bwrap"`` or
+      ``"none"``.
     - `limits`: `Limits` applied to every job.
     - `collector`: ``"module:function"`` called for test cells, default ``autodiff_course.checks:collect``.
     - `python_path`: extra directories (read-only in the sandbox) appended to the workers' ``sys.path``.
@@ -398,9 +399,9 @@ class WorkerPool:
                 w._stderr_thread.join(timeout=2)  # its last words say why it died
                 detail = "\n".join(list(w.stderr_tail)[-5:])
                 self._start_worker(w)
-                return self._failed_run(job, "killed" if timed_out else "crashed",
-                                        f"the grading worker {'did not answer in time' if timed_out else 'died'} "
-                                        f"({exc}); it was restarted. {detail}".strip(),
+                what = "did not answer in time" if timed_out else "died"
+                message = f"the grading worker {what} ({exc}); it was restarted. {detail}".strip()
+                return self._failed_run(job, "killed" if timed_out else "crashed", message,
                                         time.monotonic() - started)
         finally:
             self._idle.put(w)

@@ -1,4 +1,4 @@
-"""Put the instructor's locked cells (the test cells) back into a submission before it is graded (trusted side).
+"""Put the instructor's locked cells (the test cells) back into a submission before grading (trusted side).
 
 Pure functions over nbformat notebooks; nothing here executes code. nbgrader's rule decides what is locked
 (``nbgrader.utils.is_locked``): a grade cell that is not a solution cell (``grade: true, solution: false``),

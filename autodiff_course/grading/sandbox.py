@@ -5,20 +5,22 @@ Two sandbox modes, chosen by `resolve_sandbox`:
 ``"bwrap"``
     Each worker runs inside bubblewrap: read-only binds of only what Python needs (``/usr``, the base Python
     prefix, the venv, the installed ``autodiff_course`` package directory and any extra ``python_path``
-    directories), a fresh ``/proc`` and ``/dev``, a size-capped private tmpfs on ``/tmp``, and new network, pid,
-    ipc and uts namespaces (``--unshare-net --unshare-pid --die-with-parent --new-session``). Course folders
-    (source notebooks, grader configs, gradebook, other students' files) are simply not in the view.
+    directories), a fresh ``/proc`` and ``/dev``, a size-capped private tmpfs on ``/tmp``, and new network,
+    pid, ipc and uts namespaces (``--unshare-net --unshare-pid --die-with-parent --new-session``). Course
+    folders (source notebooks, grader configs, gradebook, other students' files) are simply not in the view.
 
 ``"none"`` (fallback where bwrap is missing or cannot run)
-    The worker runs directly. When it runs as root it still tries, once, ``unshare(CLONE_NEWNET)`` (no network)
-    and ``unshare(CLONE_NEWNS)`` with empty tmpfs mounts over `hidden_paths` (the repo's ``notebooks/``,
-    ``graders/``, ``examples/`` and whatever the caller names). Each child still gets rlimits, a private temp
-    dir and a separate uid. What could not be applied is returned as warnings (the pool emits them once as
-    `SandboxWarning`): other world-readable files of the machine stay readable in this mode.
+    The worker runs directly. When it runs as root it still tries, once, ``unshare(CLONE_NEWNET)`` (no
+    network) and ``unshare(CLONE_NEWNS)`` with empty tmpfs mounts over `hidden_paths` (the repo's
+    ``notebooks/``, ``graders/``, ``examples/`` and whatever the caller names), and makes only the
+    interpreter, the venv and the package reachable below non-traversable folders (e.g. a Python under a 0700
+    home). Each child still gets rlimits, a private temp dir and a separate uid. What could not be applied is
+    returned as warnings (the pool emits them once as `SandboxWarning`): other world-readable files of the
+    machine stay readable in this mode.
 
 In both modes every submission runs under an unprivileged uid unique to its worker slot (claimed with
-`claim_uid`, so concurrent pools never share one); `kill_uid_processes` ends every process of that uid, which is
-how daemons and fork bombs are cleaned up. Without root there is no uid to drop to: processes are then only
+`claim_uid`, so concurrent pools never share one); `kill_uid_processes` ends every process of that uid, which
+is how daemons and fork bombs are cleaned up. Without root there is no uid to drop to: processes are then only
 cleaned up by session, which a double-forked daemon escapes (warned).
 """
 
@@ -234,8 +236,8 @@ _claimed: dict[int, int] = {}
 def claim_uid(base: int = UID_BASE, count: int = UID_COUNT) -> int:
     """Reserve an unused uid in [base, base+count) for one worker slot, for the life of this process.
 
-    The reservation is an flock on a file in the system temp dir, so pools in other processes (a test run and a
-    batch run at once) never share a uid: `kill_uid_processes` on one slot cannot hit another's submissions.
+    The reservation is an flock on a file in the system temp dir, so pools in other processes (a test run and
+    a batch run at once) never share a uid: `kill_uid_processes` on one slot cannot hit another's submissions.
     Raises RuntimeError when every uid of the range is taken.
     """
     lock_dir = Path(tempfile.gettempdir()) / "autodiff-course-uids"
@@ -265,7 +267,7 @@ def release_uid(uid: int) -> None:
 
 
 def processes_of_uid(uid: int, *, zombies: bool = False) -> list[int]:
-    """Pids of processes whose real uid is `uid` (zombies too if asked), as this process's /proc shows them."""
+    """Pids of processes whose real uid is `uid` (zombies too if asked), as this process's /proc shows."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -290,8 +292,9 @@ def kill_uid_processes(uid: int, *, rounds: int = 100) -> bool:
     """SIGKILL every process of `uid` (needs root). Returns True when no live process of it is left.
 
     While /proc shows a live process of the uid, a helper process takes the uid and calls kill(-1, SIGKILL):
-    that reaches double-forked daemons and every member of a fork bomb, and nothing of any other uid. (kill(-1)
-    reports success even when it signalled nothing, so /proc, not its return value, says when we are done.)
+    that reaches double-forked daemons and every member of a fork bomb, and nothing of any other uid.
+    (kill(-1) reports success even when it signalled nothing, so /proc, not its return value, says when we
+    are done.)
     """
     for _ in range(rounds):
         if not processes_of_uid(uid):
@@ -343,7 +346,8 @@ def _expose(paths: list[str]) -> None:
     """
     by_ancestor: dict[str, list[str]] = {}
     for p in sorted({os.path.realpath(p) for p in paths if os.path.isdir(p)}):
-        blocked = [str(a) for a in reversed(Path(p).parents) if str(a) != "/" and not os.stat(a).st_mode & 0o001]
+        blocked = [str(a) for a in reversed(Path(p).parents)
+                   if str(a) != "/" and not os.stat(a).st_mode & 0o001]
         if blocked:
             subs = by_ancestor.setdefault(blocked[0], [])
             if not any(p == s or p.startswith(s + "/") for s in subs):

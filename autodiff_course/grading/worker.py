@@ -11,9 +11,9 @@ Grading one job (`grade`):
 
 1. Fork a fresh child from the warm state. The child makes a private dir (only the job's ``files``), chdirs
    there, sets rlimits (RLIMIT_AS = warm footprint + ``memory_mb``, RLIMIT_CPU, RLIMIT_NPROC, RLIMIT_FSIZE,
-   RLIMIT_CORE=0), sets no-new-privs, drops to the slot's unprivileged uid/gid, redirects fds 0/1/2 (stdin from
-   /dev/null, stdout/stderr into pipes the worker reads within the output budget), closes every other fd, and
-   runs the cells (`harness.run_job`), streaming events.
+   RLIMIT_CORE=0), sets no-new-privs, drops to the slot's unprivileged uid/gid, redirects fds 0/1/2 (stdin
+   from /dev/null, stdout/stderr into pipes the worker reads within the output budget), closes every other
+   fd, and runs the cells (`harness.run_job`), streaming events.
 2. The worker enforces the per-cell and per-notebook wall clock by SIGKILL, and remembers which cell was
    running. When the child dies or is killed inside a cell, the cell is recorded as the cause (``crashed`` or
    ``timeout``) and the notebook is re-run in a fresh child with that cell (and earlier culprits) skipped, so
@@ -43,7 +43,7 @@ from pathlib import PurePosixPath
 from autodiff_course.grading import harness, sandbox
 from autodiff_course.grading.limits import Limits
 
-__all__ = ["main", "grade", "safe_relative_path"]
+__all__ = ["main", "Worker", "safe_relative_path"]
 
 CELL_STATUSES = ("ok", "error", "timeout", "skipped", "crashed")
 RUN_STATUS_ORDER = ("killed", "crashed", "timeout", "memory", "output-limit")
@@ -155,7 +155,7 @@ class Worker:
                 with open(target, "wb") as f:
                     f.write(base64.b64decode(b64))
             if self.uid is not None:
-                for dirpath, dirnames, filenames in os.walk(work):
+                for dirpath, _dirnames, filenames in os.walk(work):
                     os.chown(dirpath, self.uid, self.gid)
                     for n in filenames:
                         os.chown(os.path.join(dirpath, n), self.uid, self.gid)
@@ -183,7 +183,7 @@ class Worker:
             os.environ["MPLCONFIGDIR"] = os.path.join(work, ".matplotlib")
             tempfile.tempdir = work
             cpu = int(limits.notebook_wall_seconds) + 1
-            mem = self.footprint_bytes + int(limits.memory_mb) * 1024 * 1024
+            mem = (self.footprint_bytes or _vm_size()) + int(limits.memory_mb) * 1024 * 1024
             disk = int(limits.disk_mb) * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
@@ -220,6 +220,8 @@ class Worker:
         r_ev, w_ev = os.pipe()
         r_out, w_out = os.pipe()
         r_err, w_err = os.pipe()
+        # Memory is limited relative to the address space at this fork (it grows over a worker's life).
+        self.footprint_bytes = _vm_size()
         pid = os.fork()
         if pid == 0:
             self._child(job, skip, limits, work, w_ev, w_out, w_err)
@@ -313,6 +315,11 @@ class Worker:
         except harness.ProtocolError as exc:
             kill_reason = f"protocol: {exc}"
         finally:
+            # The child leads its own session: its group goes first (all that can be done without a uid).
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
             if wait_status is None:
                 try:
                     os.kill(pid, signal.SIGKILL)
@@ -421,7 +428,8 @@ class Worker:
                 if entry["status"] == "timeout":
                     flags.add("timeout")
                     problems.append(f"cell {i}: {err.get('evalue') or 'time limit exceeded'}")
-                if err.get("ename") == "MemoryError" or any(h in str(err.get("evalue", "")) for h in _MEMORY_HINTS):
+                evalue = str(err.get("evalue", ""))
+                if err.get("ename") == "MemoryError" or any(h in evalue for h in _MEMORY_HINTS):
                     flags.add("memory")
                     problems.append(f"cell {i}: ran out of memory (limit {limits.memory_mb} MB)")
                 if entry.pop("output_limit", False):
@@ -444,7 +452,8 @@ class Worker:
             problems.append(f"output was cut at the limit of {limits.output_bytes} bytes")
         if att.notebook_timeout:
             flags.add("timeout")
-            problems.append(f"the notebook's wall-clock limit of {limits.notebook_wall_seconds:g} s was reached")
+            problems.append(f"the notebook's wall-clock limit of {limits.notebook_wall_seconds:g} s was "
+                            "reached")
         if att.harness_failure:
             flags.add("crashed")
             problems.append(att.harness_failure)

@@ -47,15 +47,37 @@ def test_time_limit_restores_the_previous_handler_and_timer():
         signal.signal(signal.SIGALRM, previous)
 
 
-def test_an_outer_timer_that_expires_during_a_check_still_fires():
+def test_an_outer_deadline_before_ours_fires_on_time_and_ours_still_holds():
     fired = []
-    previous = signal.signal(signal.SIGALRM, lambda *a: fired.append(True))
+    previous = signal.signal(signal.SIGALRM, lambda *a: fired.append(time.monotonic()))
+    try:
+        start = time.monotonic()
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        with pytest.raises(CheckTimeout):
+            with time_limit(0.3):
+                while True:  # the outer handler runs at 0.05 s and returns; our limit ends the loop at 0.3 s
+                    pass
+        assert len(fired) == 1 and fired[0] - start < 0.25
+        assert time.monotonic() - start >= 0.29
+        assert signal.getitimer(signal.ITIMER_REAL)[0] == 0  # it fired: nothing to re-arm
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_an_outer_deadline_that_raises_interrupts_the_check_as_it_would_without_it():
+    class OuterTimeout(BaseException):
+        pass
+
+    def outer(*_):
+        raise OuterTimeout
+
+    previous = signal.signal(signal.SIGALRM, outer)
     try:
         signal.setitimer(signal.ITIMER_REAL, 0.05)
-        with time_limit(1.0):
-            time.sleep(0.1)
-        time.sleep(0.05)
-        assert fired == [True]
+        with pytest.raises(OuterTimeout):
+            check_reverse(S.never_returns, S.Y, points=S.POINT_Y, time_limit=5)
+        assert signal.getsignal(signal.SIGALRM) is outer
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

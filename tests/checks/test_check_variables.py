@@ -133,3 +133,12 @@ def test_an_expectation_that_fails_on_its_own_is_the_configs_fault():
 
     with pytest.raises(InternalCheckError, match="grader config"):
         check_variables({"a": 1.0}, ["a"], [{"check": "a", "equals": "np.no_such_function()"}])
+
+
+def test_a_hidden_expectation_never_shows_its_expected_value():
+    hint = "Think about what grad_fn links to."
+    expect = [{"check": "answer", "equals": "'B'", "hidden": True, "hint": hint}]
+    result = check_variables({"answer": "C"}, ["answer"], expect)
+    assert not result.passed and result.messages == ["answer: Think about what grad_fn links to."]
+    assert result.expected == {} and "expected" not in result.rows[0]
+    assert "'B'" not in result.feedback and "'B'" not in result._repr_html_()

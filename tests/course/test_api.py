@@ -76,3 +76,12 @@ def test_a_callable_may_be_passed_instead_of_a_name():
 def test_points_are_printed_as_plain_decimals_without_exponent(value, text):
     assert _number(value) == text
     assert np.isclose(float(_number(value)), value, atol=5e-5)
+
+
+def test_a_broken_exercise_spec_earns_zero_and_says_it_is_not_the_students_fault(capfd):
+    result = grade("demo", "empty", kind="variables", variables=["a"], expect=[], points=2,
+                   namespace={"a": 1.0})
+    assert repr(result) == "0" and result.result is None
+    assert "checker itself failed on exercise &#x27;empty&#x27;" in result._repr_html_()
+    assert "no expectations" in str(result)
+    assert capfd.readouterr().err == ""

@@ -75,3 +75,11 @@ def test_released_notebook_runs_and_scores_zero_in_every_test_cell(executed_rele
                      and any(o.output_type == "error" for o in c.outputs)]
     assert all(o.ename == "NotImplementedError" for c in answer_errors for o in c.outputs
                if o.output_type == "error")
+
+
+def test_release_names_an_unknown_assignment_before_running_nbgrader(tmp_path):
+    from autodiff_course.course.release import release
+
+    with pytest.raises(KeyError, match=r"no_such_assignment.*known: autodiff_by_hand"):
+        release(REPO, tmp_path, assignments=["no_such_assignment"])
+    assert list(tmp_path.iterdir()) == []

@@ -25,6 +25,8 @@ from autodiff_course.primitives import PRIMITIVES
 from tests import strategies as S
 
 RTOL, ATOL = 1e-12, 1e-13
+# torch.autograd.forward_ad warns, once, that torch.jit.script is deprecated: not ours to act on.
+pytestmark = pytest.mark.filterwarnings("ignore:.*torch.jit.script.*:DeprecationWarning")
 SETTINGS = settings(max_examples=50, deadline=None)
 
 

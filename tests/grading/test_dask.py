@@ -1,6 +1,7 @@
 """Grading through a real Dask distributed cluster gives byte-identical results to grading locally."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ from autodiff_course.grading.batch import grade
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "submitted"
 ASSIGNMENT = "autodiff_by_hand"
+# Full marks, partial credit and a wrong answer of every function kind, kept to three notebooks for time.
+STUDENTS = ("ada", "chen", "emil")
 
 pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason="the example class is not built yet")
 
@@ -18,23 +21,30 @@ pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason="the example class
 def test_grading_on_a_local_dask_cluster_matches_local_grading(tmp_path):
     from distributed import LocalCluster
 
-    local = grade(course=REPO, submissions=EXAMPLES, out=tmp_path / "local", assignments=[ASSIGNMENT], jobs=2,
+    subs = tmp_path / "submitted"
+    for student in STUDENTS:
+        shutil.copytree(EXAMPLES / student / ASSIGNMENT, subs / student / ASSIGNMENT)
+    local = grade(course=REPO, submissions=subs, out=tmp_path / "local", assignments=[ASSIGNMENT], jobs=2,
                   progress=False, report_line=lambda line: None)
     with LocalCluster(host="127.0.0.1", n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster:
-        remote = grade(course=REPO, submissions=EXAMPLES, out=tmp_path / "dask", assignments=[ASSIGNMENT],
+        remote = grade(course=REPO, submissions=subs, out=tmp_path / "dask", assignments=[ASSIGNMENT],
                        dask_scheduler=cluster.scheduler_address, progress=False,
                        report_line=lambda line: None)
-        # Both workers took part: each keeps its own warm sandbox pool between tasks.
+        # The sandboxed runs happened on the Dask workers (each keeps one warm pool between tasks), none
+        # in this client process.
         from distributed import Client
+
+        from autodiff_course.grading import distributed as remote_module
 
         with Client(cluster.scheduler_address) as client:
             pools = client.run(lambda: len(__import__("autodiff_course.grading.distributed",
                                                       fromlist=["_POOLS"])._POOLS))
-    assert remote.graded == local.graded == len(list(EXAMPLES.iterdir()))
+    assert remote.graded == local.graded == len(STUDENTS)
     assert (tmp_path / "dask" / "grades.csv").read_bytes() == (tmp_path / "local" / "grades.csv").read_bytes()
-    for student in sorted(p.name for p in EXAMPLES.iterdir()):
+    for student in STUDENTS:
         name = f"{ASSIGNMENT}.html"
         assert (tmp_path / "dask" / "feedback" / student / name).read_bytes() == \
             (tmp_path / "local" / "feedback" / student / name).read_bytes()
-    assert sorted(pools.values()) == [1, 1]
+    assert set(pools.values()) <= {0, 1} and sum(pools.values()) >= 1
+    assert remote_module._POOLS == {}

@@ -120,7 +120,8 @@ def test_claimed_uids_are_exclusive_across_processes():
 def test_kill_uid_processes_ends_a_daemon_of_that_uid_only():
     uid = sandbox.claim_uid()
     try:
-        victim = subprocess.Popen(["sleep", "60"], user=uid, group=uid, extra_groups=[], start_new_session=True)
+        victim = subprocess.Popen(["sleep", "60"], user=uid, group=uid, extra_groups=[],
+                                  start_new_session=True)
         bystander = subprocess.Popen(["sleep", "60"])
         assert sandbox.processes_of_uid(uid) == [victim.pid]
         assert sandbox.kill_uid_processes(uid)

@@ -1,9 +1,9 @@
 """The hostile corpus: notebooks (built with nbformat) whose one bad cell attacks the grader.
 
-Every hostile notebook is the honest notebook with one cell inserted between its two exercises, so a test can
-check that the honest exercises around the attack still yield exactly the data they yield alone. Each attack is
-bounded so that it is safe for the machine even if the sandbox failed: at most 200 forks, allocations stopped by
-small limits, loops stopped by short time limits, daemons that sleep (never spin) and die within minutes.
+Every hostile notebook is the honest notebook with one cell inserted between its exercises, so a test can
+check that the honest exercises around the attack still yield exactly the data they yield alone. Each attack
+is bounded so that it is safe for the machine even if the sandbox failed: at most 200 forks, at most 1.2 GB
+of allocations, loops stopped by short time limits, daemons that sleep (never spin) and die within minutes.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,8 +25,9 @@ REPO = HERE.parent.parent
 COLLECTOR = "sandbox_collector:collect"
 
 # Small limits keep every attack short and cheap (see each case).
-TEST_LIMITS = Limits(cell_wall_seconds=2, cell_cpu_seconds=2, notebook_wall_seconds=25, exercise_wall_seconds=5,
-                     memory_mb=300, max_processes=16, output_bytes=20_000, disk_mb=64, kill_grace_seconds=1)
+TEST_LIMITS = Limits(cell_wall_seconds=2, cell_cpu_seconds=2, notebook_wall_seconds=25,
+                     exercise_wall_seconds=5, memory_mb=300, max_processes=16, output_bytes=20_000,
+                     disk_mb=64, kill_grace_seconds=1)
 
 DATA_CSV = b"1.0,2.0\n3.0,4.0\n"
 
@@ -39,12 +41,14 @@ def honest_notebook(hostile_source: str | None = None):
     """The honest notebook; with `hostile_source`, that cell is inserted as cell 4 (between the exercises)."""
     cells = [
         new_markdown_cell("# Honest work"),
-        new_code_cell("import numpy as np\nx = np.loadtxt('data.csv', delimiter=',')\nprint('loaded', x.shape)"),
+        new_code_cell("import numpy as np\nx = np.loadtxt('data.csv', delimiter=',')\n"
+                      "print('loaded', x.shape)"),
         new_code_cell("def f(v):\n    return v * 2 + 1"),
         new_code_cell("", metadata=_grade("ex_x", {"id": "ex_x", "kind": "variables", "variables": ["x"]})),
         new_code_cell("y = f(x)\ny.sum()"),
         new_code_cell("", metadata=_grade("ex_y", {"id": "ex_y", "kind": "variables", "variables": ["y"]})),
-        new_code_cell("", metadata=_grade("ex_f", {"id": "ex_f", "kind": "call", "function": "f", "args": [3]})),
+        new_code_cell("", metadata=_grade("ex_f", {"id": "ex_f", "kind": "call", "function": "f",
+                                                   "args": [3]})),
     ]
     if hostile_source is not None:
         cells.insert(4, new_code_cell(hostile_source))
@@ -111,76 +115,129 @@ class Attack:
     honest_data_intact: bool = True  # False where the attack corrupts the child's own collector (builtins)
 
 
+def _code(text: str) -> str:
+    return textwrap.dedent(text).strip("\n")
+
+
 ATTACKS = [
     Attack("sys_exit", "import sys\nsys.exit(3)", "ok", "error", "SystemExit"),
     Attack("os_exit", "import os\nos._exit(0)", "crashed", "crashed", "CellCrashed"),
     Attack("segfault", "import ctypes\nctypes.string_at(0)", "crashed", "crashed", "CellCrashed"),
     Attack("kill_self", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "crashed", "crashed",
            "CellCrashed"),
-    Attack("kill_parent_and_init",
-           "import os, signal\nfor pid in (os.getppid(), 1):\n    try:\n        os.kill(pid, signal.SIGKILL)\n"
-           "        print('KILLED', pid)\n    except OSError as e:\n        print('refused', pid, type(e).__name__)\n"
-           "try:\n    os.killpg(os.getpgid(os.getppid()), signal.SIGKILL)\nexcept OSError as e:\n"
-           "    print('refused group', type(e).__name__)",
-           "ok", "ok", must_not_print=("KILLED",), must_print=("refused",)),
+    Attack("kill_parent_and_init", _code("""
+        import os, signal
+        for pid in (os.getppid(), 1):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                print('KILLED', pid)
+            except OSError as e:
+                print('refused', pid, type(e).__name__)
+        try:
+            os.killpg(os.getpgid(os.getppid()), signal.SIGKILL)
+        except OSError as e:
+            print('refused group', type(e).__name__)
+        """), "ok", "ok", must_not_print=("KILLED",), must_print=("refused",)),
     Attack("infinite_loop", "while True:\n    pass", "timeout", "timeout", "CellTimeout"),
-    Attack("infinite_loop_signals_blocked",
-           "import signal\nsignal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM, signal.SIGXCPU})\n"
-           "while True:\n    pass",
-           "timeout", "timeout", "CellTimeout"),
+    Attack("infinite_loop_signals_blocked", _code("""
+        import signal
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM, signal.SIGXCPU})
+        while True:
+            pass
+        """), "timeout", "timeout", "CellTimeout"),
     Attack("sleep_forever", "import time\ntime.sleep(3600)", "timeout", "timeout", "CellTimeout"),
     # Bounded to 1.2 GB and 0.8 GB, beyond the tests' 300 MB limit.
-    Attack("memory_bomb", "hog = []\nfor _ in range(12):\n    hog.append(bytearray(100_000_000))", "memory", "error",
-           "MemoryError"),
+    Attack("memory_bomb", "hog = []\nfor _ in range(12):\n    hog.append(bytearray(100_000_000))",
+           "memory", "error", "MemoryError"),
     Attack("numpy_memory_bomb", "import numpy as np\nbig = np.ones((1000, 1000, 100))", "memory", "error"),
-    Attack("print_flood", "while True:\n    print('x' * 1000)", "output-limit", "error", "OutputLimitExceeded"),
-    Attack("fd_flood", "import os\nfor _ in range(20_000):\n    os.write(1, b'y' * 1000)", "output-limit", "ok"),
-    Attack("fork_bomb",
-           "import os, time\nkids = 0\nfor _ in range(200):\n    try:\n        pid = os.fork()\n"
-           "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(120)\n        os._exit(0)\n"
-           "    kids += 1\nprint('forked', kids)",
-           "ok", "ok", must_print=("forked",)),
-    Attack("daemon",
-           "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(300)\n"
-           "        os._exit(0)\n    os._exit(0)\nos.wait()\nprint('daemon started')",
-           "ok", "ok", must_print=("daemon started",)),
-    Attack("read_instructor_files",
-           "import os\nfor p in ['@REPO@/graders', '@REPO@/notebooks', '@COURSE@', '@GRADEBOOK@',\n"
-           "          '@COURSE@/source/assignment/assignment.ipynb']:\n    try:\n"
-           "        data = os.listdir(p) if os.path.isdir(p) else open(p).read()\n        print('LEAK', p, data)\n"
-           "    except OSError as e:\n        print('blocked', type(e).__name__)",
-           "ok", "ok", must_not_print=("LEAK", "SECRET"), must_print=("blocked",)),
-    Attack("write_gradebook",
-           "import os\nfor p in ['@GRADEBOOK@', '@COURSE@/outputs/grades.csv', '@COURSE@/new_file']:\n    try:\n"
-           "        with open(p, 'w') as fh:\n            fh.write('student,100')\n        print('WROTE', p)\n"
-           "    except OSError as e:\n        print('blocked', type(e).__name__)",
-           "ok", "ok", must_not_print=("WROTE",), must_print=("blocked",)),
-    Attack("network",
-           "import socket\ntry:\n    s = socket.create_connection(('127.0.0.1', @PORT@), timeout=3)\n"
-           "    print('CONNECTED')\nexcept OSError as e:\n    print('no network', type(e).__name__)",
-           "ok", "ok", must_not_print=("CONNECTED",), must_print=("no network",)),
-    Attack("shadow_package",
-           "import autodiff_course, numpy, sandbox_collector\n"
-           "print('files', autodiff_course.__file__, numpy.__file__, sandbox_collector.__file__)",
-           "ok", "ok",
+    Attack("print_flood", "while True:\n    print('x' * 1000)", "output-limit", "error",
+           "OutputLimitExceeded"),
+    Attack("fd_flood", "import os\nfor _ in range(20_000):\n    os.write(1, b'y' * 1000)", "output-limit",
+           "ok"),
+    Attack("fork_bomb", _code("""
+        import os, time
+        kids = 0
+        for _ in range(200):
+            try:
+                pid = os.fork()
+            except OSError:
+                break
+            if pid == 0:
+                time.sleep(120)
+                os._exit(0)
+            kids += 1
+        print('forked', kids)
+        """), "ok", "ok", must_print=("forked",)),
+    Attack("daemon", _code("""
+        import os, time
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                time.sleep(300)
+                os._exit(0)
+            os._exit(0)
+        os.wait()
+        print('daemon started')
+        """), "ok", "ok", must_print=("daemon started",)),
+    Attack("read_instructor_files", _code("""
+        import os
+        for p in ['@REPO@/graders', '@REPO@/notebooks', '@COURSE@', '@GRADEBOOK@',
+                  '@COURSE@/source/assignment/assignment.ipynb']:
+            try:
+                data = os.listdir(p) if os.path.isdir(p) else open(p).read()
+                print('LEAK', p, data)
+            except OSError as e:
+                print('blocked', type(e).__name__)
+        """), "ok", "ok", must_not_print=("LEAK", "SECRET"), must_print=("blocked",)),
+    Attack("write_gradebook", _code("""
+        import os
+        for p in ['@GRADEBOOK@', '@COURSE@/outputs/grades.csv', '@COURSE@/new_file']:
+            try:
+                with open(p, 'w') as fh:
+                    fh.write('student,100')
+                print('WROTE', p)
+            except OSError as e:
+                print('blocked', type(e).__name__)
+        """), "ok", "ok", must_not_print=("WROTE",), must_print=("blocked",)),
+    Attack("network", _code("""
+        import socket
+        try:
+            s = socket.create_connection(('127.0.0.1', @PORT@), timeout=3)
+            print('CONNECTED')
+        except OSError as e:
+            print('no network', type(e).__name__)
+        """), "ok", "ok", must_not_print=("CONNECTED",), must_print=("no network",)),
+    Attack("shadow_package", _code("""
+        import autodiff_course, numpy, sandbox_collector
+        print('files', autodiff_course.__file__, numpy.__file__, sandbox_collector.__file__)
+        """), "ok", "ok",
            files={"autodiff_course.py": b"raise SystemExit('SHADOWED')\n",
                   "autodiff_course/__init__.py": b"raise SystemExit('SHADOWED')\n",
                   "autodiff_course/checks.py": b"def collect(spec, ns):\n    return {'FORGED': True}\n",
                   "sandbox_collector.py": b"def collect(spec, ns):\n    return {'FORGED': True}\n",
                   "numpy.py": b"raise SystemExit('SHADOWED')\n"},
            must_not_print=("SHADOWED", "FORGED", "job-")),
-    Attack("patch_collector_and_numpy",
-           "import sys, numpy as np, sandbox_collector\n"
-           "sandbox_collector.collect = lambda spec, ns: {'FORGED': True}\n"
-           "sys.modules['sandbox_collector'].collect = sandbox_collector.collect\n"
-           "import autodiff_course\ntry:\n    import autodiff_course.checks as checks\n"
-           "    checks.collect = sandbox_collector.collect\nexcept ImportError:\n    pass\n"
-           "np.allclose = lambda *a, **k: True\nnp.isclose = lambda *a, **k: True\nprint('patched')",
-           "ok", "ok", must_print=("patched",)),
+    Attack("patch_collector_and_numpy", _code("""
+        import sys, numpy as np, sandbox_collector
+        sandbox_collector.collect = lambda spec, ns: {'FORGED': True}
+        sys.modules['sandbox_collector'].collect = sandbox_collector.collect
+        import autodiff_course
+        try:
+            import autodiff_course.checks as checks
+            checks.collect = sandbox_collector.collect
+        except ImportError:
+            pass
+        np.allclose = lambda *a, **k: True
+        np.isclose = lambda *a, **k: True
+        print('patched')
+        """), "ok", "ok", must_print=("patched",)),
     # Corrupting builtins corrupts whatever runs after it in that child, the collector included: the raw data
     # may be wrong (the trusted side must judge it), but the run ends cleanly and nothing else is affected.
-    Attack("patch_builtins",
-           "import builtins, json\nbuiltins.isinstance = lambda *a: True\nbuiltins.len = lambda *a: 0\n"
-           "json.dumps = lambda *a, **k: '{}'\nprint('patched')",
-           None, None, honest_data_intact=False),
+    Attack("patch_builtins", _code("""
+        import builtins, json
+        builtins.isinstance = lambda *a: True
+        builtins.len = lambda *a: 0
+        json.dumps = lambda *a, **k: '{}'
+        print('patched')
+        """), None, None, honest_data_intact=False),
 ]

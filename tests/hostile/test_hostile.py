@@ -10,22 +10,32 @@ import dataclasses
 import os
 import shutil
 import socket
-import stat
 import tempfile
 import threading
 from pathlib import Path
 
 import pytest
+from corpus import (
+    ATTACKS,
+    COLLECTOR,
+    HERE,
+    HOSTILE_INDEX,
+    REPO,
+    TEST_LIMITS,
+    comparable,
+    hash_tree,
+    honest_notebook,
+    notebook_to_job,
+    outputs_text,
+)
 
 import autodiff_course
 from autodiff_course.grading.pool import WorkerPool
 from autodiff_course.grading.sandbox import bwrap_available, processes_of_uid
 
-from corpus import (ATTACKS, COLLECTOR, HERE, HOSTILE_INDEX, REPO, TEST_LIMITS, comparable, hash_tree,
-                    honest_notebook, notebook_to_job, outputs_text)
-
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox drops to a separate uid: needs root")
 
+X_SNAPSHOT = {"type": "ndarray", "values": [[1.0, 2.0], [3.0, 4.0]], "shape": [2, 2]}
 RUN_STATUSES = {"ok", "crashed", "timeout", "memory", "output-limit", "killed"}
 CELL_STATUSES = {"ok", "error", "timeout", "skipped", "crashed"}
 
@@ -43,7 +53,7 @@ def course():
     (root / "graders" / "assignment.toml").write_text("SECRET = 'hidden points'\n")
     (root / "outputs").mkdir()
     (root / "gradebook.db").write_text("SECRET gradebook\n")
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, _dirnames, filenames in os.walk(root):
         os.chmod(dirpath, 0o755)
         for f in filenames:
             os.chmod(os.path.join(dirpath, f), 0o644)
@@ -85,20 +95,9 @@ MODES = ["bwrap", "none"]
 def pool(request, course):
     if request.param == "bwrap" and not bwrap_available()[0]:
         pytest.skip("bubblewrap cannot run here")
-    with pytest.warns(Warning) if False else _nullcontext():
-        p = WorkerPool(jobs=1, sandbox=request.param, limits=TEST_LIMITS, collector=COLLECTOR,
-                       python_path=[HERE], hidden_paths=[course])
-        p.start()
-    yield p
-    p.close()
-
-
-class _nullcontext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
+    with WorkerPool(jobs=1, sandbox=request.param, limits=TEST_LIMITS, collector=COLLECTOR,
+                    python_path=[HERE], hidden_paths=[course]) as p:
+        yield p
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +111,9 @@ def test_honest_notebook_is_graded_cleanly(pool, honest_alone):
     assert run["sandbox"] == pool.mode
     assert [c["status"] for c in run["cells"]] == ["ok"] * 6
     assert run["exercises"] == {
-        "ex_x": {"variables": {"x": {"type": "ndarray", "values": [[1.0, 2.0], [3.0, 4.0]], "shape": [2, 2]}}},
-        "ex_y": {"variables": {"y": {"type": "ndarray", "values": [[3.0, 5.0], [7.0, 9.0]], "shape": [2, 2]}}},
+        "ex_x": {"variables": {"x": X_SNAPSHOT}},
+        "ex_y": {"variables": {"y": {"type": "ndarray", "values": [[3.0, 5.0], [7.0, 9.0]],
+                                     "shape": [2, 2]}}},
         "ex_f": {"returned": 7},
     }
     assert outputs_text(run["cells"][0]) == "loaded (2, 2)\n"
@@ -166,7 +166,8 @@ def test_attack_is_contained(pool, honest_alone, attack, course, listener):
         assert processes_of_uid(uid, zombies=True) == [], f"processes of uid {uid} survived {attack.name}"
 
     # The same worker grades an honest notebook next exactly as it does alone.
-    assert comparable(pool.run(notebook_to_job(honest_notebook(), "honest-after"))) == comparable(honest_alone)
+    after = pool.run(notebook_to_job(honest_notebook(), "honest-after"))
+    assert comparable(after) == comparable(honest_alone)
 
 
 def test_fork_bomb_is_capped_by_max_processes(pool):
@@ -205,20 +206,20 @@ def test_crash_inside_an_exercise_is_charged_to_that_exercise(pool, honest_alone
 
 def test_notebook_wall_clock_limit_ends_the_grading(pool):
     limits = dataclasses.replace(TEST_LIMITS, notebook_wall_seconds=5)
-    with WorkerPool(jobs=1, sandbox=pool.mode, limits=limits, collector=COLLECTOR, python_path=[HERE]) as short:
+    with WorkerPool(jobs=1, sandbox=pool.mode, limits=limits, collector=COLLECTOR,
+                    python_path=[HERE]) as short:
         job = notebook_to_job(honest_notebook(), "slow")
         # Each cell is within the 2 s cell limit; together they exceed the notebook's 5 s.
         for i in range(6):
-            job["cells"].append({"index": 100 + i, "cell_type": "code", "source": "import time\ntime.sleep(1.5)",
-                                 "exercise": None})
+            job["cells"].append({"index": 100 + i, "cell_type": "code",
+                                 "source": "import time\ntime.sleep(1.5)", "exercise": None})
         job["cells"].append({"index": 200, "cell_type": "code", "source": "",
                              "exercise": {"id": "late", "kind": "variables", "variables": ["x"]}})
         run = short.run(job)
     assert run["status"] == "timeout"
     assert run["exercises"]["late"] == {"status": "timeout", "message": "the notebook's wall-clock limit was "
                                                                       "reached before this cell"}
-    assert run["exercises"]["ex_x"] == {"variables": {"x": {"type": "ndarray", "values": [[1.0, 2.0], [3.0, 4.0]],
-                                                            "shape": [2, 2]}}}
+    assert run["exercises"]["ex_x"] == {"variables": {"x": X_SNAPSHOT}}
     statuses = {c["index"]: c["status"] for c in run["cells"]}
     assert statuses[102] == "ok" and statuses[103] == "timeout"
     assert statuses[104] == statuses[105] == statuses[200] == "skipped"
