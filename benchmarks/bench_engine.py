@@ -8,9 +8,9 @@ Three figures, each with the targets of the issue:
                   Target: under 6 us per node, >= 3x faster than micrograd and >= 2x faster than PyTorch.
   scalar forward  a 100,000-operation chain of dual numbers (target: under 1 us per operation), against
                   PyTorch's forward AD (torch.autograd.forward_ad) on a shorter chain.
-  tensor          the seed notebook's MLP ([3, 50, 50, 1], sigmoid, MSE, Adam lr 1e-2, batch 100), 1,000 steps,
-                  this engine (float64, its default) against PyTorch CPU float32 on one thread, from the same
-                  initial weights and batches. Target: at most 0.7x PyTorch's time per step.
+  tensor          the seed notebook's MLP ([3, 50, 50, 1], sigmoid, MSE, Adam lr 1e-2, batch 100), 1,000
+                  steps, this engine (float64, its default) against PyTorch CPU float32 on one thread, from
+                  the same initial weights and batches. Target: at most 0.7x PyTorch's time per step.
 
 The garbage collector stays on (it is part of what a student's code pays); numpy's BLAS runs on one thread, as
 PyTorch does. Engines run interleaved, each timing is the best of ``--repeats`` runs (the least disturbed by
@@ -48,14 +48,14 @@ CHAIN = 100_000
 
 
 def mlp_nodes(sizes=SIZES, samples=SAMPLES) -> int:
-    """Operations in one build: per neuron nin products and nin sums (+ a ReLU on hidden layers), plus the loss."""
+    """Operations in one build: per neuron nin products, nin sums (+ a ReLU if hidden); plus the loss."""
     per_sample = 0
     for i, (nin, nout) in enumerate(zip(sizes, sizes[1:])):
         per_sample += nout * (2 * nin + (1 if i < len(sizes) - 2 else 0))
     return samples * per_sample + samples
 
 
-# -- calibration: the smallest engines that could do the job, to read figures on a loaded machine --------------
+# -- calibration: the smallest engines that could do the job, to read figures on a loaded machine ------------
 class SlottedValue:
     """A 40-line slotted pure-Python reverse-mode scalar (only +, *, relu): the floor a general engine can
     approach. Its time in the same run tells how loaded the machine was (about 5.7 us per node when idle)."""
@@ -108,7 +108,7 @@ class SlottedValue:
 
 
 class PlainDual:
-    """A pure-Python dual number (only * and sin): the floor for forward mode (about 0.5 us per op when idle)."""
+    """A pure-Python dual number (only * and sin): the floor for forward mode (~0.5 us per op when idle)."""
 
     __slots__ = ("p", "t")
 
@@ -163,7 +163,7 @@ def _mlp_loss(layers, xs):
 def _chain(x, n):
     # Alternating operations, so that no engine can fold the chain.
     y = x
-    for i in range(n // 2):
+    for _ in range(n // 2):
         y = y * 0.999999
         y = y + 0.001
     return y
@@ -236,7 +236,7 @@ def bench_scalar_forward(repeats: int, torch_ops: int = 1_000) -> dict:
             "torch_forward_ad_us_per_op": theirs}
 
 
-# -- the seed notebook's MLP -----------------------------------------------------------------------------------
+# -- the seed notebook's MLP ---------------------------------------------------------------------------------
 def seed_problem(seed: int = 0, n: int = 10_000):
     """Inputs, targets and initial weights of the seed notebook's MLP, as float64 numpy arrays."""
     rng = np.random.default_rng(seed)
@@ -322,7 +322,8 @@ def bench_tensor_mlp(steps: int, repeats: int, batch: int = 100) -> dict:
         t_theirs = min(t_theirs, _time(theirs))
         t_hand = min(t_hand, _time(by_hand))
     return {"steps": steps, "ours_ms_per_step": t_ours / steps * 1e3,
-            "torch_f32_ms_per_step": t_theirs / steps * 1e3, "numpy_by_hand_ms_per_step": t_hand / steps * 1e3,
+            "torch_f32_ms_per_step": t_theirs / steps * 1e3,
+            "numpy_by_hand_ms_per_step": t_hand / steps * 1e3,
             "ratio": t_ours / t_theirs}
 
 
@@ -343,7 +344,7 @@ def main(argv=None) -> int:
     for name, us in mlp.items():
         ratio = "" if name == "autodiff_course" else f"   autodiff_course is {us / ours:.1f}x faster"
         if name == "40-line slotted":
-            ratio = f"   (calibration: ~5.7 on an idle machine; autodiff_course takes {ours / us:.2f}x its time)"
+            ratio = f"   (calibration: ~5.7 when idle; autodiff_course takes {ours / us:.2f}x its time)"
         print(f"    {name:<16} {us:6.2f} us/node{ratio}")
     print(f"  chain of {CHAIN:,} steps:")
     for name, us in rev["chain_us_per_node"].items():
@@ -352,7 +353,8 @@ def main(argv=None) -> int:
     print("== engine: scalar forward mode (dual numbers, us per operation)")
     fwd = bench_scalar_forward(repeats)
     print(f"    autodiff_course  {fwd['dual_us_per_op']:6.2f} us/op ({CHAIN:,}-operation chain)")
-    print(f"    pure-Python dual {fwd['plain_dual_us_per_op']:6.2f} us/op (calibration: ~0.5 on an idle machine)")
+    print(f"    pure-Python dual {fwd['plain_dual_us_per_op']:6.2f} us/op (calibration: ~0.5 when idle; "
+          f"autodiff_course takes {fwd['dual_us_per_op'] / fwd['plain_dual_us_per_op']:.2f}x its time)")
     print(f"    pytorch fwd AD   {fwd['torch_forward_ad_us_per_op']:6.2f} us/op   "
           f"autodiff_course is {fwd['torch_forward_ad_us_per_op'] / fwd['dual_us_per_op']:.0f}x faster")
 

@@ -2,12 +2,11 @@
 
     python benchmarks/run_all.py [--quick] [--only NAME ...] [--json-dir DIR]
 
-Each benchmark runs in its own Python process (so one's imports, threads and garbage do not weigh on the next),
-with the same interpreter, from the repository root, and prints its own figures; arguments after the options are
-passed to every benchmark. ``--quick`` and ``--json-dir`` reach only the benchmarks that declare a ``--quick``
-or ``--json`` option. A benchmark that fails is reported and the others still run; the exit status is 1 if
-any failed.
-"""
+Each benchmark runs in its own Python process (so one's imports, threads and garbage do not weigh on the
+next), with the same interpreter, from the repository root, and prints its own figures; arguments after the
+options are passed to every benchmark. ``--quick`` and ``--json-dir`` reach only the benchmarks that declare a
+``--quick`` or ``--json`` option. A benchmark that fails is reported and the others still run; the exit status
+is 1 if any failed."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """Hypothesis strategies shared by the tests: inputs inside each primitive's domain, and broadcastable shapes.
 
 Domains stay away from the places where a derivative is infinite or undefined (log and sqrt near 0, tan near
-pi/2, a quotient near division by zero) and keep values moderate so that float64 comparisons with PyTorch can be
-tight: far out, exp and pow overflow, and sin/cos of huge arguments lose all their digits in argument reduction.
-"""
+pi/2, a quotient near division by zero) and keep values moderate so that float64 comparisons with PyTorch can
+be tight: far out, exp and pow overflow, and sin/cos of huge arguments lose all their digits in argument
+reduction."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Bad input gives a clear error that names the operation: non-numbers, shapes that do not fit, backward without
-a gradient, values outside a primitive's domain, and a primitive that lacks a rule for the mode asked of it."""
+"""Bad input gives a clear error that names the operation: non-numbers, shapes that do not fit, backward
+without a gradient, values outside a primitive's domain, and a primitive that lacks a rule for the mode asked
+of it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ import pytest
 
 import autodiff_course as ac
 from autodiff_course import (
-    AutodiffError, DomainError, Dual, MissingRuleError, Primitive, Scalar, ShapeError, Tensor, TraceError,
+    AutodiffError,
+    DomainError,
+    Dual,
+    MissingRuleError,
+    Primitive,
+    Scalar,
+    ShapeError,
+    Tensor,
+    TraceError,
 )
 from autodiff_course.primitives import PRIMITIVES
 
@@ -32,7 +41,8 @@ def test_non_numeric_inputs_raise_type_errors_naming_the_operation(make, message
 
 @pytest.mark.parametrize("make, message", [
     (lambda: Tensor(np.ones((2, 3))) + Tensor(np.ones(4)), r"add: operands of shapes \(2, 3\) and \(4,\)"),
-    (lambda: Tensor(np.ones((2, 3))) @ Tensor(np.ones((2, 3))), r"matmul: operands of shapes \(2, 3\) and \(2, 3\)"),
+    (lambda: Tensor(np.ones((2, 3))) @ Tensor(np.ones((2, 3))),
+     r"matmul: operands of shapes \(2, 3\) and \(2, 3\)"),
     (lambda: Tensor(np.ones((2, 3))).reshape(4), r"reshape: an operand of shape \(2, 3\)"),
 ])
 def test_shape_mismatches_raise_shape_errors_naming_operation_and_shapes(make, message):
@@ -84,7 +94,7 @@ def test_a_function_computing_outside_the_engine_is_refused_by_grad_and_trace():
 
 @pytest.fixture
 def ruleless():
-    """A primitive declared with a forward computation and nothing else (removed from the table afterwards)."""
+    """A primitive declared with a forward computation and nothing else (removed from the table after)."""
     prim = Primitive("floor_for_test", 1, scalar=math.floor, array=np.floor, grad_fn="FloorBackward0",
                      expr="floor({0})")
     yield prim

@@ -1,13 +1,13 @@
-"""Every primitive, on random inputs inside its domain: forward mode == reverse mode == PyTorch autograd (float64)
-== central differences, for Scalars, for Tensors with broadcasting, and for second derivatives.
+"""Every primitive, on random inputs inside its domain: forward mode == reverse mode == PyTorch autograd
+(float64) == central differences, for Scalars, for Tensors with broadcasting, and for second derivatives.
 
 Tolerances. Forward and reverse mode evaluate the same declared partials, so they agree to the last bit or two
-(rtol 1e-12). PyTorch computes the same formulas, but its vectorised sin/exp/log may differ from the C library's
-by an ulp, and it may multiply the factors of a chain in another order; both are ~1e-16 relative, so rtol 1e-12
-holds, with an absolute floor of 1e-13 for derivatives that are a cancellation near 0 (cos near pi/2, a sum
-of broadcast terms of opposite signs), where a relative comparison means nothing. Central differences with a
-step of 1e-6 * max(1, |x|) carry a truncation error ~1e-12 * f''' and a rounding error ~1e-10 * |f|: rtol 1e-6.
-"""
+(rtol 1e-12). PyTorch computes the same formulas, but its vectorised sin/exp/log may differ from the C
+library's by an ulp, and it may multiply the factors of a chain in another order; both are ~1e-16 relative, so
+rtol 1e-12 holds, with an absolute floor of 1e-13 for derivatives that are a cancellation near 0 (cos near
+pi/2, a sum of broadcast terms of opposite signs), where a relative comparison means nothing. Central
+differences with a step of 1e-6 * max(1, |x|) carry a truncation error ~1e-12 * f''' and a rounding error
+~1e-10 * |f|: rtol 1e-6."""
 
 from __future__ import annotations
 

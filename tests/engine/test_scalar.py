@@ -1,4 +1,5 @@
-"""Scalar: operators, backward, grads, the three spellings of elementary functions, long graphs, higher order."""
+"""Scalar: operators, backward, grads, the three spellings of elementary functions, long graphs, higher
+order."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ def test_operators_with_scalars_floats_and_ints_on_either_side_give_value_and_pa
     x, y = Scalar(3.0), Scalar(-2.0)
     cases = [
         (lambda: x + y, 1.0, 1.0, 1.0), (lambda: x - y, 5.0, 1.0, -1.0), (lambda: x * y, -6.0, -2.0, 3.0),
-        (lambda: x / y, -1.5, -0.5, -0.75), (lambda: x ** 2, 9.0, 6.0, 0.0), (lambda: 2 ** x, 8.0, 8 * math.log(2), 0),
+        (lambda: x / y, -1.5, -0.5, -0.75), (lambda: x ** 2, 9.0, 6.0, 0.0),
+        (lambda: 2 ** x, 8.0, 8 * math.log(2), 0),
         (lambda: 1 - x, -2.0, -1.0, 0.0), (lambda: 6 / x, 2.0, -6 / 9, 0.0), (lambda: -x, -3.0, -1.0, 0.0),
         (lambda: abs(y), 2.0, 0.0, -1.0), (lambda: 2.5 * x + y * 1, 5.5, 2.5, 1.0),
     ]

@@ -1,5 +1,5 @@
-"""The functions of seed notebook 000, traced: node names, values and every adjoint equal the numbers the notebook
-prints (computed there by hand-written forward and backward passes).
+"""The functions of seed notebook 000, traced: node names, values and every adjoint equal the numbers the
+notebook prints (computed there by hand-written forward and backward passes).
 
 Tolerance 1e-15 relative: the engine performs the same operations on the same floats, but it may sum the
 contributions of a node's consumers in another order than the notebook's hand-written line, which can change
@@ -82,7 +82,8 @@ def exercise_by_hand(x0, x1, x2):
 
 # Printed by the notebook: function1_reverse(1.8, 2.4) -> (y, vbar0, ..., vbar7)
 SEED_Y = 1.810277188777007
-SEED_ADJOINTS = [-0.7734141034699129, -0.5337613269265994, 1.708036246165118, -0.2272020946930871, 1, 1.35, 1, 1]
+SEED_ADJOINTS = [-0.7734141034699129, -0.5337613269265994, 1.708036246165118, -0.2272020946930871,
+                 1, 1.35, 1, 1]
 
 
 def rel_close(actual, expected, rel=REL):

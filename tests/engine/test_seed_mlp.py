@@ -1,11 +1,12 @@
-"""The MLP of seed notebook 000 ([3, 50, 50, 1], sigmoid, MSE, Adam lr 1e-2, batch 100) trains on the engine alone,
-and its gradients equal PyTorch's (float64, same initial weights and batches) at each of the first 20 steps.
+"""The MLP of seed notebook 000 ([3, 50, 50, 1], sigmoid, MSE, Adam lr 1e-2, batch 100) trains on the engine
+alone, and its gradients equal PyTorch's (float64, same initial weights and batches) at each of the first 20
+steps.
 
 Tolerance 1e-10 relative to the largest gradient of each parameter: both engines compute the same sums of
-products, but BLAS and PyTorch may add them in different orders (~1e-16 relative per operation); the Adam updates
-feed those differences back into the weights, and 20 steps of training amplify them by orders of magnitude at
-most (the initial weights are torch.rand, as in the notebook, so the first loss is in the hundreds).
-"""
+products, but BLAS and PyTorch may add them in different orders (~1e-16 relative per operation); the Adam
+updates feed those differences back into the weights, and 20 steps of training amplify them by orders of
+magnitude at most (the initial weights are torch.rand, as in the notebook, so the first loss is in the
+hundreds)."""
 
 from __future__ import annotations
 
@@ -52,7 +53,8 @@ def test_seed_mlp_gradients_equal_pytorch_at_each_of_20_adam_steps():
         loss.backward()
 
         topt.zero_grad()
-        tloss = lossfn(forward(torch, torch.tensor(inputs[k]), theirs[:3], theirs[3:]), torch.tensor(targets[k]))
+        tpred = forward(torch, torch.tensor(inputs[k]), theirs[:3], theirs[3:])
+        tloss = lossfn(tpred, torch.tensor(targets[k]))
         tloss.backward()
 
         assert abs(loss.item() / tloss.item() - 1) < 1e-10, step

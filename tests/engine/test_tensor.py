@@ -14,7 +14,8 @@ from autodiff_course import AutodiffError, GraphFreedError, ShapeError, Tensor, 
 # Expressions over x (2x2), v (2,), b (2, 2, 2), evaluated with this engine and with torch: same grad_fn name.
 GRAD_FN_EXPRESSIONS = [
     "x ** 2", "y + 5", "z.sum()", "z.mean()", "x * 2", "x / 2", "2 / x", "x - 1", "1 - x", "-x", "2 ** x",
-    "x ** x", "x ** t", "x.sum(dim=0)", "x.mean(dim=1, keepdim=True)", "x.reshape(4)", "x.view(4)", "x.T", "x.t()",
+    "x ** x", "x ** t", "x.sum(dim=0)", "x.mean(dim=1, keepdim=True)", "x.reshape(4)", "x.view(4)", "x.T",
+    "x.t()",
     "x.transpose(0, 1)", "x.permute(1, 0)", "x[0]", "x[:, 1]", "x[0, 0:1]", "x[[0, 1]]", "x[:]", "x[None]",
     "x @ x", "v @ v", "x @ v", "v @ x", "b @ x", "x.sin()", "x.cos()", "x.tan()", "x.exp()", "x.log()",
     "x.sqrt()", "x.tanh()", "x.sigmoid()", "x.relu()", "x.abs()", "x.clone()", "x.maximum(y)", "x * y",
@@ -27,7 +28,8 @@ def _namespace(lib):
     kw = {"dtype": torch.float64} if lib is torch else {}
     x = t([[1.0, 2.0], [3.0, 4.0]], requires_grad=True, **kw)
     ns = {
-        "x": x, "v": t([0.5, -1.5], requires_grad=True, **kw), "b": t(np.ones((2, 2, 2)), requires_grad=True, **kw),
+        "x": x, "v": t([0.5, -1.5], requires_grad=True, **kw),
+        "b": t(np.ones((2, 2, 2)), requires_grad=True, **kw),
         "t": t(2.0, **kw),
     }
     ns["y"] = x * 3
@@ -45,7 +47,8 @@ def test_grad_fn_names_match_pytorch(expr):
 
 def test_defaults_follow_pytorch_except_float64():
     x = ac.tensor([1, 2, 3])
-    assert x.dtype == np.float64 and not x.requires_grad and x.grad is None and x.grad_fn is None and x.is_leaf
+    assert x.dtype == np.float64 and not x.requires_grad and x.grad is None
+    assert x.grad_fn is None and x.is_leaf
     f32 = ac.tensor([1.0, 2.0], dtype=np.float32, requires_grad=True)
     y = f32 * 2.5 + 1
     assert y.dtype == np.float32  # a Python number does not promote, as in numpy and PyTorch
@@ -61,7 +64,8 @@ def test_broadcast_gradients_are_summed_back_to_each_operands_shape():
     col = Tensor([[1.0], [2.0]], requires_grad=True)
     ((w + bias) * col).sum().backward()
     assert bias.grad.shape == (3,) and bias.grad.value.tolist() == [3.0, 3.0, 3.0]
-    assert col.grad.shape == (2, 1) and col.grad.value.tolist() == [[1 + 2 + 3 + 0 + 1 + 2], [1 + 2 + 3 + 3 + 4 + 5]]
+    assert col.grad.shape == (2, 1)
+    assert col.grad.value.tolist() == [[(1 + 2 + 3) + (0 + 1 + 2)], [(1 + 2 + 3) + (3 + 4 + 5)]]
     assert w.grad.value.tolist() == [[1.0] * 3, [2.0] * 3]
 
 
