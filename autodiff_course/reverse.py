@@ -7,6 +7,7 @@ can be differentiated twice and nested passes (``grad(grad(f))``) do not disturb
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -89,8 +90,8 @@ def backprop(root, seed, *, create_graph: bool = False, broadcast: bool = True,
 def _backprop_floats(order: list, root, seed: float, into_grad: bool) -> dict:
     """``backprop`` on a graph of Scalars: the same rule (adjoint of an input += adjoint * local partial), with
     the declared partials called directly on the floats. This loop is the reverse-mode hot path."""
-    adjoints = {root: seed}
-    get = adjoints.get
+    adjoints: dict = defaultdict(float)  # a missing adjoint is 0.0, so `+=` accumulates
+    adjoints[root] = seed
     node = root
     try:
         for node in reversed(order):
@@ -108,23 +109,16 @@ def _backprop_floats(order: list, root, seed: float, into_grad: bool) -> dict:
             if len(inputs) == 1:
                 x = inputs[0]
                 p = partials[0]
-                c = (g if p == 1 else -g) if type(p) is int else g * p(node.value, x.value)
-                prev = get(x)
-                adjoints[x] = c if prev is None else prev + c
+                adjoints[x] += (g if p == 1 else -g) if type(p) is int else g * p(node.value, x.value)
                 continue
             x, y = inputs
-            xv = x.value
-            yv = y.value
+            ans, xv, yv = node.value, x.value, y.value
             if x.requires_grad:
                 p = partials[0]
-                c = (g if p == 1 else -g) if type(p) is int else g * p(node.value, xv, yv)
-                prev = get(x)
-                adjoints[x] = c if prev is None else prev + c
+                adjoints[x] += (g if p == 1 else -g) if type(p) is int else g * p(ans, xv, yv)
             if y.requires_grad:
                 p = partials[1]
-                c = (g if p == 1 else -g) if type(p) is int else g * p(node.value, xv, yv)
-                prev = get(y)
-                adjoints[y] = c if prev is None else prev + c
+                adjoints[y] += (g if p == 1 else -g) if type(p) is int else g * p(ans, xv, yv)
     except TypeError:
         if node._op is not None and node._op.float_partials is None:
             raise MissingRuleError(node._op.name, "reverse-mode (vjp)") from None

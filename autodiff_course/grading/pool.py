@@ -45,7 +45,11 @@ was killed for time is reported as the cause (``error.ename`` ``"CellCrashed"`` 
 notebook is re-run without it, so its other exercises still get data; cells never reached are ``"skipped"``.
 
 Everything in a run except ``status``/``sandbox``/``seconds`` comes from the sandbox and is untrusted data:
-judge it on the trusted side, never execute or trust it.
+judge it on the trusted side, never execute or trust it. Conversely, everything in a job reaches the memory
+of the student's process: put in an exercise spec only what ``collect`` needs (not the judge's reference
+expressions or expectations), since a determined submission can read it.
+
+The pool is thread-safe for `run`/`map`; call `close` (or leave the ``with`` block) after they return.
 
 Errors: `WorkerPool` raises `autodiff_course.grading.sandbox.SandboxUnavailable` for ``sandbox="bwrap"``
 where bwrap cannot run, ``ValueError`` for a malformed job (naming the job and cell), ``RuntimeError`` when a
@@ -196,7 +200,7 @@ class _Worker:
             self.tmp_dir = tempfile.mkdtemp(prefix=f"autodiff-grading-{self.slot}-")
             os.chmod(self.tmp_dir, 0o711)
             env["HOME"] = self.tmp_dir
-            argv += ["--tmp-dir", self.tmp_dir]
+            argv += ["--tmp-dir", self.tmp_dir, "--disk-mb", str(pool.limits.disk_mb)]
             for h in pool.hidden_paths:
                 argv += ["--hide", h]
             cmd, cwd = argv, self.tmp_dir

@@ -66,6 +66,8 @@ _MS_PRIVATE = 1 << 18
 _MS_NOSUID = 2
 _MS_NODEV = 4
 _MS_BIND = 4096
+_MS_RDONLY = 1
+_MS_REMOUNT = 32
 _MS_MOVE = 8192
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -140,6 +142,17 @@ def bwrap_available() -> tuple[bool, str]:
     return result
 
 
+def _bwrap_has_option(option: str) -> bool:
+    """Whether this bwrap knows `option` (``--size`` came with bubblewrap 0.7)."""
+    if "help" not in _bwrap_probe:
+        try:
+            _bwrap_probe["help"] = subprocess.run([shutil.which("bwrap") or "bwrap", "--help"],
+                                                  capture_output=True, text=True, timeout=20).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            _bwrap_probe["help"] = ""
+    return option in _bwrap_probe["help"]
+
+
 def resolve_sandbox(mode: str) -> tuple[str, list[str]]:
     """Map "auto" | "bwrap" | "none" to the mode used and the warnings to show.
 
@@ -207,7 +220,7 @@ def bwrap_command(worker_argv: list[str], *, env: dict[str, str], python_path: l
         if p.exists() and not _covered(p, ro):
             ro = [r for r in ro if not _covered(r, [p])] + [p]
     # The private /tmp first: extra python_path directories below /tmp are bound on top of it.
-    if tmp_bytes:
+    if tmp_bytes and _bwrap_has_option("--size"):
         args += ["--size", str(int(tmp_bytes))]
     args += ["--perms", "0755", "--tmpfs", "/tmp"]
     # bwrap creates missing parents of a bind target as 0700, which the unprivileged uid cannot traverse.
@@ -364,13 +377,20 @@ def _expose(paths: list[str]) -> None:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def isolate_fallback(hidden_paths: list[str], expose_paths: list[str] = ()) -> list[str]:
+# World-writable places a submission could otherwise leave files in (made read-only in the fallback).
+SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/dev/mqueue")
+
+
+def isolate_fallback(hidden_paths: list[str], expose_paths: list[str] = (), private_tmp: str | None = None,
+                     tmp_bytes: int | None = None) -> list[str]:
     """Best-effort isolation of the current process (the fallback worker) without bwrap.
 
     As root: a new network namespace (only a down loopback: no connection to anything) and a private mount
-    namespace in which every path of `hidden_paths` is covered by an empty tmpfs and every directory of
-    `expose_paths` (the interpreter, the package) is reachable by the unprivileged uid. Returns the list of
-    what could not be done, as warning texts (empty when everything was applied).
+    namespace in which every path of `hidden_paths` is covered by an empty tmpfs, every directory of
+    `expose_paths` (the interpreter, the package) is reachable by the unprivileged uid, the machine's
+    world-writable folders (`SHARED_WRITABLE`) are read-only, and `private_tmp` is a fresh tmpfs of
+    `tmp_bytes` (the only place a submission can write). Returns the list of what could not be done, as
+    warning texts (empty when everything was applied).
     """
     problems = []
     if os.geteuid() != 0:
@@ -390,6 +410,17 @@ def isolate_fallback(hidden_paths: list[str], expose_paths: list[str] = ()) -> l
         _expose(list(expose_paths))
     except OSError as exc:
         problems.append(f"cannot make the Python installation readable for the sandbox uid ({exc})")
+    try:
+        for d in SHARED_WRITABLE:
+            if os.path.isdir(d) and not os.path.islink(d):
+                _mount(d, d, None, _MS_BIND | _MS_REC, None)
+                _mount(d, d, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY, None)
+        if private_tmp:
+            size = f",size={int(tmp_bytes)}" if tmp_bytes else ""
+            _mount("tmpfs", private_tmp, "tmpfs", _MS_NOSUID | _MS_NODEV, f"mode=711{size}")
+    except OSError as exc:
+        problems.append(f"cannot make the shared temp folders read-only ({exc}): submissions can leave files "
+                        "in them")
     if hidden:
         try:
             for p in hidden:

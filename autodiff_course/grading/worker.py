@@ -530,6 +530,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--python-path", action="append", default=[])
     ap.add_argument("--hide", action="append", default=[])
     ap.add_argument("--tmp-dir", default=tempfile.gettempdir())
+    ap.add_argument("--disk-mb", type=int, default=256)
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
 
     proto_in, proto_out = os.dup(0), os.dup(1)
@@ -553,7 +554,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.sandbox == "none":
         here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         expose = [sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix, here, *args.python_path]
-        warnings += sandbox.isolate_fallback(args.hide, expose)
+        warnings += sandbox.isolate_fallback(args.hide, expose, private_tmp=args.tmp_dir,
+                                             tmp_bytes=args.disk_mb * 1024 * 1024)
     if uid is not None:
         sandbox.kill_uid_processes(uid)
     footprint = _vm_size()

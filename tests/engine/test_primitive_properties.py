@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import strategies as S  # tests/strategies.py: pytest puts tests/ on sys.path for its conftest.py
 import torch
 import torch.autograd.forward_ad as fwAD
 from hypothesis import given, settings
@@ -22,7 +23,6 @@ import autodiff_course as ac
 from autodiff_course import Dual, Scalar, Tensor
 from autodiff_course.gradcheck import numerical_gradient
 from autodiff_course.primitives import PRIMITIVES
-from tests import strategies as S
 
 RTOL, ATOL = 1e-12, 1e-13
 # torch.autograd.forward_ad warns, once, that torch.jit.script is deprecated: not ours to act on.

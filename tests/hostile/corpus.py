@@ -199,6 +199,16 @@ ATTACKS = [
             except OSError as e:
                 print('blocked', type(e).__name__)
         """), "ok", "ok", must_not_print=("WROTE",), must_print=("blocked",)),
+    Attack("litter_shared_folders", _code("""
+        import os
+        for d in ['/tmp', '/var/tmp', '/dev/shm', '/']:
+            try:
+                with open(os.path.join(d, 'adc-litter-@PORT@'), 'w') as fh:
+                    fh.write('left behind')
+                print('WROTE', d)
+            except OSError as e:
+                print('blocked', type(e).__name__)
+        """), "ok", "ok", must_not_print=("WROTE",), must_print=("blocked",)),
     Attack("network", _code("""
         import socket
         try:

@@ -161,6 +161,8 @@ def test_attack_is_contained(pool, honest_alone, attack, course, listener):
 
     # Nothing outside the sandbox changed, nobody connected, nothing of the submission survives.
     assert hash_tree(course) == before
+    for d in ("/tmp", "/var/tmp", "/dev/shm"):
+        assert not os.path.exists(os.path.join(d, f"adc-litter-{port}"))
     assert len(accepted) == connections_before
     for uid in pool.uids:
         assert processes_of_uid(uid, zombies=True) == [], f"processes of uid {uid} survived {attack.name}"
