@@ -17,9 +17,23 @@ from .errors import AutodiffError, DomainError, GraphFreedError, MissingRuleErro
 from .forward import Dual, jvp
 from .gradcheck import gradcheck, numerical_gradient
 from .graph import Graph, GraphNode
-from .primitives import PRIMITIVES, Primitive, unbroadcast
+from .primitives import (
+    PRIMITIVES,
+    Primitive,
+    cos,
+    exp,
+    log,
+    matmul,
+    maximum,
+    relu,
+    sigmoid,
+    sin,
+    sqrt,
+    tan,
+    tanh,
+    unbroadcast,
+)
 from .primitives import abs_ as abs
-from .primitives import cos, exp, log, matmul, maximum, relu, sigmoid, sin, sqrt, tan, tanh
 from .reverse import grad, vjp
 from .scalar import Scalar
 from .state import enable_grad, is_grad_enabled, no_grad
@@ -29,10 +43,10 @@ from .trace import trace
 __version__ = "0.1.0"
 
 __all__ = [
-    "AutodiffError", "CheckResult", "InternalCheckError", "check_decomposition", "check_forward",
-    "check_graph", "check_reverse", "check_variables", "DomainError", "Dual", "Graph", "GraphFreedError", "GraphNode", "MissingRuleError",
-    "PRIMITIVES", "Primitive", "Scalar", "ShapeError", "Tensor", "TraceError", "abs", "cos", "enable_grad",
-    "exp", "grad", "gradcheck", "is_grad_enabled", "jvp", "linspace", "log", "matmul", "maximum", "no_grad",
-    "numerical_gradient", "ones", "optim", "relu", "sigmoid", "sin", "sqrt", "tan", "tanh", "tensor", "trace",
-    "unbroadcast", "vjp", "zeros",
+    "AutodiffError", "CheckResult", "DomainError", "Dual", "Graph", "GraphFreedError", "GraphNode",
+    "InternalCheckError", "MissingRuleError", "PRIMITIVES", "Primitive", "Scalar", "ShapeError", "Tensor",
+    "TraceError", "abs", "check_decomposition", "check_forward", "check_graph", "check_reverse",
+    "check_variables", "cos", "enable_grad", "exp", "grad", "gradcheck", "is_grad_enabled", "jvp", "linspace",
+    "log", "matmul", "maximum", "no_grad", "numerical_gradient", "ones", "optim", "relu", "sigmoid", "sin",
+    "sqrt", "tan", "tanh", "tensor", "trace", "unbroadcast", "vjp", "zeros",
 ]

@@ -16,7 +16,9 @@ from typing import Any
 
 from autodiff_course.graph_layout import graph_data, layout_graph
 
-__all__ = ["graph_to_svg", "resolve_node", "MARK_KINDS"]
+__all__ = ["graph_to_svg", "resolve_node", "MARK_KINDS", "MIN_SCALE"]
+
+MIN_SCALE = 0.7  # smallest scale a graph is drawn at: 13 px labels stay above 9 px
 
 MARK_KINDS = ("ok", "wrong", "culprit")
 
@@ -90,11 +92,16 @@ def graph_to_svg(
         marked[resolve_node(data, key)] = kind
 
     width, height = lay["width"], lay["height"]
+    # Scales with the width it is given (viewBox + width 100%), never above its natural size and never below
+    # MIN_SCALE of it, where 13 px labels would turn unreadable: a wider graph scrolls sideways instead (the
+    # widget's scroll box, or the output area). The width/height attributes are the fallback where a sanitiser
+    # drops the style attribute.
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="adc-graph" width="{width:.0f}" '
         f'height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{_e(_FONT)}" role="img" '
-        f'aria-label="{_e(title or "computational graph")}" style="max-width:100%;height:auto">',
+        f'aria-label="{_e(title or "computational graph")}" '
+        f'style="width:100%;max-width:{width:.0f}px;min-width:{width * MIN_SCALE:.0f}px;height:auto">',
     ]
     if title:
         out.append(f"<title>{_e(title)}</title>")

@@ -213,8 +213,9 @@ def _node(value: float, prim, inputs, requires_grad: bool, state=STATE) -> Scala
 # inside it; ``prim.raw`` is then called only to raise the DomainError that names the operation.
 def _unary_method(prim):
     f = prim.scalar_impl
+    state = STATE  # a closure variable: read faster than a module global
 
-    def method(self, state=STATE):
+    def method(self):
         x = self.value
         try:
             v = f(x)
@@ -244,8 +245,9 @@ def _unary_method(prim):
 
 def _binary_method(prim, reflected: bool):
     f = prim.scalar_impl
+    state = STATE
 
-    def method(self, other, state=STATE):
+    def method(self, other):
         if type(other) is Scalar:
             o = other
         elif type(other) is float or type(other) is int:

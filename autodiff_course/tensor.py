@@ -253,7 +253,9 @@ class Tensor(ArrayMethods, Operators):
             if isinstance(g, Tensor):
                 g = g if create_graph else Tensor._wrap(np.array(g.value, dtype=dtype))
             else:
-                g = Tensor._wrap(np.array(np.broadcast_to(g, node.value.shape), dtype=dtype))
+                if np.shape(g) != node.value.shape:  # a number seeded into a one-element tensor, say
+                    g = np.broadcast_to(g, node.value.shape)
+                g = Tensor._wrap(np.array(g, dtype=dtype))
             if node.grad is None:
                 node.grad = g
             elif create_graph:

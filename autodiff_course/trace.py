@@ -16,7 +16,7 @@ import math
 import sys
 import types
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from .errors import TraceError
 from .scalar import Scalar
 from .state import STATE
 from .tensor import Tensor
+
+if TYPE_CHECKING:
+    from .graph import Graph
 
 _MATH_SHIM = types.ModuleType("math", "math, with its functions replaced by the engine's while tracing")
 _MATH_SHIM.__dict__.update({k: v for k, v in vars(math).items() if not k.startswith("__")})

@@ -6,7 +6,7 @@ Kinds: decomposition, graph, forward, reverse (functions written by hand) and va
 """
 
 from .api import check_decomposition, check_forward, check_graph, check_reverse, check_variables
-from .collect import collect
+from .collect import collect, collect_spec
 from .errors import InternalCheckError
 from .judge import judge
 from .points import test_points
@@ -21,6 +21,7 @@ __all__ = [
     "check_reverse",
     "check_variables",
     "collect",
+    "collect_spec",
     "judge",
     "test_points",
 ]

@@ -40,6 +40,24 @@ FUNCTION_KINDS = ("decomposition", "graph", "forward", "reverse")
 _REPR_CHARS = 200
 
 
+#: The only fields of an exercise spec that ``collect`` reads. Everything else (the reference, expectations,
+#: the domain, feedback settings) stays with the trusted judge.
+COLLECT_FIELDS = ("id", "kind", "function", "variable", "variables", "time_limit", "args")
+
+
+def collect_spec(spec: dict) -> dict:
+    """The part of ``spec`` that untrusted code may see: what to run and where, never what is right.
+
+    The points (hidden and random ones included) are computed here, on the trusted side, and sent as a plain
+    list, so the student's process needs neither the reference nor the domain. ``collect(collect_spec(s), ns)``
+    returns the same data as ``collect(s, ns)``.
+    """
+    out = {k: spec[k] for k in COLLECT_FIELDS if k in spec}
+    if spec.get("kind") in FUNCTION_KINDS:
+        out["test_points"] = test_points(spec, hidden=True)
+    return out
+
+
 def collect(spec: dict, namespace: dict) -> dict:
     """Run the student's code that ``spec`` names (looked up in ``namespace``) and return plain data.
 

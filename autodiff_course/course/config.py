@@ -29,6 +29,7 @@ __all__ = [
     "load_config",
     "load_course",
     "notebook_grade_cells",
+    "source_notebook_path",
     "validate_against_notebook",
 ]
 

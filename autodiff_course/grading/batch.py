@@ -28,6 +28,7 @@ from typing import Callable, Iterable
 
 import nbformat
 
+from autodiff_course.checks import collect_spec
 from autodiff_course.course.config import AssignmentConfig, find_course_dir, load_course, source_notebook_path
 from autodiff_course.grading.notebooks import (
     Submission,
@@ -189,7 +190,8 @@ def prepare(sub: Submission, config: AssignmentConfig, source_nb, digest: str) -
     specs = {spec["id"]: spec for spec in config.exercises}
     ids = _exercise_cell_ids(restored)
     prepared.present = {grade_id for grade_id in specs if grade_id in ids}
-    exercise_at = {index: specs[grade_id] for grade_id, index in ids.items() if grade_id in specs}
+    # The sandbox sees only what to run (collect_spec), never the reference, expectations or domain.
+    exercise_at = {index: collect_spec(specs[grade_id]) for grade_id, index in ids.items() if grade_id in specs}
     cells = []
     for index, cell in enumerate(restored.cells):
         if cell.cell_type != "code":

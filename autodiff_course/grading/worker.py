@@ -251,17 +251,17 @@ class Worker:
                 streams[fd].feed(data)
             return True
 
-        def drain(fds) -> None:
-            """Read what is already available on `fds`, without blocking."""
-            while True:
+        def drain(fds, seconds: float = 1.0) -> None:
+            """Read what is already available on `fds`, without blocking, for at most `seconds` (a leftover
+            process of the submission could keep writing forever)."""
+            give_up = time.monotonic() + seconds
+            while time.monotonic() < give_up:
                 ready = [fd for fd in fds if fd in open_fds]
-                if not ready or not select.select(ready, [], [], 0)[0]:
+                readable = select.select(ready, [], [], 0)[0] if ready else []
+                if not readable:
                     return
-                for fd in select.select(ready, [], [], 0)[0]:
+                for fd in readable:
                     read_fd(fd)
-
-        def drain_output():
-            drain((r_out, r_err))
 
         def handle(ev):
             nonlocal current, done
@@ -326,8 +326,12 @@ class Worker:
                 except ProcessLookupError:
                     pass
                 _, wait_status = os.waitpid(pid, 0)
-            drain_output()
-            self._cleanup(root)
+            self._end_processes()
+            try:
+                drain((r_ev, r_out, r_err))  # all writers are gone now: this ends at EOF
+            except harness.ProtocolError:
+                pass
+            shutil.rmtree(root, ignore_errors=True)
             for fd in (r_ev, r_out, r_err):
                 os.close(fd)
 
@@ -374,7 +378,8 @@ class Worker:
             if not got:
                 return
 
-    def _cleanup(self, root: str) -> None:
+    def _end_processes(self) -> None:
+        """Kill every process of the slot uid and reap the orphans, until not even a zombie is left."""
         if self.uid is not None:
             # SIGKILLed processes take a moment to release their memory and become zombies: repeat until
             # not even a zombie of the uid is left, so the next job starts from nothing.
@@ -387,7 +392,6 @@ class Worker:
                 time.sleep(0.005)
         else:
             self._reap()
-        shutil.rmtree(root, ignore_errors=True)
 
     # -- one job ----------------------------------------------------------------------------------------
     def grade(self, job: dict) -> dict:

@@ -168,8 +168,11 @@ function mount(root, model) {
   };
   // The scroll box's size and position are cached (updated by scroll and resize events), so keeping the current
   // node in view never forces a layout in the middle of a step.
-  const view = { left: 0, top: 0, w: 0, h: 0, sw: 0, sh: 0 };
+  // `scale`: drawn pixels per SVG unit, since the SVG shrinks to fit the box (graph_svg.py).
+  const natural = svg.viewBox && svg.viewBox.baseVal ? svg.viewBox.baseVal.width : 0;
+  const view = { left: 0, top: 0, w: 0, h: 0, sw: 0, sh: 0, scale: 1 };
   const measure = () => {
+    view.scale = natural > 0 ? svg.getBoundingClientRect().width / natural || 1 : 1;
     view.left = scroller.scrollLeft;
     view.top = scroller.scrollTop;
     view.w = scroller.clientWidth;
@@ -189,8 +192,9 @@ function mount(root, model) {
     if (k < 1 || (view.sh <= view.h + 2 && view.sw <= view.w + 2)) return;
     const node = nodes.get(steps[k - 1].node);
     if (!node) return;
-    const left = node.x < view.left || node.x + 150 > view.left + view.w ? Math.max(0, node.x - view.w / 2) : null;
-    const top = node.y < view.top || node.y + 74 > view.top + view.h ? Math.max(0, node.y - view.h / 2) : null;
+    const x = node.x * view.scale, y = node.y * view.scale;
+    const left = x < view.left || x + 150 * view.scale > view.left + view.w ? Math.max(0, x - view.w / 2) : null;
+    const top = y < view.top || y + 74 * view.scale > view.top + view.h ? Math.max(0, y - view.h / 2) : null;
     if (left === null && top === null) return;
     if (left !== null) view.left = left;
     if (top !== null) view.top = top;

@@ -74,3 +74,33 @@ def test_collected_data_is_plain_json():
     # allow_nan=False: strict JSON, no NaN/Infinity tokens and no objects json cannot write.
     text = json.dumps(raw, allow_nan=False)
     assert json.loads(text) == raw
+
+
+def test_the_sandbox_spec_hides_the_reference_and_gives_the_same_data():
+    import numpy as np
+
+    from autodiff_course.checks import collect, collect_spec, judge
+
+    spec = {"assignment": "a", "id": "reverse", "kind": "reverse", "function": "f", "args": ["x0", "x1"],
+            "reference": "np.sin(x0) * x1", "test_points": [[0.5, 2.0]], "hidden_points": [[1.0, -1.0]],
+            "random_points": 2, "domain": ["x1 != 0"], "rtol": 1e-9, "show_expected": False}
+
+    def f(x0, x1):
+        v0 = x0
+        v1 = x1
+        v2 = np.sin(v0)
+        v3 = v2 * v1
+        vbar3 = 1
+        vbar2 = vbar3 * v1
+        vbar1 = vbar3 * v2
+        vbar0 = vbar2 * np.cos(v0)
+        return v3, vbar0, vbar1, vbar2, vbar3
+
+    small = collect_spec(spec)
+    assert "reference" not in small and "domain" not in small and "show_expected" not in small
+    assert len(small["test_points"]) == 4
+    raw = collect(small, {"f": f})
+    assert raw == collect(spec, {"f": f})
+    assert [p["error"] for p in raw["points"]] == [None] * 4
+    result = judge(spec, raw)
+    assert result.passed and result.score == 1.0

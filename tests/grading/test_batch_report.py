@@ -87,3 +87,35 @@ def test_csv_rows_and_summary_table_follow_config_order():
     table = summary_table(RESULTS, CONFIGS).splitlines()
     assert table[0].split() == ["student", "hw", "total"]
     assert table[3].split() == ["bo", "2.5/6", "2.5/6"]
+
+
+def judged_entry(show_expected: bool) -> dict:
+    """A real check of a wrong decomposition, judged as the grader judges it (collect, then judge)."""
+    import numpy as np
+
+    from autodiff_course.checks import collect, judge
+
+    def function(x0, x1, x2):
+        v0 = x0
+        v1 = x1
+        v2 = x2
+        v3 = np.sin(v0)
+        v4 = v1 * v3
+        return v4 + v1 / v2
+
+    spec = {"id": "rev", "kind": "decomposition", "points": 4, "function": "function",
+            "args": ["x0", "x1", "x2"], "reference": "np.sin(x0) + x1*np.cos(x0) + x1/x2",
+            "test_points": [[1.8, 2.4, 0.7]], "hidden_points": [], "random_points": 0, "domain": [],
+            "rtol": 1e-9, "atol": 0.0, "time_limit": 10, "show_expected": show_expected,
+            "partial_credit": True, "assignment": "hw"}
+    check = judge(spec, collect(spec, {"function": function, "np": np}))
+    assert check.status == "failed"
+    return entry("rev", points_awarded(check.score, 4), 4, check.status) | {"check": check.to_dict()}
+
+
+def test_feedback_page_hides_expected_values_when_the_exercise_says_so():
+    expected_value = "3.857134"  # sin(1.8) + 2.4 cos(1.8) + 2.4 / 0.7, the reference at the visible point
+    shown = render_feedback(result("fay", [judged_entry(True), entry("fwd", 2, 2, "ok")]), CONFIG)
+    hidden = render_feedback(result("fay", [judged_entry(False), entry("fwd", 2, 2, "ok")]), CONFIG)
+    assert expected_value in shown
+    assert expected_value not in hidden

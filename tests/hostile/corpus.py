@@ -179,6 +179,24 @@ ATTACKS = [
         os.wait()
         print('daemon started')
         """), "ok", "ok", must_print=("daemon started",)),
+    # A daemon that keeps the output pipes open and floods them for a minute (status depends on how much
+    # of it arrives before grading ends, so only "a documented status" is required).
+    Attack("flooding_daemon", _code("""
+        import os, time
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                end = time.time() + 60
+                while time.time() < end:
+                    try:
+                        os.write(1, b'z' * 4096)
+                    except OSError:
+                        pass
+                os._exit(0)
+            os._exit(0)
+        os.wait()
+        print('flooding daemon started')
+        """), None, "ok", must_print=("flooding daemon started",)),
     Attack("read_instructor_files", _code("""
         import os
         for p in ['@REPO@/graders', '@REPO@/notebooks', '@COURSE@', '@GRADEBOOK@',

@@ -10,37 +10,20 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-import uuid
 from pathlib import Path
 
 import nbformat
 import pytest
-from widget_graphs import SEED_POINT
+from browser_support import ARTIFACTS, ConsoleErrors
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+SEED_POINT = (1.8, 2.4, 0.7)  # the course's seed-000 point, as in tests/widgets/widget_graphs.py
 X0, X1, X2 = SEED_POINT
 VBAR0 = math.cos(X0) - X1 * math.sin(X0)  # dy/dx0 of y = sin(x0) + x1 cos(x0) + x1/x2
 VBAR1 = math.cos(X0) + 1 / X2  # dy/dx1
 SHOWN = 5e-6  # the widget prints 6 significant digits
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    # Requests to anywhere but this machine (Chromium never proxies loopback) go to a closed port.
-    "--proxy-server=http://127.0.0.1:9",
-]
 REVERSE_STEPS = 9 + 1 + 10  # forward pass, seed, one step per edge
 
 NOTEBOOK_SOURCE = f"""\
@@ -63,109 +46,6 @@ w = GraphStepper(function, {X0}, {X1}, {X2}, mode="reverse")
 w"""
 
 
-def _chromium() -> str:
-    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-    problem = None
-    if path is None:
-        problem = "Chromium is not installed: install it with `apt-get install chromium` (Debian's package)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            problem = (
-                "Playwright for Python is missing: `make setup` installs it (never `playwright install`)"
-            )
-    if problem:
-        if os.environ.get("CI"):
-            pytest.fail(f"{problem}; the browser tests must run in CI")
-        pytest.skip(problem)
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = _chromium()
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "widget_timings.json").unlink(missing_ok=True)  # figures of this run only
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A JupyterLab server on 127.0.0.1 with a temp root, its own config, and no calls home."""
-    base = tmp_path_factory.mktemp("lab")
-    root = base / "root"
-    root.mkdir()
-    config = base / "config"
-    (config / "labconfig").mkdir(parents=True)
-    # The announcements plugin would fetch news; disabled here as well as by the server options below.
-    (config / "labconfig" / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
-    )
-    env = dict(
-        os.environ,
-        JUPYTER_CONFIG_DIR=str(config),
-        JUPYTER_RUNTIME_DIR=str(base / "runtime"),
-        JUPYTERLAB_SETTINGS_DIR=str(base / "settings"),
-        JUPYTERLAB_WORKSPACES_DIR=str(base / "ws"),
-        JUPYTER_PLATFORM_DIRS="1",
-    )
-    port, token = _free_port(), uuid.uuid4().hex
-    log = (base / "server.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyterlab",
-            "--no-browser",
-            "--allow-root",
-            "--ip=127.0.0.1",
-            f"--port={port}",
-            f"--ServerApp.token={token}",
-            "--ServerApp.open_browser=False",
-            f"--ServerApp.root_dir={root}",
-            "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--ServerApp.port_retries=0",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=root,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 40
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("JupyterLab did not start:\n" + (base / "server.log").read_text()[-3000:])
-        time.sleep(0.2)
-    yield {"url": url, "token": token, "root": root}
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-
-
 def _notebook() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.cells = [
@@ -176,9 +56,10 @@ def _notebook() -> nbformat.NotebookNode:
     return nb
 
 
-def _run_cell(page, index: int, prompt: str) -> None:
-    """Run cell `index` once the kernel is idle; a run sent while the kernel connects is lost, so retry."""
-    page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')", timeout=60000)
+def _run_cell(page, index: int, prompt: str, idle: str, failed: str) -> None:
+    """Run cell `index` once the kernel is idle (`idle`: the selector that says so in this front end); a run
+    sent while the kernel connects is lost, so retry."""
+    page.wait_for_selector(idle, timeout=60000)
     cell = page.locator(".jp-Notebook .jp-CodeCell").nth(index)
     for _ in range(3):
         cell.locator(".cm-content").click()
@@ -188,8 +69,35 @@ def _run_cell(page, index: int, prompt: str) -> None:
             return
         except Exception:
             continue
-    page.screenshot(path=str(ARTIFACTS / "widget_jupyterlab_failed.png"))
-    pytest.fail(f"JupyterLab did not run cell {index}; see tests/artifacts/widget_jupyterlab_failed.png")
+    page.screenshot(path=str(ARTIFACTS / failed))
+    pytest.fail(f"the notebook did not run cell {index}; see tests/artifacts/{failed}")
+
+
+LAB_IDLE = ".jp-StatusBar-TextItem:has-text('| Idle')"
+# Notebook 7 shows the kernel's state as the class of its indicator in the top bar.
+NB7_IDLE = ".jp-NotebookKernelStatus-idle, [data-status='idle'], .jp-Notebook-ExecutionIndicator[data-status='idle']"
+
+
+def _inside(inner: dict, outer: dict, slack: float = 0.5) -> bool:
+    return (
+        inner["x"] >= outer["x"] - slack
+        and inner["y"] >= outer["y"] - slack
+        and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + slack
+        and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + slack
+    )
+
+
+def _assert_output_node_visible(page, area_selector: str) -> None:
+    """The output node's box lies inside the graph's scroll box and inside the notebook's output area, both
+    as drawn on screen: nothing of it is clipped or needs scrolling to see."""
+    node = page.locator(".adc-stepper g.adc-node.adc-output").first.bounding_box()
+    wrap = page.locator(".adc-stepper .adc-graph-wrap").first.bounding_box()
+    area = page.locator(area_selector).first.bounding_box()
+    assert node and wrap and area
+    assert _inside(node, wrap), ("output node outside the graph box", node, wrap)
+    assert _inside(node, area), ("output node outside the output area", node, area)
+    # Still readable: shrunk by at most MIN_SCALE (0.7) from its natural 150 px width.
+    assert node["width"] >= 0.7 * 150 - 1, node
 
 
 def _shown(page, name: str, slot: str = "adc-der") -> str:
@@ -237,27 +145,21 @@ def _record(key: str, value) -> None:
     print(f"{key}: {value}")
 
 
-def test_jupyterlab_steps_through_the_reverse_pass_and_shows_the_adjoints(lab, browser):
-    t0 = time.monotonic()
-    nbformat.write(_notebook(), lab["root"] / "stepper.ipynb")
-    context = browser.new_context(viewport={"width": 1300, "height": 1000})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{lab['url']}/lab/tree/stepper.ipynb?token={lab['token']}")
+def _step_through_reverse(page, url: str, run: dict, shot: str, area: str) -> ConsoleErrors:
+    """Open `url`, run the stepper cell, click Next through the reverse pass and check what it shows."""
+    console = ConsoleErrors(page)
+    page.goto(url)
     page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=60000)
-    print(f"lab page loaded after {time.monotonic() - t0:.1f} s")
-    _run_cell(page, 0, "[1]:")
-    print(f"cell ran after {time.monotonic() - t0:.1f} s")
+    _run_cell(page, 0, "[1]:", **run)
     stepper = page.locator(".jp-OutputArea .adc-stepper[data-ready='1']")
     try:
         stepper.wait_for(timeout=60000)
     except Exception:
-        page.screenshot(path=str(ARTIFACTS / "widget_jupyterlab_failed.png"))
+        page.screenshot(path=str(ARTIFACTS / run["failed"]))
         raise
-
     assert page.locator(".adc-stepper g.adc-node").count() == 9
     assert _shown(page, "v0") == ""  # nothing computed before the first step
+    _assert_output_node_visible(page, area)
     _click_through(page, REVERSE_STEPS)
     assert (
         page.locator(".adc-stepper .adc-counter").text_content() == f"step {REVERSE_STEPS} / {REVERSE_STEPS}"
@@ -265,6 +167,7 @@ def test_jupyterlab_steps_through_the_reverse_pass_and_shows_the_adjoints(lab, b
     assert _shown(page, "v0").startswith("vbar0 = ")
     assert _number(_shown(page, "v0")) == pytest.approx(VBAR0, rel=SHOWN)
     assert _number(_shown(page, "v1")) == pytest.approx(VBAR1, rel=SHOWN)
+    assert _number(_shown(page, "v2")) == pytest.approx(-X1 / X2**2, rel=SHOWN)
     assert _number(_shown(page, "v5", "adc-val")) == pytest.approx(X1 * math.cos(X0), rel=SHOWN)
     panel = page.locator(".adc-stepper .adc-panel").text_content()
     assert "vbar0 is complete: all 2 paths summed" in panel
@@ -275,10 +178,21 @@ def test_jupyterlab_steps_through_the_reverse_pass_and_shows_the_adjoints(lab, b
     page.locator(".adc-stepper .adc-next").click()
 
     # The step is a synced trait: the kernel sees where the student is.
-    _run_cell(page, 1, "[2]:")
+    _run_cell(page, 1, "[2]:", **run)
     page.wait_for_selector(f"text=python sees step {REVERSE_STEPS} of {REVERSE_STEPS}", timeout=30000)
+    _assert_output_node_visible(page, area)
+    stepper.screenshot(path=str(ARTIFACTS / shot))
+    return console
 
-    stepper.screenshot(path=str(ARTIFACTS / "widget_jupyterlab_reverse.png"))
+
+def test_jupyterlab_steps_through_the_reverse_pass_and_shows_the_adjoints(jupyter, browser):
+    nbformat.write(_notebook(), jupyter["root"] / "scratch" / "stepper_lab.ipynb")
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    page = context.new_page()
+    url = f"{jupyter['url']}/lab/tree/scratch/stepper_lab.ipynb?token={jupyter['token']}"
+    run = {"idle": LAB_IDLE, "failed": "widget_jupyterlab_failed.png"}
+    console = _step_through_reverse(page, url, run, "widget_jupyterlab_reverse.png", ".jp-OutputArea-output")
+    stepper = page.locator(".jp-OutputArea .adc-stepper[data-ready='1']")
     _record("jupyterlab_seed_render_ms", float(stepper.get_attribute("data-render-ms")))
     page.locator(".adc-stepper .adc-reset").click()
     times = sorted(_step_timings(page, REVERSE_STEPS))
@@ -288,7 +202,18 @@ def test_jupyterlab_steps_through_the_reverse_pass_and_shows_the_adjoints(lab, b
         "jupyterlab_seed_step_ms", {"median": round(times[len(times) // 2], 3), "max": round(times[-1], 3)}
     )
     assert times[len(times) // 2] < 16
-    assert not errors, errors
+    assert not console.errors, console.errors
+    context.close()
+
+
+def test_notebook7_steps_through_the_reverse_pass_and_shows_the_adjoints(jupyter, browser):
+    nbformat.write(_notebook(), jupyter["root"] / "scratch" / "stepper_nb7.ipynb")
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    page = context.new_page()
+    url = f"{jupyter['url']}/notebooks/scratch/stepper_nb7.ipynb?token={jupyter['token']}"
+    run = {"idle": NB7_IDLE, "failed": "widget_notebook7_failed.png"}
+    console = _step_through_reverse(page, url, run, "widget_notebook7_reverse.png", ".jp-OutputArea-output")
+    assert not console.errors, console.errors
     context.close()
 
 
@@ -312,9 +237,8 @@ def _open_offline(browser, path: Path):
     context.set_offline(True)
     page = context.new_page()
     external: list[str] = []
-    errors: list[str] = []
+    errors = ConsoleErrors(page).all  # filled as the page runs
     page.on("request", lambda r: external.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(path.as_uri())
     return context, page, external, errors
 
