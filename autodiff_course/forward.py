@@ -6,7 +6,7 @@ from typing import Any, Callable, Sequence
 
 from . import primitives as P
 from .errors import DomainError
-from .node import ArrayMethods, Operators
+from .node import ArrayMethods, Operators, install_fast_methods
 
 
 class Dual(ArrayMethods, Operators):
@@ -154,20 +154,7 @@ def _binary_method(prim, reflected: bool):
 
 
 #: primitive -> its fast method(s): (method,) for unary, (method, reflected method) for binary primitives.
-_FAST: dict = {}
-for _name, _prim in (("add", P.add), ("sub", P.sub), ("mul", P.mul), ("truediv", P.div), ("pow", P.pow_),
-                     ("maximum", P.maximum)):
-    _FAST[_prim] = (_binary_method(_prim, reflected=False), _binary_method(_prim, reflected=True))
-    if _name != "maximum":
-        setattr(Dual, f"__{_name}__", _FAST[_prim][0])
-        setattr(Dual, f"__r{_name}__", _FAST[_prim][1])
-for _prim in (P.neg, P.abs_, P.identity, *P.ELEMENTARY.values()):
-    _FAST[_prim] = (_unary_method(_prim),)
-    if _prim.name in P.ELEMENTARY:
-        setattr(Dual, _prim.name, _FAST[_prim][0])
-Dual.__neg__ = _FAST[P.neg][0]
-Dual.__abs__ = _FAST[P.abs_][0]
-del _name, _prim
+_FAST: dict = install_fast_methods(Dual, _binary_method, _unary_method)
 
 
 def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:

@@ -194,3 +194,26 @@ def as_float(x) -> float | None:
     if isinstance(x, (int, float, np.integer, np.floating)):
         return float(x)
     return None
+
+
+def install_fast_methods(cls, binary_method, unary_method) -> dict:
+    """Give ``cls`` operator methods built once per primitive by ``binary_method(prim, reflected)`` and
+    ``unary_method(prim)``, and return ``{primitive: methods}`` for its ``_apply`` to reuse.
+
+    Scalar and Dual each build methods specialised to their own representation (a float, a value and a
+    tangent); which primitives get a fast path and under which operator names is decided here, once.
+    """
+    fast: dict = {}
+    for name, prim in (("add", P.add), ("sub", P.sub), ("mul", P.mul), ("truediv", P.div), ("pow", P.pow_),
+                       ("maximum", P.maximum)):
+        fast[prim] = (binary_method(prim, reflected=False), binary_method(prim, reflected=True))
+        if name != "maximum":
+            setattr(cls, f"__{name}__", fast[prim][0])
+            setattr(cls, f"__r{name}__", fast[prim][1])
+    for prim in (P.neg, P.abs_, P.identity, *P.ELEMENTARY.values()):
+        fast[prim] = (unary_method(prim),)
+        if prim.name in P.ELEMENTARY:
+            setattr(cls, prim.name, fast[prim][0])
+    cls.__neg__ = fast[P.neg][0]
+    cls.__abs__ = fast[P.abs_][0]
+    return fast

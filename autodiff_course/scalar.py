@@ -19,7 +19,7 @@ import operator
 
 from . import primitives as P
 from .errors import TraceError
-from .node import Operators, as_float
+from .node import Operators, as_float, install_fast_methods
 from .reverse import backprop, free_graph
 from .state import STATE
 
@@ -294,17 +294,4 @@ def _binary_method(prim, reflected: bool):
 
 
 #: primitive -> its fast method(s): (method,) for unary, (method, reflected method) for binary primitives.
-_FAST: dict = {}
-for _name, _prim in (("add", P.add), ("sub", P.sub), ("mul", P.mul), ("truediv", P.div), ("pow", P.pow_),
-                     ("maximum", P.maximum)):
-    _FAST[_prim] = (_binary_method(_prim, reflected=False), _binary_method(_prim, reflected=True))
-    if _name != "maximum":
-        setattr(Scalar, f"__{_name}__", _FAST[_prim][0])
-        setattr(Scalar, f"__r{_name}__", _FAST[_prim][1])
-for _prim in (P.neg, P.abs_, P.identity, *P.ELEMENTARY.values()):
-    _FAST[_prim] = (_unary_method(_prim),)
-    if _prim.name in P.ELEMENTARY:
-        setattr(Scalar, _prim.name, _FAST[_prim][0])
-Scalar.__neg__ = _FAST[P.neg][0]
-Scalar.__abs__ = _FAST[P.abs_][0]
-del _name, _prim
+_FAST: dict = install_fast_methods(Scalar, _binary_method, _unary_method)

@@ -71,3 +71,19 @@ def test_two_svgs_on_one_page_do_not_share_marker_ids(seed_graph):
 def test_graph_repr_html_is_this_svg(seed_graph):
     html = seed_graph._repr_html_()
     assert set(_nodes(html)) == {f"v{i}" for i in range(9)}
+
+
+def test_svg_scales_to_the_width_it_is_given_between_min_scale_and_natural_size(seed_graph):
+    from autodiff_course.graph_layout import layout_graph
+    from autodiff_course.graph_svg import MIN_SCALE
+
+    root = ET.fromstring(graph_to_svg(seed_graph))
+    width = layout_graph(seed_graph.to_dict())["width"]
+    assert root.get("viewBox") == f"0 0 {width:.0f} {root.get('height')}"
+    style = dict(part.split(":", 1) for part in root.get("style").split(";"))
+    # Fills its container but never grows past its natural size nor shrinks below MIN_SCALE of it (below that
+    # it scrolls): the browser tests check the result on screen.
+    assert style["width"] == "100%"
+    assert style["max-width"] == f"{width:.0f}px"
+    assert style["min-width"] == f"{width * MIN_SCALE:.0f}px"
+    assert 0.6 <= MIN_SCALE < 1
