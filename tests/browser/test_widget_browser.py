@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import os
+import re
 import time
 from pathlib import Path
 

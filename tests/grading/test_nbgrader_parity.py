@@ -78,8 +78,9 @@ def test_nbgrader_autograde_scores_equal_grades_csv(tmp_path):
     grade(course=REPO, submissions=root / "submitted", out=tmp_path / "ours",
           assignments=list(PARITY_ASSIGNMENTS), jobs=2, progress=False, report_line=lambda line: None)
     with (tmp_path / "ours" / "grades.csv").open(newline="") as handle:
+        # ada and ben hand in only autodiff_by_hand here: their other assignments are rows marked missing.
         ours = {(r["student"], r["assignment"], r["exercise"]): float(r["score"])
-                for r in csv.DictReader(handle)}
+                for r in csv.DictReader(handle) if r["status"] != "missing"}
 
     theirs = {}
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
