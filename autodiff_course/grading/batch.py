@@ -69,9 +69,10 @@ _HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDD
                            re.DOTALL | re.MULTILINE)
 
 
-def format_points(value: float) -> str:
-    """Points as a plain decimal with at most 4 places ("3.5", "4", "0.125"): how grades.csv spells them."""
-    text = f"{float(value):.4f}".rstrip("0").rstrip(".")
+def format_points(value: float, places: int = 4) -> str:
+    """Points as a plain decimal with at most `places` places ("3.5", "4", "0.125"): grades.csv keeps 4, the
+    terminal table 2 (easier to read; the CSV and the gradebook hold the exact figures)."""
+    text = f"{float(value):.{places}f}".rstrip("0").rstrip(".")
     return text if text not in ("", "-0") else "0"
 
 
@@ -546,10 +547,10 @@ def summary_table(results: list[dict], configs: dict[str, AssignmentConfig]) -> 
             if r is None:
                 row.append("-")
                 continue
-            row.append(f"{format_points(r['score'])}/{format_points(r['max_score'])}")
+            row.append(f"{format_points(r['score'], 2)}/{format_points(r['max_score'], 2)}")
             total += r["score"]
             total_max += r["max_score"]
-        row.append(f"{format_points(total)}/{format_points(total_max)}")
+        row.append(f"{format_points(total, 2)}/{format_points(total_max, 2)}")
         rows.append(row)
     widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)]
     lines = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)).rstrip()

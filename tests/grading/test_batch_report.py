@@ -87,6 +87,8 @@ def test_csv_rows_and_summary_table_follow_config_order():
     table = summary_table(RESULTS, CONFIGS).splitlines()
     assert table[0].split() == ["student", "hw", "total"]
     assert table[3].split() == ["bo", "2.5/6", "2.5/6"]
+    thirds = [dict(RESULTS[0], student="cy", score=11 / 3)]
+    assert summary_table(thirds, CONFIGS).splitlines()[2].split() == ["cy", "3.67/6", "3.67/6"]
 
 
 def judged_entry(show_expected: bool) -> dict:
