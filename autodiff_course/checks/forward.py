@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .analysis import GraphFacts
 from .diagnose import Diagnosis, Term, diagnose, join_sum, partial_formula, times
-from .judge import PointData, finite, point_words
+from .judge import PointData, finite, point_words, settle_part
 from .names import tangent_names
 from .numbers import close, fmt
 from .reverse import PointVerdict, check_y, combine, find_local
@@ -98,22 +98,9 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
         node = graph.nodes[n]
         label = labels[n]
         r = received.get(n)
-        ref = engine[n]
-        v.received[label] = r
-        v.expected[label] = ref
-        row = {"part": label, "label": label, "received": r, "expected": ref}
-        if finite(r) and close(r, ref, scale[n], rtol, atol):
-            row.update(ok=True, status="ok")
-        elif finite(r) and close(r, own[n], scale[n], rtol, atol) and _wrong_inputs(node):
-            upstream = _wrong_inputs(node)
-            row.update(
-                ok=False,
-                status="inherited",
-                credit=0.5,
-                message=f"{label} follows correctly from your {', '.join(upstream)}, which "
-                f"{'is' if len(upstream) == 1 else 'are'} wrong.",
-            )
-        else:
+        row, settled = settle_part(v, label, r, engine[n], own[n], scale[n], rtol, atol,
+                                   lambda node=node: _wrong_inputs(node))
+        if not settled:
             rule = _rule_words(graph, n, labels, wrt_id, wrt_arg)
             if r is None:
                 d = Diagnosis("missing", f"{label} is missing: return y and its derivative {rule}.")

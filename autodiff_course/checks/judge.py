@@ -20,7 +20,7 @@ from ..graph import Graph
 from ..primitives import PRIMITIVES
 from .collect import FUNCTION_KINDS, RAW_FORMAT
 from .errors import InternalCheckError, MalformedRawError
-from .numbers import as_number, fmt
+from .numbers import as_number, close, fmt
 from .points import test_points, visible_count
 from .result import CheckResult
 
@@ -428,3 +428,32 @@ def is_number(v) -> bool:
 
 def finite(v) -> bool:
     return isinstance(v, float) and math.isfinite(v)
+
+
+#: The share of a part's credit kept by a value that is wrong only because it builds on an earlier mistake.
+INHERITED_CREDIT = 0.5
+
+
+def settle_part(verdict, label: str, received, expected: float, own: float, scale: float, rtol: float,
+                atol: float, wrong_neighbours) -> tuple[dict, bool]:
+    """Record one tangent or adjoint on ``verdict`` and judge it if it is not a mistake of its own.
+
+    ``own`` is the chain rule applied to the student's own neighbouring values (upstream tangents, downstream
+    adjoints); ``wrong_neighbours()`` names those that are wrong. Returns ``(row, settled)``: settled rows are
+    right, or "inherited" (right given the student's wrong neighbours); an unsettled row is the student's own
+    mistake, for the caller to diagnose.
+    """
+    verdict.received[label] = received
+    verdict.expected[label] = expected
+    row = {"part": label, "label": label, "received": received, "expected": expected}
+    if finite(received) and close(received, expected, scale, rtol, atol):
+        row.update(ok=True, status="ok")
+        return row, True
+    if finite(received) and close(received, own, scale, rtol, atol):
+        wrong = wrong_neighbours()
+        if wrong:
+            row.update(ok=False, status="inherited", credit=INHERITED_CREDIT,
+                       message=f"{label} follows correctly from your {', '.join(wrong)}, which "
+                               f"{'is' if len(wrong) == 1 else 'are'} wrong.")
+            return row, True
+    return row, False

@@ -14,7 +14,7 @@ import math
 from .analysis import GraphFacts
 from .diagnose import Term, diagnose, join_sum, partial_formula, times
 from .errors import InternalCheckError
-from .judge import PointData, finite, make_result, point_words, shown_point
+from .judge import PointData, finite, make_result, point_words, settle_part, shown_point
 from .names import _NUMBERED, adjoint_name, adjoint_names, numbered_order
 from .numbers import close, fmt
 from .points import reference_value
@@ -233,22 +233,9 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
     for n in sorted(variables, reverse=True):
         label = labels[n]
         r = received.get(n)
-        ref = engine[n]
-        v.received[label] = r
-        v.expected[label] = ref
-        row = {"part": label, "label": label, "received": r, "expected": ref}
-        if finite(r) and close(r, ref, scale[n], rtol, atol):
-            row.update(ok=True, status="ok")
-        elif finite(r) and close(r, own[n], scale[n], rtol, atol) and _wrong_uses(n):
-            downstream = _wrong_uses(n)
-            row.update(
-                ok=False,
-                status="inherited",
-                credit=0.5,
-                message=f"{label} follows correctly from your {', '.join(downstream)}, which "
-                f"{'is' if len(downstream) == 1 else 'are'} wrong.",
-            )
-        else:
+        row, settled = settle_part(v, label, r, engine[n], own[n], scale[n], rtol, atol,
+                                   lambda n=n: _wrong_uses(n))
+        if not settled:
             terms = [
                 Term(other=c, k=k, partial=facts.partials[c][k], carried=carried[c]) for c, k in facts.uses[n]
             ]
