@@ -15,6 +15,8 @@ help:
 	@echo "make release  student versions of the notebooks with nbgrader generate_assignment"
 	@echo "make bench    benchmarks: engine against micrograd and PyTorch, grader against nbgrader"
 	@echo "make notebooks  regenerate the test cells of the source notebooks from graders/*.toml"
+	@echo "make lint     ruff (also run by make test)"
+	@echo "make test-fast  the suite without the slow and browser tests"
 
 setup: system-deps
 	test -d $(VENV) || $(PY) -m venv $(VENV)
