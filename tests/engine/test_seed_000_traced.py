@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 import pytest
+from seed_functions import seed_function as exercise  # the notebook's solution of the exercise
+from seed_functions import seed_function_math_style as exercise_math_style
 
 import autodiff_course as ac
 from autodiff_course import Scalar
@@ -30,32 +32,6 @@ def function1(x0, x1):  # as in the notebook
     v7 = v4 + v6
     y = v7
     return y
-
-
-def exercise(x0, x1, x2):  # the notebook's solution of the exercise
-    v0 = x0
-    v1 = x1
-    v2 = x2
-    v3 = np.sin(v0)
-    v4 = np.cos(v0)
-    v5 = v1 * v4
-    v6 = v1 / v2
-    v7 = v3 + v5
-    v8 = v6 + v7
-    return v8
-
-
-def exercise_math_style(x0, x1, x2):
-    v0 = x0
-    v1 = x1
-    v2 = x2
-    v3 = math.sin(v0)
-    v4 = math.cos(v0)
-    v5 = v1 * v4
-    v6 = v1 / v2
-    v7 = v3 + v5
-    v8 = v6 + v7
-    return v8
 
 
 def exercise_by_hand(x0, x1, x2):

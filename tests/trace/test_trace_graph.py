@@ -5,35 +5,11 @@ import math
 
 import numpy as np
 import pytest
+from seed_functions import seed_function
+from seed_functions import seed_function_math_style as math_style
 
 import autodiff_course as ad
 from autodiff_course.errors import TraceError
-
-
-def seed_function(x0, x1, x2):
-    v0 = x0
-    v1 = x1
-    v2 = x2
-    v3 = np.sin(v0)
-    v4 = np.cos(v0)
-    v5 = v1 * v4
-    v6 = v1 / v2
-    v7 = v3 + v5
-    v8 = v6 + v7
-    return v8
-
-
-def math_style(x0, x1, x2):
-    v0 = x0
-    v1 = x1
-    v2 = x2
-    v3 = math.sin(v0)
-    v4 = math.cos(v0)
-    v5 = v1 * v4
-    v6 = v1 / v2
-    v7 = v3 + v5
-    v8 = v6 + v7
-    return v8
 
 
 def expected_adjoints(x0, x1, x2):

@@ -1,7 +1,7 @@
 """Graphs the widget tests share: the course's seed-000 function and its worked example, traced for real."""
 
 import pytest
-from widget_graphs import SEED_POINT, WORKED_POINT, seed_function, worked_example
+from seed_functions import SEED_POINT, WORKED_POINT, seed_function, worked_example
 
 import autodiff_course as ad
 

@@ -9,7 +9,7 @@ import math
 
 import pytest
 import traitlets
-from widget_graphs import SEED_POINT, seed_function
+from seed_functions import SEED_POINT, seed_function
 
 from autodiff_course.checks.result import CheckResult
 from autodiff_course.widgets import GraphStepper

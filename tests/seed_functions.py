@@ -1,4 +1,7 @@
-"""The course's seed-000 function and its worked example, shared by the widget tests."""
+"""The course's seed-000 exercise function (numpy and math spellings) and its worked example, as a student
+writes them: shared by the trace, engine and widget tests (pytest puts tests/ on sys.path for its conftest.py)."""
+
+import math
 
 import numpy as np
 
@@ -29,3 +32,16 @@ def worked_example(x0, x1):
     v6 = v3 * v5
     v7 = v4 + v6
     return v7
+
+
+def seed_function_math_style(x0, x1, x2):
+    v0 = x0
+    v1 = x1
+    v2 = x2
+    v3 = math.sin(v0)
+    v4 = math.cos(v0)
+    v5 = v1 * v4
+    v6 = v1 / v2
+    v7 = v3 + v5
+    v8 = v6 + v7
+    return v8
