@@ -17,10 +17,10 @@ from pathlib import Path
 import nbformat
 import pytest
 from browser_support import ARTIFACTS, IGNORED_NOTEBOOK7, ConsoleErrors
+from seed_functions import SEED_POINT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SEED_POINT = (1.8, 2.4, 0.7)  # the course's seed-000 point, as in tests/widgets/widget_graphs.py
 X0, X1, X2 = SEED_POINT
 VBAR0 = math.cos(X0) - X1 * math.sin(X0)  # dy/dx0 of y = sin(x0) + x1 cos(x0) + x1/x2
 VBAR1 = math.cos(X0) + 1 / X2  # dy/dx1
