@@ -421,16 +421,19 @@ def isolate_fallback(hidden_paths: list[str], expose_paths: list[str] = (), priv
     except OSError as exc:
         problems.append(f"cannot make the shared temp folders read-only ({exc}): submissions can leave files "
                         "in them")
-    if hidden:
+    # Each path is hidden on its own, so one failure cannot leave the others readable. A path that no
+    # longer exists here is already invisible: `_expose` covers a 0700 ancestor (say, a checkout in a
+    # private temp folder) with a tmpfs that holds only the exposed directories.
+    for p in hidden:
+        if not os.path.lexists(p):
+            continue
         try:
-            for p in hidden:
-                if os.path.isdir(p):
-                    _mount("tmpfs", p, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
-                else:
-                    _mount("/dev/null", p, None, _MS_BIND, None)
+            if os.path.isdir(p):
+                _mount("tmpfs", p, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
+            else:
+                _mount("/dev/null", p, None, _MS_BIND, None)
         except OSError as exc:
-            problems.append(f"cannot hide course folders ({exc}): submissions can read "
-                            + ", ".join(hidden))
+            problems.append(f"cannot hide {p} ({exc}): submissions can read it")
     return problems
 
 
