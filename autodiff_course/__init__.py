@@ -3,7 +3,7 @@
 The engine (``Scalar``, ``Tensor``, ``jvp``, ``vjp``, ``grad``, ``trace``) is exact and small enough to read.
 """
 
-from . import optim
+from ._version import __version__  # noqa: F401 - ad.__version__
 from .checks import (
     CheckResult,
     InternalCheckError,
@@ -13,11 +13,31 @@ from .checks import (
     check_reverse,
     check_variables,
 )
-from .errors import AutodiffError, DomainError, GraphFreedError, MissingRuleError, ShapeError, TraceError
-from .forward import Dual, jvp
-from .gradcheck import gradcheck, numerical_gradient
-from .graph import Graph, GraphNode
-from .primitives import (
+from .engine import (
+    AutodiffError,
+    DomainError,
+    Dual,
+    GraphFreedError,
+    MissingRuleError,
+    Scalar,
+    ShapeError,
+    Tensor,
+    TraceError,
+    enable_grad,
+    grad,
+    gradcheck,
+    is_grad_enabled,
+    jvp,
+    linspace,
+    no_grad,
+    numerical_gradient,
+    ones,
+    optim,
+    tensor,
+    vjp,
+    zeros,
+)
+from .engine.primitives import (
     PRIMITIVES,
     Primitive,
     cos,
@@ -33,14 +53,13 @@ from .primitives import (
     tanh,
     unbroadcast,
 )
-from .primitives import abs_ as abs
-from .reverse import grad, vjp
-from .scalar import Scalar
-from .state import enable_grad, is_grad_enabled, no_grad
-from .tensor import Tensor, linspace, ones, tensor, zeros
-from .trace import trace
+from .engine.primitives import abs_ as abs
+from .graph import Graph, GraphNode, trace
 
-__version__ = "0.1.0"
+# Feedback registers how a CheckResult renders, the widgets how a Graph displays itself (its SVG, its
+# stepper); importing both here lets the lower layers render without importing upward.
+from . import feedback, widgets  # noqa: E402,F401  isort: skip
+
 
 __all__ = [
     "AutodiffError", "CheckResult", "DomainError", "Dual", "Graph", "GraphFreedError", "GraphNode",

@@ -40,7 +40,7 @@ import numpy as np  # noqa: E402
 
 import autodiff_course as ac  # noqa: E402
 from autodiff_course import Scalar, Tensor, optim  # noqa: E402
-from autodiff_course.forward import Dual  # noqa: E402
+from autodiff_course.engine.dual import Dual  # noqa: E402
 
 SIZES = [16, 64, 64, 1]
 SAMPLES = 10

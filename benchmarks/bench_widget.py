@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autodiff_course.graph_layout import layout_graph  # noqa: E402
-from autodiff_course.graph_svg import graph_to_svg  # noqa: E402
+from autodiff_course.widgets.layout import layout_graph  # noqa: E402
 from autodiff_course.widgets.samples import wide_graph  # noqa: E402
+from autodiff_course.widgets.svg import graph_to_svg  # noqa: E402
 
 
 def _time(fn, repeat: int, clock=time.perf_counter) -> tuple[float, float]:

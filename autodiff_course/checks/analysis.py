@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..errors import DomainError
+from ..engine.errors import DomainError
 from ..graph import Graph
 
 

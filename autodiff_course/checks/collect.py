@@ -29,9 +29,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import primitives as P
+from ..engine import primitives as P
 from ..graph import Graph
-from ..trace import run_traced
+from ..graph.tracing import run_traced
 from .points import test_points
 from .timeout import CheckTimeout, time_limit
 

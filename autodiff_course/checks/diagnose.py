@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 from ..graph import Graph
+from ..notation import and_list
 from .analysis import GraphFacts
 from .numbers import close, fmt, near
 
@@ -48,33 +49,6 @@ def partial_formula(graph: Graph, node_id: int, k: int) -> str:
         return n.primitive.partial_words(k, names, n.name)
     except Exception:  # noqa: BLE001 - a primitive without text still gets a correct, generic form
         return f"d{n.name}/d{names[k]}"
-
-
-def times(coefficient: str, operand: str) -> str:
-    """``operand * coefficient`` with the brackets a reader needs (``vbar4 * (-sin(v0))``, ``vbar7``)."""
-    if coefficient == "1":
-        return operand
-    if coefficient == "-1":
-        return f"-{operand}"
-    if coefficient.startswith("-") or any(c in coefficient for c in " +/^"):
-        coefficient = f"({coefficient})"
-    return f"{operand} * {coefficient}"
-
-
-def join_sum(terms: list[str]) -> str:
-    if not terms:
-        return "0"
-    out = terms[0]
-    for t in terms[1:]:
-        out += f" - {t[1:]}" if t.startswith("-") else f" + {t}"
-    return out
-
-
-def and_list(words: list[str]) -> str:
-    words = list(dict.fromkeys(words))
-    if len(words) <= 1:
-        return "".join(words)
-    return ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _primitive_candidates(

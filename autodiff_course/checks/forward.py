@@ -7,10 +7,10 @@ tangent in topological order whose own step is wrong."""
 
 from __future__ import annotations
 
+from ..notation import join_sum, tangent_names, times
 from .analysis import GraphFacts
-from .diagnose import Diagnosis, Term, diagnose, join_sum, partial_formula, times
+from .diagnose import Diagnosis, Term, diagnose, partial_formula
 from .judge import PointData, finite, point_words, settle_part
-from .names import tangent_names
 from .numbers import close, fmt
 from .reverse import PointVerdict, check_y, combine, find_local
 from .torch_replay import ensure_agreement, torch_tangents

@@ -8,8 +8,8 @@ no parents or left out, and the order of parents does not matter (a graph drawin
 
 from __future__ import annotations
 
+from ..notation import natural_key
 from .judge import PointData, error_result, make_result
-from .names import natural_key
 
 
 def _is_constant(text: str) -> bool:

@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AutodiffError
+from ..engine.errors import AutodiffError
+from ..engine.primitives import PRIMITIVES
 from ..graph import Graph
-from ..primitives import PRIMITIVES
 from .collect import FUNCTION_KINDS, RAW_FORMAT
 from .errors import InternalCheckError, MalformedRawError
 from .numbers import as_number, close, fmt
 from .points import test_points, visible_count
-from .result import CheckResult
+from .result import CheckResult, render
 
 _SCALAR_OPS = {"input", "const"} | {name for name, p in PRIMITIVES.items() if p.elementwise}
 _NUMPY_NAMES = {"sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "pi", "arctan", "abs"}
@@ -119,9 +119,7 @@ def make_result(
         atol=float(spec.get("atol", 0.0) or 0.0),
         show_expected=show,
     )
-    from ..feedback.text import result_text
-
-    result.feedback = result_text(result)
+    result.feedback = render(result, "text")
     return result
 
 

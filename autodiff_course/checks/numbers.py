@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..notation import fmt  # noqa: F401 - the checks' modules read the one number format from here
+
 #: A wrong value this close (relative) to the right one is a finite-difference or rounded answer, not a slip.
 NEAR = 1e-3
 
@@ -40,22 +42,3 @@ def near(received: float, expected: float, scale: float) -> bool:
     if not (math.isfinite(received) and math.isfinite(expected)):
         return False
     return abs(received - expected) <= NEAR * max(abs(expected), abs(scale), 1e-12)
-
-
-def fmt(v: Any) -> str:
-    """A number as feedback shows it: up to 10 significant digits, integers without a decimal point."""
-    if isinstance(v, dict):
-        return f"{v.get('repr', '?')} (a {v.get('type', 'value')}, not a number)"
-    if isinstance(v, str):
-        return v
-    if v is None:
-        return "(missing)"
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return repr(v)
-    if f == 0:
-        return "0"
-    if f.is_integer() and abs(f) < 1e15:
-        return str(int(f))
-    return f"{f:.10g}"

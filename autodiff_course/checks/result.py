@@ -9,11 +9,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 STATUSES = ("ok", "failed", "error", "timeout")
+
+#: How a result turns into words ("text") and a notebook table ("html"). The feedback layer, above this one,
+#: registers both when imported (the package's ``__init__`` imports it), so results never import upward.
+RENDERERS: dict[str, Callable[["CheckResult"], str]] = {}
+
+
+def render(result: "CheckResult", form: str) -> str:
+    """``result`` rendered by the feedback layer's ``form`` renderer ("text" or "html")."""
+    renderer = RENDERERS.get(form)
+    if renderer is None:
+        raise RuntimeError(f"no {form} renderer registered: import autodiff_course.feedback first")
+    return renderer(result)
 
 
 @dataclass
@@ -62,10 +74,7 @@ class CheckResult:
         return self.feedback
 
     def _repr_html_(self) -> str:
-        # Rendering lives in the feedback layer; imported here, on use, so results stay plain data.
-        from autodiff_course.feedback.html import result_html
-
-        return result_html(self)
+        return render(self, "html")
 
 
 def _json_safe(x: Any) -> Any:

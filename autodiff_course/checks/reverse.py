@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 
+from ..notation import _NUMBERED, adjoint_name, adjoint_names, join_sum, numbered_order, times
 from .analysis import GraphFacts
-from .diagnose import Term, diagnose, join_sum, partial_formula, times
+from .diagnose import Term, diagnose, partial_formula
 from .errors import InternalCheckError
 from .judge import PointData, finite, make_result, point_words, settle_part, shown_point
-from .names import _NUMBERED, adjoint_name, adjoint_names, numbered_order
 from .numbers import close, fmt
 from .points import reference_value
 from .torch_replay import ensure_agreement, torch_adjoints

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from ..errors import MissingRuleError
+from ..engine.errors import MissingRuleError
 from ..graph import Graph
 from .errors import InternalCheckError
 

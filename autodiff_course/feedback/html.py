@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from ..checks.numbers import fmt
+from ..notation import fmt
 
 _COLOURS = {"ok": "#1a7f37", "wrong": "#cf222e", "inherited": "#9a6700", "missing": "#cf222e"}
 _WORDS = {"ok": "right", "wrong": "wrong", "inherited": "wrong, inherited", "missing": "missing"}

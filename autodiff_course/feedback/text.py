@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..checks.numbers import fmt
+from ..notation import fmt
 
 _HEADLINE = {
     "ok": "passed",

@@ -122,7 +122,7 @@ class GradeSummary:
 
 
 def _config_digest(config: AssignmentConfig, source_bytes: bytes) -> str:
-    from autodiff_course import __version__
+    from autodiff_course._version import __version__
 
     specs = json.dumps(config.exercises, sort_keys=True)
     return fingerprint(GRADER_VERSION, __version__, specs, source_bytes)

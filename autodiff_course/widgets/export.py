@@ -18,7 +18,7 @@ from typing import Any
 import nbformat
 from nbconvert.preprocessors import Preprocessor
 
-from autodiff_course.widgets.stepper import STANDALONE_MARKER
+from .stepper import STANDALONE_MARKER
 
 __all__ = ["StandaloneWidgetsPreprocessor", "export_html"]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import random
 
-from autodiff_course.primitives import PRIMITIVES
+from ..engine.primitives import PRIMITIVES
+from ..graph.data import FORMAT
 
 __all__ = ["wide_graph"]
 
@@ -74,7 +75,7 @@ def wide_graph(n_nodes: int = 500, n_inputs: int = 4, seed: int = 0) -> dict:
         )
         unread = [u for u in unread if u not in ins] + [i]
     return {
-        "format": "autodiff-course.graph/1",
+        "format": FORMAT,
         "inputs": list(range(n_inputs)),
         "outputs": [n_nodes - 1],
         "nodes": nodes,

@@ -26,9 +26,9 @@ from typing import Any
 import anywidget
 import traitlets
 
-from autodiff_course.graph_layout import graph_data, layout_graph
-from autodiff_course.graph_svg import graph_to_svg
-from autodiff_course.widgets.steps import SLOT_DERIV, SLOT_STATE, SLOT_VALUE, build_steps, labels_at
+from .layout import graph_data, layout_graph
+from .steps import SLOT_DERIV, SLOT_STATE, SLOT_VALUE, build_steps, labels_at
+from .svg import graph_to_svg
 
 __all__ = ["GraphStepper", "STANDALONE_MARKER"]
 
@@ -41,7 +41,7 @@ def _as_graph(fn_or_graph: Any, inputs: tuple) -> Any:
     if isinstance(fn_or_graph, Mapping):
         if inputs:
             raise TypeError("GraphStepper: inputs are given with a function, not with graph data")
-        from autodiff_course.graph import Graph
+        from ..graph import Graph
 
         return Graph.from_dict(fn_or_graph)
     if hasattr(fn_or_graph, "to_dict") and hasattr(fn_or_graph, "adjoints"):
@@ -55,7 +55,7 @@ def _as_graph(fn_or_graph: Any, inputs: tuple) -> Any:
                 f"GraphStepper: give the inputs at which to trace {name}, e.g. "
                 f"GraphStepper({name}, 1.8, 2.4, 0.7)"
             )
-        from autodiff_course.trace import trace
+        from ..graph.tracing import trace
 
         return trace(fn_or_graph, *inputs)
     raise TypeError(f"GraphStepper needs a function, a Graph or graph data, got {type(fn_or_graph).__name__}")

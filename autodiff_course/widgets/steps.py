@@ -13,14 +13,15 @@ one of ``""``, ``"val"``, ``"der"``, ``"done"``) and ``check`` is ``None`` or ``
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from autodiff_course.graph_layout import format_value, graph_data
-from autodiff_course.graph_svg import resolve_node
+from ..notation import adjoint_name, join_sum, operand, student_names, tangent_name, times
+from ..notation import format_number as format_value
+from .layout import graph_data
+from .svg import resolve_node
 
 __all__ = [
     "build_steps",
@@ -34,49 +35,10 @@ __all__ = [
 ]
 
 SLOT_VALUE, SLOT_DERIV, SLOT_STATE = 0, 1, 2
-_NUMBERED = re.compile(r"^([A-Za-z_]+?)(\d+)$")
-
-
-def adjoint_name(name: str) -> str:
-    """The course's name of a node's adjoint: ``v3`` -> ``vbar3``, ``h`` -> ``hbar``."""
-    m = _NUMBERED.match(name)
-    return f"{m.group(1)}bar{m.group(2)}" if m else f"{name}bar"
-
-
-def tangent_name(name: str) -> str:
-    """The name of a node's tangent: ``v5`` -> ``dv5``."""
-    return f"d{name}"
-
-
-def _num(value: Any) -> str:
-    """A number as an operand: negative ones in parentheses so `2.4 * (-0.2)` reads unambiguously."""
-    text = format_value(value)
-    return f"({text})" if text.startswith("-") else text
 
 
 def _scalar(value: Any) -> bool:
     return value is not None and np.ndim(value) == 0
-
-
-def _times(words: str, operand: str) -> str:
-    """`words * operand` in the fewest brackets that keep it unambiguous: `dv0`, `-dv2`, `v1*dv4`,
-    `-(v1/v2^2)*dv2`, `(1 + tan(v0)^2)*dv0`."""
-    if words == "1":
-        return operand
-    if words == "-1":
-        return f"-{operand}"
-    sign, body = ("-", words[1:]) if words.startswith("-") else ("", words)
-    # Sums, conditionals ("1 + tan(v0)^2") and quotients ("1/v2") are bracketed before multiplying.
-    if any(c in body for c in " /+^") and not (body.startswith("(") and body.endswith(")")):
-        body = f"({body})"
-    return f"{sign}{body}*{operand}"
-
-
-def _join_terms(terms: list[str]) -> str:
-    out = terms[0]
-    for term in terms[1:]:
-        out += f" - {term[1:]}" if term.startswith("-") else f" + {term}"
-    return out
 
 
 def _arg_name(node: Mapping) -> str:
@@ -92,7 +54,7 @@ class _Text:
         self.graph = graph
         self.by_id = {n["id"]: n for n in data["nodes"]}
         try:
-            from autodiff_course.primitives import PRIMITIVES
+            from autodiff_course.engine.primitives import PRIMITIVES
         except ImportError:  # pragma: no cover - the engine is part of the package
             PRIMITIVES = {}
         self.primitives = PRIMITIVES
@@ -130,7 +92,7 @@ def _value_lines(text: _Text, node: Mapping) -> tuple[str, str]:
         return f"{name} = {format_value(value)} (a constant)", format_value(value)
     ins = [text.by_id[s] for s in node["inputs"]]
     symbolic = text.describe(node, [i["name"] for i in ins])
-    numbers = text.describe(node, [_num(i.get("value")) for i in ins])
+    numbers = text.describe(node, [operand(i.get("value")) for i in ins])
     return f"{name} = {symbolic} = {numbers} = {format_value(value)}", format_value(value)
 
 
@@ -170,16 +132,7 @@ def _check_line(check: dict | None) -> list[str]:
 def _student_keys(node: Mapping, kind: str, wrt_arg: str | None) -> list[str]:
     """The names a student may have given this node's value, tangent or adjoint, most specific first."""
     names = [node["name"], *[n for n in node.get("names", []) if n != node["name"]]]
-    if kind == "value":
-        return names
-    if kind == "adjoint":
-        return [adjoint_name(n) for n in names] + [f"{n}_bar" for n in names]
-    keys = []
-    for n in names:
-        if wrt_arg:
-            keys.append(f"d{n}d{wrt_arg}")
-        keys.extend([f"d{n}", f"{n}_dot", f"{n}dot"])
-    return keys
+    return student_names(names, kind, wrt_arg)
 
 
 def _normalise_compare(compare: Any) -> dict | None:
@@ -351,11 +304,11 @@ def _forward_step(
                 continue  # its tangent is 0: the term would only say "+ 0"
             words = text.partial_words(node, k)
             dsrc = tangent_name(src["name"])
-            terms_sym.append(_times(words, dsrc))
+            terms_sym.append(times(words, dsrc))
             if partials is not None and _scalar(partials[k]) and _scalar(tangents.get(src["id"], 0.0)):
-                tsrc = _num(tangents.get(src["id"], 0.0))
-                terms_num.append(tsrc if words == "1" else f"{_num(partials[k])}*{tsrc}")
-        tline = f"{dname} = {_join_terms(terms_sym)}" if terms_sym else f"{dname} = 0"
+                tsrc = operand(tangents.get(src["id"], 0.0))
+                terms_num.append(tsrc if words == "1" else f"{tsrc} * {operand(partials[k])}")
+        tline = f"{dname} = {join_sum(terms_sym)}" if terms_sym else f"{dname} = 0"
         numbers = " + ".join(terms_num)
         if terms_num and len(terms_num) == len(terms_sym) and numbers != format_value(tangent):
             tline += " = " + numbers
@@ -433,11 +386,11 @@ def _reverse_steps(text: _Text, data: Mapping, adjoints: Mapping, check_for) -> 
             if _scalar(local) and _scalar(gbar):
                 contribution = gbar * local
                 after = contribution if before is None else before + contribution
-                lines.append(f"{sbar} += {_num(gbar)} * {_num(local)} = {format_value(contribution)}")
+                lines.append(f"{sbar} += {operand(gbar)} * {operand(local)} = {format_value(contribution)}")
                 lines.append(
                     f"{sbar} = {format_value(after)}"
                     if before is None
-                    else f"{sbar} = {format_value(before)} + {_num(contribution)} = {format_value(after)}"
+                    else f"{sbar} = {format_value(before)} + {operand(contribution)} = {format_value(after)}"
                 )
             else:
                 after = adjoints.get(s) if nth == total else None

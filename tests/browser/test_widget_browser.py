@@ -309,8 +309,8 @@ def test_exported_html_steps_with_no_kernel_and_no_network(browser, tmp_path):
 
 def test_500_node_graph_is_ready_fast_and_steps_within_a_frame(browser, tmp_path):
     from autodiff_course.graph import Graph
-    from autodiff_course.graph_layout import layout_graph
     from autodiff_course.widgets import GraphStepper
+    from autodiff_course.widgets.layout import layout_graph
     from autodiff_course.widgets.samples import wide_graph
 
     data = wide_graph(500)

@@ -8,9 +8,9 @@ import time
 import answers_by_hand as S
 import pytest
 
-from autodiff_course import primitives as P
 from autodiff_course.checks import InternalCheckError, check_forward, check_reverse
 from autodiff_course.checks.timeout import CheckTimeout, time_limit
+from autodiff_course.engine import primitives as P
 
 
 def test_engine_and_pytorch_disagreeing_is_an_internal_error_not_a_student_mistake(monkeypatch):

@@ -21,7 +21,7 @@ from autodiff_course import (
     Tensor,
     TraceError,
 )
-from autodiff_course.primitives import PRIMITIVES
+from autodiff_course.engine.primitives import PRIMITIVES
 
 
 @pytest.mark.parametrize("make, message", [

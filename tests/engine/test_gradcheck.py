@@ -9,7 +9,7 @@ import pytest
 
 import autodiff_course as ac
 from autodiff_course import Primitive
-from autodiff_course.primitives import PRIMITIVES
+from autodiff_course.engine.primitives import PRIMITIVES
 
 
 def test_gradcheck_accepts_the_engines_derivatives_on_scalars_and_arrays():

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 import autodiff_course as ac
 from autodiff_course import Dual, Scalar, Tensor
-from autodiff_course.gradcheck import numerical_gradient
-from autodiff_course.primitives import PRIMITIVES
+from autodiff_course.engine.gradcheck import numerical_gradient
+from autodiff_course.engine.primitives import PRIMITIVES
 
 RTOL, ATOL = 1e-12, 1e-13
 # torch.autograd.forward_ad warns, once, that torch.jit.script is deprecated: not ours to act on.

@@ -9,7 +9,7 @@ from seed_functions import seed_function
 from seed_functions import seed_function_math_style as math_style
 
 import autodiff_course as ad
-from autodiff_course.errors import TraceError
+from autodiff_course.engine.errors import TraceError
 
 
 def expected_adjoints(x0, x1, x2):

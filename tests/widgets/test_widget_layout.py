@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from autodiff_course.graph_layout import NODE_HEIGHT, NODE_WIDTH, ROW_GAP, format_value, layout_graph
+from autodiff_course.widgets.layout import NODE_HEIGHT, NODE_WIDTH, ROW_GAP, format_value, layout_graph
 from autodiff_course.widgets.samples import wide_graph
 
 

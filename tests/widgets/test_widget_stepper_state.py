@@ -107,7 +107,7 @@ def test_forward_mode_computes_values_and_tangents_node_by_node(seed_graph):
     w.go(6)
     assert w.highlighted == {"node": "v5", "reads": ["v1", "v4"], "edges": ["e5_0", "e5_1"]}
     line = w.current["lines"][1]
-    assert line.startswith("dv5 = v4*dv1 + v1*dv4 = (-0.227202)*0 + 2.4*(-0.973848) = ")
+    assert line.startswith("dv5 = dv1 * v4 + dv4 * v1 = 0 * (-0.227202) + (-0.973848) * 2.4 = ")
     assert _number(line) == pytest.approx(-X1 * math.sin(X0), rel=SHOWN)
     assert w.labels()["v6"] == {"value": "", "derivative": "", "state": ""}  # not computed yet
     assert _number(_final(w)["v8"]["derivative"]) == pytest.approx(
@@ -137,7 +137,7 @@ def test_constants_are_shown_from_the_start_and_take_no_steps_or_adjoints():
         shown = _final(w)
         assert shown["3"]["derivative"] == "" and shown["1"]["derivative"] == ""
         assert _number(shown["x" if mode == "reverse" else "c"]["derivative"]) == 12.0  # d(3x^2+1)/dx = 6x
-    assert GraphStepper(scaled_square, 2.0).steps[2]["lines"][1] == "db = 3*da = 3*4 = 12"
+    assert GraphStepper(scaled_square, 2.0).steps[2]["lines"][1] == "db = da * 3 = 4 * 3 = 12"
 
 
 def test_stepper_traces_a_plain_function_and_graph_stepper_delegates(seed_graph):

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from autodiff_course.graph_svg import graph_to_svg
+from autodiff_course.widgets.svg import graph_to_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -74,8 +74,8 @@ def test_graph_repr_html_is_this_svg(seed_graph):
 
 
 def test_svg_scales_to_the_width_it_is_given_between_min_scale_and_natural_size(seed_graph):
-    from autodiff_course.graph_layout import layout_graph
-    from autodiff_course.graph_svg import MIN_SCALE
+    from autodiff_course.widgets.layout import layout_graph
+    from autodiff_course.widgets.svg import MIN_SCALE
 
     root = ET.fromstring(graph_to_svg(seed_graph))
     width = layout_graph(seed_graph.to_dict())["width"]

@@ -8,17 +8,20 @@ these recorded values; the graph converts to and from JSON-safe data so it can c
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from . import primitives as P
-from .errors import AutodiffError
+from ..engine import primitives as P
+from ..engine.errors import AutodiffError
+from .data import FORMAT, check_format, decode_param, decode_value, encode_param, encode_value, format_number
 
-FORMAT = "autodiff-course.graph/1"
+#: How a Graph shows itself in a notebook: "html" (a static picture) and "stepper" (the widget). The widgets
+#: layer, which sits above the graph, fills these in when it is imported (the package's ``__init__`` imports
+#: it), so the graph never imports upward.
+DISPLAY: dict[str, Callable[..., Any]] = {}
 _VARIABLE = re.compile(r"^[A-Za-z_]\w*$")
 
 
@@ -37,48 +40,6 @@ class GraphNode:
     @property
     def primitive(self) -> P.Primitive | None:
         return P.PRIMITIVES.get(self.op)
-
-
-def _plain(v):
-    """A value as JSON-safe data: floats (nan/inf kept as floats) or nested lists."""
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, (np.floating, np.integer)):
-        return float(v)
-    return v
-
-
-def _array(v):
-    return np.asarray(v, dtype=float) if isinstance(v, list) else (float(v) if v is not None else v)
-
-
-def _encode_param(v):
-    if isinstance(v, tuple):
-        return {"tuple": [_encode_param(x) for x in v]}
-    if isinstance(v, slice):
-        return {"slice": [v.start, v.stop, v.step]}
-    if v is Ellipsis:
-        return {"ellipsis": True}
-    if isinstance(v, np.ndarray):
-        return {"array": v.tolist()}
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    return v
-
-
-def _decode_param(v):
-    if isinstance(v, dict):
-        if "tuple" in v:
-            return tuple(_decode_param(x) for x in v["tuple"])
-        if "slice" in v:
-            return slice(*v["slice"])
-        if "ellipsis" in v:
-            return Ellipsis
-        if "array" in v:
-            return np.asarray(v["array"])
-    if isinstance(v, list):
-        return tuple(v)
-    return v
 
 
 class Graph:
@@ -155,8 +116,8 @@ class Graph:
             "nodes": [
                 {
                     "id": n.id, "name": n.name, "names": list(n.names), "op": n.op, "inputs": list(n.inputs),
-                    "value": _plain(n.value), "shape": list(np.shape(n.value)), "line": n.line,
-                    "source": n.source, "params": {k: _encode_param(v) for k, v in n.params.items()},
+                    "value": encode_value(n.value), "shape": list(np.shape(n.value)), "line": n.line,
+                    "source": n.source, "params": {k: encode_param(v) for k, v in n.params.items()},
                 }
                 for n in self.nodes
             ],
@@ -171,8 +132,7 @@ class Graph:
         listed in ``graph.mismatches``. Raises AutodiffError for malformed data (unknown primitive, an input
         that refers forward, a wrong format tag).
         """
-        if data.get("format") != FORMAT:
-            raise AutodiffError(f"not a graph of format {FORMAT}: {data.get('format')!r}")
+        check_format(data, AutodiffError)
         nodes: list[GraphNode] = []
         mismatches = []
         for k, d in enumerate(data["nodes"]):
@@ -182,8 +142,8 @@ class Graph:
             if any(i >= k or i < 0 for i in inputs):
                 raise AutodiffError(f"graph node {k} ({d.get('name')}) reads a node that comes after it")
             op = d["op"]
-            params = {key: _decode_param(v) for key, v in (d.get("params") or {}).items()}
-            recorded = _array(d["value"])
+            params = {key: decode_param(v) for key, v in (d.get("params") or {}).items()}
+            recorded = decode_value(d["value"])
             if op in ("input", "const") or not recompute:
                 value = recorded
             else:
@@ -293,19 +253,19 @@ class Graph:
     def __repr__(self) -> str:
         lines = [f"Graph with {len(self.nodes)} nodes:"]
         for n in self.nodes:
-            lines.append(f"  {self.equation(n.id):<28} = {_format_value(n.value)}")
+            lines.append(f"  {self.equation(n.id):<28} = {format_number(n.value)}")
         return "\n".join(lines)
 
-    def _repr_html_(self) -> str:
-        from .graph_svg import graph_to_svg
-
-        return graph_to_svg(self)
+    def _repr_html_(self) -> str | None:
+        render = DISPLAY.get("html")
+        return render(self) if render is not None else None  # None: Jupyter shows __repr__ instead
 
     def stepper(self, **kwargs):
         """An interactive step-through of this graph's forward or reverse pass (see widgets.GraphStepper)."""
-        from .widgets import GraphStepper
-
-        return GraphStepper(self, **kwargs)
+        make = DISPLAY.get("stepper")
+        if make is None:
+            raise RuntimeError("the stepper lives in autodiff_course.widgets; import it first")
+        return make(self, **kwargs)
 
 
 def _close(a, b, rtol: float = 1e-12) -> bool:
@@ -321,12 +281,4 @@ def _format_const(v) -> str:
         return str(int(v))
     if isinstance(v, np.ndarray):
         return f"const{list(v.shape)}"
-    return repr(v)
-
-
-def _format_value(v) -> str:
-    if isinstance(v, np.ndarray):
-        return f"array{list(v.shape)}"
-    if isinstance(v, float) and math.isfinite(v):
-        return f"{v:.6g}"
     return repr(v)

@@ -15,9 +15,9 @@ import gc
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
-from autodiff_course.primitives import PRIMITIVES
+from ..engine.primitives import PRIMITIVES
+from ..graph.data import check_format
+from ..graph.data import format_number as format_value
 
 __all__ = [
     "NODE_WIDTH",
@@ -37,7 +37,6 @@ DUMMY_HEIGHT = 6  # the lane a long edge takes through a layer it crosses
 DUMMY_GAP = 10
 MARGIN = 16
 _SWEEPS = 1
-_GRAPH_FORMAT = "autodiff-course.graph/1"
 
 
 def graph_data(graph: Any) -> dict:
@@ -52,8 +51,7 @@ def graph_data(graph: Any) -> dict:
         data = graph.to_dict()
     else:
         raise TypeError(f"expected a Graph or its to_dict() data, got {type(graph).__name__}")
-    if data.get("format") != _GRAPH_FORMAT:
-        raise ValueError(f"graph data has format {data.get('format')!r}, expected {_GRAPH_FORMAT!r}")
+    check_format(data)
     position = {}
     for index, node in enumerate(data["nodes"]):
         for src in node["inputs"]:
@@ -64,30 +62,6 @@ def graph_data(graph: Any) -> dict:
                 )
         position[node["id"]] = index
     return dict(data)
-
-
-def format_value(value: Any, digits: int = 6) -> str:
-    """A short text form of a node's value: `digits` significant digits for a number, the shape for an array
-    of more than four elements."""
-    if value is None:
-        return ""
-    if type(value) is float or type(value) is int:  # the common case, without numpy's overhead
-        if value == 0:
-            return "0"  # also folds -0.0, which only confuses a student
-        if value == int(value) and abs(value) < 1e15:
-            return str(int(value))
-        return format(value, f".{digits}g")
-    array = np.asarray(value)
-    if array.ndim == 0:
-        number = float(array)
-        if number == 0:
-            return "0"  # also folds -0.0, which only confuses a student
-        if number == int(number) and abs(number) < 1e15:
-            return str(int(number))
-        return format(number, f".{digits}g")
-    if array.size <= 4:
-        return "[" + ", ".join(format_value(x, digits) for x in array.reshape(-1)) + "]"
-    return "array " + "\u00d7".join(str(n) for n in array.shape)
 
 
 def node_label(node: Mapping) -> str:

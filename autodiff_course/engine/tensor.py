@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import primitives as P
+from .backward import backprop, free_graph
 from .errors import AutodiffError, ShapeError
-from .node import ArrayMethods, Operators
-from .reverse import backprop, free_graph
 from .state import STATE
+from .value import ArrayMethods, Operators
 
 
 class GradFn:
@@ -39,51 +39,12 @@ _GRAD_FN_CLASSES: dict[str, type] = {}
 
 
 def _grad_fn_name(t: "Tensor") -> str:
-    """The class name PyTorch gives the grad_fn of the same operation (checked against torch in the tests).
-
-    PyTorch's name depends on more than the operation: on whether an operand was a Python number (``1 - x`` is
-    RsubBackward1, ``2 / x`` MulBackward0 because PyTorch multiplies by the reciprocal, ``2 ** x``
-    PowBackward2), on the ranks of a matmul's operands and on the kind of index.
-    """
-    op, params = t._op, t._params or {}
+    """The class name PyTorch gives the grad_fn of the operation that made ``t`` (see
+    ``Primitive.grad_fn_for``); a name set by the operation itself (``_named``) wins."""
     if t._grad_fn_hint is not None:
         return t._grad_fn_hint
-    number = [not isinstance(i.value, np.ndarray) for i in t._inputs]
-    if op is P.sum_ or op is P.mean:
-        return op.grad_fn_name[:-1] + ("0" if params.get("axis") is None else "1")
-    if op is P.matmul:
-        ranks = tuple(np.ndim(i.value) for i in t._inputs)
-        return {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4",
-                (2, 2): "MmBackward0"}.get(ranks, "UnsafeViewBackward0")
-    if op is P.pow_:
-        return "PowBackward2" if number[0] else ("PowBackward0" if number[1] else "PowBackward1")
-    if op is P.sub and number[0]:
-        return "RsubBackward1"
-    if op is P.div and number[0]:
-        return "MulBackward0"
-    if op is P.getitem:
-        return _index_grad_fn_name(params.get("index"))
-    return op.grad_fn_name
-
-
-def _index_grad_fn_name(index) -> str:
-    # PyTorch applies a basic index item by item (an int selects, a slice slices, None unsqueezes), so the
-    # grad_fn is named after the last item that did something; any array or list index makes it IndexBackward0.
-    items = index if isinstance(index, tuple) else (index,)
-    name = None
-    for item in items:
-        if isinstance(item, (list, np.ndarray)) and np.ndim(item) > 0:
-            return "IndexBackward0"
-        if item is None:
-            name = "UnsqueezeBackward0"
-        elif isinstance(item, slice):
-            if item != slice(None):
-                name = "SliceBackward0"
-        elif item is not Ellipsis:
-            name = "SelectBackward0"
-    if name is None:
-        return "SliceBackward0" if not isinstance(index, tuple) else "AliasBackward0"
-    return name
+    return t._op.grad_fn_for(t._params or {}, [not isinstance(i.value, np.ndarray) for i in t._inputs],
+                             [np.ndim(i.value) for i in t._inputs])
 
 
 def _as_array(data, dtype=None) -> np.ndarray:
@@ -318,14 +279,10 @@ class Tensor(ArrayMethods, Operators):
         return len(self.value)
 
     def transpose(self, *axes):
-        """``t.transpose()`` reverses the axes; ``t.transpose(0, 1)`` swaps two, as in PyTorch."""
-        if not axes:
-            return P.transpose(self, axes=None)
-        if len(axes) == 2:
-            perm = list(range(self.ndim))
-            perm[axes[0]], perm[axes[1]] = perm[axes[1]], perm[axes[0]]
-            return _named(P.transpose(self, axes=tuple(perm)), "TransposeBackward0")
-        return P.transpose(self, axes=tuple(axes))
+        """``t.transpose()`` reverses the axes; ``t.transpose(0, 1)`` swaps two, as in PyTorch (which names a
+        swap of two axes TransposeBackward0)."""
+        out = super().transpose(*axes)
+        return _named(out, "TransposeBackward0") if len(axes) == 2 else out
 
     def t(self):
         """The transpose of a tensor of at most two dimensions, as ``torch.Tensor.t``."""

@@ -3,7 +3,7 @@
 Elementary functions apply three ways, all recording the same node: ``autodiff_course.sin(x)``, numpy's
 ``np.sin(x)`` (numpy hands the call to ``Scalar.__array_ufunc__``) and the method ``x.sin()``. ``math.sin(x)``
 is different: the math module converts its argument to a float, so outside a trace it returns a plain number
-(no graph, no derivative); inside ``autodiff_course.trace`` the traced function sees the engine's ``sin`` in
+(no graph, no derivative); inside ``autodiff_course.graph.tracing`` the traced function sees the engine's ``sin`` in
 place of ``math.sin`` and the node is recorded (see ``trace.py``), while ``float(x)``, ``int(x)``, comparisons
 and ``if x:`` on a traced value raise TraceError rather than silently cut the graph.
 
@@ -18,10 +18,10 @@ from __future__ import annotations
 import operator
 
 from . import primitives as P
+from .backward import backprop, free_graph
 from .errors import TraceError
-from .node import Operators, as_float, install_fast_methods
-from .reverse import backprop, free_graph
 from .state import STATE
+from .value import Operators, as_float, install_fast_methods
 
 
 def _refuse_while_tracing(what: str) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
-
 from . import primitives as P
 from .errors import DomainError
-from .node import ArrayMethods, Operators, install_fast_methods
+from .value import ArrayMethods, Operators, install_fast_methods
 
 
 class Dual(ArrayMethods, Operators):
@@ -155,17 +153,3 @@ def _binary_method(prim, reflected: bool):
 
 #: primitive -> its fast method(s): (method,) for unary, (method, reflected method) for binary primitives.
 _FAST: dict = install_fast_methods(Dual, _binary_method, _unary_method)
-
-
-def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
-    """Evaluate ``f(*primals)`` and its directional derivative along ``tangents`` in one forward pass.
-
-    Returns ``(output, output_tangent)``. Raises ValueError unless there is one tangent per primal.
-    """
-    if len(primals) != len(tangents):
-        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents; give one tangent per primal")
-    duals = [Dual(p, t) for p, t in zip(primals, tangents)]
-    out = f(*duals)
-    if type(out) is Dual:
-        return out.primal, out.tangent
-    return out, 0.0 * P.raw(out)

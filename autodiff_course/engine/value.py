@@ -183,10 +183,6 @@ def _raw_index(index):
     return index
 
 
-def is_engine_value(x) -> bool:
-    return isinstance(x, Operators)
-
-
 def as_float(x) -> float | None:
     """A plain float from a Python or numpy number, else None."""
     if isinstance(x, (bool, np.bool_)):

@@ -104,6 +104,7 @@ class Primitive:
         domain: Callable | None = None,
         torch: Callable | None = None,
         grad_fn: str,
+        grad_fn_variant: Callable | None = None,
         expr: str,
         partial_text: tuple[str, ...] = (),
         symbol: str | None = None,
@@ -118,6 +119,9 @@ class Primitive:
         self.domain = domain
         self.torch_impl = torch
         self.grad_fn_name = grad_fn
+        #: PyTorch names some grad_fns after more than the operation: ``(params, numbers, ranks) -> name``, where
+        #: ``numbers[k]`` says operand k was a plain number and ``ranks[k]`` is its number of dimensions.
+        self._grad_fn_variant = grad_fn_variant
         self.expr = expr
         self.partial_text = partial_text
         self.symbol = symbol
@@ -128,6 +132,14 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
+
+    def grad_fn_for(self, params: dict, numbers: list[bool], ranks: list[int]) -> str:
+        """The class name PyTorch gives the grad_fn of this operation on these operands (checked against torch
+        in the tests): ``1 - x`` is RsubBackward1, ``2 / x`` MulBackward0 (PyTorch multiplies by the reciprocal),
+        ``2 ** x`` PowBackward2; a matmul is named by its operands' ranks, an index by its kind."""
+        if self._grad_fn_variant is None:
+            return self.grad_fn_name
+        return self._grad_fn_variant(params, numbers, ranks) or self.grad_fn_name
 
     # -- forward ------------------------------------------------------------------------------------------
     def __call__(self, *args, **params):
@@ -380,6 +392,7 @@ add = Primitive("add", 2, scalar=operator.add, array=np.add, partials=(1, 1),
                 partial_text=("1", "1"), symbol="+")
 sub = Primitive("sub", 2, scalar=operator.sub, array=np.subtract, partials=(1, -1),
                 torch=lambda t, x, y: x - y, grad_fn="SubBackward0", expr="{0} - {1}",
+                grad_fn_variant=lambda params, numbers, ranks: "RsubBackward1" if numbers[0] else None,
                 partial_text=("1", "-1"), symbol="-")
 mul = Primitive("mul", 2, scalar=operator.mul, array=np.multiply,
                 partials=(lambda ans, x, y: y, lambda ans, x, y: x),
@@ -388,10 +401,13 @@ mul = Primitive("mul", 2, scalar=operator.mul, array=np.multiply,
 div = Primitive("div", 2, scalar=operator.truediv, array=np.true_divide,
                 partials=(lambda ans, x, y: 1 / y, lambda ans, x, y: -x / (y * y)), domain=_check_div,
                 torch=lambda t, x, y: x / y, grad_fn="DivBackward0", expr="{0} / {1}",
+                grad_fn_variant=lambda params, numbers, ranks: "MulBackward0" if numbers[0] else None,
                 partial_text=("1/{1}", "-{0}/{1}^2"), symbol="/")
 pow_ = Primitive("pow", 2, scalar=_scalar_pow, array=np.power,
                  partials=(lambda ans, x, y: y * x ** (y - 1), lambda ans, x, y: ans * log(x)),
                  domain=_check_pow, torch=lambda t, x, y: x ** y, grad_fn="PowBackward0",
+                 grad_fn_variant=lambda params, numbers, ranks: (
+                     "PowBackward2" if numbers[0] else "PowBackward0" if numbers[1] else "PowBackward1"),
                  expr="{0} ** {1}", partial_text=("{1} * {0}^({1} - 1)", "{out} * log({0})"), symbol="**")
 maximum = Primitive("maximum", 2, scalar=_scalar_maximum, array=np.maximum,
                     partials=(_max_partial(True), _max_partial(False)),
@@ -518,12 +534,39 @@ def _mean_vjp(g, ans, x, needs, axis=None, keepdims=False):
             / _count(shape, axis),)
 
 
-def _sum_grad_fn_name(axis):
-    return "SumBackward0" if axis is None else "SumBackward1"
+def _reduction_grad_fn(base: str) -> Callable:
+    # A reduction over every element is ...Backward0, over an axis ...Backward1.
+    return lambda params, numbers, ranks: base + ("0" if params.get("axis") is None else "1")
+
+
+_MATMUL_GRAD_FNS = {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4", (2, 2): "MmBackward0"}
+
+
+def _index_grad_fn(params, numbers, ranks) -> str:
+    # PyTorch applies a basic index item by item (an int selects, a slice slices, None unsqueezes), so the
+    # grad_fn is named after the last item that did something; any array or list index makes it IndexBackward0.
+    index = params.get("index")
+    items = index if isinstance(index, tuple) else (index,)
+    name = None
+    for item in items:
+        if isinstance(item, (list, np.ndarray)) and np.ndim(item) > 0:
+            return "IndexBackward0"
+        if item is None:
+            name = "UnsqueezeBackward0"
+        elif isinstance(item, slice):
+            if item != slice(None):
+                name = "SliceBackward0"
+        elif item is not Ellipsis:
+            name = "SelectBackward0"
+    if name is None:
+        return "SliceBackward0" if not isinstance(index, tuple) else "AliasBackward0"
+    return name
 
 
 matmul = Primitive("matmul", 2, scalar=None, array=np.matmul, jvp=_matmul_jvp, vjp=_matmul_vjp,
                    torch=lambda t, x, y: t.matmul(x, y), grad_fn="MmBackward0", expr="{0} @ {1}",
+                   grad_fn_variant=lambda params, numbers, ranks: _MATMUL_GRAD_FNS.get(tuple(ranks),
+                                                                                       "UnsafeViewBackward0"),
                    partial_text=("{1}ᵀ", "{0}ᵀ"), symbol="@")
 sum_ = Primitive("sum", 1, scalar=None, array=lambda x, axis=None, keepdims=False: np.sum(x, axis=axis,
                                                                                           keepdims=keepdims),
@@ -531,14 +574,16 @@ sum_ = Primitive("sum", 1, scalar=None, array=lambda x, axis=None, keepdims=Fals
                  vjp=_sum_vjp,
                  torch=lambda t, x, axis=None, keepdims=False: (
                      x.sum() if axis is None else x.sum(dim=axis, keepdim=keepdims)),
-                 grad_fn="SumBackward0", expr="sum({0})", partial_text=("1",))
+                 grad_fn="SumBackward0", grad_fn_variant=_reduction_grad_fn("SumBackward"), expr="sum({0})",
+                 partial_text=("1",))
 mean = Primitive("mean", 1, scalar=None,
                  array=lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
                  jvp=lambda ts, ans, x, axis=None, keepdims=False: mean(ts[0], axis=axis, keepdims=keepdims),
                  vjp=_mean_vjp,
                  torch=lambda t, x, axis=None, keepdims=False: (
                      x.mean() if axis is None else x.mean(dim=axis, keepdim=keepdims)),
-                 grad_fn="MeanBackward0", expr="mean({0})", partial_text=("1/n",))
+                 grad_fn="MeanBackward0", grad_fn_variant=_reduction_grad_fn("MeanBackward"),
+                 expr="mean({0})", partial_text=("1/n",))
 reshape = Primitive("reshape", 1, scalar=None, array=lambda x, shape: np.reshape(x, shape),
                     jvp=lambda ts, ans, x, shape: reshape(ts[0], shape=shape),
                     vjp=lambda g, ans, x, needs, shape: (reshape(g, shape=np.shape(raw(x))),),
@@ -578,7 +623,8 @@ def _scatter(g, index, shape):
 getitem = Primitive("getitem", 1, scalar=None, array=lambda x, index: x[index],
                     jvp=lambda ts, ans, x, index: getitem(ts[0], index=index),
                     vjp=lambda g, ans, x, needs, index: (unindex(g, index=index, shape=np.shape(raw(x))),),
-                    torch=lambda t, x, index: x[index], grad_fn="IndexBackward0", expr="{0}[...]",
+                    torch=lambda t, x, index: x[index], grad_fn="IndexBackward0", grad_fn_variant=_index_grad_fn,
+                    expr="{0}[...]",
                     partial_text=("1",))
 # The reverse of indexing: put an adjoint back at the indexed places of a zero array. Its own reverse is
 # indexing, which is what makes second derivatives through indexing work.

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from autodiff_course.graph_layout import graph_data, layout_graph
+from .layout import graph_data, layout_graph
 
 __all__ = ["graph_to_svg", "resolve_node", "MARK_KINDS", "MIN_SCALE"]
 

@@ -6,7 +6,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .reverse import vjp
+from .transforms import vjp
 
 
 def numerical_gradient(f: Callable, inputs: Sequence, eps: float = 1e-6) -> list:

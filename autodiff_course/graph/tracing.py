@@ -16,18 +16,16 @@ import math
 import sys
 import types
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 
-from . import primitives as P
-from .errors import TraceError
-from .scalar import Scalar
-from .state import STATE
-from .tensor import Tensor
-
-if TYPE_CHECKING:
-    from .graph import Graph
+from ..engine import primitives as P
+from ..engine.errors import TraceError
+from ..engine.scalar import Scalar
+from ..engine.state import STATE
+from ..engine.tensor import Tensor
+from .graph import Graph
 
 _MATH_SHIM = types.ModuleType("math", "math, with its functions replaced by the engine's while tracing")
 _MATH_SHIM.__dict__.update({k: v for k, v in vars(math).items() if not k.startswith("__")})
@@ -197,14 +195,12 @@ def engine_outputs(returned) -> list:
     return [x for x in items if isinstance(x, (Scalar, Tensor))]
 
 
-def trace(f: Callable, *inputs) -> "Graph":
+def trace(f: Callable, *inputs) -> Graph:
     """Run ``f(*inputs)`` and return its computational graph (see ``autodiff_course.graph.Graph``).
 
     Raises TraceError if ``f`` returns nothing that depends on its inputs, or does something tracing cannot
     follow (the message names the line).
     """
-    from .graph import Graph
-
     run = run_traced(f, inputs)
     outputs = engine_outputs(run.returned)
     if not outputs:

@@ -1,0 +1,138 @@
+"""The course's notation, in one place: how students name things, how a rule is written, how a number reads.
+
+The course writes ``v0 .. v8``, adjoints ``vbar3`` and tangents ``dv3dx0``; students also write ``v3_bar``,
+``dv3``, ``v3_dot``. These functions list the names a value may go by, most usual first, so the checkers find a
+student's adjoint or tangent among their locals whatever spelling they chose, and the stepper marks the same
+names. The checkers' feedback and the stepper write a chain-rule term the same way (``vbar4 * (-sin(v0))``)
+and print numbers with the same function.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .graph.data import format_number
+
+__all__ = [
+    "adjoint_name", "adjoint_names", "and_list", "fmt", "format_number", "join_sum", "natural_key",
+    "numbered_order", "operand", "student_names", "tangent_name", "tangent_names", "times",
+]
+
+_NUMBERED = re.compile(r"^([A-Za-z_]*?)(\d+)$")
+
+
+def adjoint_names(name: str) -> list[str]:
+    """Spellings of the adjoint of variable ``name``: ``v3`` -> ``vbar3, v3bar, v3_bar, bar_v3, v3b, gv3``."""
+    out = []
+    m = _NUMBERED.match(name)
+    if m and m.group(1):
+        out.append(f"{m.group(1)}bar{m.group(2)}")
+        out.append(f"{m.group(1)}_bar{m.group(2)}")
+    out += [f"{name}bar", f"{name}_bar", f"bar_{name}", f"{name}_adj", f"adj_{name}", f"g{name}"]
+    return out
+
+
+def adjoint_name(name: str) -> str:
+    """The course's spelling of the adjoint of ``name`` (``v3`` -> ``vbar3``, ``y`` -> ``ybar``)."""
+    return adjoint_names(name)[0]
+
+
+def tangent_name(name: str, wrt: str | None = None) -> str:
+    """The course's spelling of a tangent: ``dv5dx0`` with respect to ``x0``, ``dv5`` when the input is
+    implied."""
+    return tangent_names(name, [wrt] if wrt else [])[0]
+
+
+def tangent_names(name: str, wrt: list[str]) -> list[str]:
+    """Spellings of the tangent of ``name`` with respect to an input known by the names ``wrt``:
+    ``dv3dx0``, ``dv3_dx0``, ``d{name}``, ``{name}_dot``, ``{name}dot``, ``dot_{name}``."""
+    out = []
+    for w in wrt:
+        out += [f"d{name}d{w}", f"d{name}_d{w}"]
+    out += [f"d{name}", f"{name}_dot", f"{name}dot", f"dot_{name}", f"{name}_tangent"]
+    return out
+
+
+def natural_key(name: str):
+    """Sort key that puts ``v2`` before ``v10``."""
+    m = _NUMBERED.match(name)
+    return (m.group(1), int(m.group(2)), "") if m else (name, -1, name)
+
+
+def numbered_order(names: list[str]) -> list[int] | None:
+    """Indices of ``names`` sorted by their numbers, when every name is one prefix followed by a distinct
+    number
+    (``v0 .. v8``); None otherwise (then creation order is the student's order)."""
+    matches = [_NUMBERED.match(n) for n in names]
+    if not names or not all(matches):
+        return None
+    if len({m.group(1) for m in matches}) != 1 or len({int(m.group(2)) for m in matches}) != len(names):
+        return None
+    return sorted(range(len(names)), key=lambda i: int(matches[i].group(2)))
+
+
+def student_names(names: list[str], kind: str, wrt: str | None = None) -> list[str]:
+    """Every spelling a student may give the value (``kind="value"``), adjoint or tangent of a node known by
+    ``names``, most specific first, without repeats."""
+    if kind == "value":
+        return list(dict.fromkeys(names))
+    if kind == "adjoint":
+        return list(dict.fromkeys(s for n in names for s in adjoint_names(n)))
+    if kind == "tangent":
+        return list(dict.fromkeys(s for n in names for s in tangent_names(n, [wrt] if wrt else [])))
+    raise ValueError(f"kind must be 'value', 'adjoint' or 'tangent', not {kind!r}")
+
+
+# -- writing a rule out --------------------------------------------------------------------------------------
+def times(coefficient: str, operand: str) -> str:
+    """``operand * coefficient`` with the brackets a reader needs (``vbar4 * (-sin(v0))``, ``vbar7``)."""
+    if coefficient == "1":
+        return operand
+    if coefficient == "-1":
+        return f"-{operand}"
+    if coefficient.startswith("-") or any(c in coefficient for c in " +/^"):
+        coefficient = f"({coefficient})"
+    return f"{operand} * {coefficient}"
+
+
+def join_sum(terms: list[str]) -> str:
+    """Terms joined into a sum, a leading minus turned into a subtraction: ``a - b + c``; "0" for none."""
+    if not terms:
+        return "0"
+    out = terms[0]
+    for t in terms[1:]:
+        out += f" - {t[1:]}" if t.startswith("-") else f" + {t}"
+    return out
+
+
+def and_list(words: list[str]) -> str:
+    """``a, b and c``, each word once."""
+    words = list(dict.fromkeys(words))
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+# -- numbers -------------------------------------------------------------------------------------------------
+def fmt(v: Any) -> str:
+    """A number as feedback shows it: up to 10 significant digits, integers without a decimal point; the
+    collected stand-ins for what is not a number (a dict describing it, None for missing) in words."""
+    if isinstance(v, dict):
+        return f"{v.get('repr', '?')} (a {v.get('type', 'value')}, not a number)"
+    if isinstance(v, str):
+        return v
+    if v is None:
+        return "(missing)"
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return repr(v)
+    return format_number(f, 10)
+
+
+def operand(value: Any) -> str:
+    """A number as an operand in a written-out product: negative ones in parentheses (``2.4 * (-0.2)``)."""
+    text = format_number(value)
+    return f"({text})" if text.startswith("-") else text
+
