@@ -5,6 +5,10 @@
 // Everything a step shows was computed in Python (widgets/steps.py). The SVG is inserted once; a step only
 // rewrites the text of the nodes it touches and moves a few CSS classes, which keeps a step far under a frame
 // even on a 500-node graph.
+// Keyboard and screen readers: every control is a native button/select/range in Tab order; on the stepper
+// itself (and its graph) Left/Right step, Home/End jump, Space plays or pauses. A polite live region says each
+// step in words (the step's `speech`, widgets/speech.py); the text table is the graph for those who cannot
+// see the drawing, and the reduced-motion setting turns the highlight transitions off (stepper.css).
 
 const SLOT_CLASS = ["adc-val", "adc-der"];
 const STATE_CLASSES = ["adc-s-val", "adc-s-der", "adc-s-done"];
@@ -34,49 +38,78 @@ function make(tag, attrs, text) {
   return node;
 }
 
+let uniq = 0;
+
 function mount(root, model) {
   const t0 = performance.now();
   const steps = model.get("steps");
   const n = steps.length;
   const staticSvg = root.querySelector("svg.adc-graph");
+  const staticTable = root.querySelector("details.adc-table");
+  const uid = "adcs" + (++uniq) + "-" + Math.random().toString(36).slice(2, 8);
+  const heading = model.get("heading") || "";
+  const reduceMotion = typeof matchMedia === "function" && matchMedia("(prefers-reduced-motion: reduce)").matches;
+  root.dataset.motion = reduceMotion ? "reduce" : "full";
   root.classList.add("adc-stepper");
   root.setAttribute("tabindex", "0");
+  root.setAttribute("role", "group");
+  root.setAttribute("aria-label", "Graph stepper: " + heading);
+  root.setAttribute("aria-describedby", uid + "-keys");
+  // JupyterLab and Notebook 7 (Lumino) leave keys pressed in here to the stepper, not to notebook shortcuts.
+  root.setAttribute("data-lm-suppress-shortcuts", "true");
 
   const header = make("div", { class: "adc-header" });
-  header.append(make("span", { class: "adc-heading" }, model.get("heading") || ""));
+  header.append(make("span", { class: "adc-heading" }, heading));
   const counter = make("span", { class: "adc-counter" });
   header.append(counter);
 
-  const bar = make("div", { class: "adc-toolbar", role: "toolbar" });
-  const btn = (cls, label, title) => {
-    const b = make("button", { class: "adc-btn " + cls, type: "button", title }, label);
+  const bar = make("div", { class: "adc-toolbar", role: "group", "aria-label": "Step controls" });
+  const btn = (cls, icon, label, title) => {
+    const b = make("button", { class: "adc-btn " + cls, type: "button", title });
+    const i = make("span", { class: "adc-icon", "aria-hidden": "true" }, icon);
+    const t = make("span", { class: "adc-btn-label" }, label);
+    if (cls === "adc-next") b.append(t, i);
+    else b.append(i, t);
     bar.append(b);
     return b;
   };
-  const resetBtn = btn("adc-reset", "\u21ba Reset", "Back to the start");
-  const prevBtn = btn("adc-prev", "\u25c0 Previous", "Previous step (Left arrow)");
-  const playBtn = btn("adc-play", "\u25b6 Play", "Play the steps");
-  const nextBtn = btn("adc-next", "Next \u25b6", "Next step (Right arrow)");
+  const resetBtn = btn("adc-reset", "\u21ba", "Reset", "Back to the start (Home)");
+  const prevBtn = btn("adc-prev", "\u25c0", "Previous", "Previous step (Left arrow)");
+  const playBtn = btn("adc-play", "\u25b6", "Play", "Play or pause the steps (Space)");
+  const nextBtn = btn("adc-next", "\u25b6", "Next", "Next step (Right arrow)");
+  const speedLabel = make("label", { class: "adc-speed-label" }, "Speed ");
   const speed = make("select", { class: "adc-speed", title: "Steps per second" });
   for (const s of SPEEDS) speed.append(make("option", { value: String(s) }, s + " step/s"));
   speed.value = String(model.get("speed") || 2);
   if (speed.selectedIndex < 0) speed.value = "2";
-  bar.append(speed);
+  speedLabel.append(speed);
+  bar.append(speedLabel);
   const slider = make("input", { class: "adc-slider", type: "range", min: "0", max: String(n), step: "1",
-                                 value: "0", "aria-label": "step" });
+                                 value: "0", "aria-label": "Step" });
   bar.append(slider);
 
-  const scroller = make("div", { class: "adc-graph-wrap" });
+  // The drawing scrolls when the graph is wide, so its box takes focus (keys step there too).
+  const scroller = make("div", { class: "adc-graph-wrap", tabindex: "0", role: "region",
+                                 "aria-label": "Graph drawing (the table below says the same in text)" });
   if (staticSvg) scroller.append(staticSvg);
   else scroller.innerHTML = model.get("svg");
   const svg = scroller.querySelector("svg");
 
-  const panel = make("div", { class: "adc-panel", "aria-live": "polite" });
+  const panel = make("div", { class: "adc-panel" });
   const panelTitle = make("div", { class: "adc-step-title" });
   const panelLines = make("div", { class: "adc-lines" });
   panel.append(panelTitle, panelLines);
-
-  root.replaceChildren(header, bar, scroller, panel);
+  // What a screen reader says: one sentence per step, politely, after whatever it is reading.
+  const live = make("div", { class: "adc-live", role: "status", "aria-live": "polite", "aria-atomic": "true" });
+  const keys = make("div", { class: "adc-keys", id: uid + "-keys" },
+                    "Keys: Left and Right arrows step, Home and End jump, Space plays or pauses.");
+  let table = staticTable;
+  if (!table) {
+    const holder = document.createElement("div");
+    holder.innerHTML = model.get("table") || "";
+    table = holder.querySelector("details.adc-table");
+  }
+  root.replaceChildren(...[header, bar, scroller, panel, live, keys, table].filter(Boolean));
 
   // Index the drawing once: a step then reaches its nodes and edges through maps, never through selectors.
   const nodes = new Map();
@@ -89,6 +122,13 @@ function mount(root, model) {
   }
   const edges = new Map();
   for (const p of svg.querySelectorAll("path.adc-edge")) edges.set(p.dataset.edge, p);
+  // The table's live cells (value and derivative of every node), kept in step with the drawing.
+  const cells = new Map();
+  if (table) {
+    for (const td of table.querySelectorAll("td[data-slot]")) {
+      cells.set(Number(td.dataset.node) * 3 + Number(td.dataset.slot), td);
+    }
+  }
   const plainMarker = svg.querySelector("marker[id$='-arrow-plain']");
   const hlMarker = svg.querySelector("marker[id$='-arrow-highlight']");
   const plainRef = plainMarker ? `url(#${plainMarker.id})` : null;
@@ -122,6 +162,11 @@ function mount(root, model) {
     const node = nodes.get(Math.floor(key / 3));
     if (!node) return;
     const slot = key % 3;
+    const cell = cells.get(key);
+    if (cell) {
+      const shown = text ? text.replace(/^= /, "") : "not yet";
+      if (cell.textContent !== shown) cell.textContent = shown;
+    }
     if (slot < 2) {
       if (node.slots[slot] && node.slots[slot].textContent !== text) node.slots[slot].textContent = text;
     } else if (node.state !== text) {
@@ -204,15 +249,26 @@ function mount(root, model) {
       if (top !== null) scroller.scrollTop = top;
     });
   };
+  // A disabled button loses focus (and a keyboard user their place): the buttons at an end are only marked
+  // aria-disabled and do nothing, so focus stays where it was.
+  const disable = (b, off) => {
+    b.setAttribute("aria-disabled", off ? "true" : "false");
+    b.classList.toggle("adc-off", off);
+  };
   const controls = () => {
-    prevBtn.disabled = cur === 0;
-    resetBtn.disabled = cur === 0;
-    nextBtn.disabled = cur === n;
+    disable(prevBtn, cur === 0);
+    disable(resetBtn, cur === 0);
+    disable(nextBtn, cur === n);
     slider.value = String(cur);
+    slider.setAttribute("aria-valuetext", `step ${cur} of ${n}`);
     root.dataset.step = String(cur);
   };
+  let timer = null;
+  const say = (k) => {
+    live.textContent = k === 0 ? `Step 0 of ${n}: back at the start.` : `Step ${k} of ${n}. ${steps[k - 1].speech || steps[k - 1].title}`;
+  };
 
-  const goTo = (target, fromModel) => {
+  const goTo = (target, fromModel, quiet) => {
     const start = performance.now();
     const k = Math.max(0, Math.min(n, Math.round(Number(target) || 0)));
     if (k !== cur) {
@@ -225,6 +281,8 @@ function mount(root, model) {
       cur = k;
       showPanel(k);
       reveal(k);
+      // While playing fast, one sentence per step would pile up; the step playing stops at is said.
+      if (!quiet && (timer === null || Number(speed.value) <= 1)) say(k);
     }
     controls();
     if (!fromModel && model.get("step") !== k) {
@@ -234,16 +292,20 @@ function mount(root, model) {
     root.dataset.lastStepMs = (performance.now() - start).toFixed(3);
   };
 
-  let timer = null;
+  const playIcon = playBtn.querySelector(".adc-icon"), playLabel = playBtn.querySelector(".adc-btn-label");
   const stop = () => {
+    const was = timer !== null;
     if (timer !== null) clearInterval(timer);
     timer = null;
-    playBtn.textContent = "\u25b6 Play";
+    playIcon.textContent = "\u25b6";
+    playLabel.textContent = "Play";
     root.dataset.playing = "0";
+    if (was) say(cur);
   };
   const play = () => {
-    if (cur === n) goTo(0);
-    playBtn.textContent = "\u25ae\u25ae Pause";
+    if (cur === n) goTo(0, false, true);
+    playIcon.textContent = "\u25ae\u25ae";
+    playLabel.textContent = "Pause";
     root.dataset.playing = "1";
     timer = setInterval(() => {
       goTo(cur + 1);
@@ -259,25 +321,34 @@ function mount(root, model) {
       play();
     }
   });
-  nextBtn.addEventListener("click", () => goTo(cur + 1));
-  prevBtn.addEventListener("click", () => goTo(cur - 1));
+  nextBtn.addEventListener("click", () => cur < n && goTo(cur + 1));
+  prevBtn.addEventListener("click", () => cur > 0 && goTo(cur - 1));
   resetBtn.addEventListener("click", () => {
     stop();
     goTo(0);
   });
   slider.addEventListener("input", () => goTo(slider.value));
   root.addEventListener("keydown", (ev) => {
-    if (ev.target !== root) return;
+    if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    const tag = ev.target.tagName;
+    if (tag === "SELECT" || tag === "INPUT" || tag === "SUMMARY" || ev.target.closest("details.adc-table")) {
+      return; // their own keys: the list, the slider (which steps with arrows, Home and End itself), the table
+    }
+    const onButton = tag === "BUTTON";
     if (ev.key === "ArrowRight") goTo(cur + 1);
     else if (ev.key === "ArrowLeft") goTo(cur - 1);
+    else if (ev.key === "Home") goTo(0);
+    else if (ev.key === "End") goTo(n);
+    else if ((ev.key === " " || ev.key === "Spacebar") && !onButton) timer === null ? play() : stop();
     else return;
     ev.preventDefault();
+    ev.stopPropagation();
   });
   const onModelStep = () => goTo(model.get("step"), true);
   model.on("change:step", onModelStep);
 
   showPanel(0);
-  goTo(model.get("step") || 0, true);
+  goTo(model.get("step") || 0, true, true);
   root.dataset.readyAt = performance.now().toFixed(1);
   root.dataset.ready = "1";
   root.dataset.renderMs = (performance.now() - t0).toFixed(1);

@@ -26,11 +26,11 @@ from typing import Any
 import anywidget
 import traitlets
 
-from .layout import graph_data, layout_graph
+from .layout import graph_data, layout_graph, node_label, op_label
 from .steps import SLOT_DERIV, SLOT_STATE, SLOT_VALUE, build_steps, labels_at
 from .svg import graph_to_svg
 
-__all__ = ["GraphStepper", "STANDALONE_MARKER"]
+__all__ = ["GraphStepper", "STANDALONE_MARKER", "graph_table"]
 
 _HERE = Path(__file__).parent
 STANDALONE_MARKER = "data-adc-standalone"
@@ -61,6 +61,48 @@ def _as_graph(fn_or_graph: Any, inputs: tuple) -> Any:
     raise TypeError(f"GraphStepper needs a function, a Graph or graph data, got {type(fn_or_graph).__name__}")
 
 
+_MARK_WORDS = {"culprit": "culprit: your first wrong value, start here", "wrong": "wrong"}
+
+
+def graph_table(data: Mapping, marks: Mapping[int, str], initial: list, mode: str) -> str:
+    """The graph as an HTML table, for readers who cannot see the drawing: every node, what it computes, the
+    nodes it reads, its value and its derivative (tangent or adjoint) as the steps have left them, and the
+    compare view's mark. The value and derivative cells carry ``data-node``/``data-slot``: the browser keeps
+    them in step with the drawing."""
+    by_id = {n["id"]: n for n in data["nodes"]}
+    shown: dict[tuple[int, int], str] = {(nid, slot): text for nid, slot, text in initial}
+    derivative = "tangent" if mode == "forward" else "adjoint"
+    rows = []
+    for node in data["nodes"]:
+        nid = node["id"]
+        reads = ", ".join(by_id[s]["name"] for s in node["inputs"]) or "nothing"
+        computes = op_label(node, [by_id[s]["name"] for s in node["inputs"]])
+        live = []
+        for slot in (SLOT_VALUE, SLOT_DERIV):
+            text = shown.get((nid, slot), "").removeprefix("= ") or "not yet"
+            live.append(f'<td data-node="{nid}" data-slot="{slot}">{html.escape(text)}</td>')
+        mark = _MARK_WORDS.get(marks.get(nid, ""), "")
+        rows.append(
+            f"<tr><th scope=\"row\">{html.escape(node_label(node))}</th><td><code>{html.escape(computes)}</code></td>"
+            f"<td>{html.escape(reads)}</td>{''.join(live)}"
+            + (f'<td class="adc-t-mark">{html.escape(mark)}</td>' if marks else "")
+            + "</tr>"
+        )
+    head = (
+        '<tr><th scope="col">node</th><th scope="col">computes</th><th scope="col">reads</th>'
+        f'<th scope="col">value</th><th scope="col">{derivative}</th>'
+        + ('<th scope="col">check</th>' if marks else "")
+        + "</tr>"
+    )
+    outputs = ", ".join(by_id[o]["name"] for o in data["outputs"])
+    return (
+        '<details class="adc-table"><summary>The graph as a table</summary>'
+        f'<table class="adc-graph-table"><caption>{len(data["nodes"])} nodes; output {html.escape(outputs)}. '
+        "Value and derivative show what the steps so far have computed.</caption>"
+        f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table></details>"
+    )
+
+
 def _script_json(value: Any) -> str:
     # Inside <script>, "</" would end the element early and "<!--" can confuse the HTML parser.
     return json.dumps(value, separators=(",", ":")).replace("</", "<\\/").replace("<!--", "<\\!--")
@@ -83,6 +125,7 @@ class GraphStepper(anywidget.AnyWidget):
     _css = _HERE / "stepper.css"
 
     svg = traitlets.Unicode("").tag(sync=True)
+    table = traitlets.Unicode("").tag(sync=True)
     steps = traitlets.List([]).tag(sync=True)
     initial = traitlets.List([]).tag(sync=True)
     heading = traitlets.Unicode("").tag(sync=True)
@@ -127,9 +170,13 @@ class GraphStepper(anywidget.AnyWidget):
             "one edge, so you can watch an adjoint sum its paths."
         )
         if self.marks:
-            intro += " Red outlines mark your wrong values; the culprit is the first one."
+            intro += (
+                " Nodes labelled \u201cwrong\u201d (dashed outline) hold your wrong values; the one labelled "
+                "\u201cculprit\u201d (thick outline) is the first: start there."
+            )
         super().__init__(
             svg=graph_to_svg(data, marks=self.marks, values=False, layout=self.graph_layout, title=label),
+            table=graph_table(data, self.marks, built["initial"], mode),
             steps=built["steps"],
             initial=built["initial"],
             heading=f"{label} \u2014 {what}",
@@ -213,7 +260,7 @@ class GraphStepper(anywidget.AnyWidget):
         css = (_HERE / "stepper.css").read_text(encoding="utf-8")
         return (
             f'<div id="{uid}" class="adc-stepper adc-standalone" {STANDALONE_MARKER}="1">'
-            f'<div class="adc-heading">{html.escape(self.heading)}</div>{self.svg}</div>'
+            f'<div class="adc-heading">{html.escape(self.heading)}</div>{self.svg}{self.table}</div>'
             f"<style>{css}</style>"
             f'<script type="application/json" id="{uid}-state">{_script_json(state)}</script>'
             "<script>(function () {\n"

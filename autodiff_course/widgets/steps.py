@@ -5,7 +5,8 @@ which nodes and edges it reads, the equation in words and in numbers, and the te
 step. The browser (and any other front end) only replays these records, so a step costs it a handful of DOM
 updates, and the Python tests can check exactly what a student will read.
 
-A step record: ``{"title", "lines", "node", "reads", "edges", "updates", "check"}`` where ``updates`` is a
+A step record: ``{"title", "lines", "speech", "node", "reads", "edges", "updates", "check"}``: ``speech`` is the
+step in words, what the stepper's live region gives a screen reader; ``updates`` is a
 list of ``[node_id, slot, text]`` (slot 0: the value line, 1: the derivative line, 2: the node's state word,
 one of ``""``, ``"val"``, ``"der"``, ``"done"``) and ``check`` is ``None`` or ``{"name", "expected",
 "received", "ok"}`` when a student's value of this step is being compared.
@@ -21,6 +22,7 @@ import numpy as np
 from ..notation import adjoint_name, join_sum, operand, student_names, tangent_name, times
 from ..notation import format_number as format_value
 from .layout import graph_data
+from .speech import spoken
 from .svg import resolve_node
 
 __all__ = [
@@ -94,6 +96,22 @@ def _value_lines(text: _Text, node: Mapping) -> tuple[str, str]:
     symbolic = text.describe(node, [i["name"] for i in ins])
     numbers = text.describe(node, [operand(i.get("value")) for i in ins])
     return f"{name} = {symbolic} = {numbers} = {format_value(value)}", format_value(value)
+
+
+def _value_speech(text: _Text, node: Mapping) -> str:
+    """The node's value in words: "v4 is cos of v0: now -0.227202"."""
+    name, value = node["name"], format_value(node.get("value"))
+    if node["op"] == "input":
+        return f"{name} is the input {_arg_name(node)}: {value}"
+    ins = [text.by_id[s]["name"] for s in node["inputs"]]
+    return f"{name} is {spoken(text.describe(node, ins))}: now {value}"
+
+
+def _check_speech(check: dict | None) -> str:
+    if check is None:
+        return ""
+    verdict = "matches" if check["ok"] else "differs"
+    return f" Yours is {check['received']}, expected {check['expected']}: {verdict}."
 
 
 def _check(received: Mapping, key: str, expected: Any, rtol: float, atol: float) -> dict | None:
@@ -260,6 +278,7 @@ def build_steps(graph: Any, mode: str = "forward", wrt: Any = 0, compare: Any = 
                 {
                     "title": f"Forward pass: compute {node['name']}",
                     "lines": [line, *_check_line(check)],
+                    "speech": f"Forward pass: {_value_speech(text, node)}.{_check_speech(check)}",
                     "node": node["id"],
                     "reads": list(dict.fromkeys(node["inputs"])),
                     "edges": [f"e{node['id']}_{k}" for k in range(len(node["inputs"]))],
@@ -270,6 +289,11 @@ def build_steps(graph: Any, mode: str = "forward", wrt: Any = 0, compare: Any = 
         steps.extend(_reverse_steps(text, data, graph.adjoints(), check_for))
 
     marks = compare_marks(data, checks, cmp)
+    for step in steps:
+        if step["check"] is not None and not step["check"]["ok"]:
+            said = "the culprit, the first wrong value: start here" if marks.get(step["node"]) == "culprit" else (
+                "marked wrong")
+            step["speech"] += f" Your {step['check']['name']} is {said}."
     return {
         "steps": steps,
         "initial": initial,
@@ -286,7 +310,11 @@ def _forward_step(
     line, value_text = _value_lines(text, node)
     tangent = tangents.get(nid, 0.0)
     dname = tangent_name(name)
+    tspeech = ""
     if node["op"] == "input":
+        tspeech = f"{dname} is {format_value(tangent)}" + (
+            ", the seed" if nid == wrt_node["id"] else f": {name} does not depend on {wrt_arg}"
+        )
         why = "the seed: we differentiate with respect to" if nid == wrt_node["id"] else "does not depend on"
         tline = (
             f"{dname} = {format_value(tangent)} ({name} {why} {wrt_arg})"
@@ -309,6 +337,7 @@ def _forward_step(
                 tsrc = operand(tangents.get(src["id"], 0.0))
                 terms_num.append(tsrc if words == "1" else f"{tsrc} * {operand(partials[k])}")
         tline = f"{dname} = {join_sum(terms_sym)}" if terms_sym else f"{dname} = 0"
+        tspeech = f"{dname} is {spoken(join_sum(terms_sym)) if terms_sym else '0'}: now {format_value(tangent)}"
         numbers = " + ".join(terms_num)
         if terms_num and len(terms_num) == len(terms_sym) and numbers != format_value(tangent):
             tline += " = " + numbers
@@ -319,6 +348,8 @@ def _forward_step(
     return {
         "title": f"Forward mode: compute {name} and its tangent {dname} (d{name}/d{wrt_arg})",
         "lines": [line, tline, *_check_line(check_v), *_check_line(check_t)],
+        "speech": f"{_value_speech(text, node)}. Its tangent {tspeech}.{_check_speech(check_v)}"
+        f"{_check_speech(check_t)}",
         "node": nid,
         "reads": list(dict.fromkeys(node["inputs"])),
         "edges": [f"e{nid}_{k}" for k in range(len(node["inputs"]))],
@@ -354,6 +385,7 @@ def _reverse_steps(text: _Text, data: Mapping, adjoints: Mapping, check_for) -> 
         {
             "title": f"Reverse pass: seed the output's adjoint {oname}",
             "lines": [f"{oname} = d{out['name']}/d{out['name']} = 1", *_check_line(check)],
+            "speech": f"Reverse pass: the output's adjoint {oname} starts at 1.{_check_speech(check)}",
             "node": out_id,
             "reads": [],
             "edges": [],
@@ -396,6 +428,10 @@ def _reverse_steps(text: _Text, data: Mapping, adjoints: Mapping, check_for) -> 
                 after = adjoints.get(s) if nth == total else None
             running[s] = after
             complete = nth == total
+            speech = (
+                f"{sbar} gets {nbar} times the derivative of {node['name']} with respect to {src['name']}, "
+                f"{spoken(words)}"
+            )
             update_text = f"{sbar} = {format_value(after)}" if after is not None else f"{sbar} = \u2026"
             check = None
             if complete:
@@ -409,11 +445,18 @@ def _reverse_steps(text: _Text, data: Mapping, adjoints: Mapping, check_for) -> 
                 )
                 check = check_for(src, "adjoint", final)
                 lines.extend(_check_line(check))
+                speech += f": now {format_value(final)}. {sbar} is complete" + (
+                    f", all {total} paths summed." if total > 1 else "."
+                )
+            else:
+                speech += f": now {format_value(after)}" if after is not None else ""
+                speech += f". Path {nth} of {total}."
             steps.append(
                 {
                     "title": f"Reverse pass: edge {src['name']} \u2192 {node['name']}, "
                     f"path {nth} of {total} into {sbar}",
                     "lines": lines,
+                    "speech": speech + _check_speech(check),
                     "node": s,
                     "reads": [node["id"]],
                     "edges": [f"e{node['id']}_{k}"],

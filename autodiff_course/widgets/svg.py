@@ -31,6 +31,8 @@ _BOX = {
     "wrong": ("#fde9e9", "#c62828", 2.2),
     "culprit": ("#f9c7c7", "#a31515", 3.4),
 }
+_DASH = {"wrong": ' stroke-dasharray="5 3"'}
+_BADGE = {"culprit": ("culprit", 62), "wrong": ("wrong", 50)}
 _EDGE = {"plain": ("#9aa6b2", 1.3), "highlight": ("#e07b00", 2.6)}
 _FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 _MONO = "ui-monospace, 'SFMono-Regular', Menlo, Consolas, monospace"
@@ -149,7 +151,7 @@ def graph_to_svg(
             f'transform="translate({node["x"]:.1f},{node["y"]:.1f})">'
             f"<title>{_e(tooltip)}</title>"
             f'<rect class="adc-box" width="{w}" height="{h}" rx="9" fill="{fill}" stroke="{stroke}" '
-            f'stroke-width="{stroke_width}"/>'
+            f'stroke-width="{stroke_width}"{_DASH.get(mark, "")}/>'
             f'<text class="adc-name" x="{cx}" y="17" text-anchor="middle" font-size="13" font-weight="600" '
             f'fill="#1d2733">{_e(_clip(node["label"], 20))}</text>'
             f'<text class="adc-opl" x="{cx}" y="33" text-anchor="middle" font-size="11.5" '
@@ -159,12 +161,14 @@ def graph_to_svg(
             f'<text class="adc-der" x="{cx}" y="66" text-anchor="middle" font-size="12" '
             f'fill="#5a2d91"></text>'
         )
-        if mark == "culprit":
+        if mark in _BADGE:
+            # Said in words as well as in colour and outline (dashed for wrong, thick for the culprit).
+            word, badge_w = _BADGE[mark]
             out.append(
-                f'<g class="adc-badge"><rect x="{w - 58}" y="-10" width="62" height="17" rx="8" '
-                f'fill="#a31515"/>'
-                f'<text x="{w - 27}" y="3" text-anchor="middle" font-size="11" font-weight="700" '
-                f'fill="#ffffff">culprit</text></g>'
+                f'<g class="adc-badge adc-badge-{mark}"><rect x="{w - badge_w + 4}" y="-10" width="{badge_w}" '
+                f'height="17" rx="8" fill="#a31515"/>'
+                f'<text x="{w - badge_w / 2 + 4}" y="3" text-anchor="middle" font-size="11" font-weight="700" '
+                f'fill="#ffffff">{word}</text></g>'
             )
         out.append("</g>")
     out.append("</g></svg>")
