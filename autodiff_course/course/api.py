@@ -9,6 +9,11 @@ in order:
 - no `execute_result` and no error also counts as full marks.
 So `grade()` never raises for a student's mistake, never writes to stderr, and returns an object whose
 text/plain form is the earned points clamped to [0, points].
+
+A failed function exercise also offers, in its HTML, the compare stepper on the student's own graph
+(widgets/compare.py, found through feedback.views): their names, their values beside the expected ones,
+the culprit marked. It is built from what the check collected, at a visible point only, and a stepper that
+cannot be built is left out silently: the feedback and the score never depend on it.
 """
 from __future__ import annotations
 
@@ -44,6 +49,7 @@ class Grade:
     earned: float
     result: Any = None
     internal_error: str | None = None
+    stepper: Any = None
 
     def __repr__(self) -> str:
         return _number(self.earned)
@@ -64,6 +70,10 @@ class Grade:
             return head + f"<pre>{html.escape(self.internal_error)}</pre>"
         body = self.result._repr_html_() if hasattr(self.result, "_repr_html_") else (
             f"<pre>{html.escape(str(self.result))}</pre>")
+        if self.stepper is not None:
+            # The view's self-contained HTML: it steps in JupyterLab, Notebook 7 and exported feedback alike,
+            # and shows the static graph and its table where scripts do not run.
+            body += self.stepper.to_html()
         return head + body
 
 
@@ -126,7 +136,8 @@ def grade(assignment: str, exercise_id: str, *, points: float, namespace: dict |
         with _silenced_stderr():
             from autodiff_course.checks import collect, judge
 
-            result = judge(spec, collect(spec, namespace))
+            raw = collect(spec, namespace)
+            result = judge(spec, raw)
             score = float(result.score)
     except Exception as exc:  # noqa: BLE001 - a checker bug must not become a traceback in the student's cell
         message = (f"The checker itself failed on exercise {exercise_id!r} ({type(exc).__name__}: {exc}). "
@@ -135,4 +146,15 @@ def grade(assignment: str, exercise_id: str, *, points: float, namespace: dict |
     if score != score:  # NaN
         score = 0.0
     earned = round(min(max(score, 0.0), 1.0) * points, 4)
-    return Grade(assignment, exercise_id, points, earned, result)
+    return Grade(assignment, exercise_id, points, earned, result, stepper=_compare_stepper(result, raw, spec))
+
+
+def _compare_stepper(result: Any, raw: dict, spec: dict) -> Any:
+    """The view the failed check offers (the widgets register the compare stepper), or None."""
+    try:
+        with _silenced_stderr():
+            from ..feedback.views import check_view
+
+            return check_view(result, raw, spec)
+    except Exception:  # noqa: BLE001 - an extra view; its failure must not cost the student anything
+        return None

@@ -1,16 +1,18 @@
 """Widgets that show a traced graph: a static SVG anywhere, and the GraphStepper in a notebook.
 
 They sit at the edge: they read the graph, the notation and feedback, and nothing below imports them. Importing
-this package registers how a ``Graph`` displays itself (``graph.graph.DISPLAY``); the stepper, which needs
-anywidget, is imported only when first used.
+this package registers how a ``Graph`` displays itself (``graph.graph.DISPLAY``) and the compare stepper a
+failed check offers (``feedback.views.CHECK_VIEWS``); the stepper, which needs anywidget, is imported only when
+first used.
 """
 
 from __future__ import annotations
 
+from ..feedback.views import CHECK_VIEWS
 from ..graph.graph import DISPLAY
 from .svg import graph_to_svg
 
-__all__ = ["GraphStepper"]
+__all__ = ["GraphStepper", "autograd_stepper"]
 
 
 def _stepper(graph, **kwargs):
@@ -19,8 +21,16 @@ def _stepper(graph, **kwargs):
     return GraphStepper(graph, **kwargs)
 
 
+def _compare_view(result, raw, spec):
+    from .compare import check_stepper
+
+    return check_stepper(result, raw, spec)
+
+
 DISPLAY["html"] = graph_to_svg
 DISPLAY["stepper"] = _stepper
+# A failed check's feedback offers the compare stepper (course.api.grade asks feedback.views for it).
+CHECK_VIEWS["compare stepper"] = _compare_view
 
 
 def __getattr__(name: str):
@@ -28,4 +38,8 @@ def __getattr__(name: str):
         from .stepper import GraphStepper
 
         return GraphStepper
+    if name == "autograd_stepper":
+        from .autograd import autograd_stepper
+
+        return autograd_stepper
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

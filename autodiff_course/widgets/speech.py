@@ -31,7 +31,7 @@ def spoken(expr: str) -> str:
 
     Names and numbers are kept as they are written (a screen reader says "v0" and "0.69" well).
     """
-    s = expr.strip()
+    s = re.sub(r"\s*\*\*\s*", "^", expr.strip())
     s = _CALL.sub(r"\1 of (", s)
     s = _POWER.sub(_power, s)
     s = s.replace("\u1d40", " transposed").replace(" > ", " greater than ").replace(" < ", " less than ")

@@ -30,7 +30,7 @@ from .layout import graph_data, layout_graph, node_label, op_label
 from .steps import SLOT_DERIV, SLOT_STATE, SLOT_VALUE, build_steps, labels_at
 from .svg import graph_to_svg
 
-__all__ = ["GraphStepper", "STANDALONE_MARKER", "graph_table"]
+__all__ = ["GraphStepper", "StepperView", "STANDALONE_MARKER", "graph_table", "standalone_html"]
 
 _HERE = Path(__file__).parent
 STANDALONE_MARKER = "data-adc-standalone"
@@ -64,11 +64,13 @@ def _as_graph(fn_or_graph: Any, inputs: tuple) -> Any:
 _MARK_WORDS = {"culprit": "culprit: your first wrong value, start here", "wrong": "wrong"}
 
 
-def graph_table(data: Mapping, marks: Mapping[int, str], initial: list, mode: str) -> str:
+def graph_table(
+    data: Mapping, marks: Mapping[int, str], initial: list, mode: str, autograd: Mapping[int, str] | None = None
+) -> str:
     """The graph as an HTML table, for readers who cannot see the drawing: every node, what it computes, the
     nodes it reads, its value and its derivative (tangent or adjoint) as the steps have left them, and the
-    compare view's mark. The value and derivative cells carry ``data-node``/``data-slot``: the browser keeps
-    them in step with the drawing."""
+    compare view's mark (and the `grad_fn` PyTorch records, where given). The value and derivative cells
+    carry ``data-node``/``data-slot``: the browser keeps them in step with the drawing."""
     by_id = {n["id"]: n for n in data["nodes"]}
     shown: dict[tuple[int, int], str] = {(nid, slot): text for nid, slot, text in initial}
     derivative = "tangent" if mode == "forward" else "adjoint"
@@ -82,15 +84,17 @@ def graph_table(data: Mapping, marks: Mapping[int, str], initial: list, mode: st
             text = shown.get((nid, slot), "").removeprefix("= ") or "not yet"
             live.append(f'<td data-node="{nid}" data-slot="{slot}">{html.escape(text)}</td>')
         mark = _MARK_WORDS.get(marks.get(nid, ""), "")
+        grad_fn = f"<td>{html.escape(autograd.get(nid, ''))}</td>" if autograd else ""
         rows.append(
             f"<tr><th scope=\"row\">{html.escape(node_label(node))}</th><td><code>{html.escape(computes)}</code></td>"
-            f"<td>{html.escape(reads)}</td>{''.join(live)}"
+            f"<td>{html.escape(reads)}</td>{grad_fn}{''.join(live)}"
             + (f'<td class="adc-t-mark">{html.escape(mark)}</td>' if marks else "")
             + "</tr>"
         )
     head = (
         '<tr><th scope="col">node</th><th scope="col">computes</th><th scope="col">reads</th>'
-        f'<th scope="col">value</th><th scope="col">{derivative}</th>'
+        + ('<th scope="col">grad_fn in PyTorch</th>' if autograd else "")
+        +         f'<th scope="col">value</th><th scope="col">{derivative}</th>'
         + ('<th scope="col">check</th>' if marks else "")
         + "</tr>"
     )
@@ -103,36 +107,38 @@ def graph_table(data: Mapping, marks: Mapping[int, str], initial: list, mode: st
     )
 
 
+def _say_autograd(steps: list[dict], data: Mapping, autograd: Mapping[int, str]) -> None:
+    """Add to each step what PyTorch records for it: a node's `grad_fn` as it is computed, and which
+    `grad_fn` sends an adjoint back along an edge (see widgets/autograd.py)."""
+    names = {n["id"]: n["name"] for n in data["nodes"]}
+    for step in steps:
+        nid = step["node"]
+        if step["title"].startswith("Reverse pass: edge") and step["reads"]:
+            sender = step["reads"][0]
+            if sender in autograd:
+                line = f"in PyTorch: {names[sender]}.grad_fn ({autograd[sender]}) sends this back to {names[nid]}"
+                step["lines"].append(line)
+                step["speech"] += f" In PyTorch, {autograd[sender]} of {names[sender]} sends it."
+        elif nid in autograd and not step["title"].startswith("Reverse pass"):
+            gf = autograd[nid]
+            line = (
+                f"in PyTorch: {names[nid]} is a leaf; backward() accumulates its gradient in .grad ({gf})"
+                if gf == "AccumulateGrad"
+                else f"in PyTorch: {names[nid]}.grad_fn is {gf}"
+            )
+            step["lines"].append(line)
+            step["speech"] += f" PyTorch records {gf}."
+
+
 def _script_json(value: Any) -> str:
     # Inside <script>, "</" would end the element early and "<!--" can confuse the HTML parser.
     return json.dumps(value, separators=(",", ":")).replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
-class GraphStepper(anywidget.AnyWidget):
-    """A computational graph, laid out in layers from inputs to output, that steps through a pass.
-
-    ``GraphStepper(fn, *inputs, mode="forward", wrt=0)`` traces ``fn`` at ``inputs``; ``GraphStepper(graph)``
-    takes a traced ``Graph`` (or its ``to_dict()`` data). Forward mode: one step per node (value and tangent
-    with respect to input ``wrt``). Reverse mode: the forward pass, then the output's seed, then one step per
-    edge. ``compare``: a ``CheckResult`` or ``{"culprit": "v4", "received": {"v4": 1.2, ...}}``; wrong nodes
-    are marked, the culprit stands out, and steps show expected beside received.
-
-    Raises TypeError for arguments that are not a function with inputs, a Graph or graph data, ValueError for
-    an unknown mode, KeyError for a ``wrt`` that is not an input, and what tracing raises for the function.
-    """
-
-    _esm = _HERE / "stepper.js"
-    _css = _HERE / "stepper.css"
-
-    svg = traitlets.Unicode("").tag(sync=True)
-    table = traitlets.Unicode("").tag(sync=True)
-    steps = traitlets.List([]).tag(sync=True)
-    initial = traitlets.List([]).tag(sync=True)
-    heading = traitlets.Unicode("").tag(sync=True)
-    intro = traitlets.Unicode("").tag(sync=True)
-    mode = traitlets.Unicode("forward").tag(sync=True)
-    step = traitlets.Int(0).tag(sync=True)
-    speed = traitlets.Float(2.0).tag(sync=True)
+class StepperView:
+    """Everything a stepper shows, computed once, with no widget (so no kernel comm): the SVG, the table, the
+    steps. `GraphStepper` is this state as a live widget; `to_html()` is it as a self-contained snippet, which
+    is what a check's feedback embeds (widgets/compare.py). Arguments and errors as for `GraphStepper`."""
 
     def __init__(
         self,
@@ -142,11 +148,13 @@ class GraphStepper(anywidget.AnyWidget):
         wrt: Any = 0,
         compare: Any = None,
         title: str | None = None,
-        **kwargs: Any,
+        autograd: Mapping[int, str] | None = None,
     ):
         graph = _as_graph(fn_or_graph, inputs)
         built = build_steps(graph, mode, wrt=wrt, compare=compare)
         data = graph_data(graph)
+        if autograd:
+            _say_autograd(built["steps"], data, autograd)
         self.graph = graph
         self.graph_layout = layout_graph(data)
         self.marks = {int(k): v for k, v in built["marks"].items()}
@@ -174,16 +182,97 @@ class GraphStepper(anywidget.AnyWidget):
                 " Nodes labelled \u201cwrong\u201d (dashed outline) hold your wrong values; the one labelled "
                 "\u201cculprit\u201d (thick outline) is the first: start there."
             )
-        super().__init__(
-            svg=graph_to_svg(data, marks=self.marks, values=False, layout=self.graph_layout, title=label),
-            table=graph_table(data, self.marks, built["initial"], mode),
-            steps=built["steps"],
-            initial=built["initial"],
-            heading=f"{label} \u2014 {what}",
-            intro=intro,
-            mode=mode,
-            **kwargs,
+        self.state = {
+            "svg": graph_to_svg(data, marks=self.marks, values=False, layout=self.graph_layout, title=label),
+            "table": graph_table(data, self.marks, built["initial"], mode, autograd),
+            "steps": built["steps"],
+            "initial": built["initial"],
+            "heading": f"{label} \u2014 {what}",
+            "intro": intro,
+            "mode": mode,
+        }
+
+    @property
+    def steps(self) -> list[dict]:
+        return self.state["steps"]
+
+    def to_html(self, step: int = 0, speed: float = 2.0) -> str:
+        """A self-contained HTML snippet of this stepper: the static SVG and the table (what a viewer without
+        JavaScript shows), the same JavaScript and CSS as the widget inline, and the state as JSON. Needs no
+        kernel and no network; steps like the widget. Starts after step `step`."""
+        return standalone_html(self.state, step=step, speed=speed)
+
+
+def standalone_html(state: Mapping, step: int = 0, speed: float = 2.0) -> str:
+    """The kernel-free snippet of a stepper's `state` (see `StepperView.to_html`)."""
+    uid = "adc-" + uuid.uuid4().hex[:12]
+    shipped = {k: state[k] for k in ("steps", "initial", "heading", "intro", "mode")}
+    shipped.update(step=step, speed=speed)
+    js = (_HERE / "stepper.js").read_text(encoding="utf-8").replace("export default", "var __adcWidget =")
+    css = (_HERE / "stepper.css").read_text(encoding="utf-8")
+    return (
+        f'<div id="{uid}" class="adc-stepper adc-standalone" {STANDALONE_MARKER}="1">'
+        f'<div class="adc-heading">{html.escape(state["heading"])}</div>{state["svg"]}{state["table"]}</div>'
+        f"<style>{css}</style>"
+        f'<script type="application/json" id="{uid}-state">{_script_json(shipped)}</script>'
+        "<script>(function () {\n"
+        f"{js}\n"
+        f'var root = document.getElementById("{uid}");\n'
+        "if (!root || root.dataset.ready) return;\n"
+        f'var state = JSON.parse(document.getElementById("{uid}-state").textContent);\n'
+        "__adcWidget.render({model: __adcWidget.localModel(state), el: root});\n"
+        "})();</script>"
+    )
+
+
+class GraphStepper(anywidget.AnyWidget):
+    """A computational graph, laid out in layers from inputs to output, that steps through a pass.
+
+    ``GraphStepper(fn, *inputs, mode="forward", wrt=0)`` traces ``fn`` at ``inputs``; ``GraphStepper(graph)``
+    takes a traced ``Graph`` (or its ``to_dict()`` data). Forward mode: one step per node (value and tangent
+    with respect to input ``wrt``). Reverse mode: the forward pass, then the output's seed, then one step per
+    edge. ``compare``: a ``CheckResult`` or ``{"culprit": "v4", "received": {"v4": 1.2, ...}}``; wrong nodes
+    are marked, the culprit stands out, and steps show expected beside received. ``autograd``: node id ->
+    the ``grad_fn`` PyTorch records for it (see ``autograd_stepper``).
+
+    Raises TypeError for arguments that are not a function with inputs, a Graph or graph data, ValueError for
+    an unknown mode, KeyError for a ``wrt`` that is not an input, and what tracing raises for the function.
+    """
+
+    _esm = _HERE / "stepper.js"
+    _css = _HERE / "stepper.css"
+
+    svg = traitlets.Unicode("").tag(sync=True)
+    table = traitlets.Unicode("").tag(sync=True)
+    steps = traitlets.List([]).tag(sync=True)
+    initial = traitlets.List([]).tag(sync=True)
+    heading = traitlets.Unicode("").tag(sync=True)
+    intro = traitlets.Unicode("").tag(sync=True)
+    mode = traitlets.Unicode("forward").tag(sync=True)
+    step = traitlets.Int(0).tag(sync=True)
+    speed = traitlets.Float(2.0).tag(sync=True)
+
+    def __init__(
+        self,
+        fn_or_graph: Any,
+        *inputs: Any,
+        mode: str = "forward",
+        wrt: Any = 0,
+        compare: Any = None,
+        title: str | None = None,
+        autograd: Mapping[int, str] | None = None,
+        **kwargs: Any,
+    ):
+        view = StepperView(
+            fn_or_graph, *inputs, mode=mode, wrt=wrt, compare=compare, title=title, autograd=autograd
         )
+        self.graph = view.graph
+        self.graph_layout = view.graph_layout
+        self.marks = view.marks
+        self.checks = view.checks
+        self._data = view._data
+        self._names = view._names
+        super().__init__(**view.state, **kwargs)
 
     @traitlets.validate("step")
     def _valid_step(self, proposal: Any) -> int:
@@ -243,34 +332,10 @@ class GraphStepper(anywidget.AnyWidget):
 
     # -- the kernel-free form -------------------------------------------------------------------------------
     def to_html(self) -> str:
-        """A self-contained HTML snippet of this stepper: the static SVG (what a viewer without JavaScript
-        shows), the same JavaScript and CSS as the widget inline, and the state as JSON. Needs no kernel and
-        no network; steps like the widget. Starts at the widget's current step."""
-        uid = "adc-" + uuid.uuid4().hex[:12]
-        state = {
-            "steps": self.steps,
-            "initial": self.initial,
-            "heading": self.heading,
-            "intro": self.intro,
-            "mode": self.mode,
-            "step": self.step,
-            "speed": self.speed,
-        }
-        js = (_HERE / "stepper.js").read_text(encoding="utf-8").replace("export default", "var __adcWidget =")
-        css = (_HERE / "stepper.css").read_text(encoding="utf-8")
-        return (
-            f'<div id="{uid}" class="adc-stepper adc-standalone" {STANDALONE_MARKER}="1">'
-            f'<div class="adc-heading">{html.escape(self.heading)}</div>{self.svg}{self.table}</div>'
-            f"<style>{css}</style>"
-            f'<script type="application/json" id="{uid}-state">{_script_json(state)}</script>'
-            "<script>(function () {\n"
-            f"{js}\n"
-            f'var root = document.getElementById("{uid}");\n'
-            "if (!root || root.dataset.ready) return;\n"
-            f'var state = JSON.parse(document.getElementById("{uid}-state").textContent);\n'
-            "__adcWidget.render({model: __adcWidget.localModel(state), el: root});\n"
-            "})();</script>"
-        )
+        """The self-contained HTML snippet of this stepper (see `StepperView.to_html`), starting at the
+        widget's current step."""
+        state = {k: getattr(self, k) for k in ("svg", "table", "steps", "initial", "heading", "intro", "mode")}
+        return standalone_html(state, step=self.step, speed=self.speed)
 
     def save_html(self, path: str | Path) -> Path:
         """Write a complete HTML page holding `to_html()`; returns the path."""

@@ -111,7 +111,7 @@ def _check_speech(check: dict | None) -> str:
     if check is None:
         return ""
     verdict = "matches" if check["ok"] else "differs"
-    return f" Yours is {check['received']}, expected {check['expected']}: {verdict}."
+    return f" Your {check['name']} is {check['received']}, expected {check['expected']}: {verdict}."
 
 
 def _check(received: Mapping, key: str, expected: Any, rtol: float, atol: float) -> dict | None:
@@ -127,9 +127,18 @@ def _check(received: Mapping, key: str, expected: Any, rtol: float, atol: float)
     return {
         "name": key,
         "expected": format_value(expected),
-        "received": format_value(got) if _is_number_like(got) else repr(got),
+        "received": _received_text(got),
         "ok": ok,
     }
+
+
+def _received_text(got: Any) -> str:
+    """A student's value as text: numbers as the stepper prints them, nan and inf as Python spells them,
+    anything else as its repr."""
+    if not _is_number_like(got):
+        return repr(got)
+    array = np.asarray(got, dtype=float)
+    return format_value(got) if np.all(np.isfinite(array)) else str(array.tolist())
 
 
 def _is_number_like(x: Any) -> bool:
@@ -169,6 +178,9 @@ def _normalise_compare(compare: Any) -> dict | None:
     return {
         "culprit": compare.get("culprit"),
         "received": dict(received),
+        # The check's own expected values, where it gives them, outrank the graph's: a student's graph that
+        # computes the wrong function agrees with itself, not with the exercise's reference.
+        "expected": dict(compare.get("expected") or {}),
         "wrong": compare.get("wrong") or None,
         "rtol": float(compare.get("rtol", 1e-9)),
         "atol": float(compare.get("atol", 1e-12)),
@@ -216,8 +228,9 @@ def build_steps(graph: Any, mode: str = "forward", wrt: Any = 0, compare: Any = 
     index or name). Reverse mode: one step per node for the forward pass, one step seeding the output's
     adjoint, then one step per edge, latest node first, adding that edge's contribution to its input's
     adjoint, so an adjoint visibly sums its paths. `compare`: a `CheckResult` or a dict ``{"culprit": name,
-    "received": {student variable: value}}`` (optional ``"wrong"``: names known wrong, ``"rtol"``,
-    ``"atol"``); steps that compute a compared quantity show expected beside received.
+    "received": {student variable: value}}`` (optional ``"expected"``: the check's values, used over the
+    graph's own; ``"wrong"``: names known wrong, ``"rtol"``, ``"atol"``); steps that compute a compared
+    quantity show expected beside received.
 
     Returns ``{"steps", "initial", "marks", "checks", "wrt"}``. Raises ValueError for an unknown mode or a
     graph with more than one output in reverse mode, KeyError for a `wrt` that names no input.
@@ -229,12 +242,13 @@ def build_steps(graph: Any, mode: str = "forward", wrt: Any = 0, compare: Any = 
     nodes = data["nodes"]
     cmp = _normalise_compare(compare)
     received = cmp["received"] if cmp else {}
+    expected_by_name = cmp["expected"] if cmp else {}
     rtol, atol = (cmp["rtol"], cmp["atol"]) if cmp else (1e-9, 1e-12)
     checks: dict[tuple[int, str], dict] = {}
 
     def check_for(node: Mapping, kind: str, expected: Any, wrt_arg: str | None = None) -> dict | None:
         for key in _student_keys(node, kind, wrt_arg):
-            found = _check(received, key, expected, rtol, atol)
+            found = _check(received, key, expected_by_name.get(key, expected), rtol, atol)
             if found is not None:
                 checks[(node["id"], kind)] = found
                 return found

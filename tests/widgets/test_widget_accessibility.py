@@ -93,10 +93,10 @@ def test_the_compare_view_says_which_value_is_the_culprit(seed_graph):
     w = GraphStepper(seed_graph, mode="reverse", compare={"culprit": "vbar4", "received": received})
     said = {s["check"]["name"]: s["speech"] for s in w.steps if s["check"] is not None}
     assert said["vbar4"].endswith(
-        "Yours is 1, expected 2.4: differs. Your vbar4 is the culprit, the first wrong value: start here."
+        "Your vbar4 is 1, expected 2.4: differs. Your vbar4 is the culprit, the first wrong value: start here."
     )
     assert said["vbar0"].endswith(": differs. Your vbar0 is marked wrong.")
-    assert said["vbar3"].endswith("Yours is 1, expected 1: matches.")
+    assert said["vbar3"].endswith("Your vbar3 is 1, expected 1: matches.")
 
 
 class _Table(HTMLParser):
