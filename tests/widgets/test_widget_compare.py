@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from nbformat.v4 import new_output
+from nbgrader.utils import get_partial_grade
 
 from autodiff_course.course import grade
 
@@ -66,6 +68,8 @@ def test_a_failed_function_check_offers_the_compare_stepper_with_its_culprit_mar
     html = g._repr_html_()
     assert "data-adc-standalone" in html and 'class="autodiff-compare"' in html
     assert float(repr(g)) == g.earned < g.points  # the score nbgrader reads is the check's
+    output = new_output("execute_result", data={"text/plain": repr(g), "text/html": html}, execution_count=1)
+    assert get_partial_grade(output, g.points) == g.earned
     culprits = [g.stepper.names[nid] for nid, mark in g.stepper.marks.items() if mark == "culprit"]
     if result.culprit is None or result.culprit == "y":
         assert culprits == [], name  # not one node's value: nothing is singled out
