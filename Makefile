@@ -9,7 +9,7 @@ INSTALL := $(PIP) install -c constraints.txt
 .PHONY: help setup system-deps test test-fast grade release bench lint notebooks clean
 
 help:
-	@echo "make setup    create .venv with the package, its tests' needs and the browser test's Chromium"
+	@echo "make setup    create .venv with the package, its tests' needs, the browser tests' Chromium and axe-core"
 	@echo "make test     run the whole test suite (engine, checkers, course, grading, sandbox, browser)"
 	@echo "make grade    grade the bundled example class into ./graded (grades.csv, feedback, report)"
 	@echo "make release  student versions of the notebooks with nbgrader generate_assignment"
@@ -23,13 +23,15 @@ setup: system-deps
 	$(PIP) install -q --upgrade pip
 	$(INSTALL) -q torch==2.13.0
 	$(INSTALL) -q -e '.[test,bench]'
+	npm ci --prefix tests/browser --no-audit --no-fund --ignore-scripts --loglevel=error
 	$(BIN)/python -c "import autodiff_course, torch, nbgrader; print('autodiff-course', autodiff_course.__version__, 'ready')"
 
-# Debian packages the sandbox (bubblewrap) and the browser test (chromium) need; skipped where present.
+# Debian packages the sandbox (bubblewrap) and the browser tests (chromium; npm for the pinned axe-core in
+# tests/browser/package-lock.json) need; skipped where present.
 system-deps:
-	@if command -v apt-get >/dev/null 2>&1 && { ! command -v bwrap >/dev/null || ! command -v chromium >/dev/null; }; then \
+	@if command -v apt-get >/dev/null 2>&1 && { ! command -v bwrap >/dev/null || ! command -v chromium >/dev/null || ! command -v npm >/dev/null; }; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq bubblewrap chromium >/dev/null; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq bubblewrap chromium npm >/dev/null; \
 	fi
 
 test:
