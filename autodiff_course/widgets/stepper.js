@@ -90,7 +90,7 @@ function mount(root, model) {
 
   // The drawing scrolls when the graph is wide, so its box takes focus (keys step there too).
   const scroller = make("div", { class: "adc-graph-wrap", tabindex: "0", role: "region",
-                                 "aria-label": "Graph drawing (the table below says the same in text)" });
+                                 "aria-label": "Graph drawing of " + heading + " (the table below says the same in text)" });
   if (staticSvg) scroller.append(staticSvg);
   else scroller.innerHTML = model.get("svg");
   const svg = scroller.querySelector("svg");

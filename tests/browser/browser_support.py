@@ -186,3 +186,25 @@ class ConsoleErrors:
     @property
     def errors(self) -> list[str]:
         return list(self.all)
+
+
+def run_cell(page, index: int, prompt: str, idle: str, failed: str) -> None:
+    """Run cell `index` once the kernel is idle (`idle`: the selector that says so in this front end); a run
+    sent while the kernel connects is lost, so retry."""
+    page.wait_for_selector(idle, timeout=60000)
+    cell = page.locator(".jp-Notebook .jp-CodeCell").nth(index)
+    for _ in range(3):
+        cell.locator(".cm-content").click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            cell.locator(f".jp-InputArea-prompt:has-text('{prompt}')").wait_for(timeout=15000)
+            return
+        except Exception:
+            continue
+    page.screenshot(path=str(ARTIFACTS / failed))
+    pytest.fail(f"the notebook did not run cell {index}; see tests/artifacts/{failed}")
+
+
+LAB_IDLE = ".jp-StatusBar-TextItem:has-text('| Idle')"
+# Notebook 7 shows the kernel's state as the class of its indicator in the top bar.
+NB7_IDLE = ".jp-NotebookKernelStatus-idle, [data-status='idle'], .jp-Notebook-ExecutionIndicator[data-status='idle']"

@@ -2,11 +2,17 @@
 Run All Cells in a real Chromium against a real server, then no error output in the saved notebook and no
 error in the browser console (JupyterLab's own offline noise aside, see browser_support.IGNORED_CONSOLE).
 
-A screenshot per notebook goes to tests/artifacts/notebook_<assignment>.png.
+Every stepper a notebook holds (GraphStepper or autograd_stepper cells) is then drawn and steps: two Next
+clicks move it to step 2 and its live region says so.
+
+A screenshot per notebook goes to tests/artifacts/notebook_<assignment>.png, and one of autodiff_by_hand's
+forward stepper in its text to tests/artifacts/course_stepper_autodiff_by_hand.png (copied to /tmp).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from pathlib import Path
 
@@ -57,6 +63,40 @@ def _error_outputs(nb) -> list[str]:
     return found
 
 
+# The steppers each notebook holds: the cells that call GraphStepper(...) or autograd_stepper(...).
+STEPPERS = {"autodiff_by_hand": 2, "autograd_basics": 0, "chain_rule_training": 1, "tensors_grad_fn": 1, "worksheet": 1}
+
+# Scrolls to each stepper cell (JupyterLab draws only the cells near the viewport), waits for its stepper to be
+# ready, clicks Next twice and reports what the stepper then shows.
+_STEP_STEPPERS = """async () => {
+    const nb = window.jupyterapp.shell.currentWidget.content;
+    const out = [];
+    for (let i = 0; i < nb.widgets.length; i++) {
+        const cell = nb.widgets[i];
+        const source = cell.model.sharedModel.getSource();
+        if (cell.model.type !== 'code' || !/(GraphStepper|autograd_stepper)\\(/.test(source)) continue;
+        if (nb.scrollToItem) await nb.scrollToItem(i, 'center');
+        let root = null;
+        for (let t = 0; t < 150 && !(root = cell.node.querySelector('.adc-stepper[data-ready="1"]')); t++) {
+            await new Promise((done) => setTimeout(done, 100));
+        }
+        if (!root) { out.push({cell: i, ready: false}); continue; }
+        const next = root.querySelector('.adc-next');
+        next.click();
+        next.click();
+        out.push({cell: i, ready: true, step: root.dataset.step, of: root.querySelector('.adc-slider').max,
+                  live: root.querySelector('.adc-live').textContent,
+                  nodes: root.querySelectorAll('g.adc-node').length});
+    }
+    return out;
+}"""
+_SCROLL_TO = """async (i) => {
+    const nb = window.jupyterapp.shell.currentWidget.content;
+    await nb.scrollToItem(i, 'start');
+    await new Promise((done) => setTimeout(done, 200));
+    nb.widgets[i].node.scrollIntoView({block: 'start'});
+}"""
+
 _OPEN = "async (path) => { await window.jupyterapp.commands.execute('docmanager:open', {path}); }"
 # Frees the CPU for the next notebook (the machine may have two cores) and closes its tab.
 _CLOSE = """async () => {
@@ -90,9 +130,18 @@ def ran(jupyter, browser):
         done = page.wait_for_function("() => window.__adcRunAll", timeout=90000, polling=200).json_value()
         page.wait_for_timeout(300)  # the last outputs' renderers (widgets, SVG) finish drawing
         page.screenshot(path=str(ARTIFACTS / f"notebook_{assignment}.png"))
+        steppers = page.evaluate(_STEP_STEPPERS) if done.get("ok") else []
+        if steppers and assignment == "autodiff_by_hand":
+            # The forward stepper with the sentence above it that says what to watch.
+            page.evaluate(_SCROLL_TO, steppers[0]["cell"] - 1)
+            page.wait_for_timeout(300)
+            shot = ARTIFACTS / "course_stepper_autodiff_by_hand.png"
+            page.screenshot(path=str(shot))
+            if os.access("/tmp", os.W_OK):
+                shutil.copy(shot, Path("/tmp") / shot.name)
         page.evaluate(_CLOSE)
         seconds = time.monotonic() - t0
-        results[assignment] = {"run": done, "console": console.all[seen:], "seconds": seconds}
+        results[assignment] = {"run": done, "console": console.all[seen:], "seconds": seconds, "steppers": steppers}
         print(f"{assignment}: opened and ran in {seconds:.1f} s")
     yield results
     context.close()
@@ -110,3 +159,14 @@ def test_course_notebook_runs_all_cells_in_jupyterlab_without_errors(assignment,
     # Every non-empty code cell ran, in order: what was saved is the browser's run, not the source's outputs.
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), path
     assert not result["console"], f"{path}: browser console errors: {result['console']}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_stepper_of_a_course_notebook_is_drawn_and_steps(assignment, ran):
+    steppers = ran[assignment]["steppers"]
+    assert len(steppers) == STEPPERS[assignment], steppers
+    for s in steppers:
+        assert s["ready"], (assignment, s)
+        assert s["step"] == "2" and int(s["of"]) > 2, (assignment, s)
+        assert s["live"].startswith(f"Step 2 of {s['of']}. "), (assignment, s)
+        assert s["nodes"] >= 3, (assignment, s)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from browser_support import ARTIFACTS, IGNORED_NOTEBOOK7, ConsoleErrors
+from browser_support import ARTIFACTS, IGNORED_NOTEBOOK7, LAB_IDLE, NB7_IDLE, ConsoleErrors, run_cell
 from seed_functions import SEED_POINT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -55,28 +55,6 @@ def _notebook() -> nbformat.NotebookNode:
     ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
-
-
-def _run_cell(page, index: int, prompt: str, idle: str, failed: str) -> None:
-    """Run cell `index` once the kernel is idle (`idle`: the selector that says so in this front end); a run
-    sent while the kernel connects is lost, so retry."""
-    page.wait_for_selector(idle, timeout=60000)
-    cell = page.locator(".jp-Notebook .jp-CodeCell").nth(index)
-    for _ in range(3):
-        cell.locator(".cm-content").click()
-        page.keyboard.press("Shift+Enter")
-        try:
-            cell.locator(f".jp-InputArea-prompt:has-text('{prompt}')").wait_for(timeout=15000)
-            return
-        except Exception:
-            continue
-    page.screenshot(path=str(ARTIFACTS / failed))
-    pytest.fail(f"the notebook did not run cell {index}; see tests/artifacts/{failed}")
-
-
-LAB_IDLE = ".jp-StatusBar-TextItem:has-text('| Idle')"
-# Notebook 7 shows the kernel's state as the class of its indicator in the top bar.
-NB7_IDLE = ".jp-NotebookKernelStatus-idle, [data-status='idle'], .jp-Notebook-ExecutionIndicator[data-status='idle']"
 
 
 def _inside(inner: dict, outer: dict, slack: float = 0.5) -> bool:
@@ -151,7 +129,7 @@ def _step_through_reverse(page, url: str, run: dict, shot: str, area: str, ignor
     console = ConsoleErrors(page, ignore)
     page.goto(url)
     page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=60000)
-    _run_cell(page, 0, "[1]:", **run)
+    run_cell(page, 0, "[1]:", **run)
     stepper = page.locator(".jp-OutputArea .adc-stepper[data-ready='1']")
     try:
         stepper.wait_for(timeout=60000)
@@ -179,7 +157,7 @@ def _step_through_reverse(page, url: str, run: dict, shot: str, area: str, ignor
     page.locator(".adc-stepper .adc-next").click()
 
     # The step is a synced trait: the kernel sees where the student is.
-    _run_cell(page, 1, "[2]:", **run)
+    run_cell(page, 1, "[2]:", **run)
     page.wait_for_selector(f"text=python sees step {REVERSE_STEPS} of {REVERSE_STEPS}", timeout=30000)
     _assert_output_node_visible(page, area)
     stepper.screenshot(path=str(ARTIFACTS / shot))
