@@ -11,71 +11,42 @@ Screenshots go to tests/artifacts/ (and a copy of the two the note describes to 
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 import math
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from browser_support import ARTIFACTS, IGNORED_NOTEBOOK7, LAB_IDLE, NB7_IDLE, ConsoleErrors, run_cell
-from seed_functions import SEED_POINT
+from seed_functions import SEED_POINT, seed_function
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "checks"))
+S = importlib.import_module("answers_by_hand")
 
 X0, X1, X2 = SEED_POINT
 SHOWN = 5e-6  # six significant digits
 REVERSE_STEPS = 9 + 1 + 10
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 
-STEPPER_CELL = f"""\
-import numpy as np
-from autodiff_course.widgets import GraphStepper
-
-def function(x0, x1, x2):
-    v0 = x0
-    v1 = x1
-    v2 = x2
-    v3 = np.sin(v0)
-    v4 = np.cos(v0)
-    v5 = v1 * v4
-    v6 = v1 / v2
-    v7 = v3 + v5
-    v8 = v6 + v7
-    return v8
-
-GraphStepper(function, {X0}, {X1}, {X2}, mode="reverse")"""
-
-# A student's backward pass that misses v0's path through v4 (the course's classic mistake), and the test
-# cell of autodiff_by_hand's reverse exercise, as sync-notebooks writes it.
-WRONG_ANSWER_CELL = """\
-import numpy as np
-
-def function_reverse(x0, x1, x2):
-    v0 = x0
-    v1 = x1
-    v2 = x2
-    v3 = np.sin(v0)
-    v4 = np.cos(v0)
-    v5 = v1 * v4
-    v6 = v1 / v2
-    v7 = v3 + v5
-    v8 = v6 + v7
-    vbar8 = 1.0
-    vbar7 = vbar8 * 1.0
-    vbar6 = vbar8 * 1.0
-    vbar5 = vbar7 * 1.0
-    vbar4 = vbar5 * v1
-    vbar3 = vbar7 * 1.0
-    vbar2 = vbar6 * (-v1 / v2**2)
-    vbar1 = vbar5 * v4 + vbar6 * (1 / v2)
-    vbar0 = vbar3 * np.cos(v0)
-    return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8"""
+STEPPER_CELL = (
+    "import numpy as np\nfrom autodiff_course.widgets import GraphStepper\n\n"
+    + inspect.getsource(seed_function)
+    + f'\nGraphStepper(seed_function, {X0}, {X1}, {X2}, mode="reverse")'
+)
+# A student's backward pass that misses vbar1's path through v6 (from the checker tests' collection of real
+# slips), and the test cell of autodiff_by_hand's reverse exercise, as sync-notebooks writes it.
+WRONG_ANSWER_CELL = "import numpy as np\n\n" + inspect.getsource(S.reverse_missing_path)
 CHECK_CELL = """\
 from autodiff_course.course import grade
-grade("autodiff_by_hand", "reverse", kind="reverse", function="function_reverse",
+grade("autodiff_by_hand", "reverse", kind="reverse", function="reverse_missing_path",
       reference="np.sin(x0) + x1*np.cos(x0) + x1/x2", args=["x0", "x1", "x2"], test_points=[[1.8, 2.4, 0.7]],
       points=4, namespace=globals())"""
 
@@ -238,18 +209,25 @@ def test_a_failed_check_shows_the_compare_stepper_with_the_culprit_marked_in_jup
     stepper = compare.locator(".adc-stepper[data-ready='1']")
     assert stepper.count() == 1
     culprit = stepper.locator("g.adc-node.adc-mark-culprit")
-    assert culprit.count() == 1 and culprit.get_attribute("data-name") == "v0"
+    assert culprit.count() == 1 and culprit.get_attribute("data-name") == "v1"
     assert culprit.locator(".adc-badge text").text_content() == "culprit"  # said in words, not only red
     assert "watch the adjoint of the node labelled \u201cculprit\u201d" in compare.locator("p").first.text_content()
-    row = stepper.locator("details.adc-table tbody tr").first
-    assert row.locator("th").text_content() == "v0 (x0)"
+    row = stepper.locator("details.adc-table tbody tr").nth(1)
+    assert row.locator("th").text_content() == "v1 (x1)"
     assert row.locator("td.adc-t-mark").text_content().startswith("culprit")
+    # By keyboard to the step that completes vbar1: the student's value beside the expected one, said too.
     stepper.evaluate("(el) => el.focus()")
-    page.keyboard.press("End")
+    for _ in range(REVERSE_STEPS):
+        page.keyboard.press("ArrowRight")
+        if "Your vbar1 is" in _live(stepper):
+            break
+    said = _live(stepper)
+    assert said.endswith("Your vbar1 is the culprit, the first wrong value: start here."), said
+    yours, expected = (float(v) for v in re.search(r"Your vbar1 is (\S+), expected (\S+): differs", said).groups())
+    assert yours == pytest.approx(math.cos(X0), rel=SHOWN)  # only the path through v5
+    assert expected == pytest.approx(math.cos(X0) + 1 / X2, rel=SHOWN)
     panel = stepper.locator(".adc-panel").text_content()
-    assert "expected vbar0 = -2.56444, yours = -0.227202 \u2717 differs" in panel
-    assert _live(stepper).endswith("Your vbar0 is the culprit, the first wrong value: start here.")
-    page.keyboard.press("ArrowLeft")  # back one: the first path into vbar0, before the compared step
+    assert "expected vbar1 = 1.20137, yours = -0.227202 \u2717 differs" in panel
     stepper.locator("details.adc-table summary").click()
     _shot(compare, "stepper_compare_jupyterlab.png")
     assert not console.errors, console.errors
@@ -282,7 +260,7 @@ def test_notebook7_shows_the_compare_stepper_and_steps_by_keyboard(jupyter, brow
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "a11y_nb7_no_stepper.png"), full_page=True)
         raise
-    assert stepper.locator("g.adc-node.adc-mark-culprit").get_attribute("data-name") == "v0"
+    assert stepper.locator("g.adc-node.adc-mark-culprit").get_attribute("data-name") == "v1"
     stepper.evaluate("(el) => el.focus()")
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
