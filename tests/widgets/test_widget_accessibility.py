@@ -147,3 +147,35 @@ def test_wrong_and_culprit_are_written_on_the_nodes_and_outlined_not_only_colour
     v0 = svg[svg.index('data-name="v0"'):].split('data-name="v1"')[0]
     assert ">culprit</text>" in v4 and ">wrong</text>" in v0
     assert 'stroke-dasharray="5 3"' in v0 and "stroke-dasharray" not in v4
+
+
+def _luminance(hex_colour: str) -> float:
+    """Relative luminance, as WCAG 2.x defines it."""
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_every_text_colour_on_every_node_fill_meets_wcag_aa(seed_graph):
+    """Each node's text (name, operation, value, derivative) on each fill a node can have, in the static SVG
+    and under the stepper's CSS: at least 4.5:1 (WCAG 2.x AA for text under 18 px)."""
+    from pathlib import Path
+
+    import autodiff_course.widgets as widgets
+
+    svg = graph_to_svg(seed_graph, marks={"v4": "culprit", "v0": "wrong", "v3": "ok"})
+    css = (Path(widgets.__file__).parent / "stepper.css").read_text()
+    texts = set(re.findall(r'<text class="adc-(?:name|opl|val|der)"[^>]*fill="(#[0-9a-f]{6})"', svg))
+    fills = set(re.findall(r'<rect class="adc-box"[^>]*fill="(#[0-9a-f]{6})"', svg))
+    fills |= set(re.findall(r"\.adc-box \{ fill: (#[0-9a-f]{6})", css))
+    assert len(texts) >= 3 and len(fills) >= 6, (texts, fills)
+    low = [(t, f, round(_contrast(t, f), 2)) for t in texts for f in fills if _contrast(t, f) < 4.5]
+    assert not low, low
+    # The badges: white words on the mark colour.
+    for badge in re.findall(r'<g class="adc-badge[^"]*"><rect[^>]*fill="(#[0-9a-f]{6})"', svg):
+        assert _contrast("#ffffff", badge) >= 4.5, badge
