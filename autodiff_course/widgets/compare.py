@@ -22,10 +22,12 @@ WATCH = {
     "value that differs from the exercise's function; compare its line with the formula.",
     "forward": "Step through your forward mode: watch the tangent of the node labelled \u201cculprit\u201d "
     "\u2014 your value stands beside the expected one; the nodes after it are wrong only because they use it.",
+    "graph": "Step through your function's graph: each step lights up the arrows into the node it computes, "
+    "which are that node's parents; compare the node labelled \u201cculprit\u201d with your entry for it.",
     "reverse": "Step through the backward pass of your own graph: watch the adjoint of the node labelled "
     "\u201cculprit\u201d; each step adds one path, so you can see which path your answer is missing.",
 }
-_MODE = {"decomposition": "forward", "forward": "forward", "reverse": "reverse"}
+_MODE = {"decomposition": "forward", "graph": "forward", "forward": "forward", "reverse": "reverse"}
 
 
 def check_stepper(result: Any, raw: Mapping, spec: Mapping) -> CompareView | None:
@@ -41,8 +43,9 @@ def check_stepper(result: Any, raw: Mapping, spec: Mapping) -> CompareView | Non
     kind = spec.get("kind")
     if kind not in _MODE or getattr(result, "status", None) != "failed" or not result.show_expected:
         return None
-    point = result.point
     visible = test_points(dict(spec), hidden=False)
+    # A graph exercise is judged on the graph traced at the first test point, and its result names no point.
+    point = visible[0] if kind == "graph" and visible else result.point
     if point is None or [float(v) for v in point] not in visible:
         return None
     record = next(
@@ -59,11 +62,13 @@ def check_stepper(result: Any, raw: Mapping, spec: Mapping) -> CompareView | Non
 
     graph = Graph.from_dict(record["graph"])
     at = ", ".join(format(float(v), "g") for v in point)
+    # A graph exercise's received values are lists of parents, not numbers: only its marks are compared.
+    compare = {"culprit": result.culprit, "received": {}} if kind == "graph" else result
     view = StepperView(
         graph,
         mode=_MODE[kind],
         wrt=int(spec.get("wrt") or 0) if kind == "forward" else 0,
-        compare=result,
+        compare=compare,
         title=f"your {spec.get('function') or 'function'} at ({at})",
     )
     return CompareView(view, WATCH[kind])

@@ -120,6 +120,9 @@ function mount(root, model) {
       slots: SLOT_CLASS.map((c) => g.querySelector("text." + c)), state: null,
     });
   }
+  // The drawing's name says what it is and where its text form is (its node titles are not read inside an img).
+  svg.setAttribute("aria-label", `Computational graph of ${heading}: ${nodes.size} nodes. ` +
+                   "The graph as a table, below, lists them.");
   const edges = new Map();
   for (const p of svg.querySelectorAll("path.adc-edge")) edges.set(p.dataset.edge, p);
   // The table's live cells (value and derivative of every node), kept in step with the drawing.

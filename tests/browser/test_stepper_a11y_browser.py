@@ -143,6 +143,12 @@ def test_keyboard_alone_steps_jumps_plays_and_hears_each_step_in_jupyterlab(lab_
     assert stepper.get_attribute("role") == "group" and "Graph stepper" in stepper.get_attribute("aria-label")
     live = stepper.locator(".adc-live")
     assert live.get_attribute("role") == "status" and live.get_attribute("aria-live") == "polite"
+    assert stepper.locator("svg.adc-graph").get_attribute("aria-label").endswith(
+        ": 9 nodes. The graph as a table, below, lists them."
+    )
+    # No reduced motion asked for here: the highlights fade (the exported-HTML test asks for reduced motion).
+    box = stepper.locator("g.adc-node .adc-box").first
+    assert box.evaluate("(el) => getComputedStyle(el).transitionDuration").startswith("0.18s")
 
     # Tab reaches every control in order, each with a visible focus ring; Shift+Tab goes back.
     seen = []

@@ -84,6 +84,18 @@ def test_a_failed_function_check_offers_the_compare_stepper_with_its_culprit_mar
         assert any("culprit, the first wrong value" in s["speech"] for s in g.stepper.steps), name
 
 
+def test_a_wrong_graph_exercise_marks_the_node_whose_parents_are_wrong():
+    parents = {"v3": ["v0"], "v4": ["v0"], "v5": ["v1", "v3"], "v6": ["v1", "v2"], "v7": ["v3", "v5"],
+               "v8": ["v6", "v7"]}
+    g = grade("demo", "graph", kind="graph", function=S.decomposition_seed, variable="parents", reference=S.Y,
+              args=["x0", "x1", "x2"], test_points=S.POINT_Y, points=2, namespace={"parents": parents})
+    assert g.result.culprit == "v5" and g.stepper is not None
+    assert {g.stepper.names[n]: m for n, m in g.stepper.marks.items()} == {"v5": "culprit"}
+    v5 = next(s for s in g.stepper.steps if g.stepper.names[s["node"]] == "v5")
+    assert sorted(g.stepper.names[r] for r in v5["reads"]) == ["v1", "v4"]  # what the student should have
+    assert "arrows into the node it computes" in g._repr_html_()
+
+
 def test_passing_answers_get_no_stepper():
     for name in ("forward_seed", "reverse_seed_fixed", "decomposition_seed"):
         g = _grade(name)
