@@ -157,6 +157,12 @@ class StepperView:
             _say_autograd(built["steps"], data, autograd)
         self.graph = graph
         self.graph_layout = layout_graph(data)
+        if autograd:
+            # The drawing names each node's record as PyTorch does; the expression stays in the table and steps.
+            for node in self.graph_layout["nodes"]:
+                grad_fn = autograd.get(node["id"])
+                if grad_fn:
+                    node["op_label"] = "leaf (AccumulateGrad)" if grad_fn == "AccumulateGrad" else grad_fn
         self.marks = {int(k): v for k, v in built["marks"].items()}
         self.checks = built["checks"]
         self._data = data

@@ -45,6 +45,8 @@ def test_the_worksheets_chain_is_the_one_pytorch_records():
     l = worksheet_chain(x)  # noqa: E741
     assert l.grad_fn.name() == "SumBackward0"
     assert l.grad_fn.next_functions[0][0].name() == "AddBackward0"
+    for shown in ("leaf (AccumulateGrad)", "PowBackward0", "AddBackward0", "SumBackward0"):
+        assert f">{shown}</text>" in w.svg  # the drawing names each node as PyTorch does
     lines = [line for s in w.steps for line in s["lines"] if "PyTorch" in line]
     assert "in PyTorch: y.grad_fn (PowBackward0) sends this back to x" in lines
 
