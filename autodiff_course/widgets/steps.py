@@ -127,18 +127,9 @@ def _check(received: Mapping, key: str, expected: Any, rtol: float, atol: float)
     return {
         "name": key,
         "expected": format_value(expected),
-        "received": _received_text(got),
+        "received": format_value(got) if _is_number_like(got) else repr(got),
         "ok": ok,
     }
-
-
-def _received_text(got: Any) -> str:
-    """A student's value as text: numbers as the stepper prints them, nan and inf as Python spells them,
-    anything else as its repr."""
-    if not _is_number_like(got):
-        return repr(got)
-    array = np.asarray(got, dtype=float)
-    return format_value(got) if np.all(np.isfinite(array)) else str(array.tolist())
 
 
 def _is_number_like(x: Any) -> bool:
