@@ -27,11 +27,15 @@ setup: system-deps
 	$(BIN)/python -c "import autodiff_course, torch, nbgrader; print('autodiff-course', autodiff_course.__version__, 'ready')"
 
 # Debian packages the sandbox (bubblewrap) and the browser tests (chromium; npm for the pinned axe-core in
-# tests/browser/package-lock.json) need; skipped where present.
+# tests/browser/package-lock.json) need; each is installed only where it is missing.
 system-deps:
-	@if command -v apt-get >/dev/null 2>&1 && { ! command -v bwrap >/dev/null || ! command -v chromium >/dev/null || ! command -v npm >/dev/null; }; then \
+	@PKGS=""; \
+	command -v bwrap >/dev/null || PKGS="$$PKGS bubblewrap"; \
+	command -v chromium >/dev/null || PKGS="$$PKGS chromium"; \
+	command -v npm >/dev/null || PKGS="$$PKGS npm"; \
+	if [ -n "$$PKGS" ] && command -v apt-get >/dev/null 2>&1; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq bubblewrap chromium npm >/dev/null; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$PKGS >/dev/null; \
 	fi
 
 test:
