@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 __all__ = ["main"]
 
@@ -17,6 +18,7 @@ def _kwargs(args: argparse.Namespace, *names: str) -> dict:
 def _grade(args) -> int:
     from autodiff_course.grading.batch import grade
 
+    args.course = _course(args)
     summary = grade(**_kwargs(args, "course", "assignments", "submissions", "out", "jobs", "dask_scheduler",
                               "resume", "sandbox", "gradebook"), progress=not args.quiet)
     print(summary)
@@ -28,6 +30,7 @@ def _grade(args) -> int:
 def _feedback(args) -> int:
     from autodiff_course.grading.batch import feedback
 
+    args.course = _course(args)
     print(feedback(**_kwargs(args, "out", "course", "gradebook")))
     return 0
 
@@ -42,18 +45,49 @@ def _export(args) -> int:
 def _release(args) -> int:
     from autodiff_course.course.release import release
 
-    kwargs = {"course_dir": args.course, "out_dir": args.out, "assignments": args.assignments,
+    kwargs = {"course_dir": _course(args), "out_dir": args.out, "assignments": args.assignments,
               "gradebook": args.gradebook}
     for path in release(**{k: v for k, v in kwargs.items() if v is not None}):
         print(path)
     return 0
 
 
-def _sync(args) -> int:
-    from autodiff_course.course.cells import sync_notebooks
+def _course(args) -> Path:
+    """The --course folder, or the course found at or above the current one (never the package's own)."""
     from autodiff_course.course.config import find_course_dir
 
-    changed = sync_notebooks(args.course or find_course_dir(), check=args.check)
+    return find_course_dir(args.course, strict=True)
+
+
+def _init(args) -> int:
+    from autodiff_course.course.scaffold import new_course
+
+    for path in new_course(args.directory, course_id=args.course_id):
+        print(path)
+    print(f"course ready in {args.directory}; next: autodiff-course new-assignment NAME", file=sys.stderr)
+    return 0
+
+
+def _new_assignment(args) -> int:
+    from autodiff_course.course.scaffold import new_assignment
+
+    for path in new_assignment(args.name, course_dir=_course(args), title=args.title):
+        print(path)
+    return 0
+
+
+def _sync(args) -> int:
+    from autodiff_course.course.cells import sync_notebooks
+    from autodiff_course.course.config import ConfigError
+
+    try:
+        changed = sync_notebooks(_course(args), check=args.check)
+    except ConfigError as exc:
+        for path in exc.changed:
+            print(path)
+        for line in exc.problems:
+            print(f"autodiff-course sync-notebooks: {line}", file=sys.stderr)
+        return 1 if args.check else 2
     for path in changed:
         print(path)
     if args.check and changed:
@@ -106,10 +140,24 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--gradebook", help="record the assignments in this nbgrader gradebook file")
     r.set_defaults(func=_release)
 
+    i = sub.add_parser("init", help="make a folder a course: graders/, notebooks/, submitted/, "
+                                    "nbgrader_config.py")
+    i.add_argument("directory", nargs="?", default=".", help="the course folder (default: here)")
+    i.add_argument("--course-id", help="nbgrader's course id (default: the folder's name)")
+    i.set_defaults(func=_init)
+
+    n = sub.add_parser("new-assignment", help="scaffold notebooks/NAME/NAME.ipynb and graders/NAME.toml with "
+                                              "one example exercise of each kind")
+    n.add_argument("name", help="the assignment's name (nbgrader's assignment id)")
+    n.add_argument("--course", help="course folder holding graders/ (default: found from here)")
+    n.add_argument("--title", help="the assignment's title (default: from the name)")
+    n.set_defaults(func=_new_assignment)
+
     s = sub.add_parser("sync-notebooks", help="regenerate the test cells of the source notebooks from "
                                               "graders/*.toml")
     s.add_argument("--course", help="course folder holding graders/ (default: found from here)")
-    s.add_argument("--check", action="store_true", help="only list notebooks that are out of date (exit 1)")
+    s.add_argument("--check", action="store_true", help="only list notebooks that are out of date and every "
+                                                        "config problem (exit 1 if any)")
     s.set_defaults(func=_sync)
     return parser
 

@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .config import DEFAULTS, AssignmentConfig, load_course, source_notebook_path
+from .config import DEFAULTS, AssignmentConfig, source_notebook_path
 
 __all__ = ["HIDDEN_ONLY_KEYS", "render_test_cell", "sync_notebooks", "visible_spec"]
 
@@ -150,44 +150,106 @@ def render_test_cell(config: AssignmentConfig | str, spec: dict) -> str:
     return "\n".join(lines)
 
 
-def _test_cell_index(nb, grade_id: str, where: str) -> int:
+def _test_cell_index(nb, grade_id: str) -> int | None:
     for index, cell in enumerate(nb.cells):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("grade") and not meta.get("solution") and meta.get("grade_id") == grade_id:
-            if cell.cell_type != "code":
-                raise ValueError(f"{where}: cell {index} (grade_id {grade_id!r}) is not a code cell")
             return index
-    raise ValueError(f"{where}: no autograded test cell with grade_id {grade_id!r}")
+    return None
 
 
-def sync_notebooks(course_dir: str | Path, *, check: bool = False) -> list[Path]:
+def _answer_cell_index(nb, exercise_id: str) -> int | None:
+    from .scaffold import answer_cell_id
+
+    for index, cell in enumerate(nb.cells):
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == answer_cell_id(exercise_id):
+            return index
+    return None
+
+
+def new_test_cell(spec: dict):
+    """An empty locked autograded test cell for `spec` (its source is rendered by `sync_notebooks`)."""
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell("")
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": spec["id"], "locked": True, "points": spec["points"],
+                                 "schema_version": 3, "solution": False, "task": False}
+    return cell
+
+
+def _sync_one(config: AssignmentConfig, nb, path: Path, problems: list[str]) -> bool:
+    """Bring the test cells of one notebook in line with its config; returns whether anything changed.
+    Problems (a test cell that is not code, an exercise with neither a test cell nor an answer cell) are
+    appended, naming the notebook, the exercise and the cell."""
+    from .scaffold import answer_cell_id
+
+    dirty = False
+    for spec in config.exercises:
+        where = f"{path}: exercise {spec['id']!r}"
+        index = _test_cell_index(nb, spec["id"])
+        if index is None:
+            answer = _answer_cell_index(nb, spec["id"])
+            if answer is None:
+                problems.append(f"{where}: no test cell (grade_id {spec['id']!r}) and no answer cell (grade_id "
+                                f"{answer_cell_id(spec['id'])!r}) to put one after")
+                continue
+            index = answer + 1
+            nb.cells.insert(index, new_test_cell(spec))
+            dirty = True
+        cell = nb.cells[index]
+        if cell.cell_type != "code":
+            problems.append(f"{where}: cell {index} (grade_id {spec['id']!r}) is a {cell.cell_type} cell, "
+                            "not a code cell")
+            continue
+        try:
+            source = render_test_cell(config, spec)
+        except (TypeError, ValueError) as exc:
+            problems.append(f"{config.path}: exercise {spec['id']!r}: {exc}")
+            continue
+        if cell.source != source:
+            cell.source = source
+            dirty = True
+        meta = cell.metadata["nbgrader"]
+        if float(meta.get("points", -1)) != float(spec["points"]) or not meta.get("locked"):
+            meta["points"] = spec["points"]
+            meta["locked"] = True
+            dirty = True
+    return dirty
+
+
+def sync_notebooks(course_dir: str | Path, *, check: bool = False,
+                   assignments: list[str] | None = None) -> list[Path]:
     """Rewrite every autograded test cell of `notebooks/<assignment>/<notebook>` from `graders/*.toml`.
 
     Each test cell's source becomes `render_test_cell(config, spec)` and its nbgrader points the spec's
-    points. Returns the notebooks that changed (with `check=True`, the ones that would change, writing
-    nothing). Raises `ConfigError` for an invalid config and ValueError naming the notebook and grade_id
-    when a test cell is missing.
+    points; an exercise without a test cell gets one right after its answer cell (grade_id `<id>-answer`).
+    Returns the notebooks that changed (with `check=True`, the ones that would change, writing nothing).
+    Raises `ConfigError` listing every problem found, one per line (invalid configs, missing notebooks,
+    exercises with neither a test cell nor an answer cell); notebooks without problems are still written.
     """
     import nbformat
 
+    from .config import ConfigError, load_course_collecting
+
+    configs, problems = load_course_collecting(course_dir)
     changed: list[Path] = []
-    for config in load_course(course_dir, validate=False).values():
+    for name, config in configs.items():
+        if assignments is not None and name not in assignments:
+            continue
         path = source_notebook_path(course_dir, config)
-        nb = nbformat.read(path, as_version=4)
-        dirty = False
-        for spec in config.exercises:
-            index = _test_cell_index(nb, spec["id"], str(path))
-            cell = nb.cells[index]
-            source = render_test_cell(config, spec)
-            if cell.source != source:
-                cell.source = source
-                dirty = True
-            meta = cell.metadata["nbgrader"]
-            if float(meta.get("points", -1)) != float(spec["points"]):
-                meta["points"] = spec["points"]
-                dirty = True
-        if dirty:
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except FileNotFoundError:
+            problems.append(f"{config.path}: `notebook`: {path} does not exist")
+            continue
+        except Exception as exc:  # noqa: BLE001 - any unreadable notebook is reported by name
+            problems.append(f"{path}: cannot be read as a notebook ({type(exc).__name__}: {exc})")
+            continue
+        before = len(problems)
+        if _sync_one(config, nb, path, problems):
             changed.append(path)
-            if not check:
+            if not check and len(problems) == before:
                 nbformat.write(nb, path)
+    if problems:
+        raise ConfigError("\n".join(problems), changed=changed)
     return changed

@@ -59,7 +59,16 @@ _FUNCTION_KINDS = {"decomposition", "graph", "forward", "reverse"}
 
 
 class ConfigError(ValueError):
-    """A grader config that cannot be used; the message names the file, the exercise and the problem."""
+    """A grader config that cannot be used; the message names the file, the exercise and the problem, one
+    problem per line when there are several. `changed` lists notebooks that were brought up to date anyway."""
+
+    def __init__(self, message: str, *, changed: list | None = None):
+        super().__init__(message)
+        self.changed = list(changed or [])
+
+    @property
+    def problems(self) -> list[str]:
+        return str(self).splitlines()
 
 
 @dataclass
@@ -71,6 +80,9 @@ class AssignmentConfig:
     notebook: str
     title: str
     exercises: list[dict] = field(default_factory=list)
+    #: The TOML's `due` (naive UTC) and `[late]` table, checked by `grading.late.LatePolicy.from_config`.
+    due: Any = None
+    late: dict = field(default_factory=dict)
 
     def exercise(self, exercise_id: str) -> dict:
         """The spec with this id; KeyError naming the assignment if there is none."""
@@ -235,14 +247,32 @@ def load_config(path: str | Path) -> AssignmentConfig:
     tables = data.get("exercise", [])
     if not isinstance(tables, list) or not tables:
         raise ConfigError(f"{path}: no [[exercise]] tables")
-    exercises = [_normalise_exercise(path, assignment, i, table) for i, table in enumerate(tables)]
+    exercises, problems = [], []
+    # Every exercise is checked, so one run lists every mistake of the file.
+    for i, table in enumerate(tables):
+        try:
+            exercises.append(_normalise_exercise(path, assignment, i, table))
+        except ConfigError as exc:
+            problems.append(str(exc))
     seen: set[str] = set()
     for spec in exercises:
         if spec["id"] in seen:
-            raise _fail(path, f"exercise {spec['id']!r}", "duplicate id (each test cell has one grade_id)")
+            problems.append(str(_fail(path, f"exercise {spec['id']!r}",
+                                      "duplicate id (each test cell has one grade_id)")))
         seen.add(spec["id"])
-    return AssignmentConfig(path=path, assignment=assignment, notebook=data["notebook"],
-                            title=str(data.get("title", assignment)), exercises=exercises)
+    late = data.get("late", {})
+    if not isinstance(late, dict):
+        problems.append(f"{path}: `late` must be a table ([late])")
+        late = {}
+    if problems:
+        raise ConfigError("\n".join(problems))
+    config = AssignmentConfig(path=path, assignment=assignment, notebook=data["notebook"],
+                              title=str(data.get("title", assignment)), exercises=exercises,
+                              due=data.get("due"), late=late)
+    from autodiff_course.course.late import LatePolicy
+
+    LatePolicy.from_config(config)  # raises ConfigError naming the field
+    return config
 
 
 def notebook_grade_cells(nb) -> dict[str, dict]:
@@ -298,16 +328,47 @@ def validate_against_notebook(config: AssignmentConfig, nb) -> None:
                           f"autograded cells of {where_nb} give {total_notebook:g}")
 
 
-def find_course_dir(start: str | Path | None = None) -> Path:
+class NotACourseError(ConfigError):
+    """The folder given (or the current one) is not inside a course."""
+
+
+def find_course_dir(start: str | Path | None = None, *, strict: bool = False) -> Path:
     """The course root: the first directory holding `graders/`, searched upward from `start` (default: the
-    current directory), then upward from this package. Raises FileNotFoundError saying where it looked."""
-    candidates = [Path(start or Path.cwd()).resolve(), Path(__file__).resolve().parent]
+    current directory), then (unless `strict`, which the command line uses) upward from this package.
+    Raises `NotACourseError` (a ConfigError and FileNotFoundError) saying where it looked."""
+    candidates = [Path(start or Path.cwd()).resolve()]
+    if not strict:
+        candidates.append(Path(__file__).resolve().parent)
     for origin in candidates:
         for directory in (origin, *origin.parents):
             if (directory / "graders").is_dir():
                 return directory
-    raise FileNotFoundError("no course directory (a folder with graders/) above "
-                            + " or ".join(str(c) for c in candidates))
+    raise NotACourseError("not a course: no folder with graders/ at or above "
+                          + " or ".join(str(c) for c in candidates)
+                          + " (make one with `autodiff-course init DIR`, or pass --course)")
+
+
+def load_course_collecting(course_dir: str | Path) -> tuple[dict[str, AssignmentConfig], list[str]]:
+    """Every config of the course that loads (not checked against its notebook), and one line per problem
+    of the others; for listing all mistakes at once (`sync-notebooks --check`)."""
+    course_dir = Path(course_dir)
+    graders = course_dir / "graders"
+    if not graders.is_dir():
+        return {}, [f"{course_dir}: no graders/ folder (not a course)"]
+    configs: dict[str, AssignmentConfig] = {}
+    problems: list[str] = []
+    for path in sorted(graders.glob("*.toml")):
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            continue
+        if config.assignment in configs:
+            problems.append(f"{path}: `assignment`: {config.assignment!r} is already configured by "
+                            f"{configs[config.assignment].path}")
+            continue
+        configs[config.assignment] = config
+    return dict(sorted(configs.items())), problems
 
 
 def load_course(course_dir: str | Path, *, validate: bool = True) -> dict[str, AssignmentConfig]:

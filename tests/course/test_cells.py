@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from course_notebooks import ASSIGNMENTS, REPO, grade_cells, source_path
 
-from autodiff_course.course import load_config, load_course, render_test_cell, sync_notebooks
+from autodiff_course.course import ConfigError, load_config, load_course, render_test_cell, sync_notebooks
 from autodiff_course.course.cells import HIDDEN_ONLY_KEYS
 from autodiff_course.course.config import DEFAULTS
 
@@ -107,15 +107,39 @@ def test_sync_notebooks_rewrites_a_test_cell_whose_toml_changed(tmp_path):
     load_course(tmp_path)  # still valid
 
 
-def test_sync_notebooks_names_the_notebook_and_grade_id_of_a_missing_test_cell(tmp_path):
+def _worksheet_copy(tmp_path):
+    """The repository's course copied into `tmp_path`; returns the worksheet notebook's path there."""
     shutil.copytree(REPO / "graders", tmp_path / "graders")
     shutil.copytree(REPO / "notebooks", tmp_path / "notebooks")
-    nb_path = tmp_path / "notebooks" / "worksheet" / "worksheet.ipynb"
+    return tmp_path / "notebooks" / "worksheet" / "worksheet.ipynb"
+
+
+def test_sync_notebooks_puts_a_deleted_test_cell_back_right_after_its_answer_cell(tmp_path):
+    nb_path = _worksheet_copy(tmp_path)
+    original = nbformat.read(nb_path, as_version=4)
     nb = nbformat.read(nb_path, as_version=4)
     nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "plot_slope"]
     nbformat.write(nb, nb_path)
-    with pytest.raises(ValueError, match=r"worksheet\.ipynb.*'plot_slope'"):
-        sync_notebooks(tmp_path)
+    assert sync_notebooks(tmp_path) == [nb_path]
+    synced = nbformat.read(nb_path, as_version=4)
+    assert [(c.cell_type, c.source, c.metadata.get("nbgrader")) for c in synced.cells] == [
+        (c.cell_type, c.source, c.metadata.get("nbgrader")) for c in original.cells]
+    load_course(tmp_path)  # valid again
+
+
+def test_sync_notebooks_lists_every_exercise_with_neither_test_nor_answer_cell(tmp_path):
+    nb_path = _worksheet_copy(tmp_path)
+    nb = nbformat.read(nb_path, as_version=4)
+    gone = {"plot_slope", "plot_slope-answer", "create_x", "create_x-answer"}
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") not in gone]
+    nbformat.write(nb, nb_path)
+    with pytest.raises(ConfigError) as caught:
+        sync_notebooks(tmp_path, check=True)
+    lines = caught.value.problems
+    assert len(lines) == 2
+    assert all(str(nb_path) in line for line in lines)
+    assert any("'plot_slope'" in line and "'plot_slope-answer'" in line for line in lines)
+    assert any("'create_x'" in line and "'create_x-answer'" in line for line in lines)
 
 
 def test_source_notebooks_have_no_outputs_widget_state_or_external_pictures():

@@ -1,0 +1,139 @@
+"""Late work: an assignment's due date, its penalty policy and per-student extensions, as nbgrader sees them.
+
+Times are naive UTC datetimes, as nbgrader's gradebook stores them (`nbgrader.utils.parse_utc`); a hand-in is
+timed by the `timestamp.txt` nbgrader's exchange writes next to it. A penalty is a share of the assignment's
+points for every started hour or day past the due date (plus the student's extension), capped; nbgrader keeps
+it apart from the raw score (`late_submission_penalty`) and so do we.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+from .config import ConfigError
+
+__all__ = ["Lateness", "LatePolicy", "parse_time", "read_timestamp"]
+
+_UNITS = {"none": None, "hour": 3600.0, "day": 86400.0}
+
+
+def parse_time(value) -> datetime:
+    """A TOML datetime, date or string ("2030-01-31 23:59", "...T23:59:00Z", "... UTC", "... +0100") as a naive
+    UTC datetime. Raises ValueError for text that is not a time."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time(23, 59, 59))
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            from nbgrader.utils import parse_utc
+
+            return parse_utc(text)
+        except ImportError:  # pragma: no cover - nbgrader is a dependency; this keeps the module standalone
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00").removesuffix(" UTC"))
+    else:
+        raise ValueError(f"{value!r} is not a date and time")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def read_timestamp(folder: str | Path) -> datetime | None:
+    """The hand-in time recorded in `folder/timestamp.txt` (nbgrader's exchange writes it), or None if there is
+    no such file or it is empty. Raises ValueError naming the file when it holds no time."""
+    path = Path(folder) / "timestamp.txt"
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    if not text:
+        return None
+    try:
+        return parse_time(text[:100])
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(f"{path}: not a time ({exc})") from None
+
+
+@dataclass(frozen=True)
+class Lateness:
+    """How late one hand-in was and what it costs."""
+
+    due: datetime | None
+    timestamp: datetime | None
+    seconds_late: float = 0.0
+    penalty: float = 0.0
+
+    @property
+    def late(self) -> bool:
+        return self.seconds_late > 0
+
+    def describe(self) -> str:
+        """'' when on time, else e.g. 'handed in 1 day 2 h late (due 2030-01-31 23:59 UTC): -1.5 points'."""
+        if not self.late:
+            return ""
+        hours = self.seconds_late / 3600
+        span = f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+        cost = f": -{self.penalty:g} points" if self.penalty else " (no penalty)"
+        return f"handed in {span} late (due {self.due:%Y-%m-%d %H:%M} UTC){cost}"
+
+
+@dataclass(frozen=True)
+class LatePolicy:
+    """An assignment's due date and late penalty (from its grader config's `due` and `[late]`)."""
+
+    due: datetime | None = None
+    per: str = "none"
+    penalty: float = 0.0
+    cap: float = 100.0
+    extensions: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config, *, due: datetime | None = None) -> LatePolicy:
+        """The policy of `config` (an AssignmentConfig); `due` (e.g. the gradebook's) is used when the config
+        sets none. Raises `ConfigError` naming the config file and the field."""
+        path = config.path
+        raw_due = config.due
+        if raw_due is not None:
+            try:
+                due = parse_time(raw_due)
+            except (ValueError, OverflowError) as exc:
+                raise ConfigError(f"{path}: `due`: {raw_due!r} is not a date and time ({exc})") from None
+        late = dict(config.late or {})
+        per = late.pop("per", "day" if late.get("penalty") else "none")
+        if per not in _UNITS:
+            raise ConfigError(f"{path}: [late] `per`: {per!r}; expected one of {', '.join(_UNITS)}")
+        numbers = {}
+        for key, default in (("penalty", 0.0), ("cap", 100.0)):
+            value = late.pop(key, default)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
+                raise ConfigError(f"{path}: [late] `{key}`: must be a percentage 0..100, got {value!r}")
+            numbers[key] = float(value)
+        extensions = late.pop("extensions", {})
+        if not isinstance(extensions, dict) or not all(
+                isinstance(h, (int, float)) and not isinstance(h, bool) and h >= 0 for h in extensions.values()):
+            raise ConfigError(f"{path}: [late.extensions]: each entry is `student = hours` (a number >= 0), "
+                              f"got {extensions!r}")
+        if late:
+            raise ConfigError(f"{path}: [late]: unknown key(s) {', '.join(map(repr, sorted(late)))}; "
+                              "expected per, penalty, cap, extensions")
+        return cls(due=due, per=per, penalty=numbers["penalty"], cap=numbers["cap"],
+                   extensions={str(k): float(v) for k, v in extensions.items()})
+
+    def extension(self, student: str) -> timedelta:
+        return timedelta(hours=self.extensions.get(student, 0.0))
+
+    def assess(self, student: str, timestamp: datetime | None, max_score: float) -> Lateness:
+        """The lateness of `student`'s hand-in at `timestamp`: seconds past due (extension included) and the
+        penalty in points (rounded to 4 places, never more than `cap` percent of `max_score`)."""
+        if self.due is None or timestamp is None:
+            return Lateness(self.due, timestamp)
+        due = self.due + self.extension(student)
+        seconds = max(0.0, (timestamp - due).total_seconds())
+        unit = _UNITS[self.per]
+        if not seconds or unit is None:
+            return Lateness(due, timestamp, seconds, 0.0)
+        percent = min(self.cap, self.penalty * math.ceil(seconds / unit))
+        return Lateness(due, timestamp, seconds, round(max_score * percent / 100, 4))
