@@ -38,7 +38,9 @@ def _feedback(args) -> int:
 def _export(args) -> int:
     from autodiff_course.grading.gradebook import export
 
-    print(export(**_kwargs(args, "out", "gradebook", "to")))
+    if args.gradebook is None:
+        args.course = _course(args)
+    print(export(**_kwargs(args, "out", "gradebook", "to", "course")))
     return 0
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from .config import find_course_dir, load_course
 
-__all__ = ["ReleaseError", "release"]
+__all__ = ["ReleaseError", "course_gradebook", "record_released_cells", "release", "released_cells",
+           "submitted_dir"]
 
 
 class ReleaseError(RuntimeError):
@@ -30,6 +31,77 @@ def _nbgrader_config(course_dir: Path):
         raise ReleaseError(f"{path}: missing; nbgrader needs it to find notebooks/ (the source directory)")
     config = PyFileConfigLoader(path.name, path=str(course_dir)).load_config()
     return config if isinstance(config, Config) else Config(config)
+
+
+def _setting(course_dir: Path, name: str):
+    """`c.CourseDirectory.<name>` of the course's nbgrader_config.py, or None if unset or unreadable."""
+    try:
+        value = _nbgrader_config(Path(course_dir)).CourseDirectory.get(name)
+    except Exception:  # noqa: BLE001 - a missing or broken config leaves nbgrader's defaults
+        return None
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def course_gradebook(course_dir: str | Path) -> Path:
+    """The gradebook nbgrader uses for this course: the sqlite file `db_url` of nbgrader_config.py names,
+    else `<course>/gradebook.db` (nbgrader's default, relative to the course root)."""
+    url = _setting(Path(course_dir), "db_url")
+    if url and url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        return path if path.is_absolute() else Path(course_dir) / path
+    return Path(course_dir) / "gradebook.db"
+
+
+def submitted_dir(course_dir: str | Path) -> Path:
+    """Where nbgrader collects submissions (`submitted_directory`, default `submitted`) in this course."""
+    return Path(course_dir) / (_setting(Path(course_dir), "submitted_directory") or "submitted")
+
+
+def _released_cells_path(course_dir: Path, assignment: str) -> Path:
+    # Beside the configs, which sandboxed workers never see, and not in release/, which students receive.
+    return Path(course_dir) / "graders" / ".released" / f"{assignment}.json"
+
+
+def _cell_key(cell) -> str:
+    import hashlib
+
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    source = cell.get("source", "")
+    source = "".join(source) if isinstance(source, list) else str(source)
+    text = f"{cell.get('cell_type')}\0{float(meta.get('points', 0) or 0)!r}\0{source}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def released_cells(course_dir: str | Path, assignment: str) -> dict[str, set[str]]:
+    """grade_id -> the keys (type, points, source) of every version of that test cell ever released."""
+    import json
+
+    try:
+        data = json.loads(_released_cells_path(Path(course_dir), assignment).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+    return {str(k): set(v) for k, v in data.items() if isinstance(v, list)}
+
+
+def is_released_version(history: dict[str, set[str]], grade_id: str, cell) -> bool:
+    """True if `cell` is a version of test cell `grade_id` that students were given by a release."""
+    return _cell_key(cell) in history.get(grade_id, set())
+
+
+def record_released_cells(course_dir: str | Path, assignment: str, released_nb) -> None:
+    """Add the test cells of a released notebook to the assignment's release history, so a hand-in of an
+    earlier release is not mistaken for tampering after the instructor changes points or tests."""
+    import json
+
+    history = released_cells(course_dir, assignment)
+    for cell in released_nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution") and meta.get("grade_id"):
+            history.setdefault(meta["grade_id"], set()).add(_cell_key(cell))
+    path = _released_cells_path(Path(course_dir), assignment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({k: sorted(v) for k, v in sorted(history.items())}, indent=1) + "\n",
+                    encoding="utf-8")
 
 
 @contextlib.contextmanager
@@ -51,8 +123,10 @@ def release(course_dir: str | Path | None = None, out_dir: str | Path | None = N
 
     `course_dir` defaults to the course found above the current directory; `out_dir` to
     `<course_dir>/release`; `assignments` to every assignment with a grader config. The configs are
-    validated against their notebooks first. nbgrader records each assignment in a gradebook: the sqlite
-    file `gradebook` if given, else a temporary one that is thrown away. Returns the released notebooks'
+    validated against their notebooks first. nbgrader records each assignment, with the config's due date,
+    in the gradebook: the sqlite file `gradebook` if given, else the one nbgrader_config.py names
+    (`course_gradebook`). The released test cells are added to the release history
+    (`record_released_cells`). Returns the released notebooks'
     paths. Raises `ConfigError` for an invalid course, KeyError for an unknown assignment and
     `ReleaseError` (with nbgrader's log) if nbgrader fails.
     """
@@ -73,7 +147,7 @@ def release(course_dir: str | Path | None = None, out_dir: str | Path | None = N
     released: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="autodiff-course-release-") as scratch, \
             _interpreter_scripts_on_path():
-        db_path = Path(gradebook).resolve() if gradebook is not None else Path(scratch) / "gradebook.db"
+        db_path = Path(gradebook).resolve() if gradebook is not None else course_gradebook(course_dir).resolve()
         config.CourseDirectory.db_url = f"sqlite:///{db_path}"
         # Releasing never uses nbgrader's exchange; point it somewhere writable so nbgrader does not complain.
         config.Exchange.root = str(Path(scratch) / "exchange")
@@ -87,4 +161,21 @@ def release(course_dir: str | Path | None = None, out_dir: str | Path | None = N
             if not path.is_file():
                 raise ReleaseError(f"nbgrader reported success for {name!r} but wrote no {path}")
             released.append(path)
+            _record_due_date(db_path, configs[name], config.CourseDirectory.get("course_id"))
+            import nbformat
+
+            record_released_cells(course_dir, name, nbformat.read(path, as_version=4))
     return released
+
+
+def _record_due_date(db_path: Path, assignment_config, course: str | None) -> None:
+    from nbgrader.api import Gradebook
+
+    from .late import LatePolicy
+
+    due = LatePolicy.from_config(assignment_config).due
+    if due is None:
+        return
+    kwargs = {"course_id": course} if course else {}
+    with Gradebook(f"sqlite:///{db_path}", **kwargs) as gb:
+        gb.update_or_create_assignment(assignment_config.assignment, duedate=due)

@@ -29,7 +29,13 @@ from typing import Callable, Iterable
 import nbformat
 
 from autodiff_course.checks import collect_spec
-from autodiff_course.course.config import AssignmentConfig, find_course_dir, load_course, source_notebook_path
+from autodiff_course.course.config import (
+    AssignmentConfig,
+    ConfigError,
+    find_course_dir,
+    load_course,
+    source_notebook_path,
+)
 from autodiff_course.grading.notebooks import (
     Submission,
     SubmissionError,
@@ -41,6 +47,7 @@ from autodiff_course.grading.store import ResultStore, atomic_write_text, finger
 
 __all__ = [
     "GRADES_CSV_COLUMNS",
+    "LATE_ROW",
     "GradeSummary",
     "feedback",
     "PIPELINE",
@@ -62,6 +69,9 @@ PIPELINE = ("find", "read", "restore", "run", "judge", "commit")
 
 #: Every status an exercise row of grades.csv can carry.
 STATUSES = ("ok", "failed", "error", "timeout", "tampered", "missing")
+
+#: The `exercise` of the grades.csv row carrying a late hand-in's penalty (as a negative score, status late).
+LATE_ROW = "(late penalty)"
 
 GRADES_CSV_COLUMNS = ("student", "assignment", "notebook", "exercise", "score", "max_score", "status")
 
@@ -116,6 +126,8 @@ class GradeSummary:
     graded: int = 0
     reused: int = 0
     problems: list[str] = field(default_factory=list)
+    #: Submissions judged again from their stored run because only the config changed.
+    rejudged: int = 0
 
     def __str__(self) -> str:
         return summary_table(self.results, self.configs)
@@ -161,8 +173,40 @@ def released_form(source_nb):
     return nb
 
 
-def prepare(sub: Submission, config: AssignmentConfig, source_nb, digest: str) -> Prepared:
-    """Steps find..restore for one submission; never raises for a bad submission (problems are recorded)."""
+def _released_versions(nb, tampered: dict[str, str], history: dict | None) -> dict[str, str]:
+    """`tampered` without the test cells that are intact copies of an earlier release: the instructor changed
+    them (points, test points) after students received the notebook, which is not the student's doing."""
+    if not history:
+        return tampered
+    from autodiff_course.course.release import is_released_version
+
+    kept = dict(tampered)
+    cells = {}
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid is not None:
+            cells.setdefault(gid, []).append(cell)
+    for gid in tampered:
+        if len(cells.get(gid, [])) == 1 and is_released_version(history, gid, cells[gid][0]):
+            del kept[gid]
+    return kept
+
+
+def run_key(job: dict | None) -> str | None:
+    """What a sandboxed run depends on: the student's cells, the data files and what each exercise collects.
+    Test cell sources are left out (the run never executes them), so a change of points or tolerances
+    keeps the key and the stored run can be judged again instead of run again."""
+    if job is None:
+        return None
+    cells = [{**cell, "source": "" if cell.get("exercise") else cell["source"]} for cell in job["cells"]]
+    return fingerprint(json.dumps({"cells": cells, "files": job["files"]}, sort_keys=True))
+
+
+def prepare(sub: Submission, config: AssignmentConfig, source_nb, digest: str, *,
+            released: dict | None = None) -> Prepared:
+    """Steps find..restore for one submission; never raises for a bad submission (problems are recorded).
+    `released` is the assignment's release history (`course.release.released_cells`): test cells equal to
+    a released version are not tampering."""
     from autodiff_course.grading.restore import restore_test_cells
 
     prepared = Prepared(submission=sub, fingerprint=_submission_fingerprint(digest, sub),
@@ -184,7 +228,7 @@ def prepare(sub: Submission, config: AssignmentConfig, source_nb, digest: str) -
         prepared.failure_status = "error"
         return prepared
     prepared.restored = restored
-    prepared.tampered = dict(tampered)
+    prepared.tampered = _released_versions(nb, dict(tampered), released)
     for grade_id, reason in sorted(prepared.tampered.items()):
         prepared.problems.append(f"{sub.notebook_path}: test cell {grade_id!r} tampered with ({reason}); "
                                  "graded with the instructor's version")
@@ -272,10 +316,38 @@ def make_result(prepared: Prepared, config: AssignmentConfig, exercises: list[di
         "run_message": (run or {}).get("message"),
         "run_seconds": (run or {}).get("seconds"),
         "tampered": prepared.tampered,
+        "timestamp": _timestamp_text(prepared),
+        "submission_secret": _submission_secret(prepared),
+        "run_key": run_key(prepared.job),
+        # The raw run (plain data from the sandbox), so changed points or tests are judged again from it.
+        "run": run if run is not None and prepared.job is not None else None,
         "exercises": exercises,
         "score": round(sum(e["score"] for e in exercises), 4),
         "max_score": config.max_score,
     }
+
+
+def _timestamp_text(prepared: Prepared) -> str | None:
+    """The hand-in time from nbgrader's timestamp.txt, as ISO text (naive UTC), or None."""
+    from autodiff_course.course.late import read_timestamp
+
+    try:
+        moment = read_timestamp(prepared.submission.folder)
+    except ValueError as exc:
+        prepared.problems.append(str(exc))
+        return None
+    return moment.isoformat(sep=" ") if moment is not None else None
+
+
+def _submission_secret(prepared: Prepared) -> str:
+    """nbgrader's submission_secret.txt (its exchange writes one per hand-in; `release_feedback` names the
+    released page by a hash of it). A hand-in placed without nbgrader gets one derived from its own files,
+    which other students cannot know."""
+    try:
+        text = (prepared.submission.folder / "submission_secret.txt").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    return text[:200] if text else fingerprint("submission secret", prepared.fingerprint)[:32]
 
 
 def _render_check_html(entry: dict) -> str | None:
@@ -325,46 +397,67 @@ def _problem_line(result: dict) -> str | None:
 
 
 def _resolve_gradebook(gradebook: str | Path | None, course_dir: Path, out: Path) -> Path:
-    if gradebook is None:
-        return out / "gradebook.db"
-    if str(gradebook) == "course":
-        return course_dir / "gradebook.db"
+    """The gradebook to write: `gradebook` if given ("course" is the course's), else the one the course's
+    nbgrader_config.py names, which formgrader and nbgrader's commands open too."""
+    from autodiff_course.course.release import course_gradebook
+
+    if gradebook is None or str(gradebook) == "course":
+        return course_gradebook(course_dir)
     return Path(gradebook)
+
+
+def _default_submissions(course_dir: Path) -> Path:
+    """nbgrader's submitted directory of the course; the bundled example class where that does not exist."""
+    from autodiff_course.course.release import submitted_dir
+
+    nbgrader_dir = submitted_dir(course_dir)
+    return nbgrader_dir if nbgrader_dir.is_dir() else course_dir / "examples" / "submitted"
 
 
 def grade(*, course: str | Path | None = None, assignments: list[str] | None = None,
           submissions: str | Path | None = None, out: str | Path = "graded", jobs: int | None = None,
           dask_scheduler: str | None = None, resume: bool = True, sandbox: str = "auto",
           gradebook: str | Path | None = None, progress: bool = True,
-          report_line: Callable[[str], None] | None = None) -> GradeSummary:
+          report_line: Callable[[str], None] | None = None, students: list[str] | None = None,
+          rerun: bool = False) -> GradeSummary:
     """Grade every submission of the course into `out` and publish grades.csv, feedback, report, gradebook.
 
     Defaults: `course` is the folder holding `graders/` found from the current directory (then from the
-    package); `submissions` is `<course>/examples/submitted`; `jobs` is `os.cpu_count()`; `gradebook` is
-    `<out>/gradebook.db` (`"course"` means `<course>/gradebook.db`). With `resume`, submissions whose stored
-    result matches their files and config are not graded again. With `dask_scheduler` ("tcp://host:port"),
-    each submission is graded (sandbox run and judging) on that Dask cluster and the results written here.
+    package); `submissions` is nbgrader's submitted directory of the course (`submitted_directory` of
+    nbgrader_config.py) or, where that does not exist, `<course>/examples/submitted`; `jobs` is
+    `os.cpu_count()`; `gradebook` is the one nbgrader_config.py names (`course.release.course_gradebook`).
+    With `resume`, submissions whose stored result matches their files and config are not graded again; when
+    only the config changed in what is judged (points, tolerances, expectations), the stored raw run is
+    judged again without running the notebook (`rerun=True` runs it anyway). `students` limits grading to
+    those students. With `dask_scheduler` ("tcp://host:port"), each submission is graded (sandbox run and
+    judging) on that Dask cluster and the results written here.
 
     Bad submissions never stop the batch: each becomes rows with status error/missing and one problem line
-    (sent to `report_line`, default: stderr). Raises `ConfigError` for an invalid course config and
-    `SubmissionError` if the submissions folder does not exist.
+    (sent to `report_line`, default: stderr). Raises `ConfigError` for an invalid course config or an unknown
+    assignment, `SubmissionError` if the submissions folder does not exist or a student has no folder in it,
+    and `SchedulerUnreachable` within seconds if no Dask scheduler answers at `dask_scheduler`.
     """
     from autodiff_course.grading.progress import Progress
 
     course_dir = find_course_dir(course) if course is None else Path(course)
     configs = load_course(course_dir)
     out = Path(out)
-    submissions_dir = Path(submissions) if submissions is not None else course_dir / "examples" / "submitted"
+    submissions_dir = Path(submissions) if submissions is not None else _default_submissions(course_dir)
     jobs = jobs or os.cpu_count() or 1
     say = report_line or (lambda line: print(line, file=sys.stderr))
     problems: list[str] = []
     if assignments:
-        for name in assignments:
-            if name not in configs:
-                problems.append(f"unknown assignment {name!r} (the course has {', '.join(configs)}); skipped")
+        unknown = [name for name in assignments if name not in configs]
+        if unknown:
+            raise ConfigError(f"unknown assignment {', '.join(map(repr, unknown))}; {course_dir / 'graders'} "
+                              f"configures {', '.join(configs) or 'none'}")
         selected = {a: configs[a] for a in configs if a in assignments}
     else:
         selected = dict(configs)
+    if dask_scheduler:
+        from autodiff_course.grading.distributed import check_scheduler
+
+        check_scheduler(dask_scheduler)
 
     sources, digests = {}, {}
     for name, config in selected.items():
@@ -376,21 +469,36 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
     store = ResultStore(out)
     store.clean_partial_writes()
     found, found_problems = find_submissions(submissions_dir, configs, assignments=list(selected))
+    if students:
+        have = {sub.student for sub in found}
+        unknown = [name for name in students if name not in have]
+        if unknown:
+            raise SubmissionError(f"unknown student {', '.join(map(repr, unknown))}: no folder in "
+                                  f"{submissions_dir} (it has {', '.join(sorted(have)) or 'none'})")
+        found = [sub for sub in found if sub.student in students]
+        found_problems = [line for line in found_problems if any(f"/{name}/" in line for name in students)]
     problems += found_problems
     for line in problems:
         say(line)
+    from autodiff_course.course.release import released_cells
 
-    todo: list[Prepared] = []
-    reused = 0
+    history = {name: released_cells(course_dir, name) for name in selected}
+
+    def prep(sub: Submission) -> Prepared:
+        return prepare(sub, selected[sub.assignment], sources[sub.assignment], digests[sub.assignment],
+                       released=history[sub.assignment])
+
+    todo: list[Submission] = []
+    reused = rejudged = 0
     for sub in found:
         fp = _submission_fingerprint(digests[sub.assignment], sub)
         if resume and store.is_current(sub.student, sub.assignment, fp):
-            reused += 1
+            reused += _refresh_timestamp(store, sub)
+            continue
+        if not rerun and _rejudge(sub, prep, selected[sub.assignment], out, store):
+            rejudged += 1
             continue
         todo.append(sub)
-
-    def prep(sub: Submission) -> Prepared:
-        return prepare(sub, selected[sub.assignment], sources[sub.assignment], digests[sub.assignment])
 
     graded = 0
     with Progress(total=len(todo), enabled=progress) as bar:
@@ -421,7 +529,34 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
     results = publish(out=out, course=course_dir, configs=configs,
                       gradebook=_resolve_gradebook(gradebook, course_dir, out))
     return GradeSummary(out=out, results=results, configs=configs, graded=graded, reused=reused,
-                        problems=problems)
+                        problems=problems, rejudged=rejudged)
+
+
+def _refresh_timestamp(store: ResultStore, sub: Submission) -> int:
+    """Count a reused result, first updating its hand-in time if timestamp.txt changed since (it is not part
+    of the fingerprint: a new time never needs the notebook run again)."""
+    stored = store.get(sub.student, sub.assignment)
+    now = _timestamp_text(Prepared(submission=sub, fingerprint=""))
+    if stored is not None and stored.get("timestamp") != now:
+        stored["timestamp"] = now
+        stored.pop("format", None)
+        store.put(stored)
+    return 1
+
+
+def _rejudge(sub: Submission, prep: Callable[[Submission], Prepared], config: AssignmentConfig, out: Path,
+             store: ResultStore) -> bool:
+    """Judge a submission again from its stored raw run if the run itself would be the same (same student
+    cells, files and collected data), committing the new result; False if it has to be run."""
+    stored = store.get(sub.student, sub.assignment)
+    if not stored or not stored.get("run") or not stored.get("run_key"):
+        return False
+    prepared = prep(sub)
+    if prepared.job is None or run_key(prepared.job) != stored["run_key"]:
+        return False
+    run = stored["run"]
+    commit(prepared, config, judge_run(config.exercises, run, present=prepared.present), run, out, store)
+    return True
 
 
 def _announce(result: dict, bar, say: Callable[[str], None]) -> None:
@@ -493,6 +628,11 @@ def csv_rows(results: list[dict], configs: dict[str, AssignmentConfig]) -> list[
         for entry in result["exercises"]:
             rows.append((result["student"], result["assignment"], result["notebook"], entry["id"],
                          format_points(entry["score"]), format_points(entry["max_score"]), entry["status"]))
+        penalty = (result.get("late") or {}).get("penalty", 0.0)
+        if (result.get("late") or {}).get("seconds_late"):
+            # One row per late hand-in, so the scores of a submission still add up to its total.
+            rows.append((result["student"], result["assignment"], result["notebook"], LATE_ROW,
+                         format_points(-penalty), "0", "late"))
     return rows
 
 
@@ -516,11 +656,16 @@ def publish(*, out: str | Path = "graded", course: str | Path | None = None,
     out = Path(out)
     course_dir = find_course_dir(course) if course is None else Path(course)
     configs = configs if configs is not None else load_course(course_dir)
-    results = [r for r in ResultStore(out) if r["assignment"] in configs]
+    from autodiff_course.grading.gradebook import gradebook_duedates
+    from autodiff_course.grading.lateness import apply_lateness
+
+    book = _resolve_gradebook(gradebook, course_dir, out)
+    results = apply_lateness([r for r in ResultStore(out) if r["assignment"] in configs], configs,
+                             gradebook_duedates(book))
     write_grades_csv(out / "grades.csv", results, configs)
     write_feedback(out, results, configs)
     write_report(out / "report.html", results, configs)
-    write_gradebook(_resolve_gradebook(gradebook, course_dir, out), results, configs, course_dir=course_dir)
+    write_gradebook(book, results, configs, course_dir=course_dir)
     return results
 
 

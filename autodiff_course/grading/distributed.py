@@ -12,10 +12,34 @@ import atexit
 import threading
 from typing import Iterator
 
-__all__ = ["grade_task", "run_on_dask"]
+__all__ = ["SchedulerUnreachable", "check_scheduler", "grade_task", "run_on_dask"]
 
 _POOLS: dict = {}
 _POOLS_LOCK = threading.Lock()
+
+
+class SchedulerUnreachable(ConnectionError):
+    """No Dask scheduler answers at the address given; the message names it."""
+
+
+def check_scheduler(address: str, *, timeout: float = 3.0) -> None:
+    """Raise `SchedulerUnreachable` within `timeout` seconds unless something accepts TCP connections at
+    `address` ("tcp://host:port"); distributed's own client would wait 20 s and end in a raw OSError."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if parts.scheme not in ("tcp", "tls") or not host or not port:
+        raise SchedulerUnreachable(f"--dask-scheduler {address!r}: expected tcp://HOST:PORT")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise SchedulerUnreachable(f"--dask-scheduler {address}: no Dask scheduler reachable "
+                                   f"({exc.strerror or exc}); is `dask scheduler` running there?") from None
 
 
 def _close_pools() -> None:

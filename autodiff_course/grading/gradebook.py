@@ -15,8 +15,12 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["STRUCTURE_PIPELINE", "course_id", "db_url", "export", "export_gradebook", "gradebook_totals",
-           "write_gradebook"]
+__all__ = ["EXPORT_COLUMNS", "STRUCTURE_PIPELINE", "course_id", "db_url", "export", "export_gradebook",
+           "gradebook_duedates", "gradebook_totals", "write_gradebook"]
+
+#: The columns of `nbgrader export` (nbgrader's CsvExportPlugin), which `export` writes too.
+EXPORT_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
+                  "raw_score", "late_submission_penalty", "score", "max_score")
 
 #: nbgrader preprocessors that record an assignment's cells, in generate_assignment's order.
 STRUCTURE_PIPELINE = ("ClearSolutions", "ClearOutput", "ComputeChecksums", "SaveCells")
@@ -119,10 +123,11 @@ def write_gradebook(path: str | Path, results: list[dict], configs: dict, *, cou
         with _gradebook(path, course) as gb:
             try:
                 notebook = gb.find_notebook(config.notebook_stem, config.assignment)
-                known = {cell.name for cell in notebook.grade_cells}
+                known = {cell.name: float(cell.max_score) for cell in notebook.grade_cells}
             except MissingEntry:
-                known = set()
-        if known != {spec["id"] for spec in config.exercises} or not known:
+                known = {}
+        # Points changed since the last run re-record the structure, so max scores follow the config.
+        if known != {spec["id"]: float(spec["points"]) for spec in config.exercises} or not known:
             _record_structure(url, config, source, course)
     with _gradebook(path, course) as gb:
         for student in sorted({r["student"] for r in results}):
@@ -134,13 +139,40 @@ def write_gradebook(path: str | Path, results: list[dict], configs: dict, *, cou
             with warnings.catch_warnings():
                 # nbgrader's own add_submission trips SQLAlchemy autoflush warnings; they are harmless there.
                 warnings.simplefilter("ignore", category=Warning)
-                gb.update_or_create_submission(config.assignment, result["student"])
+                submission = gb.update_or_create_submission(config.assignment, result["student"])
+            _record_lateness(gb, submission, result, config)
             for entry in result["exercises"]:
                 grade = gb.find_grade(entry["id"], config.notebook_stem, config.assignment, result["student"])
                 grade.auto_score = float(entry["score"])
                 grade.needs_manual_grade = grade.manual_score is not None
             gb.db.commit()
     return path
+
+
+def _record_lateness(gb, submission, result: dict, config) -> None:
+    """Hand-in time, extension and penalty as nbgrader keeps them (the penalty on the submitted notebook), so
+    formgrader and `nbgrader export` show the same late work as grades.csv."""
+    import datetime
+
+    from autodiff_course.course.late import parse_time
+
+    late = result.get("late") or {}
+    submission.timestamp = parse_time(result["timestamp"]) if result.get("timestamp") else None
+    hours = late.get("extension_hours") or 0.0
+    submission.extension = datetime.timedelta(hours=hours) if hours else None
+    if late.get("due") and submission.assignment.duedate is None:
+        submission.assignment.duedate = parse_time(late["due"]) - datetime.timedelta(hours=hours)
+    for notebook in submission.notebooks:
+        if notebook.name == config.notebook_stem:
+            notebook.late_submission_penalty = float(late.get("penalty") or 0.0) or None
+
+
+def gradebook_duedates(path: str | Path) -> dict[str, object]:
+    """assignment -> due date (naive UTC) recorded in the gradebook at `path`; {} if there is no gradebook."""
+    if not Path(path).is_file():
+        return {}
+    with _gradebook(path) as gb:
+        return {a.name: a.duedate for a in gb.assignments if a.duedate is not None}
 
 
 def gradebook_totals(path: str | Path) -> dict[tuple[str, str], float]:
@@ -153,31 +185,63 @@ def gradebook_totals(path: str | Path) -> dict[tuple[str, str], float]:
     return totals
 
 
-def export_gradebook(*, gradebook: str | Path, to: str | Path) -> Path:
-    """Write `student,assignment,score,max_score` for every submission in the gradebook to a CSV at `to`."""
+def export_gradebook(*, gradebook: str | Path, to: str | Path, places: int = 4) -> Path:
+    """Write nbgrader's export of the gradebook (its `CsvExportPlugin`: one row per student and assignment,
+    missing submissions included, columns `EXPORT_COLUMNS`) to `to`, scores rounded to `places` decimals."""
     import csv
+    import tempfile
+
+    from nbgrader.plugins.export import CsvExportPlugin
 
     to = Path(to)
     to.parent.mkdir(parents=True, exist_ok=True)
-    rows = []
-    with _gradebook(gradebook) as gb:
-        for assignment in gb.assignments:
-            for submission in assignment.submissions:
-                rows.append((submission.student.id, assignment.name, format(float(submission.score), "g"),
-                             format(float(submission.max_score), "g")))
+    with tempfile.TemporaryDirectory(prefix="autodiff-course-export-") as scratch:
+        raw = Path(scratch) / "export.csv"
+        with _gradebook(gradebook, _course_of(gradebook)) as gb:
+            CsvExportPlugin(to=str(raw)).export(gb)
+        with raw.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    numeric = ("raw_score", "late_submission_penalty", "score", "max_score")
     with to.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(("student", "assignment", "score", "max_score"))
-        writer.writerows(sorted(rows))
+        writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _rounded(v, places) if k in numeric else v for k, v in row.items()})
     return to
 
 
+def _rounded(text: str, places: int) -> str:
+    try:
+        value = round(float(text), places)
+    except ValueError:
+        return text
+    return format(value, "g") if abs(value) < 1e15 else text
+
+
+def _course_of(path: str | Path) -> str:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True) as con:
+            row = con.execute("SELECT id FROM course LIMIT 1").fetchone()
+    except sqlite3.Error:
+        return "default_course"
+    return row[0] if row else "default_course"
+
+
 def export(*, out: str | Path = "graded", gradebook: str | Path | None = None,
-           to: str | Path | None = None) -> Path:
-    """The `export` command: totals of the gradebook (default `<out>/gradebook.db`) as CSV at `to` (default
-    `<out>/gradebook_export.csv`). Raises FileNotFoundError naming the gradebook if there is none."""
+           to: str | Path | None = None, course: str | Path | None = None) -> Path:
+    """The `export` command: nbgrader's export of the gradebook (default: the one the course's
+    nbgrader_config.py names) as CSV at `to` (default `<out>/gradebook_export.csv`). Raises
+    FileNotFoundError naming the gradebook if there is none."""
+    from autodiff_course.course.config import find_course_dir
+    from autodiff_course.course.release import course_gradebook
+
     out = Path(out)
-    db = Path(gradebook) if gradebook is not None else out / "gradebook.db"
+    if gradebook is None or str(gradebook) == "course":
+        db = course_gradebook(find_course_dir(course) if course is None else Path(course))
+    else:
+        db = Path(gradebook)
     if not db.is_file():
         raise FileNotFoundError(f"{db}: no gradebook (run `autodiff-course grade` first)")
     return export_gradebook(gradebook=db, to=Path(to) if to is not None else out / "gradebook_export.csv")

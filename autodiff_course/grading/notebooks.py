@@ -27,6 +27,9 @@ __all__ = [
 DATA_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".json", ".npy", ".npz", ".dat"})
 MAX_DATA_FILE_BYTES = 1_000_000
 
+#: Files nbgrader's exchange writes beside a hand-in; read by the grader (late work, feedback), never data.
+NBGRADER_FILES = frozenset({"timestamp.txt", "submission_secret.txt"})
+
 
 class SubmissionError(ValueError):
     """A submission that cannot be graded; the message names the file and what is wrong with it."""
@@ -74,7 +77,7 @@ def _pick_notebook(folder: Path, expected: str, problems: list[str]) -> Path | N
 def _collect_files(folder: Path, notebook: Path | None, problems: list[str]) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for path in sorted(folder.iterdir()):
-        if path == notebook or path.name.startswith(".") or path.name == "timestamp.txt":
+        if path == notebook or path.name.startswith(".") or path.name in NBGRADER_FILES:
             continue
         if path.is_dir():
             problems.append(f"{path}: folder ignored (only small data files next to the notebook are used)")

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from autodiff_course.grading.store import atomic_write_text
 
-__all__ = ["class_statistics", "render_feedback", "render_report", "write_feedback", "write_report"]
+__all__ = ["class_statistics", "feedback_path", "item_statistics", "render_feedback", "render_report",
+           "submission_state", "write_feedback", "write_report"]
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
@@ -63,6 +64,10 @@ def render_feedback(result: dict, config) -> str:
              f"<p>Student: <b>{html.escape(result['student'])}</b> &middot; notebook "
              f"<code>{html.escape(result['notebook'])}</code> &middot; score "
              f"<b>{result['score']:g} / {result['max_score']:g}</b></p>"]
+    late = (result.get("late") or {}).get("description")
+    if late:
+        parts.append(f"<p class=\"late\">Late: {html.escape(late)} (before the penalty: "
+                     f"{result.get('raw_score', result['score']):g})</p>")
     if result.get("problems"):
         items = "".join(f"<li>{html.escape(_strip_paths(p))}</li>" for p in result["problems"])
         parts.append(f"<h2>About your submission</h2><ul>{items}</ul>")
@@ -85,24 +90,92 @@ def _strip_paths(problem: str) -> str:
     return f"{Path(head).name}: {tail}" if sep and "/" in head else problem
 
 
+def feedback_path(out: str | Path, student: str, config) -> Path:
+    """Where a student's feedback page goes: nbgrader's feedback layout,
+    `<out>/feedback/<student>/<assignment>/<notebook>.html`, which `nbgrader release_feedback` reads."""
+    return Path(out) / "feedback" / student / config.assignment / f"{config.notebook_stem}.html"
+
+
 def write_feedback(out: str | Path, results: list[dict], configs: dict) -> None:
-    """`out/feedback/<student>/<assignment>.html` for every result."""
-    out = Path(out)
+    """A feedback page for every handed-in result, laid out as nbgrader's `generate_feedback` lays them out:
+    beside each page the hand-in's `timestamp.txt` and `submission_secret.txt`, which `release_feedback`
+    needs. Students who handed nothing in get no page, as with nbgrader."""
     for result in results:
         config = configs.get(result["assignment"])
-        if config is None:
+        if config is None or not result.get("handed_in", True):
             continue
-        atomic_write_text(out / "feedback" / result["student"] / f"{result['assignment']}.html",
-                          render_feedback(result, config))
+        page = feedback_path(out, result["student"], config)
+        atomic_write_text(page, render_feedback(result, config))
+        atomic_write_text(page.parent / "timestamp.txt", result.get("timestamp") or "")
+        if result.get("submission_secret"):
+            atomic_write_text(page.parent / "submission_secret.txt", result["submission_secret"])
+
+
+def submission_state(result: dict) -> str:
+    """"missing" (nothing handed in), "unanswered" (handed in, no exercise attempted: the released notebook
+    as it was) or "submitted"."""
+    if not result.get("handed_in", True):
+        return "missing"
+    run = result.get("run") or {}
+    raw = run.get("exercises") or {}
+    if raw and all(_unanswered(entry, raw.get(entry["id"])) for entry in result["exercises"]):
+        return "unanswered"
+    return "submitted"
+
+
+def _unanswered(entry: dict, raw) -> bool:
+    # The released stub raises NotImplementedError; a variables exercise left blank has its names missing.
+    text = f"{entry.get('message') or ''} {raw if raw is not None else ''}"
+    return entry["score"] == 0 and ("NotImplementedError" in text or "not defined" in text
+                                    or entry["status"] == "missing")
+
+
+def _correlation(xs: list[float], ys: list[float]) -> float | None:
+    n = len(xs)
+    if n < 3:
+        return None
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    syy = sum((y - my) ** 2 for y in ys)
+    if sxx == 0 or syy == 0:
+        return None
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / (sxx * syy) ** 0.5
+
+
+def item_statistics(submitted: list[dict], config) -> dict[str, dict]:
+    """Per exercise over the submitted work: difficulty (mean share of the points earned, 1 = everyone right),
+    discrimination (correlation of the exercise's points with the rest of the assignment's, None below three
+    submissions or without spread) and how often each diagnosed mistake was made."""
+    items = {}
+    for spec in config.exercises:
+        scores, rests, mistakes = [], [], Counter()
+        for result in submitted:
+            entry = next((e for e in result["exercises"] if e["id"] == spec["id"]), None)
+            if entry is None:
+                continue
+            scores.append(entry["score"])
+            rests.append(sum(e["score"] for e in result["exercises"]) - entry["score"])
+            for mistake in (entry.get("check") or {}).get("mistakes", []) or []:
+                mistakes[str(mistake)] += 1
+        top = float(spec["points"])
+        items[spec["id"]] = {
+            "difficulty": round(sum(scores) / (len(scores) * top), 3) if scores else None,
+            "discrimination": None if (r := _correlation(scores, rests)) is None else round(r, 3),
+            "mistakes": sorted(mistakes.items(), key=lambda kv: (-kv[1], kv[0])),
+            "n": len(scores)}
+    return items
 
 
 def class_statistics(results: list[dict], configs: dict) -> dict:
-    """Per assignment: totals and per exercise the mean points, pass rate, commonest mistakes, statuses."""
+    """Per assignment: totals over the submitted work (missing and unanswered hand-ins counted apart), and
+    per exercise the mean points, pass rate, commonest mistakes and statuses over the submitted work."""
     stats: dict[str, dict] = {}
     for name, config in configs.items():
-        mine = sorted((r for r in results if r["assignment"] == name), key=lambda r: r["student"])
-        if not mine:
+        every = sorted((r for r in results if r["assignment"] == name), key=lambda r: r["student"])
+        if not every:
             continue
+        states = Counter(submission_state(r) for r in every)
+        mine = [r for r in every if submission_state(r) == "submitted"]
         exercises = {}
         for spec in config.exercises:
             entries = [e for r in mine for e in r["exercises"] if e["id"] == spec["id"]]
@@ -118,7 +191,10 @@ def class_statistics(results: list[dict], configs: dict) -> dict:
                 "statuses": dict(sorted(Counter(e["status"] for e in entries).items())),
             }
         stats[name] = {"title": config.title, "max_score": config.max_score,
-                       "totals": [(r["student"], r["score"]) for r in mine], "exercises": exercises}
+                       "totals": [(r["student"], r["score"]) for r in mine], "exercises": exercises,
+                       "states": {k: states.get(k, 0) for k in ("submitted", "unanswered", "missing")},
+                       "late": sum(bool((r.get("late") or {}).get("seconds_late")) for r in every),
+                       "items": item_statistics(mine, config)}
     return stats
 
 
@@ -159,15 +235,21 @@ def render_report(results: list[dict], configs: dict) -> str:
     mistakes, and the submissions that were tampered with, failed to run or could not be read."""
     stats = class_statistics(results, configs)
     students = sorted({r["student"] for r in results})
+    states = Counter(submission_state(r) for r in results)
     parts = ["<h1>Class report</h1>",
-             f"<p>{len(students)} students, {len(results)} graded submissions.</p>"]
+             f"<p>{len(students)} students; {states['submitted']} submissions graded, "
+             f"{states['unanswered']} handed in unanswered, {states['missing']} missing.</p>"]
     if stats:
         parts.append("<h2>Score distribution</h2>" + _histogram_svg(stats))
+    parts.append(_student_table(results, configs))
     for name, info in stats.items():
         totals = [score for _, score in info["totals"]]
+        mean = f"mean {sum(totals) / len(totals):.2f} / {info['max_score']:g}" if totals else "no mean"
+        st = info["states"]
         parts.append(f"<h2>{html.escape(info['title'])} <small>({html.escape(name)})</small></h2>"
-                     f"<p>mean {sum(totals) / len(totals):.2f} / {info['max_score']:g} over "
-                     f"{len(totals)} students</p>")
+                     f"<p>{mean} over {len(totals)} submitted; {st['unanswered']} unanswered, "
+                     f"{st['missing']} missing, {info['late']} late</p>")
+        parts.append(_item_table(info["items"]))
         rows = []
         for ex_id, ex in info["exercises"].items():
             mistakes = ", ".join(f"{html.escape(m)} ({n})" for m, n in ex["mistakes"]) or "&ndash;"
@@ -191,6 +273,41 @@ def render_report(results: list[dict], configs: dict) -> str:
     parts.append("<table><tr><th>student</th><th>assignment</th><th>status</th><th>detail</th></tr>"
                  + "".join(flagged) + "</table>" if flagged else "<p>None.</p>")
     return _page("Class report", "\n".join(parts))
+
+
+def _student_table(results: list[dict], configs: dict) -> str:
+    """One row per student, one column per assignment: the score (after any late penalty) or what is
+    missing, and the total."""
+    names = [a for a in configs if any(r["assignment"] == a for r in results)]
+    cell = {(r["student"], r["assignment"]): r for r in results}
+    rows = []
+    for student in sorted({r["student"] for r in results}):
+        tds, total, top = [], 0.0, 0.0
+        for name in names:
+            result = cell.get((student, name))
+            top += configs[name].max_score
+            if result is None or submission_state(result) == "missing":
+                tds.append("<td class=\"missing\">missing</td>")
+                continue
+            total += result["score"]
+            late = " (late)" if (result.get("late") or {}).get("seconds_late") else ""
+            word = " unanswered" if submission_state(result) == "unanswered" else ""
+            tds.append(f"<td>{result['score']:g}{late}{word}</td>")
+        rows.append(f"<tr><td>{html.escape(student)}</td>{''.join(tds)}<td>{total:g} / {top:g}</td></tr>")
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
+    return ("<h2>Students</h2><table class=\"students\"><tr><th>student</th>" + head + "<th>total</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def _item_table(items: dict) -> str:
+    rows = []
+    for ex_id, item in items.items():
+        diff = "&ndash;" if item["difficulty"] is None else f"{item['difficulty']:.2f}"
+        disc = "&ndash;" if item["discrimination"] is None else f"{item['discrimination']:.2f}"
+        mistakes = ", ".join(f"{html.escape(m)} ({n})" for m, n in item["mistakes"]) or "&ndash;"
+        rows.append(f"<tr><td>{html.escape(ex_id)}</td><td>{diff}</td><td>{disc}</td><td>{mistakes}</td></tr>")
+    return ("<table class=\"items\"><tr><th>exercise</th><th>difficulty (share earned)</th>"
+            "<th>discrimination</th><th>diagnosed mistakes</th></tr>" + "".join(rows) + "</table>")
 
 
 def write_report(path: str | Path, results: list[dict], configs: dict) -> None:

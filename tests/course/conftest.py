@@ -19,7 +19,7 @@ def released_dir(tmp_path_factory):
     from autodiff_course.course.release import release
 
     out = tmp_path_factory.mktemp("release")
-    release(REPO, out)
+    release(REPO, out, gradebook=out / "gradebook.db")
     return out
 
 

@@ -73,7 +73,7 @@ def graded(tmp_path_factory):
     out = root / "graded"
     lines: list[str] = []
     summary = grade(course=REPO, submissions=subs, out=out, assignments=GRADED, jobs=2, progress=False,
-                    report_line=lines.append)
+                    report_line=lines.append, gradebook=out / "gradebook.db")
     configs = {a: c for a, c in load_course(REPO).items() if a in GRADED}
     return {"root": root, "subs": subs, "out": out, "summary": summary, "lines": lines,
             "csv": (out / "grades.csv").read_bytes(), "configs": configs}
@@ -141,13 +141,21 @@ def test_feedback_pages_diagnose_without_revealing_hidden_tests(graded):
     out, configs = graded["out"], graded["configs"]
     for student in ("ada", "chen", "gina"):
         for assignment in configs:
-            page = (out / "feedback" / student / f"{assignment}.html").read_text()
+            page_path = out / "feedback" / student / assignment / f"{assignment}.html"
+            # nbgrader's layout: a page only for what was handed in (its timestamp file beside it).
+            handed_in = any(r["student"] == student and r["assignment"] == assignment and r["handed_in"]
+                            for r in graded["summary"].results)
+            assert page_path.is_file() == handed_in, (student, assignment)
+            if not handed_in:
+                continue
+            assert (page_path.parent / "timestamp.txt").is_file()
+            page = page_path.read_text()
             assert "<html" in page and student in page
             assert "HIDDEN TESTS" not in page
             for spec in configs[assignment].exercises:
                 for point in spec["hidden_points"]:
                     assert ", ".join(repr(v) for v in point) not in page, (student, assignment, point)
-    chen = (out / "feedback" / "chen" / f"{ASSIGNMENT}.html").read_text()
+    chen = (out / "feedback" / "chen" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert "reverse" in chen and "vbar0" in chen  # the diagnosis names the culprit adjoint
 
 
@@ -190,13 +198,13 @@ def test_gradebook_holds_the_grades_csv_totals(graded):
 def test_a_second_run_grades_nothing_and_rewrites_identical_outputs(graded):
     out = graded["out"]
     report_before = (out / "report.html").read_bytes()
-    feedback_before = (out / "feedback" / "chen" / f"{ASSIGNMENT}.html").read_bytes()
+    feedback_before = (out / "feedback" / "chen" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_bytes()
     summary = grade(course=REPO, submissions=graded["subs"], out=out, assignments=GRADED, jobs=2,
-                    progress=False, report_line=lambda line: None)
+                    progress=False, report_line=lambda line: None, gradebook=out / "gradebook.db")
     assert summary.graded == 0 and summary.reused == len(summary.results)
     assert (out / "grades.csv").read_bytes() == graded["csv"]
     assert (out / "report.html").read_bytes() == report_before
-    assert (out / "feedback" / "chen" / f"{ASSIGNMENT}.html").read_bytes() == feedback_before
+    assert (out / "feedback" / "chen" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_bytes() == feedback_before
 
 
 def test_a_changed_hand_in_is_regraded_and_only_it(graded, tmp_path):
@@ -208,7 +216,7 @@ def test_a_changed_hand_in_is_regraded_and_only_it(graded, tmp_path):
     shutil.copy(subs / "ada" / "worksheet" / "worksheet.ipynb",
                 subs / "ben" / "worksheet" / "worksheet.ipynb")
     summary = grade(course=REPO, submissions=subs, out=out, assignments=GRADED, jobs=1, progress=False,
-                    report_line=lambda line: None)
+                    report_line=lambda line: None, gradebook=out / "gradebook.db")
     assert summary.graded == 1
     table = by_student(read_rows(out / "grades.csv"))
     assert {k: v for k, v in table["ben"].items() if k[0] == "worksheet"} == {
@@ -221,7 +229,7 @@ def test_feedback_command_rebuilds_outputs_from_stored_results_alone(graded, tmp
     for name in ("grades.csv", "report.html"):
         (out / name).unlink()
     shutil.rmtree(out / "feedback")
-    publish(out=out, course=REPO)
+    publish(out=out, course=REPO, gradebook=out / "gradebook.db")
     assert (out / "grades.csv").read_bytes() == graded["csv"]
-    assert (out / "feedback" / "chen" / f"{ASSIGNMENT}.html").is_file()
+    assert (out / "feedback" / "chen" / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()
     assert "<svg" in (out / "report.html").read_text()

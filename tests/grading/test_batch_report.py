@@ -35,14 +35,47 @@ RESULTS = [
 ]
 
 
-def test_per_exercise_means_pass_rates_and_commonest_mistakes():
+def test_per_exercise_means_pass_rates_and_mistakes_are_over_submitted_work_only():
     stats = class_statistics(RESULTS, CONFIGS)["hw"]
     rev, fwd = stats["exercises"]["rev"], stats["exercises"]["fwd"]
-    assert rev["mean"] == (4.0 + 2.5 + 1.0 + 0.0) / 4
-    assert rev["pass_rate"] == 1 / 4
+    # dee handed nothing in: counted as missing, not as a zero in the means.
+    assert rev["mean"] == round((4.0 + 2.5 + 1.0) / 3, 3)
+    assert rev["pass_rate"] == 1 / 3
     assert rev["mistakes"] == [("missing-path", 2), ("sign", 1)]
-    assert fwd["statuses"] == {"error": 1, "missing": 1, "ok": 1, "tampered": 1}
-    assert stats["totals"] == [("amy", 6.0), ("bo", 2.5), ("cal", 3.0), ("dee", 0.0)]
+    assert fwd["statuses"] == {"error": 1, "ok": 1, "tampered": 1}
+    assert stats["totals"] == [("amy", 6.0), ("bo", 2.5), ("cal", 3.0)]
+    assert stats["states"] == {"submitted": 3, "unanswered": 0, "missing": 1}
+
+
+def test_item_statistics_difficulty_and_discrimination_by_hand():
+    items = class_statistics(RESULTS, CONFIGS)["hw"]["items"]
+    # difficulty: share of the points earned over the three submissions
+    assert items["rev"]["difficulty"] == round((4.0 + 2.5 + 1.0) / (3 * 4), 3)
+    assert items["fwd"]["difficulty"] == round((2.0 + 0.0 + 2.0) / (3 * 2), 3)
+    # discrimination of rev: Pearson r of (4, 2.5, 1) with the rest (2, 0, 2): deviations (1.5, 0, -1.5) and
+    # (2/3, -4/3, 2/3) have a zero cross product, so r = 0.
+    assert items["rev"]["discrimination"] == 0.0
+    # fwd (2, 0, 2) against rest (4, 2.5, 1): deviations (2/3, -4/3, 2/3), (1.5, 0, -1.5) -> also 0.
+    assert items["fwd"]["discrimination"] == 0.0
+    assert items["rev"]["mistakes"] == [("missing-path", 2), ("sign", 1)]
+
+
+def test_item_discrimination_is_one_when_the_item_orders_students_like_the_rest():
+    config = AssignmentConfig(path=Path("hw.toml"), assignment="hw", notebook="hw.ipynb", title="hw",
+                              exercises=[{"id": "a", "kind": "x", "points": 2}, {"id": "b", "kind": "x",
+                                                                                  "points": 2}])
+    results = [result(s, [entry("a", x, 2, "ok"), entry("b", x, 2, "ok")]) for s, x in
+               (("p", 0.0), ("q", 1.0), ("r", 2.0))]
+    items = class_statistics(results, {"hw": config})["hw"]["items"]
+    assert items["a"]["discrimination"] == 1.0 and items["a"]["difficulty"] == 0.5
+
+
+def test_report_has_a_per_student_table_with_missing_apart_from_zero():
+    page = render_report(RESULTS, CONFIGS)
+    table = page.split('<table class="students">')[1].split("</table>")[0]
+    assert "<tr><td>dee</td><td class=\"missing\">missing</td><td>0 / 6</td></tr>" in table
+    assert "<tr><td>bo</td><td>2.5</td><td>2.5 / 6</td></tr>" in table
+    assert "3 submissions graded, 0 handed in unanswered, 1 missing" in page
 
 
 def test_report_is_deterministic_and_lists_the_flagged_submissions():
@@ -53,7 +86,7 @@ def test_report_is_deterministic_and_lists_the_flagged_submissions():
     rows = re.findall(r"<tr><td>(\w+)</td><td>hw</td><td>([^<]*)</td>", flagged)
     assert rows == [("bo", "error"), ("cal", "tampered"), ("dee", "timeout")]
     assert "missing-path (2), sign (1)" in first
-    assert "<td>25%</td>" in first
+    assert "<td>33%</td>" in first  # 1 of the 3 submitted passed rev
 
 
 def test_feedback_page_shows_scores_and_messages_but_no_config_secrets():

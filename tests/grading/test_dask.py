@@ -25,12 +25,12 @@ def test_grading_on_a_local_dask_cluster_matches_local_grading(tmp_path):
     for student in STUDENTS:
         shutil.copytree(EXAMPLES / student / ASSIGNMENT, subs / student / ASSIGNMENT)
     local = grade(course=REPO, submissions=subs, out=tmp_path / "local", assignments=[ASSIGNMENT], jobs=2,
-                  progress=False, report_line=lambda line: None)
+                  progress=False, report_line=lambda line: None, gradebook=tmp_path / "local.db")
     with LocalCluster(host="127.0.0.1", n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster:
         remote = grade(course=REPO, submissions=subs, out=tmp_path / "dask", assignments=[ASSIGNMENT],
                        dask_scheduler=cluster.scheduler_address, progress=False,
-                       report_line=lambda line: None)
+                       report_line=lambda line: None, gradebook=tmp_path / "dask.db")
         # The sandboxed runs happened on the Dask workers (each keeps one warm pool between tasks), none
         # in this client process.
         from distributed import Client
@@ -43,7 +43,7 @@ def test_grading_on_a_local_dask_cluster_matches_local_grading(tmp_path):
     assert remote.graded == local.graded == len(STUDENTS)
     assert (tmp_path / "dask" / "grades.csv").read_bytes() == (tmp_path / "local" / "grades.csv").read_bytes()
     for student in STUDENTS:
-        name = f"{ASSIGNMENT}.html"
+        name = f"{ASSIGNMENT}/{ASSIGNMENT}.html"
         assert (tmp_path / "dask" / "feedback" / student / name).read_bytes() == \
             (tmp_path / "local" / "feedback" / student / name).read_bytes()
     assert set(pools.values()) <= {0, 1} and sum(pools.values()) >= 1

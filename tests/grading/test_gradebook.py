@@ -99,9 +99,8 @@ def test_manual_scores_survive_a_regrade(tmp_path):
         assert grade.needs_manual_grade is True
 
 
-def test_nbgrader_export_cli_reports_the_same_totals_as_grades_csv(tmp_path):
-    configs = make_course(tmp_path / "course")
-    db = write_gradebook(tmp_path / "gradebook.db", RESULTS, configs, course_dir=tmp_path / "course")
+def _nbgrader_export(tmp_path, db) -> list[dict]:
+    """Rows of the real `nbgrader export` CLI over the gradebook `db`."""
     work = tmp_path / "nbgrader_home"
     work.mkdir()
     (work / "nbgrader_config.py").write_text(textwrap.dedent(f"""\
@@ -114,7 +113,13 @@ def test_nbgrader_export_cli_reports_the_same_totals_as_grades_csv(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     with exported.open() as handle:
-        rows = list(csv.DictReader(handle))
+        return list(csv.DictReader(handle))
+
+
+def test_nbgrader_export_cli_reports_the_same_totals_as_grades_csv(tmp_path):
+    configs = make_course(tmp_path / "course")
+    db = write_gradebook(tmp_path / "gradebook.db", RESULTS, configs, course_dir=tmp_path / "course")
+    rows = _nbgrader_export(tmp_path, db)
     nbgrader_totals = {(r["student_id"], r["assignment"]): float(r["score"]) for r in rows}
     ours: dict = {}
     for student, assignment, _nb, _ex, score, _max, _status in csv_rows(RESULTS, configs):
@@ -124,9 +129,22 @@ def test_nbgrader_export_cli_reports_the_same_totals_as_grades_csv(tmp_path):
     assert {r["student_id"] for r in rows} == {"ann", "bo", "cy"}
 
 
-def test_our_export_lists_every_submission(tmp_path):
+def test_our_export_has_the_rows_and_columns_of_nbgrader_export(tmp_path):
     configs = make_course(tmp_path / "course")
     db = write_gradebook(tmp_path / "gradebook.db", RESULTS, configs, course_dir=tmp_path / "course")
     path = export_gradebook(gradebook=db, to=tmp_path / "out.csv")
-    assert path.read_text().splitlines() == ["student,assignment,score,max_score", "ann,demo,3.5,5",
-                                             "bo,demo,3,5"]
+    with path.open() as handle:
+        ours = list(csv.DictReader(handle))
+    theirs = _nbgrader_export(tmp_path, db)
+    assert list(ours[0]) == list(theirs[0])
+    numeric = ("raw_score", "late_submission_penalty", "score", "max_score")
+    assert len(ours) == len(theirs) == 3  # cy handed nothing in and is still a row, with 0
+    for mine, nb in zip(sorted(ours, key=lambda r: r["student_id"]), sorted(theirs, key=lambda r: r["student_id"]),
+                        strict=True):
+        assert {k: v for k, v in mine.items() if k not in numeric} == {
+            k: v for k, v in nb.items() if k not in numeric}
+        for key in numeric:  # ours rounded to 4 places: "3.5", never "3.4999999999999996"
+            assert float(mine[key]) == pytest.approx(float(nb[key]), abs=5e-5)
+            assert len(mine[key].partition(".")[2]) <= 4
+    assert [(r["student_id"], r["score"]) for r in sorted(ours, key=lambda r: r["student_id"])] == [
+        ("ann", "3.5"), ("bo", "3"), ("cy", "0")]

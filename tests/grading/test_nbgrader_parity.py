@@ -76,7 +76,8 @@ def test_nbgrader_autograde_scores_equal_grades_csv(tmp_path):
         nbgrader(root, "autograde", assignment, "--create", "--force")
 
     grade(course=REPO, submissions=root / "submitted", out=tmp_path / "ours",
-          assignments=list(PARITY_ASSIGNMENTS), jobs=2, progress=False, report_line=lambda line: None)
+          assignments=list(PARITY_ASSIGNMENTS), jobs=2, progress=False, report_line=lambda line: None,
+          gradebook=tmp_path / "ours" / "gradebook.db")
     with (tmp_path / "ours" / "grades.csv").open(newline="") as handle:
         # ada and ben hand in only autodiff_by_hand here: their other assignments are rows marked missing.
         ours = {(r["student"], r["assignment"], r["exercise"]): float(r["score"])
