@@ -20,10 +20,14 @@ def _grade(args) -> int:
 
     args.course = _course(args)
     summary = grade(**_kwargs(args, "course", "assignments", "submissions", "out", "jobs", "dask_scheduler",
-                              "resume", "sandbox", "gradebook"), progress=not args.quiet)
+                              "resume", "sandbox", "gradebook", "students", "rerun"), progress=not args.quiet)
     print(summary)
-    print(f"\n{summary.graded} graded, {summary.reused} unchanged since the last run; "
-          f"results in {summary.out}/ (grades.csv, feedback/, report.html, gradebook.db)")
+    rejudged = f"{summary.rejudged} judged again from their stored runs, " if summary.rejudged else ""
+    from autodiff_course.grading.batch import _resolve_gradebook
+
+    book = _resolve_gradebook(getattr(args, "gradebook", None), args.course, summary.out)
+    print(f"\n{summary.graded} graded, {rejudged}{summary.reused} unchanged since the last run; "
+          f"results in {summary.out}/ (grades.csv, feedback/, report.html); gradebook {book}")
     return 0
 
 
@@ -41,6 +45,17 @@ def _export(args) -> int:
     if args.gradebook is None:
         args.course = _course(args)
     print(export(**_kwargs(args, "out", "gradebook", "to", "course")))
+    return 0
+
+
+def _lms(args) -> int:
+    from autodiff_course.course.release import course_gradebook
+    from autodiff_course.grading.lms import lms_export
+
+    gradebook = args.gradebook or course_gradebook(_course(args))
+    to = args.to or Path(args.out or "graded") / f"{args.lms}_grades.csv"
+    print(lms_export(gradebook=gradebook, to=to, lms=args.lms, missing=args.missing, places=args.places,
+                     section=args.section or ""))
     return 0
 
 
@@ -118,8 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--resume", action=argparse.BooleanOptionalAction,
                    help="skip submissions already graded with the same files and config (default on)")
     g.add_argument("--sandbox", choices=("auto", "bwrap", "none"))
-    g.add_argument("--gradebook", help="nbgrader gradebook file, or 'course' for <course>/gradebook.db "
-                                       "(default <out>/gradebook.db)")
+    g.add_argument("--gradebook", help="nbgrader gradebook file (default: the one nbgrader_config.py names, "
+                                       "which formgrader and nbgrader's commands use)")
+    g.add_argument("--student", dest="students", action="append", metavar="NAME",
+                   help="grade only this student (repeatable)")
+    g.add_argument("--rerun", action="store_true", default=None,
+                   help="run notebooks again even when only points or tests changed (default: judge the "
+                        "stored runs again)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=_grade)
 
@@ -129,17 +149,30 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--gradebook", help="nbgrader gradebook file, or 'course'")
     f.set_defaults(func=_feedback)
 
-    e = sub.add_parser("export", help="CSV of the totals in the gradebook")
+    e = sub.add_parser("export", help="the gradebook as `nbgrader export` writes it (every student and "
+                                      "assignment, late penalties, rounded scores)")
     common(e)
-    e.add_argument("--gradebook", help="gradebook file (default <out>/gradebook.db)")
+    e.add_argument("--gradebook", help="gradebook file (default: the one nbgrader_config.py names)")
     e.add_argument("--to", help="CSV to write (default <out>/gradebook_export.csv)")
     e.set_defaults(func=_export)
+
+    lm = sub.add_parser("lms", help="grade import CSV for Canvas or Moodle, one column per assignment")
+    lm.add_argument("lms", choices=("canvas", "moodle"))
+    common(lm)
+    lm.add_argument("--gradebook", help="gradebook file (default: the one nbgrader_config.py names)")
+    lm.add_argument("--to", help="CSV to write (default <out>/<lms>_grades.csv)")
+    lm.add_argument("--missing", choices=("blank", "zero"), default="blank",
+                    help="what a student with no submission gets (default blank: the LMS keeps its grade)")
+    lm.add_argument("--places", type=int, default=2, help="decimal places (default 2)")
+    lm.add_argument("--section", help="Canvas section name for every row (default blank)")
+    lm.set_defaults(func=_lms)
 
     r = sub.add_parser("release", help="student versions of the notebooks (nbgrader generate_assignment)")
     r.add_argument("--course", help="course folder holding graders/ (default: found from here)")
     r.add_argument("--assignment", dest="assignments", action="append", metavar="NAME")
     r.add_argument("--out", help="folder for the student versions (default <course>/release)")
-    r.add_argument("--gradebook", help="record the assignments in this nbgrader gradebook file")
+    r.add_argument("--gradebook", help="record the assignments in this gradebook file (default: the one "
+                                       "nbgrader_config.py names)")
     r.set_defaults(func=_release)
 
     i = sub.add_parser("init", help="make a folder a course: graders/, notebooks/, submitted/, "
@@ -167,13 +200,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; errors print one line naming the problem and exit with status 2."""
     from autodiff_course.course.config import ConfigError
+    from autodiff_course.grading.distributed import SchedulerUnreachable
     from autodiff_course.grading.notebooks import SubmissionError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, SubmissionError, FileNotFoundError, KeyError) as exc:
-        print(f"autodiff-course {args.command}: {exc}", file=sys.stderr)
+    except (ConfigError, SubmissionError, FileNotFoundError, KeyError, SchedulerUnreachable, ValueError) as exc:
+        message = str(exc) if not isinstance(exc, KeyError) else str(exc.args[0] if exc.args else exc)
+        for line in message.splitlines() or [type(exc).__name__]:
+            print(f"autodiff-course {args.command}: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"autodiff-course {args.command}: interrupted; finished results are kept, run again to resume",

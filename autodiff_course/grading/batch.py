@@ -492,7 +492,7 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
     reused = rejudged = 0
     for sub in found:
         fp = _submission_fingerprint(digests[sub.assignment], sub)
-        if resume and store.is_current(sub.student, sub.assignment, fp):
+        if resume and not rerun and store.is_current(sub.student, sub.assignment, fp):
             reused += _refresh_timestamp(store, sub)
             continue
         if not rerun and _rejudge(sub, prep, selected[sub.assignment], out, store):

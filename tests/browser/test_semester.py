@@ -1,0 +1,277 @@
+"""An instructor's semester end to end, with the command line alone and nbgrader's own tools: a new course and
+assignment, release, five hand-ins in nbgrader's layout (late, blank, missing, wrong, right), grading, a
+change of points and the regrade, `nbgrader release_feedback`, the Canvas and Moodle files cell by cell, and
+formgrader (on 127.0.0.1, in Chromium) listing the graded submissions."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+from browser_support import CHROMIUM_ARGS, _free_port, chromium
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+DUE = "2030-01-31 23:59:00"
+# Points of the scaffold: decomposition 2, graph 1, forward 3, reverse 3, torch_gradient 2.
+POINTS = {"decomposition": 2, "graph": 1, "forward": 3, "reverse": 3, "torch_gradient": 2}
+NEW_FORWARD_POINTS = 5
+# The wrong hand-in: forward mode drops the product rule's second term at x1 (earns nothing on forward), the
+# torch exercise never calls backward() (x.grad stays None); the rest is right.
+WRONG = {"forward": ("dv2dx0 = dv0dx0 * v1 + v0 * dv1dx0", "dv2dx0 = dv0dx0 * v1 + v0"),
+         "torch_gradient": ("y.backward()", "pass")}
+
+
+def cli(course: Path, *argv: str, ok: bool = True) -> subprocess.CompletedProcess:
+    run = subprocess.run([sys.executable, "-m", "autodiff_course.cli", *argv], cwd=course, capture_output=True,
+                         text=True, timeout=600)
+    if ok:
+        assert run.returncode == 0, (argv, run.stdout, run.stderr)
+    return run
+
+
+def nbgrader(course: Path, *argv: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    run = subprocess.run([str(BIN / "nbgrader"), *argv], cwd=course, capture_output=True, text=True,
+                         timeout=300, env=env)
+    assert run.returncode == 0, (argv, run.stdout, run.stderr)
+    return run
+
+
+def hand_in(course: Path, student: str, released, solutions: dict[str, str], when: str, *,
+            edits: dict | None = None) -> None:
+    """`submitted/<student>/hw1/` as `nbgrader collect` leaves it: notebook, timestamp.txt, secret."""
+    nb = nbformat.from_dict(json.loads(json.dumps(released)))
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+        if gid.endswith("-answer") and gid in solutions:
+            source = solutions[gid]
+            for old, new in [(edits or {}).get(gid[: -len("-answer")], ("", ""))]:
+                if old:
+                    assert old in source
+                    source = source.replace(old, new)
+            cell.source = source
+    folder = course / "submitted" / student / "hw1"
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / "hw1.ipynb")
+    (folder / "timestamp.txt").write_text(f"{when}.000000 UTC")
+    (folder / "submission_secret.txt").write_text(uuid.uuid4().hex)
+
+
+def rows_of(path: Path) -> list[dict]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def semester(tmp_path_factory):
+    started = time.monotonic()
+    root = tmp_path_factory.mktemp("semester")
+    course = root / "course"
+    cli(root, "init", str(course), "--course-id", "ad101")
+    cli(course, "new-assignment", "hw1")
+    toml = course / "graders" / "hw1.toml"
+    # The instructor sets the due date and a late policy: 10 % per started day, at most 50 %.
+    text = toml.read_text().replace(f'# due = "{DUE}"', f'due = "{DUE}"')
+    text = text.replace("# [late]\n# per = \"day\"\n# penalty = 10\n# cap = 50\n",
+                        "[late]\nper = \"day\"\npenalty = 10\ncap = 50\n")
+    assert f'\ndue = "{DUE}"' in text and "\n[late]\n" in text
+    toml.write_text(text)
+    cli(course, "sync-notebooks", "--check")
+    released_paths = cli(course, "release").stdout.split()
+    assert released_paths == [str(course / "release" / "hw1" / "hw1.ipynb")]
+    released = nbformat.read(released_paths[0], as_version=4)
+    source = nbformat.read(course / "notebooks" / "hw1" / "hw1.ipynb", as_version=4)
+    solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+                 if c.metadata.get("nbgrader", {}).get("solution")}
+    hand_in(course, "rita", released, solutions, "2030-01-30 10:00:00")           # right, on time
+    hand_in(course, "lou", released, solutions, "2030-02-02 05:00:00")            # right, 2 d 5 h late
+    hand_in(course, "bea", released, {}, "2030-01-31 12:00:00")                   # blank
+    hand_in(course, "will", released, solutions, "2030-01-31 23:00:00", edits=WRONG)  # wrong in two places
+    (course / "submitted" / "mia").mkdir()                                        # nothing handed in
+    first = cli(course, "grade", "--jobs", "2", "-q")
+    first_rows = rows_of(course / "graded" / "grades.csv")
+    first_export = rows_of(course / cli(course, "export").stdout.strip())
+    toml.write_text(toml.read_text().replace('id = "forward"\nkind = "forward"\npoints = 3\n',
+                                             f'id = "forward"\nkind = "forward"\npoints = {NEW_FORWARD_POINTS}\n'))
+    cli(course, "sync-notebooks")
+    second = cli(course, "grade", "--jobs", "2", "-q")
+    yield {"course": course, "first": first, "second": second, "first_rows": first_rows,
+           "first_export": first_export, "started": started}
+    print(f"\nsemester: {time.monotonic() - started:.1f} s")
+
+
+def totals(rows: list[dict]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for r in rows:
+        out[r["student"]] = round(out.get(r["student"], 0.0) + float(r["score"]), 4)
+    return out
+
+
+def score(rows: list[dict], student: str, exercise: str) -> float:
+    return float(next(r["score"] for r in rows if r["student"] == student and r["exercise"] == exercise))
+
+
+def test_release_recorded_the_assignment_and_due_date_in_the_course_gradebook(semester):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{semester['course'] / 'gradebook.db'}", course_id="ad101") as gb:
+        assert str(gb.find_assignment("hw1").duedate) == DUE
+
+
+def test_first_grading_scores_each_kind_of_hand_in(semester):
+    rows = semester["first_rows"]
+    full = sum(POINTS.values())
+    # will loses part of forward and of the torch exercise (partial credit), nothing else.
+    will = full - POINTS["forward"] - POINTS["torch_gradient"] + score(rows, "will", "forward") + score(
+        rows, "will", "torch_gradient")
+    assert 0 < score(rows, "will", "forward") < POINTS["forward"]
+    assert 0 < score(rows, "will", "torch_gradient") < POINTS["torch_gradient"]
+    # lou: 1 day 5 h 1 min late -> 2 started days -> 20 % of 11 points off.
+    assert totals(rows) == {"rita": full, "lou": round(full * 0.8, 4), "bea": 0.0, "will": round(will, 4),
+                            "mia": 0.0}
+    assert [(r["student"], r["score"]) for r in rows if r["status"] == "late"] == [("lou", "-2.2")]
+    assert {r["status"] for r in rows if r["student"] == "mia"} == {"missing"}
+    assert {r["status"] for r in rows if r["student"] in ("rita", "lou") and r["exercise"] in POINTS} == {"ok"}
+    export = {r["student_id"]: r for r in semester["first_export"]}
+    assert set(export) == {"rita", "lou", "bea", "will", "mia"}  # mia too, as nbgrader export lists her
+    assert (export["lou"]["raw_score"], export["lou"]["late_submission_penalty"], export["lou"]["score"]) == (
+        "11", "2.2", "8.8")
+    assert export["lou"]["timestamp"].startswith("2030-02-02 05:00:00")
+
+
+def test_changed_points_are_judged_again_without_running_and_are_no_tampering(semester):
+    second = semester["second"]
+    assert "4 judged again from their stored runs" in second.stdout
+    assert "tamper" not in second.stdout + second.stderr
+    rows = rows_of(semester["course"] / "graded" / "grades.csv")
+    assert "tampered" not in {r["status"] for r in rows}
+    full = sum(POINTS.values()) - POINTS["forward"] + NEW_FORWARD_POINTS
+    assert {r["max_score"] for r in rows if r["exercise"] == "forward"} == {str(NEW_FORWARD_POINTS)}
+    # will's share of forward is unchanged; only the points it is worth changed.
+    share = score(semester["first_rows"], "will", "forward") / POINTS["forward"]
+    assert score(rows, "will", "forward") == pytest.approx(share * NEW_FORWARD_POINTS, abs=1e-3)
+    assert totals(rows)["rita"] == full and totals(rows)["lou"] == round(full * 0.8, 4)
+    from autodiff_course.grading.gradebook import gradebook_totals
+
+    book = gradebook_totals(semester["course"] / "gradebook.db")
+    assert book[("rita", "hw1")] == full  # the gradebook's maximum follows: no 13 out of 11
+    feedback = (semester["course"] / "graded" / "feedback" / "lou" / "hw1" / "hw1.html").read_text()
+    assert "late" in feedback and "-2.6 points" in feedback
+
+
+def test_nbgrader_release_feedback_releases_every_handed_in_page(semester, tmp_path):
+    from nbgrader.utils import notebook_hash
+
+    course = semester["course"]
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    exchange.chmod(0o777)  # nbgrader's exchange is a shared, world-writable folder
+    nbgrader(course, "release_feedback", "hw1", f"--Exchange.root={exchange}")
+    released = sorted(p.name for p in (exchange / "ad101" / "feedback").iterdir())
+    expected = []
+    for student in ("bea", "lou", "rita", "will"):
+        secret = (course / "submitted" / student / "hw1" / "submission_secret.txt").read_text()
+        expected.append(f"{notebook_hash(secret=secret, notebook_id='hw1')}.html")
+    assert released == sorted(expected)
+
+
+def test_canvas_and_moodle_files_cell_by_cell(semester):
+    course = semester["course"]
+    rows = rows_of(course / "graded" / "grades.csv")
+    will = f"{totals(rows)['will']:.2f}".rstrip("0").rstrip(".")
+    canvas = course / "canvas.csv"
+    cli(course, "lms", "canvas", "--to", str(canvas))
+    with canvas.open(newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table == [
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "hw1"],
+        ["Points Possible", "", "", "", "", "13"],
+        ["bea", "", "", "bea", "", "0"],
+        ["lou", "", "", "lou", "", "10.4"],
+        ["mia", "", "", "mia", "", ""],
+        ["rita", "", "", "rita", "", "13"],
+        ["will", "", "", "will", "", will],
+    ]
+    moodle = course / "moodle.csv"
+    cli(course, "lms", "moodle", "--to", str(moodle), "--missing", "zero")
+    with moodle.open(newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table == [["Username", "Email address", "hw1"], ["bea", "", "0"], ["lou", "", "10.4"],
+                     ["mia", "", "0"], ["rita", "", "13"], ["will", "", will]]
+
+
+def test_report_counts_missing_and_unanswered_apart(semester):
+    page = (semester["course"] / "graded" / "report.html").read_text()
+    assert "5 students; 3 submissions graded, 1 handed in unanswered, 1 missing." in page
+    assert '<td class="missing">missing</td>' in page
+
+
+def test_unknown_names_and_an_unreachable_scheduler_fail_in_one_line_within_seconds(semester):
+    course = semester["course"]
+    for argv, word in ((["--assignment", "hw9"], "hw9"), (["--student", "zed"], "zed"),
+                       (["--dask-scheduler", f"tcp://127.0.0.1:{_free_port()}"], "no Dask scheduler")):
+        started = time.monotonic()
+        run = cli(course, "grade", *argv, ok=False)
+        assert run.returncode == 2 and run.stderr.count("\n") == 1 and word in run.stderr, run.stderr
+        assert time.monotonic() - started < 15
+
+
+def test_one_student_regraded_alone(semester):
+    run = cli(semester["course"], "grade", "--student", "will", "--rerun", "-q")
+    assert "1 graded" in run.stdout
+
+
+@pytest.mark.browser
+def test_formgrader_lists_the_graded_submissions_in_chromium(semester, tmp_path):
+    path = chromium()
+    course = semester["course"]
+    port, token = _free_port(), uuid.uuid4().hex
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
+               JUPYTER_PLATFORM_DIRS="1", PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen(
+        [str(BIN / "jupyter"), "server", "--ip=127.0.0.1", f"--port={port}", f"--ServerApp.token={token}",
+         "--ServerApp.open_browser=False", f"--ServerApp.root_dir={course}", "--ServerApp.port_retries=0",
+         "--allow-root",
+         '--ServerApp.jpserver_extensions={"nbgrader.server_extensions.formgrader": True}'],
+        cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 40
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, (tmp_path / "server.log").read_text()
+                time.sleep(0.3)
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(f"{url}/formgrader/manage_submissions/hw1?token={token}")
+            page.wait_for_selector("text=rita", timeout=30000)
+            text = page.inner_text("body")
+            for student in ("bea", "lou", "rita", "will"):
+                assert student in text
+            page.goto(f"{url}/formgrader/manage_assignments?token={token}")
+            page.wait_for_selector("text=hw1", timeout=30000)
+            row = page.inner_text("body")
+            assert re.search(r"hw1.*\b4\b", row.replace("\n", " ")), row
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
