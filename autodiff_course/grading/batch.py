@@ -469,12 +469,15 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
     store = ResultStore(out)
     store.clean_partial_writes()
     found, found_problems = find_submissions(submissions_dir, configs, assignments=list(selected))
+    found += _enrolled_without_folder(found, _resolve_gradebook(gradebook, course_dir, out), submissions_dir,
+                                      selected)
     if students:
         have = {sub.student for sub in found}
         unknown = [name for name in students if name not in have]
         if unknown:
-            raise SubmissionError(f"unknown student {', '.join(map(repr, unknown))}: no folder in "
-                                  f"{submissions_dir} (it has {', '.join(sorted(have)) or 'none'})")
+            raise SubmissionError(f"unknown student {', '.join(map(repr, unknown))}: neither a folder in "
+                                  f"{submissions_dir} nor a student of the gradebook (known: "
+                                  f"{', '.join(sorted(have)) or 'none'})")
         found = [sub for sub in found if sub.student in students]
         found_problems = [line for line in found_problems if any(f"/{name}/" in line for name in students)]
     problems += found_problems
@@ -530,6 +533,22 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
                       gradebook=_resolve_gradebook(gradebook, course_dir, out))
     return GradeSummary(out=out, results=results, configs=configs, graded=graded, reused=reused,
                         problems=problems, rejudged=rejudged)
+
+
+def _enrolled_without_folder(found: list[Submission], gradebook: Path, submissions_dir: Path,
+                             selected: dict[str, AssignmentConfig]) -> list[Submission]:
+    """Missing submissions of the gradebook's students (`nbgrader db student add`) who have no folder at all,
+    so nbgrader's class list, not only who handed something in, decides who is missing."""
+    from autodiff_course.grading.gradebook import gradebook_students
+
+    have = {sub.student for sub in found}
+    extra = []
+    for student in sorted(set(gradebook_students(gradebook)) - have):
+        for assignment, config in selected.items():
+            folder = submissions_dir / student / assignment
+            extra.append(Submission(student=student, assignment=assignment, folder=folder,
+                                    expected_notebook=config.notebook, problems=[f"{folder}: no submission"]))
+    return extra
 
 
 def _refresh_timestamp(store: ResultStore, sub: Submission) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 
 __all__ = ["EXPORT_COLUMNS", "STRUCTURE_PIPELINE", "course_id", "db_url", "export", "export_gradebook",
-           "gradebook_duedates", "gradebook_totals", "write_gradebook"]
+           "gradebook_duedates", "gradebook_students", "gradebook_totals", "write_gradebook"]
 
 #: The columns of `nbgrader export` (nbgrader's CsvExportPlugin), which `export` writes too.
 EXPORT_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
@@ -167,11 +167,19 @@ def _record_lateness(gb, submission, result: dict, config) -> None:
             notebook.late_submission_penalty = float(late.get("penalty") or 0.0) or None
 
 
+def gradebook_students(path: str | Path) -> list[str]:
+    """The ids of the students in the gradebook at `path`, sorted; [] if there is no gradebook."""
+    if not Path(path).is_file():
+        return []
+    with _gradebook(path, _course_of(path)) as gb:
+        return sorted(student.id for student in gb.students)
+
+
 def gradebook_duedates(path: str | Path) -> dict[str, object]:
     """assignment -> due date (naive UTC) recorded in the gradebook at `path`; {} if there is no gradebook."""
     if not Path(path).is_file():
         return {}
-    with _gradebook(path) as gb:
+    with _gradebook(path, _course_of(path)) as gb:
         return {a.name: a.duedate for a in gb.assignments if a.duedate is not None}
 
 

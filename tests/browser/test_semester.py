@@ -5,7 +5,6 @@ formgrader (on 127.0.0.1, in Chromium) listing the graded submissions."""
 from __future__ import annotations
 
 import csv
-import json
 import os
 import re
 import subprocess
@@ -40,32 +39,45 @@ def cli(course: Path, *argv: str, ok: bool = True) -> subprocess.CompletedProces
     return run
 
 
-def nbgrader(course: Path, *argv: str) -> subprocess.CompletedProcess:
+def nbgrader(where: Path, *argv: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    run = subprocess.run([str(BIN / "nbgrader"), *argv], cwd=course, capture_output=True, text=True,
+    run = subprocess.run([str(BIN / "nbgrader"), *argv], cwd=where, capture_output=True, text=True,
                          timeout=300, env=env)
     assert run.returncode == 0, (argv, run.stdout, run.stderr)
     return run
 
 
-def hand_in(course: Path, student: str, released, solutions: dict[str, str], when: str, *,
-            edits: dict | None = None) -> None:
-    """`submitted/<student>/hw1/` as `nbgrader collect` leaves it: notebook, timestamp.txt, secret."""
-    nb = nbformat.from_dict(json.loads(json.dumps(released)))
+#: student -> (last name, first name, what they do): the class list the instructor enters in the gradebook.
+CLASS = {"rita": ("Ruiz", "Rita", "right"), "lou": ("Lee", "Lou", "right, late"), "bea": ("Berg", "Bea", "blank"),
+         "will": ("Wong", "Will", "wrong"), "mia": ("Moreau", "Mia", "nothing")}
+LATE = "2030-02-02 05:00:00.000000 UTC"  # 1 day 5 h 1 min after DUE: two started days
+
+
+def exchange_flags(exchange: Path, cache: Path) -> list[str]:
+    return ["--course=ad101", f"--Exchange.root={exchange}", f"--Exchange.cache={cache}"]
+
+
+def student_works(home: Path, student: str, exchange: Path, solutions: dict[str, str],
+                  edits: dict | None) -> None:
+    """As the student: fetch the assignment from nbgrader's exchange, answer (the instructor's solutions with
+    `edits` applied; nothing for a blank hand-in) and submit."""
+    work = home / student
+    work.mkdir(parents=True)
+    flags = exchange_flags(exchange, home / f".cache-{student}")
+    nbgrader(work, "fetch_assignment", "hw1", *flags)
+    path = work / "hw1" / "hw1.ipynb"
+    nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
-        if gid.endswith("-answer") and gid in solutions:
+        if gid in solutions:
             source = solutions[gid]
-            for old, new in [(edits or {}).get(gid[: -len("-answer")], ("", ""))]:
-                if old:
-                    assert old in source
-                    source = source.replace(old, new)
+            old, new = (edits or {}).get(gid[: -len("-answer")], ("", ""))
+            if old:
+                assert old in source
+                source = source.replace(old, new)
             cell.source = source
-    folder = course / "submitted" / student / "hw1"
-    folder.mkdir(parents=True)
-    nbformat.write(nb, folder / "hw1.ipynb")
-    (folder / "timestamp.txt").write_text(f"{when}.000000 UTC")
-    (folder / "submission_secret.txt").write_text(uuid.uuid4().hex)
+    nbformat.write(nb, path)
+    nbgrader(work, "submit", "hw1", f"--student={student}", *flags)
 
 
 def rows_of(path: Path) -> list[dict]:
@@ -77,7 +89,9 @@ def rows_of(path: Path) -> list[dict]:
 def semester(tmp_path_factory):
     started = time.monotonic()
     root = tmp_path_factory.mktemp("semester")
-    course = root / "course"
+    course, home, exchange = root / "course", root / "home", root / "exchange"
+    exchange.mkdir()
+    exchange.chmod(0o777)  # nbgrader's exchange is a shared, world-writable folder
     cli(root, "init", str(course), "--course-id", "ad101")
     cli(course, "new-assignment", "hw1")
     toml = course / "graders" / "hw1.toml"
@@ -88,17 +102,22 @@ def semester(tmp_path_factory):
     assert f'\ndue = "{DUE}"' in text and "\n[late]\n" in text
     toml.write_text(text)
     cli(course, "sync-notebooks", "--check")
+    for student, (last, first, _) in CLASS.items():
+        nbgrader(course, "db", "student", "add", student, f"--last-name={last}", f"--first-name={first}",
+                 f"--email={student}@example.edu")
     released_paths = cli(course, "release").stdout.split()
     assert released_paths == [str(course / "release" / "hw1" / "hw1.ipynb")]
-    released = nbformat.read(released_paths[0], as_version=4)
+    nbgrader(course, "release_assignment", "hw1", f"--Exchange.root={exchange}")
     source = nbformat.read(course / "notebooks" / "hw1" / "hw1.ipynb", as_version=4)
     solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
                  if c.metadata.get("nbgrader", {}).get("solution")}
-    hand_in(course, "rita", released, solutions, "2030-01-30 10:00:00")           # right, on time
-    hand_in(course, "lou", released, solutions, "2030-02-02 05:00:00")            # right, 2 d 5 h late
-    hand_in(course, "bea", released, {}, "2030-01-31 12:00:00")                   # blank
-    hand_in(course, "will", released, solutions, "2030-01-31 23:00:00", edits=WRONG)  # wrong in two places
-    (course / "submitted" / "mia").mkdir()                                        # nothing handed in
+    student_works(home, "rita", exchange, solutions, None)
+    student_works(home, "lou", exchange, solutions, None)
+    student_works(home, "bea", exchange, {}, None)
+    student_works(home, "will", exchange, solutions, WRONG)
+    nbgrader(course, "collect", "hw1", f"--Exchange.root={exchange}")
+    # Submitted now, years before the due date; lou's hand-in is made late by its timestamp.
+    (course / "submitted" / "lou" / "hw1" / "timestamp.txt").write_text(LATE)
     first = cli(course, "grade", "--jobs", "2", "-q")
     first_rows = rows_of(course / "graded" / "grades.csv")
     first_export = rows_of(course / cli(course, "export").stdout.strip())
@@ -106,8 +125,8 @@ def semester(tmp_path_factory):
                                              f'id = "forward"\nkind = "forward"\npoints = {NEW_FORWARD_POINTS}\n'))
     cli(course, "sync-notebooks")
     second = cli(course, "grade", "--jobs", "2", "-q")
-    yield {"course": course, "first": first, "second": second, "first_rows": first_rows,
-           "first_export": first_export, "started": started}
+    yield {"course": course, "home": home, "exchange": exchange, "first": first, "second": second,
+           "first_rows": first_rows, "first_export": first_export, "started": started}
     print(f"\nsemester: {time.monotonic() - started:.1f} s")
 
 
@@ -170,20 +189,21 @@ def test_changed_points_are_judged_again_without_running_and_are_no_tampering(se
     assert "late" in feedback and "-2.6 points" in feedback
 
 
-def test_nbgrader_release_feedback_releases_every_handed_in_page(semester, tmp_path):
-    from nbgrader.utils import notebook_hash
-
-    course = semester["course"]
-    exchange = tmp_path / "exchange"
-    exchange.mkdir()
-    exchange.chmod(0o777)  # nbgrader's exchange is a shared, world-writable folder
+def test_feedback_reaches_each_student_through_release_feedback_and_fetch_feedback(semester):
+    course, home, exchange = semester["course"], semester["home"], semester["exchange"]
     nbgrader(course, "release_feedback", "hw1", f"--Exchange.root={exchange}")
-    released = sorted(p.name for p in (exchange / "ad101" / "feedback").iterdir())
-    expected = []
-    for student in ("bea", "lou", "rita", "will"):
-        secret = (course / "submitted" / student / "hw1" / "submission_secret.txt").read_text()
-        expected.append(f"{notebook_hash(secret=secret, notebook_id='hw1')}.html")
-    assert released == sorted(expected)
+    assert len(list((exchange / "ad101" / "feedback").glob("*.html"))) == 4  # every hand-in, not mia
+    for student in ("rita", "lou", "bea", "will"):
+        nbgrader(home / student, "fetch_feedback", "hw1",
+                 *exchange_flags(exchange, home / f".cache-{student}"))
+        fetched = list((home / student / "hw1" / "feedback").glob("*/hw1.html"))
+        assert len(fetched) == 1, student  # their own page only
+        ours = course / "graded" / "feedback" / student / "hw1" / "hw1.html"
+        assert fetched[0].read_bytes() == ours.read_bytes()
+        page = fetched[0].read_text()
+        assert f"Student: <b>{student}</b>" in page
+        assert not any(f"<b>{other}</b>" in page for other in CLASS if other != student)
+        assert "HIDDEN" not in page and "-0.7, 1.3" not in page  # no hidden test point
 
 
 def test_canvas_and_moodle_files_cell_by_cell(semester):
@@ -197,18 +217,19 @@ def test_canvas_and_moodle_files_cell_by_cell(semester):
     assert table == [
         ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "hw1"],
         ["Points Possible", "", "", "", "", "13"],
-        ["bea", "", "", "bea", "", "0"],
-        ["lou", "", "", "lou", "", "10.4"],
-        ["mia", "", "", "mia", "", ""],
-        ["rita", "", "", "rita", "", "13"],
-        ["will", "", "", "will", "", will],
+        ["Berg, Bea", "", "", "bea", "", "0"],
+        ["Lee, Lou", "", "", "lou", "", "10.4"],
+        ["Moreau, Mia", "", "", "mia", "", ""],
+        ["Ruiz, Rita", "", "", "rita", "", "13"],
+        ["Wong, Will", "", "", "will", "", will],
     ]
     moodle = course / "moodle.csv"
     cli(course, "lms", "moodle", "--to", str(moodle), "--missing", "zero")
     with moodle.open(newline="") as handle:
         table = list(csv.reader(handle))
-    assert table == [["Username", "Email address", "hw1"], ["bea", "", "0"], ["lou", "", "10.4"],
-                     ["mia", "", "0"], ["rita", "", "13"], ["will", "", will]]
+    assert table == [["Username", "Email address", "hw1"], ["bea", "bea@example.edu", "0"],
+                     ["lou", "lou@example.edu", "10.4"], ["mia", "mia@example.edu", "0"],
+                     ["rita", "rita@example.edu", "13"], ["will", "will@example.edu", will]]
 
 
 def test_report_counts_missing_and_unanswered_apart(semester):
