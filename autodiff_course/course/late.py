@@ -8,6 +8,7 @@ it apart from the raw score (`late_submission_penalty`) and so do we.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -17,23 +18,32 @@ from .config import ConfigError
 __all__ = ["Lateness", "LatePolicy", "parse_time", "read_timestamp"]
 
 _UNITS = {"none": None, "hour": 3600.0, "day": 86400.0}
+_NUMERIC_OFFSET = re.compile(r"^(?P<time>.*\d)\s+(?P<sign>[+-])(?P<hh>\d\d):?(?P<mm>\d\d)$")
 
 
 def parse_time(value) -> datetime:
     """A TOML datetime, date or string ("2030-01-31 23:59", "...T23:59:00Z", "... UTC", "... +0100") as a naive
-    UTC datetime. Raises ValueError for text that is not a time."""
+    UTC datetime; a date alone means its last second (23:59:59). Raises ValueError for text that is not a
+    time."""
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
         moment = datetime.combine(value, time(23, 59, 59))
     elif isinstance(value, str):
         text = value.strip()
+        offset = _NUMERIC_OFFSET.match(text)
+        if offset:
+            # nbgrader's parse_utc reads " +0100" as 100 seconds; the instructor means one hour.
+            text = f"{offset['time']}{offset['sign']}{offset['hh']}:{offset['mm']}"
+        if re.fullmatch(r"\d{4}-\d\d-\d\d", text):
+            return parse_time(date.fromisoformat(text))
         try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
             from nbgrader.utils import parse_utc
 
+            # nbgrader's own reader for its timestamp.txt ("... 10:30:15.123456 UTC", zone names).
             return parse_utc(text)
-        except ImportError:  # pragma: no cover - nbgrader is a dependency; this keeps the module standalone
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00").removesuffix(" UTC"))
     else:
         raise ValueError(f"{value!r} is not a date and time")
     if moment.tzinfo is not None:
