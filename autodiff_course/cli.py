@@ -35,7 +35,10 @@ def _feedback(args) -> int:
     from autodiff_course.grading.batch import feedback
 
     args.course = _course(args)
-    print(feedback(**_kwargs(args, "out", "course", "gradebook")))
+    summary = feedback(**_kwargs(args, "out", "course", "gradebook"))
+    print(summary)
+    for line in summary.problems:
+        print(f"autodiff-course feedback: {line}", file=sys.stderr)
     return 0
 
 

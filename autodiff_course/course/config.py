@@ -306,7 +306,9 @@ def validate_against_notebook(config: AssignmentConfig, nb) -> None:
         cell = cells.get(spec["id"])
         where = f"exercise {spec['id']!r}"
         if cell is None:
-            raise _fail(config.path, where, f"{where_nb} has no grade cell with grade_id {spec['id']!r}")
+            raise _fail(config.path, where, f"`id`: {where_nb} has no grade cell with grade_id {spec['id']!r} "
+                                            "(run `autodiff-course sync-notebooks` to create it after the "
+                                            f"answer cell {spec['id'] + '-answer'!r})")
         if cell["solution"] or cell["cell_type"] != "code":
             raise _fail(config.path, where,
                         f"cell {cell['index']} of {where_nb} is not an autograded test cell")
@@ -314,7 +316,7 @@ def validate_against_notebook(config: AssignmentConfig, nb) -> None:
             raise _fail(config.path, where, f"test cell {cell['index']} of {where_nb} is not locked, so "
                                             "students could change it")
         if not math.isclose(cell["points"], float(spec["points"])):
-            raise _fail(config.path, where, f"config gives {spec['points']} points, test cell "
+            raise _fail(config.path, where, f"`points`: config gives {spec['points']} points, test cell "
                                             f"{cell['index']} of {where_nb} gives {cell['points']:g}")
     ids = {spec["id"] for spec in config.exercises}
     for grade_id, cell in autograded.items():
@@ -392,7 +394,7 @@ def load_course(course_dir: str | Path, *, validate: bool = True) -> dict[str, A
         if validate:
             nb_path = course_dir / "notebooks" / config.assignment / config.notebook
             if not nb_path.is_file():
-                raise ConfigError(f"{path}: source notebook {nb_path} does not exist")
+                raise ConfigError(f"{path}: `notebook`: source notebook {nb_path} does not exist")
             try:
                 nb = nbformat.read(nb_path, as_version=4)
             except Exception as exc:  # noqa: BLE001 - report any unreadable notebook against the config

@@ -690,11 +690,28 @@ def publish(*, out: str | Path = "graded", course: str | Path | None = None,
 
 def feedback(*, out: str | Path = "graded", course: str | Path | None = None,
              gradebook: str | Path | None = None) -> GradeSummary:
-    """The `feedback` command: `publish` from stored results, grading nothing."""
+    """The `feedback` command: `publish` from stored results, grading nothing. Results whose points no longer
+    match the config are listed in `problems` (`grade` judges them again without running notebooks)."""
     course_dir = find_course_dir(course) if course is None else Path(course)
     configs = load_course(course_dir)
     results = publish(out=out, course=course_dir, configs=configs, gradebook=gradebook)
-    return GradeSummary(out=Path(out), results=results, configs=configs)
+    return GradeSummary(out=Path(out), results=results, configs=configs, problems=stale_results(results, configs))
+
+
+def stale_results(results: list[dict], configs: dict[str, AssignmentConfig]) -> list[str]:
+    """One line per stored result graded with other points or exercises than the config now has."""
+    lines = []
+    for result in results:
+        config = configs.get(result["assignment"])
+        if config is None:
+            continue
+        now = {spec["id"]: float(spec["points"]) for spec in config.exercises}
+        then = {e["id"]: float(e["max_score"]) for e in result["exercises"]}
+        if now != then:
+            changed = sorted(k for k in now.keys() | then.keys() if now.get(k) != then.get(k))
+            lines.append(f"{result['student']}/{result['assignment']}: graded before the config changed "
+                         f"({', '.join(changed)}); run `autodiff-course grade` to judge it again")
+    return lines
 
 
 def summary_table(results: list[dict], configs: dict[str, AssignmentConfig]) -> str:
