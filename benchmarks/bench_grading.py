@@ -108,7 +108,7 @@ def main(argv=None) -> int:
 
         started = time.perf_counter()
         summary = grade(course=REPO, submissions=submitted, out=scratch / "ours", jobs=args.jobs,
-                        resume=False,
+                        resume=False, gradebook=scratch / "ours" / "gradebook.db",
                         # the bar only on a terminal: in a log it is thousands of carriage returns
                         progress=sys.stderr.isatty(), report_line=lambda line: None)
         ours_seconds = time.perf_counter() - started

@@ -197,7 +197,7 @@ def build(course_dir: Path = COURSE_DIR, out_dir: Path = OUT_DIR,
     with tempfile.TemporaryDirectory(prefix="autodiff-course-examples-") as scratch:
         if released_dir is None:
             released_dir = Path(scratch)
-            release(course_dir, released_dir)
+            release(course_dir, released_dir, gradebook=Path(scratch) / "gradebook.db")  # a scratch gradebook
         written = []
         for assignment, config in configs.items():
             source_nb = nbformat.read(course_dir / "notebooks" / assignment / config.notebook, as_version=4)
