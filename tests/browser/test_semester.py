@@ -101,9 +101,10 @@ def semester(tmp_path_factory):
     assert f'\ndue = "{DUE}"' in text and "\n[late]\n" in text
     toml.write_text(text)
     cli(course, "sync-notebooks", "--check")
-    for student, (last, first, _) in CLASS.items():
-        nbgrader(course, "db", "student", "add", student, f"--last-name={last}", f"--first-name={first}",
-                 f"--email={student}@example.edu")
+    class_list = root / "students.csv"  # the class list, imported in one nbgrader command
+    class_list.write_text("id,last_name,first_name,email\n" + "".join(
+        f"{student},{last},{first},{student}@example.edu\n" for student, (last, first, _) in CLASS.items()))
+    nbgrader(course, "db", "student", "import", str(class_list))
     released_paths = cli(course, "release").stdout.split()
     assert released_paths == [str(course / "release" / "hw1" / "hw1.ipynb")]
     nbgrader(course, "release_assignment", "hw1", f"--Exchange.root={exchange}")
