@@ -344,10 +344,11 @@ def _submission_secret(prepared: Prepared) -> str:
     released page by a hash of it). A hand-in placed without nbgrader gets one derived from its own files,
     which other students cannot know."""
     try:
-        text = (prepared.submission.folder / "submission_secret.txt").read_text(encoding="utf-8").strip()
+        with (prepared.submission.folder / "submission_secret.txt").open("rb") as handle:
+            text = handle.read(200).decode("ascii").strip()  # nbgrader's are 32 hex digits
     except (OSError, UnicodeDecodeError):
         text = ""
-    return text[:200] if text else fingerprint("submission secret", prepared.fingerprint)[:32]
+    return text if text else fingerprint("submission secret", prepared.fingerprint)[:32]
 
 
 def _render_check_html(entry: dict) -> str | None:

@@ -189,7 +189,10 @@ def test_changed_points_are_judged_again_without_running_and_are_no_tampering(se
     from autodiff_course.grading.gradebook import gradebook_totals
 
     book = gradebook_totals(semester["course"] / "gradebook.db")
-    assert book[("rita", "hw1")] == full  # the gradebook's maximum follows: no 13 out of 11
+    assert book[("rita", "hw1")] == full
+    exported = semester["course"] / cli(semester["course"], "export").stdout.strip()
+    export = {r["student_id"]: r for r in rows_of(exported)}
+    assert (export["rita"]["score"], export["rita"]["max_score"]) == ("13", "13")  # no 13 out of 11
     feedback = (semester["course"] / "graded" / "feedback" / "lou" / "hw1" / "hw1.html").read_text()
     assert "late" in feedback and "-2.6 points" in feedback
 
