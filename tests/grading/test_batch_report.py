@@ -154,3 +154,19 @@ def test_feedback_page_hides_expected_values_when_the_exercise_says_so():
     hidden = render_feedback(result("fay", [judged_entry(False), entry("fwd", 2, 2, "ok")]), CONFIG)
     assert expected_value in shown
     assert expected_value not in hidden
+
+
+def test_a_hand_in_of_the_untouched_stubs_is_unanswered_not_a_zero_of_the_class():
+    from autodiff_course.grading.report import submission_state
+
+    stub = result("eli", [entry("rev", 0.0, 4, "error", message="NotImplementedError raised in function_reverse"),
+                          entry("fwd", 0.0, 2, "error", message="NotImplementedError raised in function_dx0")])
+    stub["run"] = {"exercises": {"rev": {"status": "error"}, "fwd": {"status": "error"}}}
+    tried = result("fay", [entry("rev", 0.0, 4, "failed"), entry("fwd", 0.0, 2, "error",
+                                                                message="NotImplementedError")])
+    tried["run"] = {"exercises": {"rev": {"status": "ok"}, "fwd": {"status": "error"}}}
+    assert [submission_state(r) for r in (stub, tried, RESULTS[3], RESULTS[0])] == [
+        "unanswered", "submitted", "missing", "submitted"]
+    stats = class_statistics([*RESULTS, stub, tried], CONFIGS)["hw"]
+    assert stats["states"] == {"submitted": 4, "unanswered": 1, "missing": 1}
+    assert [s for s, _ in stats["totals"]] == ["amy", "bo", "cal", "fay"]
