@@ -198,8 +198,12 @@ def run_key(job: dict | None) -> str | None:
     keeps the key and the stored run can be judged again instead of run again."""
     if job is None:
         return None
+    from autodiff_course import __version__
+
     cells = [{**cell, "source": "" if cell.get("exercise") else cell["source"]} for cell in job["cells"]]
-    return fingerprint(json.dumps({"cells": cells, "files": job["files"]}, sort_keys=True))
+    # A new grader or package version may collect differently: its runs are not reused.
+    return fingerprint(GRADER_VERSION, __version__,
+                       json.dumps({"cells": cells, "files": job["files"]}, sort_keys=True))
 
 
 def prepare(sub: Submission, config: AssignmentConfig, source_nb, digest: str, *,
@@ -320,11 +324,23 @@ def make_result(prepared: Prepared, config: AssignmentConfig, exercises: list[di
         "submission_secret": _submission_secret(prepared),
         "run_key": run_key(prepared.job),
         # The raw run (plain data from the sandbox), so changed points or tests are judged again from it.
-        "run": run if run is not None and prepared.job is not None else None,
+        "run": _storable(run) if prepared.job is not None else None,
         "exercises": exercises,
         "score": round(sum(e["score"] for e in exercises), 4),
         "max_score": config.max_score,
     }
+
+
+def _storable(run: dict | None) -> dict | None:
+    """`run` if it is strict JSON (the store refuses NaN and infinities), else None: that submission is run
+    again rather than judged again after a config change."""
+    if run is None:
+        return None
+    try:
+        json.dumps(run, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    return run
 
 
 def _timestamp_text(prepared: Prepared) -> str | None:
