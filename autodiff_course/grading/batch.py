@@ -684,8 +684,9 @@ def publish(*, out: str | Path = "graded", course: str | Path | None = None,
             configs: dict[str, AssignmentConfig] | None = None,
             gradebook: str | Path | None = None) -> list[dict]:
     """Rebuild everything derived from `out/.results/`: grades.csv, feedback/, report.html and the gradebook
-    (default `<out>/gradebook.db`). Grades nothing; returns the published results. Results of assignments
-    the course no longer has are skipped."""
+    (default: the one the course's nbgrader_config.py names), late penalties applied from the current
+    policy. Grades nothing; returns the published results. Results of assignments the course no longer has
+    are skipped."""
     from autodiff_course.grading.gradebook import write_gradebook
     from autodiff_course.grading.report import write_feedback, write_report
 
