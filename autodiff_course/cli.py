@@ -73,10 +73,15 @@ def _release(args) -> int:
 
 
 def _course(args) -> Path:
-    """The --course folder, or the course found at or above the current one (never the package's own)."""
-    from autodiff_course.course.config import find_course_dir
+    """The --course folder (which must hold graders/), or the course found at or above the current folder
+    (never the package's own example course)."""
+    from autodiff_course.course.config import NotACourseError, find_course_dir
 
-    return find_course_dir(args.course, strict=True)
+    if args.course is not None:
+        if not (Path(args.course) / "graders").is_dir():
+            raise NotACourseError(f"--course {args.course}: not a course (no graders/ folder in it)")
+        return Path(args.course)
+    return find_course_dir(None, strict=True)
 
 
 def _init(args) -> int:
