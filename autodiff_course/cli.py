@@ -23,11 +23,8 @@ def _grade(args) -> int:
                               "resume", "sandbox", "gradebook", "students", "rerun"), progress=not args.quiet)
     print(summary)
     rejudged = f"{summary.rejudged} judged again from their stored runs, " if summary.rejudged else ""
-    from autodiff_course.grading.batch import _resolve_gradebook
-
-    book = _resolve_gradebook(getattr(args, "gradebook", None), args.course, summary.out)
     print(f"\n{summary.graded} graded, {rejudged}{summary.reused} unchanged since the last run; "
-          f"results in {summary.out}/ (grades.csv, feedback/, report.html); gradebook {book}")
+          f"results in {summary.out}/ (grades.csv, feedback/, report.html); gradebook {summary.gradebook}")
     return 0
 
 

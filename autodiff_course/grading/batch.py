@@ -128,6 +128,8 @@ class GradeSummary:
     problems: list[str] = field(default_factory=list)
     #: Submissions judged again from their stored run because only the config changed.
     rejudged: int = 0
+    #: The gradebook the results were written to.
+    gradebook: Path | None = None
 
     def __str__(self) -> str:
         return summary_table(self.results, self.configs)
@@ -198,7 +200,7 @@ def run_key(job: dict | None) -> str | None:
     keeps the key and the stored run can be judged again instead of run again."""
     if job is None:
         return None
-    from autodiff_course import __version__
+    from autodiff_course._version import __version__
 
     cells = [{**cell, "source": "" if cell.get("exercise") else cell["source"]} for cell in job["cells"]]
     # A new grader or package version may collect differently: its runs are not reused.
@@ -546,10 +548,10 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
             graded += 1
             _announce(result, bar, say)
 
-    results = publish(out=out, course=course_dir, configs=configs,
-                      gradebook=_resolve_gradebook(gradebook, course_dir, out))
+    book = _resolve_gradebook(gradebook, course_dir, out)
+    results = publish(out=out, course=course_dir, configs=configs, gradebook=book)
     return GradeSummary(out=out, results=results, configs=configs, graded=graded, reused=reused,
-                        problems=problems, rejudged=rejudged)
+                        problems=problems, rejudged=rejudged, gradebook=book)
 
 
 def _enrolled_without_folder(found: list[Submission], gradebook: Path, submissions_dir: Path,
