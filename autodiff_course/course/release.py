@@ -125,8 +125,8 @@ def release(course_dir: str | Path | None = None, out_dir: str | Path | None = N
     `<course_dir>/release`; `assignments` to every assignment with a grader config. The configs are
     validated against their notebooks first. nbgrader records each assignment, with the config's due date,
     in the gradebook: the sqlite file `gradebook` if given, else the one nbgrader_config.py names
-    (`course_gradebook`). The released test cells are added to the release history
-    (`record_released_cells`). Returns the released notebooks'
+    (`course_gradebook`). When releasing into the course's own `release/`, the released test cells are added
+    to the release history (`record_released_cells`). Returns the released notebooks'
     paths. Raises `ConfigError` for an invalid course, KeyError for an unknown assignment and
     `ReleaseError` (with nbgrader's log) if nbgrader fails.
     """
@@ -162,9 +162,11 @@ def release(course_dir: str | Path | None = None, out_dir: str | Path | None = N
                 raise ReleaseError(f"nbgrader reported success for {name!r} but wrote no {path}")
             released.append(path)
             _record_due_date(db_path, configs[name], config.CourseDirectory.get("course_id"))
-            import nbformat
+            if out_dir == (course_dir / "release").resolve():
+                # Only the course's own release is what students receive; a copy elsewhere is no release.
+                import nbformat
 
-            record_released_cells(course_dir, name, nbformat.read(path, as_version=4))
+                record_released_cells(course_dir, name, nbformat.read(path, as_version=4))
     return released
 
 
