@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("feedback", help="re-render feedback, report, grades.csv and gradebook from stored "
                                         "results, without grading")
     common(f)
-    f.add_argument("--gradebook", help="nbgrader gradebook file, or 'course'")
+    f.add_argument("--gradebook", help="nbgrader gradebook file (default: the one nbgrader_config.py names)")
     f.set_defaults(func=_feedback)
 
     e = sub.add_parser("export", help="the gradebook as `nbgrader export` writes it (every student and "
