@@ -13,6 +13,7 @@ from typing import Any, Callable
 from .collect import collect
 from .judge import judge
 from .result import CheckResult
+from .spec import with_defaults
 
 
 def _spec(kind: str, fn: Callable, reference, points, opts: dict) -> dict:
@@ -20,22 +21,14 @@ def _spec(kind: str, fn: Callable, reference, points, opts: dict) -> dict:
         args = [p.name for p in inspect.signature(fn).parameters.values()]
     except (TypeError, ValueError):
         args = []
-    spec: dict[str, Any] = {
+    spec: dict[str, Any] = with_defaults({
         "id": opts.pop("id", getattr(fn, "__name__", kind)),
         "assignment": opts.pop("assignment", "notebook"),
         "kind": kind,
         "function": _name(fn),
         "reference": reference,
         "args": args,
-        "rtol": 1e-9,
-        "atol": 0.0,
-        "time_limit": 10,
-        "show_expected": True,
-        "partial_credit": True,
-        "domain": [],
-        "hidden_points": [],
-        "random_points": 0,
-    }
+    })
     if points is None:
         # Only drawn points: a fixed one such as (1, ..., 1) may lie outside the function's domain.
         spec["test_points"] = []
@@ -95,17 +88,12 @@ def check_graph(fn: Callable, parents: dict, *, points=None, **opts) -> CheckRes
 def check_variables(namespace: dict, variables: list[str], expect: list[dict], **opts) -> CheckResult:
     """Check snapshots of ``variables`` (looked up in ``namespace``) against ``expect`` (see
     docs/interfaces.md)."""
-    spec = {
+    spec = with_defaults({
         "id": opts.pop("id", "variables"),
         "assignment": opts.pop("assignment", "notebook"),
         "kind": "variables",
         "variables": list(variables),
         "expect": list(expect),
-        "rtol": 1e-9,
-        "atol": 0.0,
-        "time_limit": 10,
-        "show_expected": True,
-        "partial_credit": True,
-    }
+    })
     spec.update(opts)
     return judge(spec, collect(spec, namespace))

@@ -9,6 +9,7 @@ equal the reference at every test point.
 from __future__ import annotations
 
 from .analysis import GraphFacts
+from .expected import expected_at
 from .judge import PointData, make_result, shown_point
 from .reverse import PointVerdict, check_y
 
@@ -102,12 +103,12 @@ def structure_rows(graph) -> tuple[list[dict], list[str], str | None]:
 
 
 def judge_decomposition(spec: dict, points: list[PointData]):
-    rtol, atol = float(spec.get("rtol", 1e-9)), float(spec.get("atol", 0.0) or 0.0)
+    atol = float(spec.get("atol", 0.0) or 0.0)
     verdicts = []
     for p in points:
         v = PointVerdict()
         items = p.returned or []
-        check_y(spec, p, v, GraphFacts(p.graph), items[0] if items else None, rtol, atol)
+        check_y(spec, p, v, GraphFacts(p.graph), items[0] if items else None, expected_at(spec, p.inputs), atol)
         verdicts.append(v)
     first = next((i for i, v in enumerate(verdicts) if v.failed), 0)
     shown = verdicts[first]

@@ -10,9 +10,11 @@ from __future__ import annotations
 from ..notation import join_sum, tangent_names, times
 from .analysis import GraphFacts
 from .diagnose import Diagnosis, Term, diagnose, partial_formula
+from .expected import expected_at
 from .judge import PointData, finite, point_words, settle_part
 from .numbers import close, fmt
-from .reverse import PointVerdict, check_y, combine, find_local
+from .reverse import PointVerdict, check_y, combine, derivative_scales, faithless, find_local
+from .spec import tolerances
 from .torch_replay import ensure_agreement, torch_tangents
 
 
@@ -31,13 +33,19 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
     facts = GraphFacts(graph)
     v = PointVerdict()
     items = p.returned or []
-    check_y(spec, p, v, facts, items[0] if items else None, rtol, atol)
+    exp = expected_at(spec, p.inputs)
+    check_y(spec, p, v, facts, items[0] if items else None, exp, atol)
     wrt_id = _wrt(spec, graph)
     wrt_node = graph.nodes[wrt_id]
     wrt_names = list(dict.fromkeys([*wrt_node.names, wrt_node.name]))
     engine = {k: float(x) for k, x in graph.tangents(wrt_id).items()}
-    scale = facts.tangent_scale(wrt_id)
-    ensure_agreement("tangent", engine, torch_tangents(graph, wrt_id), scale, graph)
+    ensure_agreement("tangent", engine, torch_tangents(graph, wrt_id), facts.tangent_scale(wrt_id), graph)
+    at = graph.inputs.index(wrt_id) if wrt_id in graph.inputs else 0
+    rtol, scale = derivative_scales(exp, facts.tangent_scale(wrt_id), rtol, graph,
+                                    exp.tangent_scale[at] if exp.tangent_scale else 0.0)
+    if exp.grad is not None:
+        # The returned derivative is dy/dx_wrt itself: the reference's own scale.
+        scale[facts.output] = exp.grad_scale[at]
 
     out = facts.output
     out_node = graph.nodes[out]
@@ -51,6 +59,9 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
         found[out][0] if found.get(out) else f"d{'y' if 'y' in out_node.names else out_node.name}d{wrt_arg}"
     )
     labels[out] = out_label
+    if faithless(spec, p, v, graph, exp, {k: float(x) for k, x in graph.adjoints().items()}, atol,
+                 [labels[n] for n in named if n in found and found[n] is not None or n == out]):
+        return v
     received: dict[int, object] = {n: found[n][1] for n in named if found[n] is not None}
     if p.returned_tuple and len(items) == 2:
         received[out] = items[1]
@@ -202,6 +213,6 @@ def _rule_words(graph, n: int, labels: dict[int, str], wrt_id: int, wrt_arg: str
 
 
 def judge_forward(spec: dict, points: list[PointData]):
-    rtol, atol = float(spec.get("rtol", 1e-9)), float(spec.get("atol", 0.0) or 0.0)
+    rtol, atol = tolerances(spec)
     verdicts = [_evaluate_point(spec, p, rtol, atol) for p in points]
     return combine(spec, points, verdicts)

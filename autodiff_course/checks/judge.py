@@ -23,6 +23,7 @@ from .errors import InternalCheckError, MalformedRawError
 from .numbers import as_number, close, fmt
 from .points import test_points, visible_count
 from .result import CheckResult, render
+from .spec import tolerances
 
 _SCALAR_OPS = {"input", "const"} | {name for name, p in PRIMITIVES.items() if p.elementwise}
 _NUMPY_NAMES = {"sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "pi", "arctan", "abs"}
@@ -115,8 +116,8 @@ def make_result(
         wrong=list(wrong or []),
         point=point,
         messages=list(messages),
-        rtol=float(spec.get("rtol", 1e-9)),
-        atol=float(spec.get("atol", 0.0) or 0.0),
+        rtol=tolerances(spec)[0],
+        atol=tolerances(spec)[1],
         show_expected=show,
     )
     result.feedback = render(result, "text")
@@ -356,16 +357,15 @@ def _judge_function(spec: dict, raw: dict) -> CheckResult:
 def _y_not_first(spec: dict, points: list[PointData]) -> CheckResult | None:
     """y returned in another place than first: the traced graph is then of the wrong value, so say this
     alone."""
-    from .numbers import close
-    from .points import reference_value
+    from .expected import expected_at
 
     for p in points:
         items = p.returned or []
         if len(items) < 2:
             continue
-        ref = reference_value(spec, p.inputs)
-        scale = abs(ref)
-        rtol, atol = float(spec.get("rtol", 1e-9)), float(spec.get("atol", 0.0) or 0.0)
+        exp = expected_at(spec, p.inputs)
+        ref, scale, rtol = exp.y, exp.y_scale, exp.rel
+        atol = float(spec.get("atol", 0.0) or 0.0)
         if finite(items[0]) and close(items[0], ref, scale, rtol, atol):
             continue
         at = [k for k, x in enumerate(items) if k > 0 and finite(x) and close(x, ref, scale, rtol, atol)]

@@ -1,4 +1,8 @@
-"""Comparing numbers exactly enough: AD is exact, so the default tolerance is 1e-9 relative.
+"""Comparing numbers exactly enough.
+
+Function exercises (decomposition, forward, reverse) compare with the floating-point error bound of the
+instructor's reference (``expected``); ``DEFAULT_RTOL`` is the relative tolerance of everything else (the
+variables kind, and a function exercise whose reference cannot be traced).
 
 The tolerance is relative to the *scale* of a quantity, not only to its value: an adjoint that is a sum of
 terms of size 1 that cancel to 1e-12 carries rounding errors of size 1e-16, far above 1e-9 of its own value.
@@ -12,6 +16,9 @@ import math
 from typing import Any
 
 from ..notation import fmt  # noqa: F401 - the checks' modules read the one number format from here
+
+#: The default relative tolerance of an exercise spec (its one definition; see ``spec.DEFAULTS``).
+DEFAULT_RTOL = 1e-9
 
 #: A wrong value this close (relative) to the right one is a finite-difference or rounded answer, not a slip.
 NEAR = 1e-3

@@ -50,7 +50,8 @@ def reference_function(spec: dict) -> Callable:
         ) from None
 
     def evaluate(*values):
-        scope = dict(zip(args, (np.float64(v) for v in values), strict=False))
+        # Engine values pass through untouched, so the reference can be traced for its own derivatives.
+        scope = dict(zip(args, (v if hasattr(v, "_op") else np.float64(v) for v in values), strict=False))
         with np.errstate(all="ignore"):
             return eval(code, _names(), scope)  # noqa: S307 - the instructor's expression, never the student's
 

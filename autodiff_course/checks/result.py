@@ -13,6 +13,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .numbers import DEFAULT_RTOL
+
 STATUSES = ("ok", "failed", "error", "timeout")
 
 #: How a result turns into words ("text") and a notebook table ("html"). The feedback layer, above this one,
@@ -55,7 +57,7 @@ class CheckResult:
     wrong: list[str] = field(default_factory=list)
     point: list[float] | None = None
     messages: list[str] = field(default_factory=list)
-    rtol: float = 1e-9
+    rtol: float = DEFAULT_RTOL
     atol: float = 0.0
     show_expected: bool = True
 

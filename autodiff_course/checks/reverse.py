@@ -9,15 +9,13 @@ wrong: an adjoint that follows correctly from wrong downstream adjoints only inh
 
 from __future__ import annotations
 
-import math
-
 from ..notation import _NUMBERED, adjoint_name, adjoint_names, join_sum, numbered_order, times
 from .analysis import GraphFacts
 from .diagnose import Term, diagnose, partial_formula
-from .errors import InternalCheckError
+from .expected import Expected, expected_at
 from .judge import PointData, finite, make_result, point_words, settle_part, shown_point
 from .numbers import close, fmt
-from .points import reference_value
+from .spec import tolerances
 from .torch_replay import ensure_agreement, torch_adjoints
 
 
@@ -73,23 +71,14 @@ class PointVerdict:
         return any(not r["ok"] for r in self.rows.values())
 
 
-def _reference_y(spec: dict, p: PointData) -> float:
-    ref = reference_value(spec, p.inputs)
-    if not math.isfinite(ref):
-        raise InternalCheckError(
-            f"exercise {spec.get('id')!r}: the reference is not finite at the test point {p.inputs}"
-        )
-    return ref
-
-
-def check_y(
-    spec: dict, p: PointData, v: PointVerdict, facts: GraphFacts, y_value, rtol: float, atol: float
-) -> float:
-    """Adds the row of y (the first returned value) and returns the reference value."""
-    ref = _reference_y(spec, p)
+def check_y(spec: dict, p: PointData, v: PointVerdict, facts: GraphFacts, y_value, exp: Expected,
+            atol: float) -> float:
+    """Adds the row of y (the first returned value, compared with the reference) and returns the reference
+    value."""
+    ref = exp.y
     graph = facts.graph
     out = graph.nodes[facts.output]
-    scale = facts.value_scale()[facts.output]
+    scale, rtol = exp.y_scale, exp.rel
     label = out.name if out.names else "y"
     v.received[label] = y_value
     v.expected[label] = ref
@@ -135,21 +124,82 @@ def check_y(
     return ref
 
 
+def unfaithful(spec: dict, p: PointData, graph, exp: Expected, student_grad: dict[int, float],
+               atol: float) -> str | None:
+    """Why the student's graph is not a graph of the exercise's function at ``p`` (its derivatives with
+    respect to the inputs differ from the reference's), or None when it is faithful (or the reference could
+    not be traced, so there is nothing to compare with)."""
+    if exp.grad is None:
+        return None
+    args = list(spec.get("args") or [])
+    numbers = p.visible or bool(spec.get("show_expected", True))
+    for k, i in enumerate(graph.inputs):
+        want, got = exp.grad[k], float(student_grad.get(i, 0.0))
+        if close(got, want, exp.grad_scale[k], exp.rel, atol):
+            continue
+        name = args[k] if k < len(args) else graph.nodes[i].name
+        detail = f" (yours {fmt(got)}, the function's {fmt(want)})" if numbers else ""
+        if got == 0:
+            how = f"your y does not change with {name} through your computation"
+        else:
+            how = f"d y/d {name} of your computation is not the function's{detail}"
+        return (
+            f"Your forward pass is not a computation of the exercise's function {point_words(spec, p)}: "
+            f"{how}. A value that does not flow through your variables (a number pasted in, or one computed "
+            "elsewhere) gives y the right value but not its derivatives, so your tangents and adjoints "
+            "cannot be judged there."
+        )
+    return None
+
+
+def faithless(spec: dict, p: PointData, v: PointVerdict, graph, exp: Expected, student_grad, atol: float,
+              labels: list[str]) -> bool:
+    """Record on ``v`` that the graph is not of the function (and no derivative in ``labels`` can be judged
+    at this point); False when it is."""
+    why = unfaithful(spec, p, graph, exp, student_grad, atol)
+    if why is None:
+        return False
+    v.add("graph", {"part": "graph", "label": "graph of the function", "ok": False, "status": "wrong",
+                    "message": why})
+    v.mistakes.insert(0, "not-the-function")
+    v.messages.insert(0, why)
+    for label in labels:
+        v.add(label, {"part": label, "label": label, "ok": False, "status": "not-judged",
+                      "message": "not judged: " + why})
+    return True
+
+
+def derivative_scales(exp: Expected, own_scale: dict[int, float], rtol: float, graph,
+                      common: float) -> tuple[float, dict[int, float]]:
+    """The relative bound and the scale of each node's derivative: the reference's (see ``expected``:
+    ``common`` for intermediate variables, the reference's own for the inputs), or, when the reference could
+    not be traced, the spec's ``rtol`` with the student's own graph's scales."""
+    if exp.grad is None:
+        return rtol, own_scale
+    scale = {n: common for n in own_scale}
+    for k, i in enumerate(graph.inputs):
+        scale[i] = exp.grad_scale[k]
+    return exp.rel, scale
+
+
 def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> PointVerdict:
     graph = p.graph
     facts = GraphFacts(graph)
     v = PointVerdict()
     variables = student_variables(graph)
     items = p.returned or []
-    check_y(spec, p, v, facts, items[0] if items else None, rtol, atol)
+    exp = expected_at(spec, p.inputs)
+    check_y(spec, p, v, facts, items[0] if items else None, exp, atol)
 
     engine = {k: float(x) for k, x in graph.adjoints().items()}
-    scale = facts.adjoint_scale()
-    ensure_agreement("adjoint", engine, torch_adjoints(graph), scale, graph)
+    ensure_agreement("adjoint", engine, torch_adjoints(graph), facts.adjoint_scale(), graph)
+    rtol, scale = derivative_scales(exp, facts.adjoint_scale(), rtol, graph, exp.adjoint_scale)
 
     # Where each adjoint is: the returned tuple by position, the locals by name (vbar3, v3_bar, ...).
     found = {n: find_local(p, [graph.nodes[n].name, *graph.nodes[n].names], adjoint_names) for n in variables}
     labels = {n: (found[n][0] if found[n] else adjoint_name(graph.nodes[n].name)) for n in variables}
+    if faithless(spec, p, v, graph, exp, engine, atol, [labels[n] for n in variables]):
+        return v
     want = 1 + len(variables)
     received: dict[int, object] = {}
     return_problem = None
@@ -296,7 +346,7 @@ def _rule_words(graph, n: int, facts: GraphFacts, labels: dict[int, str]) -> str
 
 
 def judge_reverse(spec: dict, points: list[PointData]):
-    rtol, atol = float(spec.get("rtol", 1e-9)), float(spec.get("atol", 0.0) or 0.0)
+    rtol, atol = tolerances(spec)
     verdicts = [_evaluate_point(spec, p, rtol, atol) for p in points]
     return combine(spec, points, verdicts)
 

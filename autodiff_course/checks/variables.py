@@ -19,6 +19,7 @@ import numpy as np
 
 from .errors import InternalCheckError
 from .numbers import fmt
+from .spec import tolerances
 
 _MAX_ELEMENTS = 200_000
 _MAX_ITEMS = 10_000
@@ -437,7 +438,7 @@ def judge_variables(spec: dict, raw: dict):
     expectations = spec.get("expect") or []
     if not expectations:
         raise InternalCheckError(f"exercise {spec.get('id')!r} has no expectations")
-    rtol, atol = float(spec.get("rtol", 1e-9)), float(spec.get("atol", 0.0) or 0.0)
+    rtol, atol = tolerances(spec)
     show = bool(spec.get("show_expected", True))
     total = sum(float(e.get("weight", 1)) for e in expectations)
     rows, messages, mistakes = [], [], []

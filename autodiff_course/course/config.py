@@ -20,6 +20,8 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 import numpy as np
 
+from ..checks.spec import DEFAULTS
+
 __all__ = [
     "AssignmentConfig",
     "ConfigError",
@@ -32,19 +34,6 @@ __all__ = [
     "source_notebook_path",
     "validate_against_notebook",
 ]
-
-#: Defaults every exercise spec receives when its table leaves the key out.
-DEFAULTS: dict[str, Any] = {
-    "rtol": 1e-9,
-    "atol": 0.0,
-    "time_limit": 10,
-    "show_expected": True,
-    "partial_credit": True,
-    "random_points": 0,
-    "domain": [],
-    "test_points": [],
-    "hidden_points": [],
-}
 
 #: Keys each exercise kind cannot do without (beyond id, kind, points).
 KINDS: dict[str, tuple[str, ...]] = {

@@ -5,8 +5,10 @@ What is traced: arithmetic operators, numpy ufuncs (``np.sin``, ``np.exp``, ``np
 functions (``autodiff_course.sin``) and the ``math`` module's functions (``math.sin`` or ``from math import sin``:
 while tracing, the function sees the engine's versions in their place, in a copy of its globals).
 What is not traced, and stops tracing with a TraceError that names the line: a Python ``if``/``while``/comparison on a
-traced value (the graph would depend on the input), ``float()``/``int()`` of a traced value, or a library that turns
-values into plain numbers. A function that writes module globals writes them into that copy.
+traced value (the graph would depend on the input), ``int()`` of a traced value, or a library that turns values
+into plain numbers. ``float()`` and ``np.float64()`` keep a traced value traced (they do not change its value),
+and helper functions the student calls get the same copy of the globals. A function that writes module globals
+writes them into that copy.
 """
 
 from __future__ import annotations
@@ -33,14 +35,54 @@ for _fn, _prim in P.MATH_FUNCTIONS.items():
     _MATH_SHIM.__dict__[_fn.__name__] = _prim
 
 
+def _keep_value(convert: Callable) -> Callable:
+    """``float``/``np.float64`` while tracing: a traced number stays traced (converting a number to a float
+    does not change its value, so an honest ``float(np.cos(v0))`` keeps its place in the graph); anything
+    else is converted as usual."""
+
+    def keep(x=0.0, *rest):
+        if isinstance(x, Scalar) and not rest:
+            return x
+        return convert(x, *rest)
+
+    keep.__name__ = getattr(convert, "__name__", "float")
+    return keep
+
+
+_FLOAT_SHIM = _keep_value(float)
+_NUMPY_SHIM = types.ModuleType("numpy", "numpy, with float64 keeping traced values while tracing")
+_NUMPY_SHIM.__dict__.update({k: v for k, v in vars(np).items() if not k.startswith("__")})
+_NUMPY_SHIM.__dict__["float64"] = _keep_value(np.float64)
+
+
+def _is_helper(cell, globals_: dict) -> bool:
+    try:
+        value = cell.cell_contents
+    except ValueError:  # an empty cell
+        return False
+    return isinstance(value, types.FunctionType) and value.__globals__ is globals_
+
+
 def _with_engine_math(f: Callable) -> Callable:
-    """``f`` with ``math`` (and functions imported from it) in its globals replaced by the engine's versions."""
+    """``f`` with ``math`` (and functions imported from it) in its globals replaced by the engine's versions,
+    ``float`` and ``np.float64`` keeping traced values; the helper functions it calls from the same globals
+    get the same replacements (one shared copy of the globals)."""
     if not isinstance(f, types.FunctionType):
         return f
-    replace = {}
+    replace: dict[str, Any] = {"float": _FLOAT_SHIM}
+    helpers = []
     for name, value in f.__globals__.items():
         if value is math:
             replace[name] = _MATH_SHIM
+            continue
+        if value is np:
+            replace[name] = _NUMPY_SHIM
+            continue
+        if value is np.float64:
+            replace[name] = _NUMPY_SHIM.float64
+            continue
+        if isinstance(value, types.FunctionType) and value.__globals__ is f.__globals__ and value is not f:
+            helpers.append(name)
             continue
         try:
             prim = P.MATH_FUNCTIONS.get(value)
@@ -48,11 +90,23 @@ def _with_engine_math(f: Callable) -> Callable:
             continue
         if prim is not None:
             replace[name] = prim
-    if not replace:
-        return f
     g = dict(f.__globals__)
     g.update(replace)
-    new = types.FunctionType(f.__code__, g, f.__name__, f.__defaults__, f.__closure__)
+    for name in helpers:
+        g[name] = _rebind(f.__globals__[name], g)
+    return _rebind(f, g)
+
+
+def _rebind(f: types.FunctionType, g: dict, depth: int = 0) -> types.FunctionType:
+    closure = f.__closure__
+    if closure and depth < 4:
+        # Helpers the function reaches through its closure (defined in an enclosing function) are rebound too.
+        closure = tuple(
+            types.CellType(_rebind(c.cell_contents, g, depth + 1))
+            if _is_helper(c, f.__globals__) else c
+            for c in closure
+        )
+    new = types.FunctionType(f.__code__, g, f.__name__, f.__defaults__, closure)
     new.__kwdefaults__ = f.__kwdefaults__
     return new
 

@@ -1,0 +1,34 @@
+"""The defaults of an exercise spec, defined once: the TOML config (``course.config``) and the notebook
+``check_*`` functions both fill a spec from here, and every checker reads its tolerances through
+``tolerances``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .numbers import DEFAULT_RTOL
+
+#: Defaults every exercise spec receives when it leaves the key out.
+DEFAULTS: dict[str, Any] = {
+    "rtol": DEFAULT_RTOL,
+    "atol": 0.0,
+    "time_limit": 10,
+    "show_expected": True,
+    "partial_credit": True,
+    "random_points": 0,
+    "domain": [],
+    "test_points": [],
+    "hidden_points": [],
+}
+
+
+def with_defaults(spec: dict) -> dict:
+    """``spec`` with every missing default filled in (lists copied, so specs never share them)."""
+    out = {k: (list(v) if isinstance(v, list) else v) for k, v in DEFAULTS.items()}
+    out.update(spec)
+    return out
+
+
+def tolerances(spec: dict) -> tuple[float, float]:
+    """``(rtol, atol)`` of ``spec``, defaults filled."""
+    return float(spec.get("rtol", DEFAULT_RTOL)), float(spec.get("atol", 0.0) or 0.0)
