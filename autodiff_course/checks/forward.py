@@ -50,13 +50,15 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
     out = facts.output
     out_node = graph.nodes[out]
     spellings = lambda name: tangent_names(name, wrt_names)  # noqa: E731
-    named = [n.id for n in graph.nodes if n.op != "const" and n.names]
+    # The output is always graded (its tangent is the returned derivative), named or returned directly.
+    named = [n.id for n in graph.nodes if n.op != "const" and (n.names or n.id == out)]
     found = {n: find_local(p, [graph.nodes[n].name, *graph.nodes[n].names], spellings) for n in named}
     wrt_arg = wrt_node.names[0] if wrt_node.names else wrt_node.name
     labels = {n: (found[n][0] if found[n] else f"d{graph.nodes[n].name}d{wrt_arg}") for n in named}
+    found[out] = found[out] if out_node.names else None
     # The returned tangent is the student's answer for the output, whatever local held it.
     out_label = (
-        found[out][0] if found.get(out) else f"d{'y' if 'y' in out_node.names else out_node.name}d{wrt_arg}"
+        found[out][0] if found.get(out) else f"d{'y' if 'y' in out_node.names or not out_node.names else out_node.name}d{wrt_arg}"
     )
     labels[out] = out_label
     if faithless(spec, p, v, graph, exp, {k: float(x) for k, x in graph.adjoints().items()}, atol,
