@@ -11,7 +11,7 @@ from __future__ import annotations
 from .analysis import GraphFacts
 from .expected import expected_at
 from .judge import PointData, make_result, shown_point
-from .reverse import PointVerdict, check_y
+from .reverse import PointVerdict, check_y, part_credit
 
 
 def _expression(graph, node_id: int) -> str:
@@ -43,11 +43,31 @@ def structure_rows(graph) -> tuple[list[dict], list[str], str | None]:
     by_line: dict = {}
     for n in unnamed:
         by_line.setdefault(n.line, []).append(n)
+    holders: dict[str, list] = {}
+    for n in graph.nodes:
+        if n.op not in ("input", "const"):
+            for name in n.names:
+                holders.setdefault(name, []).append(n)
     for n in graph.nodes:
         if n.op in ("input", "const") or (not n.names and n.id != out):
             continue
         hidden = [m for m in by_line.get(n.line, []) if m.id != n.id]
         label = n.name if n.names else "y"
+        earlier = next((name for name in n.names if holders[name][0] is not n), None)
+        if earlier is not None and not hidden:
+            first = holders[earlier][0]
+            at = f" on line {n.line}" if n.line is not None else ""
+            src = f" (`{n.source}`)" if n.source else ""
+            msg = (
+                f"`{earlier}` is assigned again{at}{src}, after it already held {graph.equation(first.id)}: "
+                "a decomposition gives every operation a new intermediate variable, so each value keeps its "
+                "own name."
+            )
+            rows.append({"part": f"{earlier} (line {n.line})", "label": label, "ok": False, "status": "wrong",
+                         "message": msg, "code": "reassigned"})
+            messages.append(msg)
+            culprit = culprit or earlier
+            continue
         if not hidden:
             rows.append(
                 {
@@ -102,7 +122,8 @@ def structure_rows(graph) -> tuple[list[dict], list[str], str | None]:
     return rows, messages, culprit
 
 
-def judge_decomposition(spec: dict, points: list[PointData]):
+def judge_decomposition(spec: dict, points: list[PointData], failures: dict | None = None):
+    failures = failures or {}
     atol = float(spec.get("atol", 0.0) or 0.0)
     verdicts = []
     for p in points:
@@ -114,9 +135,13 @@ def judge_decomposition(spec: dict, points: list[PointData]):
     shown = verdicts[first]
     rows, messages, culprit = structure_rows(points[0].graph)
     # Two halves of equal weight: the right value of y, and a true decomposition (credit per operation).
-    y_ok = shown.rows["y"]["ok"]
+    y_credit = part_credit([v.rows["y"] for v in verdicts], len(points) + len(failures))
     structure = sum(1 for r in rows if r["ok"]) / len(rows) if rows else 1.0
     all_rows = [shown.rows["y"]] + rows
+    for f in failures.values():
+        all_rows.append({"part": f"point {f.point.index + 1}", "label": "a test point", "ok": False,
+                         "status": "wrong", "message": f.message, "code": f.code})
+        messages.append(f.message)
     received = shown.received
     if not (points[first].visible or spec.get("show_expected", True)):
         received = {}
@@ -126,11 +151,11 @@ def judge_decomposition(spec: dict, points: list[PointData]):
         status="ok",
         rows=all_rows,
         messages=list(shown.messages) + messages,
-        mistakes=list(shown.mistakes) + [r["code"] for r in rows if not r["ok"]],
+        mistakes=list(shown.mistakes) + [r["code"] for r in all_rows[1:] if not r["ok"]],
         culprit=culprit or shown.culprit,
         received=received,
         expected=shown.expected,
         wrong=[r.get("name", r["label"]) for r in all_rows if not r["ok"]],
         point=shown_point(spec, points[first]),
-        score=((1.0 if y_ok else 0.0) + structure) / 2,
+        score=(y_credit + structure) / 2,
     )

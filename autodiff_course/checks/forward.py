@@ -214,7 +214,7 @@ def _rule_words(graph, n: int, labels: dict[int, str], wrt_id: int, wrt_arg: str
     return join_sum(terms)
 
 
-def judge_forward(spec: dict, points: list[PointData]):
+def judge_forward(spec: dict, points: list[PointData], failures: dict | None = None):
     rtol, atol = tolerances(spec)
     verdicts = [_evaluate_point(spec, p, rtol, atol) for p in points]
-    return combine(spec, points, verdicts)
+    return combine(spec, points, verdicts, failures)

@@ -186,6 +186,16 @@ class PointData:
     locals: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class PointFailure:
+    """A point where the student's code could not be judged (it raised, or has no defined value there): it
+    costs that point's share of every part, and nothing else."""
+
+    point: PointData
+    code: str
+    message: str
+
+
 def _error_dict(e) -> dict | None:
     if e is None:
         return None
@@ -316,42 +326,54 @@ def _judge_function(spec: dict, raw: dict) -> CheckResult:
         from .graph_kind import judge_graph
 
         return judge_graph(spec, raw, points)
-    for p in points:
-        if p.error is not None:
-            text = describe_error(p.error, fn_name, scrub=not (p.visible or spec.get("show_expected", True)))
-            return error_result(
-                spec, text + f" (This happened {point_words(spec, p)}.)", mistakes=["exception"]
-            )
     if raw.get("timed_out"):
         return timeout_result(spec, raw)
     if not points:
         raise InternalCheckError(f"exercise {spec.get('id')!r} has no test points")
-    for p in points:
-        if p.graph is None:
-            return make_result(
-                spec,
-                status="failed",
-                rows=[{"part": "trace", "label": "traced graph", "ok": False, "status": "wrong"}],
-                messages=[
-                    _trace_failure(p, fn_name, scrub=not (p.visible or spec.get("show_expected", True)))
-                    + f" (This happened {point_words(spec, p)}.)"
-                ],
-                mistakes=["untraceable"],
-            )
+    failures = {p.index: f for p in points if (f := point_failure(spec, p, fn_name)) is not None}
+    if len(failures) == len(points):
+        # Nothing can be judged anywhere: the first failure is the whole verdict.
+        f = failures[points[0].index]
+        if f.code == "exception":
+            return error_result(spec, f.message, mistakes=["exception"])
+        return make_result(
+            spec,
+            status="failed",
+            rows=[{"part": "trace", "label": "traced graph", "ok": False, "status": "wrong"}],
+            messages=[f.message],
+            mistakes=[f.code],
+        )
+    points = [p for p in points if p.index not in failures]
     swapped = _y_not_first(spec, points)
     if swapped is not None:
         return swapped
     if spec["kind"] == "reverse":
         from .reverse import judge_reverse
 
-        return judge_reverse(spec, points)
+        return judge_reverse(spec, points, failures)
     if spec["kind"] == "forward":
         from .forward import judge_forward
 
-        return judge_forward(spec, points)
+        return judge_forward(spec, points, failures)
     from .decomposition import judge_decomposition
 
-    return judge_decomposition(spec, points)
+    return judge_decomposition(spec, points, failures)
+
+
+def point_failure(spec: dict, p: PointData, fn_name) -> PointFailure | None:
+    """Why ``p`` cannot be judged (the student's code raised there, or could not be followed), or None."""
+    scrub = not (p.visible or spec.get("show_expected", True))
+    where = f" (This happened {point_words(spec, p)}; only this point is lost.)"
+    if p.error is not None:
+        return PointFailure(p, "exception", describe_error(p.error, fn_name, scrub=scrub) + where)
+    if p.graph is None:
+        e = p.trace_error
+        if e is not None and e["type"] == "DomainError":
+            # The engine refuses an undefined value (0/0, log of a negative) that plain numpy turns into nan.
+            return PointFailure(p, "domain-error", describe_error(e, fn_name, scrub=scrub).replace(
+                "raised an error", "has no defined value") + where)
+        return PointFailure(p, "untraceable", _trace_failure(p, fn_name, scrub=scrub) + where)
+    return None
 
 
 def _y_not_first(spec: dict, points: list[PointData]) -> CheckResult | None:

@@ -13,7 +13,7 @@ from ..notation import _NUMBERED, adjoint_name, adjoint_names, join_sum, numbere
 from .analysis import GraphFacts
 from .diagnose import Term, diagnose, partial_formula
 from .expected import Expected, expected_at
-from .judge import PointData, finite, make_result, point_words, settle_part, shown_point
+from .judge import PointData, PointFailure, finite, make_result, point_words, settle_part, shown_point
 from .numbers import close, fmt
 from .spec import tolerances
 from .torch_replay import ensure_agreement, torch_adjoints
@@ -345,21 +345,41 @@ def _rule_words(graph, n: int, facts: GraphFacts, labels: dict[int, str]) -> str
     return join_sum(terms)
 
 
-def judge_reverse(spec: dict, points: list[PointData]):
+def judge_reverse(spec: dict, points: list[PointData], failures: dict | None = None):
     rtol, atol = tolerances(spec)
     verdicts = [_evaluate_point(spec, p, rtol, atol) for p in points]
-    return combine(spec, points, verdicts)
+    return combine(spec, points, verdicts, failures)
 
 
-def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict]):
-    """One result from the verdicts at every point: a part is right only if it is right at every point; the
-    words and compared values come from the first point where something is wrong."""
+def part_credit(rows_at_points: list[dict | None], total: int) -> float:
+    """The credit of one part over the points: its worst credit over the points where it has a number, times
+    the share of all ``total`` points where it does (a NaN or a failure at one point costs that point only)."""
+    counted = [r for r in rows_at_points if r is not None and not _lost_at_point(r)]
+    if not counted:
+        return 0.0
+    worst = min(float(r.get("credit", 1.0 if r["ok"] else 0.0)) for r in counted)
+    return worst * len(counted) / total
+
+
+def _lost_at_point(row: dict) -> bool:
+    return row.get("code") == "not-a-number" and row.get("received") is not None and not isinstance(
+        row.get("received"), dict)
+
+
+def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
+            failures: dict[int, PointFailure] | None = None):
+    """One result from the verdicts at every judged point: a part is right only if it is right at every point;
+    the words and compared values come from the first point where something is wrong. A point in
+    ``failures`` (or a part that is NaN at one point only) costs that point's share."""
+    failures = failures or {}
+    total = len(points) + len(failures)
     first = next((i for i, v in enumerate(verdicts) if v.failed), 0)
     shown = verdicts[first]
     rows = []
     parts = list(shown.order)
     for v in verdicts:
         parts += [part for part in v.order if part not in parts]
+    credits = []
     for part in parts:
         row = shown.rows.get(part)
         for v in verdicts:
@@ -368,22 +388,34 @@ def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict]):
                 continue
             if row is None or (row["ok"] and not other["ok"]):
                 row = other
-        rows.append(row)
-    wrong = [r.get("name", r["label"]) for r in rows if not r["ok"] and r["part"] != "returned"]
+        credits.append(part_credit([v.rows.get(part) for v in verdicts], total))
+        rows.append(dict(row))
+    messages, mistakes = list(shown.messages), list(shown.mistakes)
+    for f in sorted(failures.values(), key=lambda f: f.point.index):
+        rows.append({"part": f"point {f.point.index + 1}", "label": "a test point", "ok": False,
+                     "status": "wrong", "message": f.message, "code": f.code})
+        messages.append(f.message)
+        mistakes.append(f.code)
+    score = sum(credits) / len(credits) if credits else 0.0
+    wrong = [r.get("name", r["label"]) for r in rows if not r["ok"] and r["part"] != "returned"
+             and not r["part"].startswith("point ")]
     received = shown.received
     if not (points[first].visible or spec.get("show_expected", True)):
         # The student's own values at a hidden point would give its inputs away (vbar4 = v1 = x1).
         received = {}
         rows = [{k: v for k, v in r.items() if k != "received"} for r in rows]
+    for r in rows:
+        r.pop("credit", None)
     return make_result(
         spec,
         status="ok",
         rows=rows,
-        messages=shown.messages,
-        mistakes=shown.mistakes,
+        messages=messages,
+        mistakes=mistakes,
         culprit=shown.culprit,
         received=received,
         expected=shown.expected,
         wrong=wrong,
         point=shown_point(spec, points[first]),
+        score=score,
     )
