@@ -57,9 +57,8 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
     labels = {n: (found[n][0] if found[n] else f"d{graph.nodes[n].name}d{wrt_arg}") for n in named}
     found[out] = found[out] if out_node.names else None
     # The returned tangent is the student's answer for the output, whatever local held it.
-    out_label = (
-        found[out][0] if found.get(out) else f"d{'y' if 'y' in out_node.names or not out_node.names else out_node.name}d{wrt_arg}"
-    )
+    y_name = "y" if "y" in out_node.names or not out_node.names else out_node.name
+    out_label = found[out][0] if found.get(out) else f"d{y_name}d{wrt_arg}"
     labels[out] = out_label
     if faithless(spec, p, v, graph, exp, {k: float(x) for k, x in graph.adjoints().items()}, atol,
                  [labels[n] for n in named if n in found and found[n] is not None or n == out]):
