@@ -14,25 +14,35 @@ from .judge import PointData, make_result, shown_point
 from .reverse import PointVerdict, check_y, part_credit
 
 
-def _expression(graph, node_id: int) -> str:
-    """The operation of an unnamed node written out, unnamed inputs expanded: ``cos(v0)``, ``v1 *
-    cos(v0)``."""
-    n = graph.nodes[node_id]
-    parts = []
-    for i in n.inputs:
-        m = graph.nodes[i]
-        if m.op not in ("input", "const") and not m.names:
-            inner = _expression(graph, i)
-            parts.append(f"({inner})" if m.primitive is not None and m.primitive.symbol else inner)
-        else:
-            parts.append(m.name)
-    return n.primitive.describe(parts)
+#: An operation written out longer than this is cut (a graph that doubles in a loop would be 2^N long).
+_EXPRESSION_CHARS = 120
+
+
+def _expressions(graph) -> dict[int, str]:
+    """Every unnamed operation written out, unnamed inputs expanded: ``cos(v0)``, ``v1 * cos(v0)``. Built in
+    one pass in topological order (no recursion, each node written once), long expressions cut, so the
+    cost is linear in the graph."""
+    out: dict[int, str] = {}
+    for n in graph.nodes:
+        if n.op in ("input", "const") or n.primitive is None:
+            continue
+        parts = []
+        for i in n.inputs:
+            m = graph.nodes[i]
+            if i in out and not m.names:
+                parts.append(f"({out[i]})" if m.primitive.symbol else out[i])
+            else:
+                parts.append(m.name)
+        text = n.primitive.describe(parts)
+        out[n.id] = text if len(text) <= _EXPRESSION_CHARS else text[: _EXPRESSION_CHARS - 3] + "..."
+    return out
 
 
 def structure_rows(graph) -> tuple[list[dict], list[str], str | None]:
     """One row per operation; a failing row for each line that holds more than one operation."""
     rows, messages = [], []
     culprit = None
+    written = _expressions(graph)
     out = graph.outputs[0]
     unnamed = [n for n in graph.nodes if n.op not in ("input", "const") and not n.names]
     # The returned expression may be the last step itself (`return v6 + v7`), if its operands are variables.
@@ -78,7 +88,7 @@ def structure_rows(graph) -> tuple[list[dict], list[str], str | None]:
                 }
             )
             continue
-        ops = [_expression(graph, m.id) for m in hidden]
+        ops = [written[m.id] for m in hidden]
         shown = ", ".join(ops[:4]) + (", ..." if len(ops) > 4 else "")
         line = f"line {n.line}" if n.line is not None else "a line"
         src = f" `{n.source}`" if n.source else ""
@@ -101,7 +111,7 @@ def structure_rows(graph) -> tuple[list[dict], list[str], str | None]:
         culprit = culprit or label
         by_line.pop(n.line, None)
     for line, nodes in by_line.items():  # operations on a line no variable ends up holding
-        ops = [_expression(graph, m.id) for m in nodes]
+        ops = [written[m.id] for m in nodes]
         where = f"line {line}" if line is not None else "your function"
         msg = (
             f"{where} computes {', '.join(ops)} without storing the result{'s' if len(ops) > 1 else ''} "

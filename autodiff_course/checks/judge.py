@@ -24,6 +24,7 @@ from .numbers import as_number, close, fmt
 from .points import test_points, visible_count
 from .result import CheckResult, render
 from .spec import tolerances
+from .timeout import CheckTimeout, time_limit
 
 _SCALAR_OPS = {"input", "const"} | {name for name, p in PRIMITIVES.items() if p.elementwise}
 _NUMPY_NAMES = {"sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "pi", "arctan", "abs"}
@@ -37,6 +38,40 @@ def judge(spec: dict, raw: dict) -> CheckResult:
     spec, or the engine and PyTorch disagreeing); everything about the student's answer is in the result.
     """
     kind = spec.get("kind")
+    try:
+        with time_limit(JUDGE_SECONDS):
+            return _judge(spec, raw, kind)
+    except TooLarge as exc:
+        return too_large_result(spec, exc.operations)
+    except CheckTimeout:
+        return make_result(
+            spec, status="error", rows=[], mistakes=["too-large"],
+            messages=[f"Your answer is too large to check: judging it took longer than {JUDGE_SECONDS:g} s."],
+        )
+
+
+#: The most operations a traced graph may have: hand-written answers to the course's exercises have a few
+#: dozen; judging is linear in this, and a graph over it is refused before it is rebuilt.
+MAX_OPERATIONS = 5000
+#: The trusted side's own time limit per check (student code never runs in it; this bounds the judging).
+JUDGE_SECONDS = 30.0
+
+
+class TooLarge(Exception):
+    def __init__(self, operations: int):
+        super().__init__(operations)
+        self.operations = operations
+
+
+def too_large_result(spec: dict, operations: int) -> CheckResult:
+    return make_result(
+        spec, status="error", rows=[], mistakes=["too-large"],
+        messages=[f"Your answer is too large to check: {operations} operations (the limit is "
+                  f"{MAX_OPERATIONS}; a hand-written answer to this exercise has a few dozen)."],
+    )
+
+
+def _judge(spec: dict, raw: dict, kind) -> CheckResult:
     try:
         if not isinstance(raw, dict) or raw.get("format") != RAW_FORMAT:
             raise MalformedRawError("the collected data is not in the format collect produces")
@@ -258,6 +293,9 @@ def _load_points(spec: dict, raw: dict) -> list[PointData]:
             is_tuple = bool(returned.get("tuple"))
         graph = None
         if rec.get("graph") is not None:
+            nodes = rec["graph"].get("nodes") if isinstance(rec["graph"], dict) else None
+            if isinstance(nodes, list) and len(nodes) > MAX_OPERATIONS:
+                raise TooLarge(sum(1 for d in nodes if not (isinstance(d, dict) and d.get("op") == "const")))
             try:
                 graph = Graph.from_dict(rec["graph"])
             except (AutodiffError, KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
