@@ -34,13 +34,18 @@ def adjoint_names(name: str) -> list[str]:
 
 
 def adjoint_name(name: str) -> str:
-    """The course's spelling of the adjoint of ``name`` (``v3`` -> ``vbar3``, ``y`` -> ``ybar``)."""
+    """The course's spelling of the adjoint of ``name`` (``v3`` -> ``vbar3``, ``y`` -> ``ybar``); an operation
+    no variable held (named by its written-out form, ``(v1 * v4)``) is "the adjoint of (v1 * v4)"."""
+    if name.startswith("("):
+        return f"the adjoint of {name}"
     return adjoint_names(name)[0]
 
 
 def tangent_name(name: str, wrt: str | None = None) -> str:
     """The course's spelling of a tangent: ``dv5dx0`` with respect to ``x0``, ``dv5`` when the input is
-    implied."""
+    implied; for an operation no variable held, ``d(v1 * v4)/dx0``."""
+    if name.startswith("("):
+        return f"d{name}/d{wrt}" if wrt else f"d{name}"
     return tangent_names(name, [wrt] if wrt else [])[0]
 
 

@@ -8,41 +8,17 @@ equal the reference at every test point.
 
 from __future__ import annotations
 
-from .analysis import GraphFacts
+from .analysis import GraphFacts, written_out
 from .expected import expected_at
 from .judge import PointData, make_result, shown_point
 from .reverse import PointVerdict, check_y, part_credit
-
-
-#: An operation written out longer than this is cut (a graph that doubles in a loop would be 2^N long).
-_EXPRESSION_CHARS = 120
-
-
-def _expressions(graph) -> dict[int, str]:
-    """Every unnamed operation written out, unnamed inputs expanded: ``cos(v0)``, ``v1 * cos(v0)``. Built in
-    one pass in topological order (no recursion, each node written once), long expressions cut, so the
-    cost is linear in the graph."""
-    out: dict[int, str] = {}
-    for n in graph.nodes:
-        if n.op in ("input", "const") or n.primitive is None:
-            continue
-        parts = []
-        for i in n.inputs:
-            m = graph.nodes[i]
-            if i in out and not m.names:
-                parts.append(f"({out[i]})" if m.primitive.symbol else out[i])
-            else:
-                parts.append(m.name)
-        text = n.primitive.describe(parts)
-        out[n.id] = text if len(text) <= _EXPRESSION_CHARS else text[: _EXPRESSION_CHARS - 3] + "..."
-    return out
 
 
 def structure_rows(graph) -> tuple[list[dict], list[str], str | None]:
     """One row per operation; a failing row for each line that holds more than one operation."""
     rows, messages = [], []
     culprit = None
-    written = _expressions(graph)
+    written = written_out(graph)
     out = graph.outputs[0]
     unnamed = [n for n in graph.nodes if n.op not in ("input", "const") and not n.names]
     # The returned expression may be the last step itself (`return v6 + v7`), if its operands are variables.

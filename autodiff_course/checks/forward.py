@@ -7,7 +7,7 @@ tangent in topological order whose own step is wrong."""
 
 from __future__ import annotations
 
-from ..notation import join_sum, tangent_names, times
+from ..notation import join_sum, tangent_name, tangent_names, times
 from .analysis import GraphFacts
 from .diagnose import Diagnosis, Term, diagnose, partial_formula
 from .expected import expected_at
@@ -54,7 +54,7 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
     named = [n.id for n in graph.nodes if n.op != "const" and (n.names or n.id == out)]
     found = {n: find_local(p, [graph.nodes[n].name, *graph.nodes[n].names], spellings) for n in named}
     wrt_arg = wrt_node.names[0] if wrt_node.names else wrt_node.name
-    labels = {n: (found[n][0] if found[n] else f"d{graph.nodes[n].name}d{wrt_arg}") for n in named}
+    labels = {n: (found[n][0] if found[n] else tangent_name(graph.nodes[n].name, wrt_arg)) for n in named}
     found[out] = found[out] if out_node.names else None
     # The returned tangent is the student's answer for the output, whatever local held it.
     y_name = "y" if "y" in out_node.names or not out_node.names else out_node.name
@@ -96,7 +96,7 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
         """The student's tangents upstream of ``node`` that are wrong (what an inherited error comes from)."""
         return sorted(
             {
-                labels.get(i, f"d{graph.nodes[i].name}d{wrt_arg}")
+                labels.get(i, tangent_name(graph.nodes[i].name, wrt_arg))
                 for i in node.inputs
                 if graph.nodes[i].op != "const"
                 and not close(carried.get(i, 0.0), engine[i], scale[i], rtol, atol)
@@ -209,7 +209,7 @@ def _rule_words(graph, n: int, labels: dict[int, str], wrt_id: int, wrt_arg: str
     for k, i in enumerate(node.inputs):
         if graph.nodes[i].op == "const":
             continue
-        terms.append(times(partial_formula(graph, n, k), labels.get(i, f"d{graph.nodes[i].name}d{wrt_arg}")))
+        terms.append(times(partial_formula(graph, n, k), labels.get(i, tangent_name(graph.nodes[i].name, wrt_arg))))
     return join_sum(terms)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from ..engine.errors import AutodiffError
 from ..engine.primitives import PRIMITIVES
 from ..graph import Graph
+from .analysis import name_unnamed
 from .collect import FUNCTION_KINDS, RAW_FORMAT
 from .errors import InternalCheckError, MalformedRawError
 from .numbers import as_number, close, fmt
@@ -295,7 +296,7 @@ def _load_points(spec: dict, raw: dict) -> list[PointData]:
         if rec.get("graph") is not None:
             nodes = rec["graph"].get("nodes") if isinstance(rec["graph"], dict) else None
             if isinstance(nodes, list) and len(nodes) > MAX_OPERATIONS:
-                raise TooLarge(sum(1 for d in nodes if not (isinstance(d, dict) and d.get("op") == "const")))
+                raise TooLarge(sum(1 for d in nodes if not (isinstance(d, dict) and d.get("op") in ("input", "const"))))
             try:
                 graph = Graph.from_dict(rec["graph"])
             except (AutodiffError, KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
@@ -368,6 +369,9 @@ def _judge_function(spec: dict, raw: dict) -> CheckResult:
         return timeout_result(spec, raw)
     if not points:
         raise InternalCheckError(f"exercise {spec.get('id')!r} has no test points")
+    for p in points:
+        if p.graph is not None:
+            name_unnamed(p.graph)
     failures = {p.index: f for p in points if (f := point_failure(spec, p, fn_name)) is not None}
     if len(failures) == len(points):
         # Nothing can be judged anywhere: the first failure is the whole verdict.

@@ -1,0 +1,115 @@
+"""Verdicts an instructor can trust, on answers the checkers were not built with (tests/checks/answers_attacks.py).
+
+Each test pins one bullet of the list of wrong verdicts the checkers gave before they judged against the
+instructor's reference: finite differences passing as exact, honest styles scored 0, one bad point zeroing a
+whole answer, cancelling huge terms widening the tolerance, values outside the graph, reassigned names, and
+unbounded judging."""
+
+import time
+
+import answers_attacks as A
+import pytest
+
+from autodiff_course.checks import check_decomposition, check_forward, check_reverse
+from autodiff_course.checks.expected import SAFETY, UNIT_ROUNDOFF, expected_at
+
+SPEC_Y = {"id": "y", "reference": A.Y, "args": ["x0", "x1", "x2"]}
+
+# Steps from coarse to the best a central difference can do (about u**(1/3) = 5e-6) and below.
+STEPS = [1e-3, 1e-4, 1e-5, 6e-6, 3e-6, 1e-6, 1e-7, 1e-8]
+
+
+@pytest.mark.parametrize("h", STEPS)
+@pytest.mark.parametrize("make", [A.forward_difference, A.central_difference], ids=["forward", "central"])
+def test_a_finite_difference_fails_at_any_step_in_forward_mode_and_is_named(make, h):
+    result = check_forward(make(h), A.Y, points=A.POINTS)
+    assert not result.passed, result.feedback
+    assert result.culprit == "dydx0" and result.mistakes[0] == "finite-difference", result.feedback
+
+
+@pytest.mark.parametrize("h", STEPS)
+def test_a_central_difference_fails_at_any_step_in_reverse_mode_and_is_named(h):
+    result = check_reverse(A.reverse_central_difference(h), A.Y, points=A.POINTS)
+    assert not result.passed and result.culprit == "vbar0", result.feedback
+    assert result.mistakes[0] == "finite-difference"
+    assert result.score == pytest.approx(0.9)
+
+
+def test_the_bound_comes_from_the_reference_and_is_far_below_any_finite_difference():
+    exp = expected_at(SPEC_Y, A.POINTS[0])
+    # Six operations in the reference: c N u relative.
+    assert exp.operations == 6 and exp.rel == SAFETY * 6 * UNIT_ROUNDOFF
+    # The best central difference is off by about u**(2/3) = 4e-11 relative; the bound is under 1e-13.
+    assert exp.rel * max(exp.grad_scale) / abs(exp.grad[0]) < 1e-13
+
+
+@pytest.mark.parametrize(
+    "check,fn", [(check_forward, A.forward_honest_styles), (check_reverse, A.reverse_honest_styles)]
+)
+def test_right_answers_in_honest_styles_get_full_marks(check, fn):
+    # float() and math.* on values, numpy scalars, a helper function, +=, a list returned, compound lines.
+    result = check(fn, A.Y, points=A.POINTS)
+    assert result.passed and result.score == 1.0, result.feedback
+
+
+def test_a_value_outside_the_graph_is_caught_and_said_so():
+    result = check_forward(A.forward_outside_the_graph, A.Y, points=A.POINTS[:1])
+    assert not result.passed and result.mistakes[0] == "not-the-function", result.feedback
+    assert "does not change with x0" in result.feedback and result.score <= 0.5
+
+
+@pytest.mark.parametrize(
+    "check,fn,wrong",
+    [
+        (check_forward, A.forward_huge_cancelling_terms, {"dydx0"}),
+        # Every adjoint is 1: right for vbar3 and vbar5..vbar8 (the huge terms cancel exactly in vbar7 too).
+        (check_reverse, A.reverse_huge_cancelling_terms, {"vbar0", "vbar1", "vbar2", "vbar4"}),
+    ],
+)
+def test_cancelling_huge_terms_cannot_widen_the_tolerance(check, fn, wrong):
+    result = check(fn, A.Y, points=A.POINTS)
+    assert not result.passed and set(result.wrong) == wrong, result.feedback
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+def test_a_nan_at_one_point_costs_that_point_only_and_names_the_line():
+    result = check_reverse(A.reverse_nan_at_one_point, A.Y, points=A.POINTS)
+    # Right at two of the three points: two thirds of every part.
+    assert result.score == pytest.approx(2 / 3, abs=1e-6), result.feedback
+    assert result.mistakes == ["domain-error"]
+    assert "`dv3dv0 = np.cos(v0) * (v1 - 0.5) / (v1 - 0.5)`" in result.feedback
+    assert "follow it step by step" not in result.feedback  # not blamed on tracing
+
+
+def test_an_exception_at_one_point_costs_that_point_only():
+    result = check_reverse(A.reverse_raises_at_one_point, A.Y, points=A.POINTS)
+    assert result.status == "failed" and result.score == pytest.approx(2 / 3, abs=1e-6), result.feedback
+    assert "math.sqrt(x1)" in result.feedback and "x1 = -1.2" in result.feedback
+
+
+def test_a_reassigned_name_breaks_the_decomposition_rule():
+    result = check_decomposition(A.decomposition_reassigned, A.Y, points=A.POINTS)
+    assert not result.passed and result.mistakes[0] == "reassigned" and result.culprit == "v3"
+    assert "`v3` is assigned again on line" in result.feedback
+
+
+@pytest.mark.parametrize("check", [check_forward, check_reverse, check_decomposition])
+def test_a_graph_that_doubles_in_a_loop_is_judged_in_milliseconds(check):
+    check(A.doubling(2), A.Y, points=A.POINTS[:1])  # warm (the first check imports PyTorch)
+    started = time.perf_counter()
+    result = check(A.doubling(22), A.Y, points=A.POINTS[:1])
+    assert time.perf_counter() - started < 2.0 and not result.passed
+
+
+def test_a_graph_over_the_size_limit_is_too_large_to_check():
+    def huge(x0, x1, x2):
+        y = x0
+        for _ in range(6000):
+            y = y + x1
+        return y, 0.0
+
+    started = time.perf_counter()
+    result = check_forward(huge, "x0 + 6000*x1", points=[[1.0, 2.0, 3.0]])
+    assert result.status == "error" and result.mistakes == ["too-large"]
+    assert "too large to check: 6000 operations" in result.feedback
+    assert time.perf_counter() - started < 5.0
