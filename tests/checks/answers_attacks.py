@@ -198,11 +198,13 @@ def decomposition_reassigned(x0, x1, x2):
 
 # -- bounded judging ---------------------------------------------------------------------------------------
 def doubling(n):
+    """y doubled n times in a list slot (no local holds the steps) and halved back: 2n + 1 operations whose
+    written-out form doubles in length at every step."""
+
     def answer(x0, x1, x2):
-        y = _f(x0, x1, x2)
+        box = [_f(x0, x1, x2)]
         for _ in range(n):
-            y = y + y
-        y = y / 2**n
-        return y, 0.0
+            box[0] = box[0] + box[0]
+        return box[0] / 2**n, 0.0
 
     return answer

@@ -11,7 +11,6 @@ import answers_attacks as A
 import pytest
 
 from autodiff_course.checks import check_decomposition, check_forward, check_reverse
-from autodiff_course.checks.expected import SAFETY, UNIT_ROUNDOFF, expected_at
 
 SPEC_Y = {"id": "y", "reference": A.Y, "args": ["x0", "x1", "x2"]}
 
@@ -36,6 +35,8 @@ def test_a_central_difference_fails_at_any_step_in_reverse_mode_and_is_named(h):
 
 
 def test_the_bound_comes_from_the_reference_and_is_far_below_any_finite_difference():
+    from autodiff_course.checks.expected import SAFETY, UNIT_ROUNDOFF, expected_at
+
     exp = expected_at(SPEC_Y, A.POINTS[0])
     # Six operations in the reference: c N u relative.
     assert exp.operations == 6 and exp.rel == SAFETY * 6 * UNIT_ROUNDOFF
