@@ -13,6 +13,7 @@ The raw data (format ``autodiff-course.raw/1``)::
                  "graph": Graph.to_dict() | None, "output_index": int | None,  # the traced run
                  "trace_error": {...} | None,
                  "locals": {name: value}}],
+     "source": {"text", "first_line"} | None,  # the function's own text, read (never run) by the judge
      "parents": ...,          # graph kind: the student's dict of parents
      "variables": {...}}      # variables kind: snapshots by name
 
@@ -22,6 +23,7 @@ something that is not a number.
 
 from __future__ import annotations
 
+import inspect
 import linecache
 import math
 import traceback
@@ -113,6 +115,7 @@ def _collect_function(spec: dict, namespace: dict, raw: dict) -> None:
         raw["parents"] = _parents_data(namespace.get(spec.get("variable")), spec.get("variable"))
     if fn is None or not callable(fn):
         return
+    raw["source"] = _source(fn)
     points = test_points(spec, hidden=True)
     if spec.get("kind") == "graph":
         points = points[:1]
@@ -129,6 +132,15 @@ def _collect_function(spec: dict, namespace: dict, raw: dict) -> None:
         raw["points"].append(record)
         _plain_run(fn, point, record)
         _traced_run(fn, point, record)
+
+
+def _source(fn: Callable) -> dict | None:
+    """The text of the student's function and its first line (for the judge to read what a line says)."""
+    try:
+        lines, first = inspect.getsourcelines(fn)
+    except (OSError, TypeError):
+        return None
+    return {"text": "".join(lines)[:50_000], "first_line": first}
 
 
 def _plain_run(fn: Callable, point, record: dict) -> None:

@@ -18,6 +18,7 @@ from ..graph import Graph
 from ..notation import and_list
 from .analysis import GraphFacts
 from .numbers import close, fmt, near
+from .source import SourceFacts
 
 _MAX_SUBSET_TERMS = 8
 
@@ -160,6 +161,7 @@ def diagnose(
     rule_words: str,
     seed: float | None = None,
     numbers: bool = True,
+    source: SourceFacts | None = None,
 ) -> Diagnosis:
     """The likely mistake in the student's derivative ``received`` of ``node`` (``mode``: "reverse" or
     "forward"), given the terms of the chain rule built from the student's own neighbouring values. Without
@@ -204,6 +206,9 @@ def diagnose(
             for subset in itertools.combinations(range(len(terms)), size):
                 if same(received, sum(terms[i].value for i in subset)):
                     kept = [uses_words[i] for i in subset]
+                    replaced = source.overwritten(label) if source is not None else None
+                    if replaced is not None:
+                        return _overwritten(label, replaced, rule_words)
                     return _missing(mode, n.name, label, uses_words, kept, rule_words)
         for j, t in enumerate(terms):
             if t.value != 0 and same(received, own - 2 * t.value):
@@ -231,6 +236,15 @@ def diagnose(
             return Diagnosis(found[0], f"{found[1]} So {label} = {rule_words}.")
     if len(terms) == 1 and terms[0].partial != 0:
         t = terms[0]
+        carried_label = labels.get(t.other)
+        if (carried_label is not None and t.carried != 1 and same(received, t.partial)
+                and source is not None and source.reads(label, carried_label) is False):
+            what = "adjoint" if mode == "reverse" else "tangent"
+            return Diagnosis(
+                "missing-factor",
+                f"your line for {label} leaves out {carried_label}, the {what} the chain rule carries: "
+                f"{label} = {rule_words}.",
+            )
         implied_carried = received / t.partial
         for other, value in carried.items():
             if (
@@ -238,6 +252,8 @@ def diagnose(
                 and other in labels
                 and value != 0
                 and same(implied_carried * t.partial, value * t.partial)
+                # Claimed only if the student's line reads that name (another reading may give the same number).
+                and (source is None or source.reads(label, labels[other]) is not False)
             ):
                 right, used = labels.get(t.other, graph.nodes[t.other].name), labels[other]
                 if mode == "reverse":
@@ -262,6 +278,16 @@ def diagnose(
             f"{formula}.",
         )
     return Diagnosis("wrong", f"{label} does not match the chain rule: {label} = {rule_words}.")
+
+
+def _overwritten(label: str, replaced, rule_words: str) -> Diagnosis:
+    earlier, last = replaced
+    return Diagnosis(
+        "overwritten",
+        f"{label} is assigned on line {earlier.line} (`{earlier.text}`) and again with `=` on line {last.line} "
+        f"(`{last.text}`), which replaced the first value instead of adding to it. An adjoint adds up the "
+        f"contributions of every use: write `{label} += ...` for the second, or one sum: {label} = {rule_words}.",
+    )
 
 
 def _missing(

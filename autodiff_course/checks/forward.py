@@ -28,7 +28,7 @@ def _wrt(spec: dict, graph) -> int:
     return graph.inputs[int(wrt)]
 
 
-def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> PointVerdict:
+def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=None) -> PointVerdict:
     graph = p.graph
     facts = GraphFacts(graph)
     v = PointVerdict()
@@ -146,6 +146,7 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
                     rule_words=rule,
                     seed=own[n] if node.op == "input" else None,
                     numbers=p.visible or bool(spec.get("show_expected", True)),
+                    source=source,
                 )
                 if d.code in ("wrong", "wrong-local-derivative") and n == out:
                     d = _wrong_input(graph, facts, spec, r, scale[n], rtol, atol, label, wrt_id) or d
@@ -213,7 +214,7 @@ def _rule_words(graph, n: int, labels: dict[int, str], wrt_id: int, wrt_arg: str
     return join_sum(terms)
 
 
-def judge_forward(spec: dict, points: list[PointData], failures: dict | None = None):
+def judge_forward(spec: dict, points: list[PointData], failures: dict | None = None, source=None):
     rtol, atol = tolerances(spec)
-    verdicts = [_evaluate_point(spec, p, rtol, atol) for p in points]
-    return combine(spec, points, verdicts, failures)
+    verdicts = [_evaluate_point(spec, p, rtol, atol, source) for p in points]
+    return combine(spec, points, verdicts, failures, source)

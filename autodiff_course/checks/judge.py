@@ -24,6 +24,7 @@ from .errors import InternalCheckError, MalformedRawError
 from .numbers import as_number, close, fmt
 from .points import test_points, visible_count
 from .result import CheckResult, render
+from .source import source_facts
 from .spec import tolerances
 from .timeout import CheckTimeout, time_limit
 
@@ -392,11 +393,11 @@ def _judge_function(spec: dict, raw: dict) -> CheckResult:
     if spec["kind"] == "reverse":
         from .reverse import judge_reverse
 
-        return judge_reverse(spec, points, failures)
+        return judge_reverse(spec, points, failures, source_facts(raw.get("source")))
     if spec["kind"] == "forward":
         from .forward import judge_forward
 
-        return judge_forward(spec, points, failures)
+        return judge_forward(spec, points, failures, source_facts(raw.get("source")))
     from .decomposition import judge_decomposition
 
     return judge_decomposition(spec, points, failures)
@@ -452,7 +453,7 @@ def _y_not_first(spec: dict, points: list[PointData]) -> CheckResult | None:
                 ],
                 messages=[msg],
                 mistakes=["swapped-order"],
-                culprit="y",
+                culprit="y" if "y" in p.locals else None,
             )
     return None
 

@@ -119,7 +119,8 @@ def check_y(spec: dict, p: PointData, v: PointVerdict, facts: GraphFacts, y_valu
         row["message"] = msg
         v.mistakes.append(code)
         v.messages.append(msg)
-        v.culprit = v.culprit or label
+        # A culprit is a variable the student wrote: an output returned without a name has none.
+        v.culprit = v.culprit or (label if out.names else None)
     v.add("y", row)
     return ref
 
@@ -182,7 +183,7 @@ def derivative_scales(exp: Expected, own_scale: dict[int, float], rtol: float, g
     return exp.rel, scale
 
 
-def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> PointVerdict:
+def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=None) -> PointVerdict:
     graph = p.graph
     facts = GraphFacts(graph)
     v = PointVerdict()
@@ -315,6 +316,7 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float) -> Point
                     rule_words=rule,
                     seed=1.0 if n == out else None,
                     numbers=p.visible or bool(spec.get("show_expected", True)),
+                    source=source,
                 )
                 code, words = d.code, d.words
             row.update(ok=False, status="wrong", message=words, code=code)
@@ -345,10 +347,26 @@ def _rule_words(graph, n: int, facts: GraphFacts, labels: dict[int, str]) -> str
     return join_sum(terms)
 
 
-def judge_reverse(spec: dict, points: list[PointData], failures: dict | None = None):
+def judge_reverse(spec: dict, points: list[PointData], failures: dict | None = None, source=None):
     rtol, atol = tolerances(spec)
-    verdicts = [_evaluate_point(spec, p, rtol, atol) for p in points]
-    return combine(spec, points, verdicts, failures)
+    verdicts = [_evaluate_point(spec, p, rtol, atol, source) for p in points]
+    return combine(spec, points, verdicts, failures, source)
+
+
+def _pasted(label: str, verdicts: list[PointVerdict], source) -> str | None:
+    """The words for a value the student's line sets to a number literal (it reads no variable), the same at
+    every point while the right value is not: a number pasted in rather than computed. None otherwise."""
+    assigned = (source.assignments.get(label) or [None])[-1] if source is not None and source.known else None
+    if assigned is None or assigned.reads:
+        return None
+    got = [v.received.get(label) for v in verdicts if label in v.received]
+    want = [v.expected.get(label) for v in verdicts if label in v.received]
+    if len(got) < 2 or not all(finite(g) for g in got) or len(set(got)) != 1:
+        return None
+    if not all(finite(w) for w in want) or len(set(want)) == 1:
+        return None
+    return (f"{label} is {fmt(got[0])} at every test point, but its right value changes from point to point: "
+            "it is a number pasted in, not computed from your variables.")
 
 
 def part_credit(rows_at_points: list[dict | None], total: int) -> float:
@@ -367,7 +385,7 @@ def _lost_at_point(row: dict) -> bool:
 
 
 def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
-            failures: dict[int, PointFailure] | None = None):
+            failures: dict[int, PointFailure] | None = None, source=None):
     """One result from the verdicts at every judged point: a part is right only if it is right at every point;
     the words and compared values come from the first point where something is wrong. A point in
     ``failures`` (or a part that is NaN at one point only) costs that point's share."""
@@ -391,6 +409,13 @@ def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
         credits.append(part_credit([v.rows.get(part) for v in verdicts], total))
         rows.append(dict(row))
     messages, mistakes = list(shown.messages), list(shown.mistakes)
+    for row in rows:
+        pasted = _pasted(row["part"], verdicts, source)
+        if pasted is not None and not row["ok"]:
+            row.update(code="pasted-constant", message=pasted)
+            if shown.culprit == row["part"] and mistakes:
+                mistakes[0] = "pasted-constant"
+                messages[0] = pasted
     for f in sorted(failures.values(), key=lambda f: f.point.index):
         rows.append({"part": f"point {f.point.index + 1}", "label": "a test point", "ok": False,
                      "status": "wrong", "message": f.message, "code": f.code})

@@ -208,3 +208,77 @@ def doubling(n):
         return box[0] / 2**n, 0.0
 
     return answer
+
+
+# -- claims grounded in the student's lines ------------------------------------------------------------------
+def reverse_overwritten_adjoint(x0, x1, x2):
+    # vbar1 collects its two paths, but the second `=` throws the first away.
+    v0 = x0
+    v1 = x1
+    v2 = x2
+    v3 = np.sin(v0)
+    v4 = np.cos(v0)
+    v5 = v1 * v4
+    v6 = v1 / v2
+    v7 = v3 + v5
+    v8 = v6 + v7
+    vbar8 = 1
+    vbar7 = vbar8
+    vbar6 = vbar8
+    vbar5 = vbar7
+    vbar4 = vbar5 * v1
+    vbar3 = vbar7
+    vbar2 = vbar6 * (-v1 / v2**2)
+    vbar1 = vbar5 * v4
+    vbar1 = vbar6 / v2
+    vbar0 = vbar3 * np.cos(v0) + vbar4 * (-np.sin(v0))
+    return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
+
+
+F = "(x0**2/x1)*np.cos(x0) + np.exp(x0/x1)"
+POINTS_F = [[1.8, 2.4], [1.0, 1.0], [-0.7, 1.9]]
+
+
+def forward_example_dx1_tangent_left_out(x0, x1):
+    # dv4dx1 = exp(v2) forgets the factor dv2dx1. Since dv1dx1 = 1, "dv4dx1 uses dv1dx1 where dv2dx1 belongs"
+    # fits the numbers too, but the line reads no dv1dx1.
+    v0 = x0
+    dv0dx1 = 0
+    v1 = x1
+    dv1dx1 = 1
+    v2 = v0 / v1
+    dv2dx1 = (v1 * dv0dx1 - v0 * dv1dx1) / v1**2
+    v3 = v0 * v2
+    dv3dx1 = v0 * dv2dx1 + v2 * dv0dx1
+    v4 = np.exp(v2)
+    dv4dx1 = np.exp(v2)
+    v5 = np.cos(v0)
+    dv5dx1 = -np.sin(v0) * dv0dx1
+    v6 = v3 * v5
+    dv6dx1 = v3 * dv5dx1 + v5 * dv3dx1
+    v7 = v4 + v6
+    dv7dx1 = dv4dx1 + dv6dx1
+    return v7, dv7dx1
+
+
+def reverse_pasted_constant(x0, x1, x2):
+    # vbar0 pasted from a run at the visible point.
+    v0 = x0
+    v1 = x1
+    v2 = x2
+    v3 = np.sin(v0)
+    v4 = np.cos(v0)
+    v5 = v1 * v4
+    v6 = v1 / v2
+    v7 = v3 + v5
+    v8 = v6 + v7
+    vbar8 = 1
+    vbar7 = vbar8
+    vbar6 = vbar8
+    vbar5 = vbar7
+    vbar4 = vbar5 * v1
+    vbar3 = vbar7
+    vbar2 = vbar6 * (-v1 / v2**2)
+    vbar1 = vbar5 * v4 + vbar6 / v2
+    vbar0 = -2.5644364088007556
+    return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8

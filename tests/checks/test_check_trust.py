@@ -5,6 +5,7 @@ instructor's reference: finite differences passing as exact, honest styles score
 whole answer, cancelling huge terms widening the tolerance, values outside the graph, reassigned names, and
 unbounded judging."""
 
+import re
 import time
 
 import answers_attacks as A
@@ -114,3 +115,35 @@ def test_a_graph_over_the_size_limit_is_too_large_to_check():
     assert result.status == "error" and result.mistakes == ["too-large"]
     assert "too large to check: 6000 operations" in result.feedback
     assert time.perf_counter() - started < 5.0
+
+
+def test_an_adjoint_overwritten_by_a_second_assignment_is_said_so_with_both_lines():
+    result = check_reverse(A.reverse_overwritten_adjoint, A.Y, points=A.POINTS)
+    assert result.culprit == "vbar1" and result.mistakes[0] == "overwritten", result.feedback
+    assert "(`vbar1 = vbar5 * v4`)" in result.messages[0] and "(`vbar1 = vbar6 / v2`)" in result.messages[0]
+    assert "missing" not in result.messages[0]
+
+
+def test_a_diagnosis_never_names_a_variable_the_line_does_not_read():
+    # Both "uses dv1dx1 where dv2dx1 belongs" and "leaves out dv2dx1" fit the numbers (dv1dx1 = 1); only the
+    # second is what the line `dv4dx1 = np.exp(v2)` shows.
+    result = check_forward(A.forward_example_dx1_tangent_left_out, A.F, wrt=1, points=A.POINTS_F)
+    assert result.culprit == "dv4dx1" and result.mistakes[0] == "missing-factor", result.feedback
+    assert "dv1dx1" not in result.messages[0] and "leaves out dv2dx1" in result.messages[0]
+
+
+def test_a_pasted_constant_is_recognised():
+    result = check_reverse(A.reverse_pasted_constant, A.Y, points=A.POINTS)
+    assert result.culprit == "vbar0" and result.mistakes[0] == "pasted-constant", result.feedback
+    assert "at every test point" in result.messages[0]
+
+
+def test_culprits_and_words_name_only_what_the_student_wrote():
+    def returned_directly(x0, x1, x2):
+        return x0 + x1 * x2 + x2, 1.0
+
+    result = check_forward(returned_directly, A.Y, points=A.POINTS)
+    assert not result.passed and result.culprit is None, result.feedback
+    assert not re.search(r"\b_t\d", result.feedback)
+    result = check_forward(A.forward_huge_cancelling_terms, A.Y, points=A.POINTS)
+    assert not re.search(r"\b_t\d", result.feedback) and "(big - big)" in result.feedback

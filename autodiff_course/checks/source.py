@@ -1,0 +1,92 @@
+"""What the student's own code says, read on the trusted side from its text (parsed, never run).
+
+``collect`` sends the source text of the student's function; ``SourceFacts`` lists, for every name the
+function assigns, where and how (``=`` or ``+=``) and which names each assignment reads. Diagnoses use it to
+claim only what a line shows: a neighbour is "used where another belongs" only if the line reads it, and a
+missing path whose term was written and then replaced by a later ``=`` is said to be overwritten.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+#: The longest source text judged (a hand-written answer is a few hundred lines at most).
+MAX_SOURCE_CHARS = 50_000
+
+
+@dataclass(frozen=True)
+class Assignment:
+    line: int
+    augmented: bool  # ``+=`` / ``-=``
+    reads: frozenset[str]
+    text: str
+
+
+@dataclass
+class SourceFacts:
+    """Assignments by target name (in the order of the lines), and every name the code mentions."""
+
+    assignments: dict[str, list[Assignment]] = field(default_factory=dict)
+    names: set[str] = field(default_factory=set)
+    known: bool = False
+
+    def reads(self, target: str, name: str) -> bool | None:
+        """Whether the last assignment of ``target`` reads ``name`` (None when the source is unknown)."""
+        if not self.known or target not in self.assignments:
+            return None
+        return name in self.assignments[target][-1].reads
+
+    def overwritten(self, target: str) -> tuple[Assignment, Assignment] | None:
+        """``(earlier, last)`` when ``target`` was assigned with ``=`` after an earlier assignment of it that
+        the last one does not read (the earlier value was thrown away, not accumulated)."""
+        found = self.assignments.get(target) or []
+        if len(found) < 2 or found[-1].augmented or target in found[-1].reads:
+            return None
+        return found[-2], found[-1]
+
+    def wrote(self, name: str) -> bool:
+        return not self.known or name in self.names
+
+
+def source_facts(raw_source) -> SourceFacts:
+    """The facts of ``{"text": ..., "first_line": n}`` as collected; empty (``known`` False) for anything
+    else, or text that does not parse."""
+    if not isinstance(raw_source, dict) or not isinstance(raw_source.get("text"), str):
+        return SourceFacts()
+    text = raw_source["text"][:MAX_SOURCE_CHARS]
+    first = raw_source.get("first_line")
+    offset = first - 1 if isinstance(first, int) and not isinstance(first, bool) else 0
+    try:
+        tree = ast.parse(_dedent(text))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return SourceFacts()
+    facts = SourceFacts(known=True)
+    lines = text.splitlines()
+    try:
+        nodes = list(ast.walk(tree))
+    except RecursionError:
+        return SourceFacts()
+    for node in nodes:
+        if isinstance(node, ast.Name):
+            facts.names.add(node.id)
+        elif isinstance(node, ast.arg):
+            facts.names.add(node.arg)
+        if isinstance(node, (ast.Assign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            reads = frozenset(n.id for n in ast.walk(node.value) if isinstance(n, ast.Name))
+            line = node.lineno
+            src = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+            for t in targets:
+                if isinstance(t, ast.Name):
+                    facts.assignments.setdefault(t.id, []).append(
+                        Assignment(line + offset, isinstance(node, ast.AugAssign), reads, src))
+    for found in facts.assignments.values():
+        found.sort(key=lambda a: a.line)
+    return facts
+
+
+def _dedent(text: str) -> str:
+    import textwrap
+
+    return textwrap.dedent(text)
