@@ -50,7 +50,7 @@ class GraphFacts:
         """|value| of every node, with sums and differences counting their operands' sizes (cancellation)."""
         scale: dict[int, float] = {}
         for n in self.graph.nodes:
-            if n.op in ("add", "sub"):
+            if n.primitive is not None and n.primitive.linear:
                 scale[n.id] = sum(scale[i] for i in n.inputs)
             else:
                 scale[n.id] = abs(self.value(n.id))
@@ -101,6 +101,27 @@ def written_out(graph) -> dict[int, str]:
                 parts.append(m.name)
         text = n.primitive.describe(parts)
         out[n.id] = text if len(text) <= _EXPRESSION_CHARS else text[: _EXPRESSION_CHARS - 3] + "..."
+    return out
+
+
+def shapes(graph: Graph) -> dict[int, str]:
+    """Every node's shape as text, independent of names: ``x0`` for input 0, a constant's value, ``op(...)``
+    of its inputs' shapes (sorted for a commutative primitive). Two graphs compute a node the same way exactly
+    when their shapes are equal. Long shapes are hashed, so the cost stays linear."""
+    import hashlib
+
+    out: dict[int, str] = {}
+    for n in graph.nodes:
+        if n.op == "input":
+            out[n.id] = f"x{graph.inputs.index(n.id)}"
+        elif n.op == "const":
+            out[n.id] = repr(_float(n.value))
+        else:
+            parts = [out[i] for i in n.inputs]
+            if n.primitive is not None and n.primitive.commutative:
+                parts.sort()
+            text = f"{n.op}({','.join(parts)})"
+            out[n.id] = text if len(text) < 200 else "#" + hashlib.sha256(text.encode()).hexdigest()[:16]
     return out
 
 

@@ -30,7 +30,7 @@ same relative bound and the largest derivative scale of the reference as their s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ..engine.errors import AutodiffError
@@ -63,6 +63,8 @@ class Expected:
     adjoint_scale: float
     tangent_scale: tuple[float, ...]
     operations: int
+    #: The reference's traced graph (None when it could not be traced): its shape is the graph exercise's key.
+    graph: object = field(default=None, compare=False, repr=False)
 
 
 def expected_at(spec: dict, point) -> Expected:
@@ -122,6 +124,7 @@ def _expected(key, args, point, ref: _Ref) -> Expected:
         adjoint_scale=max((adjoint_scale[n.id] for n in graph.nodes if n.op != "const"), default=0.0),
         tangent_scale=tangent_scale,
         operations=ops,
+        graph=graph,
     )
 
 
@@ -137,4 +140,9 @@ def _trace_reference(spec: dict, point):
         return None
     if len(graph.inputs) != len(point):
         return None
+    args = list(spec.get("args") or [])
+    for k, i in enumerate(graph.inputs):
+        if k < len(args):
+            # The reference is traced through ``*values``: its inputs take the exercise's argument names.
+            graph.nodes[i].name = args[k]
     return graph

@@ -9,7 +9,11 @@ no parents or left out, and the order of parents does not matter (a graph drawin
 from __future__ import annotations
 
 from ..notation import natural_key
-from .judge import PointData, error_result, make_result
+from .analysis import shapes, written_out
+from .expected import expected_at
+from .judge import PointData, error_result, make_result, point_words
+from .numbers import close
+from .reverse import unfaithful
 
 
 def _is_constant(text: str) -> bool:
@@ -18,6 +22,50 @@ def _is_constant(text: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def function_rows(spec: dict, p: PointData, graph, rows: list, messages: list, mistakes: list) -> None:
+    """Rows comparing the student's function with the reference's graph: operations no variable holds (the
+    dict cannot list them), and, when the function is not the exercise's, each operation of the reference's
+    graph the student's graph lacks."""
+    written = written_out(graph)
+    for n in graph.nodes:
+        if n.op not in ("input", "const") and not n.names and n.id != graph.outputs[0]:
+            msg = (f"line {n.line} computes {written[n.id]} without storing it in an intermediate variable, so "
+                   "your graph cannot show that step: give it its own variable.")
+            rows.append({"part": f"({written[n.id]})", "label": written[n.id], "ok": False, "status": "wrong",
+                         "message": msg, "code": "not-elementary"})
+            messages.append(msg)
+            mistakes.append("not-elementary")
+    if spec.get("reference") is None:
+        return
+    exp = expected_at(spec, p.inputs)
+    if exp.graph is None:
+        return
+    value = float(graph.nodes[graph.outputs[0]].value)
+    same_value = close(value, exp.y, exp.y_scale, exp.rel, 0.0)
+    grad = {k: float(x) for k, x in graph.adjoints().items()}
+    if same_value and unfaithful(spec, p, graph, exp, grad, 0.0) is None:
+        return
+    msg = ("Your function does not compute the exercise's function "
+           f"({'its derivatives differ' if same_value else 'its value differs'} {point_words(spec, p)}), so its "
+           "graph is not the exercise's graph.")
+    rows.insert(0, {"part": "function", "label": "function", "ok": False, "status": "wrong", "message": msg,
+                    "code": "wrong-function"})
+    messages.insert(0, msg)
+    mistakes.insert(0, "wrong-function")
+    theirs = set(shapes(graph).values())
+    ref = exp.graph
+    ref_written = written_out(ref)
+    for n in ref.nodes:
+        if n.op in ("input", "const") or shapes(ref)[n.id] in theirs:
+            continue
+        what = ref_written[n.id]
+        msg = f"the exercise's function computes {what}; your function does not."
+        rows.append({"part": f"reference ({what})", "label": what, "ok": False, "status": "missing",
+                     "message": msg, "code": "missing-operation"})
+        messages.append(msg)
+        mistakes.append("missing-operation")
 
 
 def judge_graph(spec: dict, raw: dict, points: list[PointData]):
@@ -176,6 +224,7 @@ def judge_graph(spec: dict, raw: dict, points: list[PointData]):
         )
         messages.append(msg)
         culprit = culprit or label
+    function_rows(spec, points[0], graph, rows, messages, mistakes)
     unknown = [k for k in given if k not in used_keys and k not in owner]
     for k in unknown:
         msg = f"`{variable}` has an entry {k!r}, but your function has no intermediate variable called {k}."

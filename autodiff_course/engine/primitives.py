@@ -108,8 +108,15 @@ class Primitive:
         expr: str,
         partial_text: tuple[str, ...] = (),
         symbol: str | None = None,
+        commutative: bool = False,
+        linear: bool = False,
     ):
         self.name = name
+        #: The operands may be swapped without changing the value (a graph's shape ignores their order).
+        self.commutative = commutative
+        #: The value is a fixed linear combination of the operands (+1/-1 partials): rounding in it is relative
+        #: to the operands' sizes, not the result's, since terms can cancel.
+        self.linear = linear
         self.arity = arity
         self.scalar_impl = scalar
         self.array_impl = array
@@ -389,15 +396,15 @@ def _max_partial(first: bool):
 # -- elementwise: binary ----------------------------------------------------------------------------------
 add = Primitive("add", 2, scalar=operator.add, array=np.add, partials=(1, 1),
                 torch=lambda t, x, y: x + y, grad_fn="AddBackward0", expr="{0} + {1}",
-                partial_text=("1", "1"), symbol="+")
+                partial_text=("1", "1"), symbol="+", commutative=True, linear=True)
 sub = Primitive("sub", 2, scalar=operator.sub, array=np.subtract, partials=(1, -1),
                 torch=lambda t, x, y: x - y, grad_fn="SubBackward0", expr="{0} - {1}",
                 grad_fn_variant=lambda params, numbers, ranks: "RsubBackward1" if numbers[0] else None,
-                partial_text=("1", "-1"), symbol="-")
+                partial_text=("1", "-1"), symbol="-", linear=True)
 mul = Primitive("mul", 2, scalar=operator.mul, array=np.multiply,
                 partials=(lambda ans, x, y: y, lambda ans, x, y: x),
                 torch=lambda t, x, y: x * y, grad_fn="MulBackward0", expr="{0} * {1}",
-                partial_text=("{1}", "{0}"), symbol="*")
+                partial_text=("{1}", "{0}"), symbol="*", commutative=True)
 div = Primitive("div", 2, scalar=operator.truediv, array=np.true_divide,
                 partials=(lambda ans, x, y: 1 / y, lambda ans, x, y: -x / (y * y)), domain=_check_div,
                 torch=lambda t, x, y: x / y, grad_fn="DivBackward0", expr="{0} / {1}",
@@ -413,11 +420,11 @@ maximum = Primitive("maximum", 2, scalar=_scalar_maximum, array=np.maximum,
                     partials=(_max_partial(True), _max_partial(False)),
                     torch=lambda t, x, y: t.maximum(x, y), grad_fn="MaximumBackward0",
                     expr="maximum({0}, {1})",
-                    partial_text=("1 if {0} > {1} else 0", "1 if {1} > {0} else 0"))
+                    partial_text=("1 if {0} > {1} else 0", "1 if {1} > {0} else 0"), commutative=True)
 
 # -- elementwise: unary -----------------------------------------------------------------------------------
 neg = Primitive("neg", 1, scalar=operator.neg, array=np.negative, partials=(-1,),
-                torch=lambda t, x: -x, grad_fn="NegBackward0", expr="-{0}", partial_text=("-1",))
+                torch=lambda t, x: -x, grad_fn="NegBackward0", expr="-{0}", partial_text=("-1",), linear=True)
 sin = Primitive("sin", 1, scalar=math.sin, array=np.sin, partials=(lambda ans, x: cos(x),),
                 torch=lambda t, x: t.sin(x), grad_fn="SinBackward0", expr="sin({0})",
                 partial_text=("cos({0})",))
@@ -452,7 +459,8 @@ abs_ = Primitive("abs", 1, scalar=abs, array=np.abs,
                  torch=lambda t, x: t.abs(x), grad_fn="AbsBackward0", expr="abs({0})",
                  partial_text=("sign({0})",))
 identity = Primitive("identity", 1, scalar=lambda x: x, array=lambda x: x, partials=(1,),
-                     torch=lambda t, x: x * 1, grad_fn="CloneBackward0", expr="{0}", partial_text=("1",))
+                     torch=lambda t, x: x * 1, grad_fn="CloneBackward0", expr="{0}", partial_text=("1",),
+                     linear=True)
 
 
 # -- structural tensor primitives -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import re
 import time
 
 import answers_attacks as A
+import numpy as np
 import pytest
 
 from autodiff_course.checks import check_decomposition, check_forward, check_reverse
@@ -147,3 +148,21 @@ def test_culprits_and_words_name_only_what_the_student_wrote():
     assert not re.search(r"\b_t\d", result.feedback)
     result = check_forward(A.forward_huge_cancelling_terms, A.Y, points=A.POINTS)
     assert not re.search(r"\b_t\d", result.feedback) and "(big - big)" in result.feedback
+
+
+def test_the_graph_exercise_compares_with_the_reference_functions_graph():
+    from autodiff_course.checks import check_graph
+
+    def just_x0(x0, x1, x2):
+        return x0
+
+    def one_line(x0, x1, x2):
+        return np.sin(x0) + x1 * np.cos(x0) + x1 / x2
+
+    result = check_graph(just_x0, {}, points=A.POINTS[:1], reference=A.Y)
+    assert result.score == 0.0 and result.mistakes[0] == "wrong-function", result.feedback
+    # Each of the reference's six operations the function lacks is a part it misses.
+    assert sum(r.get("code") == "missing-operation" for r in result.rows) == 6
+    assert "computes sin(x0)" in result.feedback
+    result = check_graph(one_line, {}, points=A.POINTS[:1], reference=A.Y)
+    assert result.score == 0.0 and "not-elementary" in result.mistakes, result.feedback
