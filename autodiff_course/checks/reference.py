@@ -1,8 +1,10 @@
 """Trusted recomputations that grader expectations call (`equals = "reference.mlp_weight_grads(...)[0]"`).
 
 Each helper recomputes, in float64 numpy and by hand-written backpropagation, a quantity the students obtain
-from PyTorch, starting only from the values of the tensors they leave behind. Nothing here imports torch or
-runs student code, so an answer is never compared with itself. Arguments may be variable snapshots (anything
+from PyTorch, starting only from the values of the tensors they leave behind, and regenerates the data the
+notebooks' locked cells create from their seeds (``*_data``: torch only draws the same random numbers, it
+computes nothing that is compared). Nothing here runs student code, so an answer is never compared with
+itself. Arguments may be variable snapshots (anything
 with a `.values` array), tensors' numpy arrays, or nested lists.
 """
 from __future__ import annotations
@@ -19,6 +21,7 @@ __all__ = [
     "mlp_weight_grads",
     "sequential_input_grad",
     "sequential_param_grads",
+    "autodiff_by_hand_mlp_data",
 ]
 
 
@@ -139,3 +142,24 @@ def linear_gd(params, x, y, alpha: float, epochs: int) -> tuple[np.ndarray, list
         losses.append(linear_mse_loss(current, x, y))
         current = current - alpha * linear_mse_grad(current, x, y)
     return current, losses
+
+
+# -- instructor-owned data: what the notebooks' locked cells create, regenerated here from their seeds ------
+def _torch():
+    import torch
+
+    return torch
+
+
+def autodiff_by_hand_mlp_data() -> dict:
+    """The fixed batch notebook `autodiff_by_hand` creates in its locked cells (seed 0), ``x_batch`` and
+    ``y_batch``, so an expectation never trusts the student's copies. (The weights are the student's: the
+    notebook invites training them longer.)"""
+    torch = _torch()
+    inputs = torch.rand((1000, 3), generator=torch.Generator().manual_seed(0))
+    targets = torch.sqrt(inputs[:, [0]] / inputs[:, [1]]) * torch.sin(inputs[:, [0]] * inputs[:, [1]]) * torch.exp(
+        inputs[:, [2]])
+    return {
+        "x_batch": inputs[:100].numpy().astype(np.float64),
+        "y_batch": targets[:100].numpy().astype(np.float64),
+    }

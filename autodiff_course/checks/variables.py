@@ -417,6 +417,30 @@ def _uses_student_data(expression: str, names: list[str]) -> bool:
     return any(word in names for word in re.findall(r"[A-Za-z_]\w*", expression))
 
 
+def _and(names: list[str]) -> str:
+    quoted = [f"`{n}`" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def _instructor_data(spec: dict, snapshots: dict, rtol: float, atol: float) -> tuple[dict, list[str]]:
+    """The exercise's own data (``instructor_data``: an expression of the ``reference`` module giving
+    ``{name: value}``, what the notebook's locked cells create), and the names among the student's variables
+    whose values differ from it (replaced or changed inputs)."""
+    expression = spec.get("instructor_data")
+    if not expression:
+        return {}, []
+    try:
+        data = eval(str(expression), _namespace({}))  # noqa: S307 - the instructor's expression
+    except Exception as exc:  # noqa: BLE001
+        raise InternalCheckError(
+            f"exercise {spec.get('id')!r}: instructor_data {expression!r} fails ({type(exc).__name__}: {exc})"
+        ) from None
+    if not isinstance(data, dict):
+        raise InternalCheckError(f"exercise {spec.get('id')!r}: instructor_data must give a dict of values")
+    replaced = [n for n, v in data.items() if n in snapshots and not matches(snapshots[n], v, rtol, atol)]
+    return data, replaced
+
+
 def judge_variables(spec: dict, raw: dict):
     from .errors import MalformedRawError
     from .judge import make_result
@@ -439,6 +463,7 @@ def judge_variables(spec: dict, raw: dict):
     if not expectations:
         raise InternalCheckError(f"exercise {spec.get('id')!r} has no expectations")
     rtol, atol = tolerances(spec)
+    instructor, replaced = _instructor_data(spec, snapshots, rtol, atol)
     show = bool(spec.get("show_expected", True))
     total = sum(float(e.get("weight", 1)) for e in expectations)
     rows, messages, mistakes = [], [], []
@@ -465,7 +490,8 @@ def judge_variables(spec: dict, raw: dict):
             else:
                 got_exc = None
             try:
-                want = eval(equals, _namespace(snapshots))  # noqa: S307
+                # Expected values come from the instructor's data where the exercise owns it.
+                want = eval(equals, {**_namespace(snapshots), **instructor})  # noqa: S307
             except Exception as exc:  # noqa: BLE001 - computed from the student's variables, which may not fit
                 want, want_exc = None, exc
             else:
@@ -507,6 +533,13 @@ def judge_variables(spec: dict, raw: dict):
             msg = f"{check}: {hint}" if hint else f"{check} is not right."
             if why:
                 msg += f" ({why})"
+            swapped = [n for n in replaced if re.search(rf"\b{re.escape(n)}\b", equals + " " + check)]
+            if swapped:
+                msg += (f" Your {_and(swapped)} {'is' if len(swapped) == 1 else 'are'} not the notebook's: "
+                        f"{'it was' if len(swapped) == 1 else 'they were'} replaced or changed after the cell that "
+                        "created them, so the answer was computed on other data. Run the notebook's cells again, "
+                        "in order.")
+                code = "replaced-input"
             row["message"] = msg
             messages.append(msg)
             mistakes.append(code)

@@ -166,3 +166,56 @@ def test_the_graph_exercise_compares_with_the_reference_functions_graph():
     assert "computes sin(x0)" in result.feedback
     result = check_graph(one_line, {}, points=A.POINTS[:1], reference=A.Y)
     assert result.score == 0.0 and "not-elementary" in result.mistakes, result.feedback
+
+
+def _mlp_namespace(zero_inputs: bool):
+    """The variables of notebook autodiff_by_hand after its mlp_gradients answer, built as its cells build
+    them (seed 0, 30 Adam steps), the answer computed honestly on the batch it is given."""
+    import torch
+
+    torch.manual_seed(0)
+    inputs = torch.rand((1000, 3))
+    targets = torch.sqrt(inputs[:, [0]] / inputs[:, [1]]) * torch.sin(inputs[:, [0]] * inputs[:, [1]]) * torch.exp(
+        inputs[:, [2]])
+    weights = [torch.rand((a, b), requires_grad=True) for a, b in [(3, 50), (50, 50), (50, 1)]]
+    biases = [torch.zeros(b, requires_grad=True) for b in (50, 50, 1)]
+    optimiser = torch.optim.Adam(weights + biases, lr=1e-2)
+    batches = torch.Generator().manual_seed(1)
+
+    def model(h):
+        for k in range(3):
+            h = h @ weights[k] + biases[k]
+            if k < 2:
+                h = torch.sigmoid(h)
+        return h
+
+    for _ in range(30):
+        rows = torch.randint(0, inputs.shape[0], (100,), generator=batches)
+        optimiser.zero_grad()
+        torch.nn.MSELoss()(model(inputs[rows]), targets[rows]).backward()
+        optimiser.step()
+    x_batch, y_batch = inputs[:100], targets[:100]
+    if zero_inputs:
+        x_batch = torch.zeros(100, 3)
+    optimiser.zero_grad()
+    torch.nn.MSELoss()(model(x_batch), y_batch).backward()
+    return {"weights": weights, "biases": biases, "x_batch": x_batch, "y_batch": y_batch,
+            "gradients": weights[0].grad}
+
+
+def test_pytorch_expectations_come_from_the_instructors_data_and_replaced_inputs_are_named():
+    from autodiff_course.checks import check_variables
+    from autodiff_course.course.config import load_config
+
+    spec = load_config("graders/autodiff_by_hand.toml").exercise("mlp_gradients")
+    opts = {k: spec[k] for k in ("rtol", "atol", "instructor_data")}
+    honest = check_variables(_mlp_namespace(False), spec["variables"], spec["expect"], **opts)
+    assert honest.passed, honest.feedback
+    zeroed = check_variables(_mlp_namespace(True), spec["variables"], spec["expect"], **opts)
+    assert not zeroed.passed and "replaced-input" in zeroed.mistakes, zeroed.feedback
+    assert "Your `x_batch` is not the notebook's" in zeroed.feedback
+    # Zeroed inputs and zero gradients, the attack that scored 3/3: only the shape is right.
+    namespace = dict(_mlp_namespace(False), x_batch=__import__("torch").zeros(100, 3))
+    namespace["gradients"] = __import__("torch").zeros(3, 50)
+    attack = check_variables(namespace, spec["variables"], spec["expect"], **opts)
+    assert attack.score == pytest.approx(1 / 3), attack.feedback
