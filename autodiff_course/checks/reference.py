@@ -22,6 +22,8 @@ __all__ = [
     "sequential_input_grad",
     "sequential_param_grads",
     "autodiff_by_hand_mlp_data",
+    "autograd_basics_network_data",
+    "chain_rule_training_line_data",
 ]
 
 
@@ -163,3 +165,29 @@ def autodiff_by_hand_mlp_data() -> dict:
         "x_batch": inputs[:100].numpy().astype(np.float64),
         "y_batch": targets[:100].numpy().astype(np.float64),
     }
+
+
+def autograd_basics_network_data() -> dict:
+    """The network and input notebook `autograd_basics` creates in a locked cell (seed 1): ``net_params``
+    (W1, b1, W2, b2, W3, b3 as PyTorch's default initialisation draws them) and ``x_net``."""
+    torch = _torch()
+    from torch import nn
+
+    state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(1)
+        net = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1))
+        x_net = torch.rand(1, 10)
+    finally:
+        torch.random.set_rng_state(state)  # the trusted side's own random state is left as it was
+    return {
+        "net_params": [p.detach().numpy().astype(np.float64) for p in net.parameters()],
+        "x_net": x_net.numpy().astype(np.float64),
+    }
+
+
+def chain_rule_training_line_data() -> dict:
+    """The data of notebook `chain_rule_training`'s line fit: the locked cell's ``x`` and starting
+    ``model_params``, and the targets ``y`` = 0.5 x + 0.5 of its true line."""
+    x = np.array([1.0, 2.0, 3.0])
+    return {"x": x, "model_params": np.array([1.0, 1.0]), "y": 0.5 * x + 0.5}

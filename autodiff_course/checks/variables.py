@@ -437,6 +437,8 @@ def _instructor_data(spec: dict, snapshots: dict, rtol: float, atol: float) -> t
         ) from None
     if not isinstance(data, dict):
         raise InternalCheckError(f"exercise {spec.get('id')!r}: instructor_data must give a dict of values")
+    # Read like a student's variables (``x.values``, ``x.shape``): through the same snapshot.
+    data = {str(k): restore(snapshot(v)) for k, v in data.items()}
     replaced = [n for n, v in data.items() if n in snapshots and not matches(snapshots[n], v, rtol, atol)]
     return data, replaced
 
