@@ -197,10 +197,11 @@ def diagnose(
         )
     if own != 0 and same(received, -own):
         return Diagnosis("sign", f"{label} has the wrong sign: it should be {rule_words}.")
-    if mode == "reverse":
-        uses_words = [graph.nodes[t.other].name for t in terms]
-    else:
-        uses_words = [graph.nodes[t.other].name for t in terms]
+    uses_words = [graph.nodes[t.other].name for t in terms]
+    grounded = _substitution(mode, graph, facts, node, label, received, terms, own, labels, carried, same,
+                             rule_words, source)
+    if grounded is not None:
+        return grounded
     if len(terms) >= 2 and len(terms) <= _MAX_SUBSET_TERMS:
         for size in range(len(terms) - 1, 0, -1):
             for subset in itertools.combinations(range(len(terms)), size):
@@ -278,6 +279,96 @@ def diagnose(
             f"{formula}.",
         )
     return Diagnosis("wrong", f"{label} does not match the chain rule: {label} = {rule_words}.")
+
+
+def _substitution(mode, graph, facts, node, label, received, terms, own, labels, carried, same, rule_words,
+                  source) -> Diagnosis | None:
+    """One name in the student's line stands where another belongs, shown by the line itself (it reads the
+    name it used, and not the one that belongs): a neighbour's tangent or adjoint in place of the carried
+    one, a forward value in place of a local derivative, or the carried value left out (a factor of 1)."""
+    if source is None or not source.known or label not in source.assignments:
+        return None
+    what = "adjoint" if mode == "reverse" else "tangent"
+    for t in terms:
+        right = labels.get(t.other)
+        if right is None:
+            continue
+        rest = own - t.value
+        if (t.carried != 1 and same(received, rest + t.partial) and source.reads(label, right) is False):
+            return Diagnosis("missing-factor", f"your line for {label} leaves out {right}, the {what} the chain "
+                                               f"rule carries: {label} = {rule_words}.")
+        legitimate = {labels.get(t2.other) for t2 in terms}
+        for other, value in carried.items():
+            used = labels.get(other)
+            # Only a name the line reads for no other term: a neighbour that belongs to another term explains
+            # nothing (that reading is a dropped term).
+            if (other == t.other or used is None or used in legitimate or value == t.carried
+                    or not same(received, rest + value * t.partial)):
+                continue
+            if source.reads(label, used) and source.reads(label, right) is False:
+                through = graph.nodes[t.other].name
+                why = (f"{graph.nodes[node].name} is used by {through}, so its adjoint comes from {right}"
+                       if mode == "reverse" else
+                       f"{graph.nodes[node].name} is computed from {through}, so its tangent comes from {right}")
+                return Diagnosis("wrong-neighbour", f"{label} uses {used} where {right} belongs: {why}. "
+                                                    f"So {label} = {rule_words}.")
+        op_node, k = (t.other, t.k) if mode == "reverse" else (node, t.k)
+        formula = partial_formula(graph, op_node, k)
+        found = _operand_swapped(graph, facts, op_node, k, t, rest, received, same, label, source)
+        if found is not None:
+            return Diagnosis("wrong-local-derivative", f"in {label} the local derivative "
+                             f"d{graph.nodes[op_node].name}/d{graph.nodes[graph.nodes[op_node].inputs[k]].name} "
+                             f"= {formula} is written with {found[1]} in place of {found[0]}. "
+                             f"So {label} = {rule_words}.")
+        for m in graph.nodes:
+            # An operand of the same operation in place of the derivative is the catalogue's product slip.
+            if not m.names or m.id in graph.nodes[op_node].inputs:
+                continue
+            value = facts.value(m.id)
+            if value == t.partial or not same(received, rest + t.carried * value):
+                continue
+            if source.reads(label, m.name) and not any(source.reads(label, w) for w in _words(formula)):
+                return Diagnosis(
+                    "wrong-local-derivative",
+                    f"in {label} you used {m.name} where the local derivative "
+                    f"d{graph.nodes[op_node].name}/d{graph.nodes[graph.nodes[op_node].inputs[k]].name} = {formula} "
+                    f"belongs. So {label} = {rule_words}.",
+                )
+    return None
+
+
+def _operand_swapped(graph, facts, op_node, k, t, rest, received, same, label, source):
+    """``(right, used)`` when the local derivative, computed with one operand replaced by another variable the
+    line reads (and the operand's own name absent from it), explains the number."""
+    op = graph.nodes[op_node]
+    if op.primitive is None:
+        return None
+    args = [graph.nodes[i].value for i in op.inputs]
+    for j, i in enumerate(op.inputs):
+        right = graph.nodes[i].name
+        if graph.nodes[i].op == "const" or source.reads(label, right) is not False:
+            continue
+        for m in graph.nodes:
+            # The other operand of the same operation is the catalogue's product/quotient slip, not this.
+            if not m.names or m.id in op.inputs or not source.reads(label, m.name):
+                continue
+            swapped = list(args)
+            swapped[j] = m.value
+            try:
+                with _quiet():
+                    value = float(op.primitive.partial(k, op.value, swapped))
+            except Exception:  # noqa: BLE001 - a partial undefined at the swapped value is no match
+                continue
+            if math.isfinite(value) and same(received, rest + t.carried * value):
+                return right, m.name
+    return None
+
+
+def _words(formula: str) -> list[str]:
+    import re
+
+    return [w for w in re.findall(r"[A-Za-z_]\w*", formula) if w not in ("sin", "cos", "exp", "log", "tan", "sqrt",
+                                                                          "tanh", "sign")] or ["\0"]
 
 
 def _overwritten(label: str, replaced, rule_words: str) -> Diagnosis:

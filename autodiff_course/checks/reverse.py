@@ -97,14 +97,19 @@ def check_y(spec: dict, p: PointData, v: PointVerdict, facts: GraphFacts, y_valu
         show = spec.get("show_expected", True)
         numbers = p.visible or show
         graph_value = facts.value(facts.output)
+        departs = first_departure(graph, exp) if not close(graph_value, ref, scale, rtol, atol) else None
         if not close(graph_value, ref, scale, rtol, atol):
             msg = (
                 f"Your forward pass does not compute the exercise's function: {where} your {label} is "
                 + (f"{fmt(graph_value)}" if numbers else "not y")
                 + (f", but y is {fmt(ref)}" if show else "")
+                + (f". The first variable that takes a value the function never computes is {departs.name} "
+                   f"(line {departs.line}: `{departs.source}`)" if departs is not None and departs.source else "")
                 + ". Check each line of the forward pass against the formula."
             )
             code = "wrong-function"
+            if departs is not None:
+                v.culprit = v.culprit or departs.name
         elif not finite(y_value):
             msg = f"The first value your function returns must be y, a number; yours is {fmt(y_value)}."
             code = "not-a-number"
@@ -123,6 +128,21 @@ def check_y(spec: dict, p: PointData, v: PointVerdict, facts: GraphFacts, y_valu
         v.culprit = v.culprit or (label if out.names else None)
     v.add("y", row)
     return ref
+
+
+def first_departure(graph, exp: Expected):
+    """The first of the student's named variables (in the order they were computed) whose value is none of
+    the values the reference computes at this point: where a wrong forward pass leaves the function."""
+    if exp.graph is None:
+        return None
+    ref_values = [float(n.value) for n in exp.graph.nodes]
+    for n in graph.nodes:
+        if n.op in ("input", "const") or not n.names:
+            continue
+        value = float(n.value)
+        if not any(close(value, r, abs(r), exp.rel, 0.0) for r in ref_values):
+            return n
+    return None
 
 
 def unfaithful(spec: dict, p: PointData, graph, exp: Expected, student_grad: dict[int, float],
@@ -157,13 +177,18 @@ def faithless(spec: dict, p: PointData, v: PointVerdict, graph, exp: Expected, s
               labels: list[str]) -> bool:
     """Record on ``v`` that the graph is not of the function (and no derivative in ``labels`` can be judged
     at this point); False when it is."""
-    why = unfaithful(spec, p, graph, exp, student_grad, atol)
-    if why is None:
-        return False
-    v.add("graph", {"part": "graph", "label": "graph of the function", "ok": False, "status": "wrong",
-                    "message": why})
-    v.mistakes.insert(0, "not-the-function")
-    v.messages.insert(0, why)
+    out = graph.outputs[0]
+    if exp.grad is not None and not close(float(graph.nodes[out].value), exp.y, exp.y_scale, exp.rel, atol):
+        # Another function altogether: the y row says so; the derivatives of another function are not judged.
+        why = "your forward pass computes another function (see y)."
+    else:
+        why = unfaithful(spec, p, graph, exp, student_grad, atol)
+        if why is None:
+            return False
+        v.add("graph", {"part": "graph", "label": "graph of the function", "ok": False, "status": "wrong",
+                        "message": why})
+        v.mistakes.insert(0, "not-the-function")
+        v.messages.insert(0, why)
     for label in labels:
         v.add(label, {"part": label, "label": label, "ok": False, "status": "not-judged",
                       "message": "not judged: " + why})

@@ -24,7 +24,8 @@ CASES = [
     # decomposition mistakes: y right (1/2) and 6 of 7 operations in their own variable (6/7 of 1/2)
     ("decomposition_two_ops_on_a_line", "decomposition", "Y", 0, "failed", "v5", "not-elementary", None),
     ("decomposition_one_line", "decomposition", "Y", 0, "failed", "y", "not-elementary", 0.5),
-    ("decomposition_wrong_function", "decomposition", "Y", 0, "failed", "v8", "wrong-function", 0.5),
+    # the culprit is the first variable whose value the function never computes (v6 = v2 / v1), not y
+    ("decomposition_wrong_function", "decomposition", "Y", 0, "failed", "v6", "wrong-function", 0.5),
     # forward mode
     ("forward_missing_term", "forward", "F", 0, "failed", "dv3dx0", "missing-term", None),
     ("forward_product_rule_swapped", "forward", "F", 0, "failed", "dv3dx0", "product-rule", None),
