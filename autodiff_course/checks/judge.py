@@ -385,6 +385,7 @@ def _judge_function(spec: dict, raw: dict) -> CheckResult:
             rows=[{"part": "trace", "label": "traced graph", "ok": False, "status": "wrong"}],
             messages=[f.message],
             mistakes=[f.code],
+            culprit=_assigned_at(source_facts(raw.get("source")), f) if f.code == "domain-error" else None,
         )
     points = [p for p in points if p.index not in failures]
     swapped = _y_not_first(spec, points)
@@ -401,6 +402,15 @@ def _judge_function(spec: dict, raw: dict) -> CheckResult:
     from .decomposition import judge_decomposition
 
     return judge_decomposition(spec, points, failures)
+
+
+def _assigned_at(source, f: PointFailure) -> str | None:
+    """The variable the student's line of a failure assigns (the culprit of a value undefined there)."""
+    line = (f.point.trace_error or {}).get("line")
+    for name, found in source.assignments.items():
+        if any(a.line == line for a in found):
+            return name
+    return None
 
 
 def point_failure(spec: dict, p: PointData, fn_name) -> PointFailure | None:

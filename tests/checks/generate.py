@@ -155,8 +155,14 @@ def mutants(ex: Exercise) -> list[Variant]:
             if change(new, s) is False:
                 return
             cls = what if derivative else "forward-pass"
+            culprits = {target}
+            if isinstance(s.value, ast.Name):
+                # An alias (`v7 = v3`) holds an existing value: the first variable whose value leaves the
+                # function is the first line that reads it.
+                readers = [_target(x) for x in _assignments(new) if x.lineno > s.lineno and target in _reads(x)]
+                culprits |= set(readers[:1])
             out.append(Variant(ex, ast.unparse(new), cls, culprit=target, line=s.lineno,
-                               notes={"site": what}))
+                               notes={"site": what, "culprits": culprits}))
 
         value = stmt.value
         if isinstance(value, ast.Constant) and isinstance(value.value, (int, float)):
@@ -224,7 +230,7 @@ def _overwrite(ex: Exercise, tree, index: int, target: str) -> Variant:
     second = ast.Assign([ast.Name(target, ast.Store())], s.value.right, lineno=0)
     fn.body[at:at + 1] = [first, second]
     return Variant(ex, ast.unparse(ast.fix_missing_locations(new)), "overwrite", culprit=target,
-                   notes={"site": "overwrite"})
+                   notes={"site": "overwrite", "culprits": {target}})
 
 
 # -- rewrites -------------------------------------------------------------------------------------------------
@@ -355,3 +361,75 @@ def values_differ(ex: Exercise, variant: Variant, points) -> bool | None:
 
 def _as_list(r):
     return list(r) if isinstance(r, (tuple, list)) else [r]
+
+
+# -- answers that must fail whatever step or constant they use ---------------------------------------------
+def attacks(ex: Exercise) -> list[Variant]:
+    """Finite differences at several steps (forward and central), pasted constants and cancelling huge terms
+    in place of the solution's derivative (forward and reverse exercises)."""
+    if ex.kind == "decomposition":
+        return []
+    tree = ast.parse(ex.source)
+    fn = tree.body[0]
+    args = [a.arg for a in fn.args.args]
+    wrt = ex.spec.get("wrt", 0) if ex.kind == "forward" else 0
+    wrt = args.index(wrt) if isinstance(wrt, str) else int(wrt)
+    ret = fn.body[-1]
+    returned = [e.id for e in ret.value.elts] if isinstance(ret.value, ast.Tuple) else []
+    # the derivative replaced: the returned tangent, or the adjoint of the first input's variable
+    target = returned[1] if ex.kind == "forward" else next(
+        (_target(s) for s in _assignments(tree) if _target(s).startswith("vbar")
+         and _target(s)[4:] == _first_alias(tree, args[wrt])[1:]), returned[1])
+    out = []
+    solution = f"_solution_{ex.name}"
+
+    def shifted(sign: str, h: str) -> str:
+        return ", ".join(f"{a} {sign} {h}" if k == wrt else a for k, a in enumerate(args))
+
+    for h in ("1e-3", "1e-5", "6e-6", "1e-7", "1e-8"):
+        fd = {
+            "forward difference": f"({solution}({shifted('+', h)})[0] - {solution}({', '.join(args)})[0]) / {h}",
+            "central difference": f"({solution}({shifted('+', h)})[0] - {solution}({shifted('-', h)})[0]) / (2 * {h})",
+        }
+        for what, expr in fd.items():
+            out.append(_replaced(ex, tree, target, expr, f"{what} h={h}", solution))
+    point = ex.spec["test_points"][0]
+    value = _as_list(compile_function(ex.source, ex.name)(*point))
+    at = returned.index(target) if target in returned else 1
+    out.append(_replaced(ex, tree, target, repr(float(value[at])), "pasted constant", solution))
+    # y with a huge term that cancels, and no derivative at all
+    new = copy.deepcopy(tree)
+    body = new.body[0].body
+    y_name = returned[0]
+    body.insert(len(body) - 1, ast.parse(f"{y_name} = {y_name} + ({args[0]} * 2.0 ** 50 - {args[0]} * 2.0 ** 50)").body[0])
+    for s in _assignments(new):
+        if _is_derivative(_target(s), ex.kind):
+            s.value = ast.Constant(0.0)
+    out.append(Variant(ex, ast.unparse(ast.fix_missing_locations(new)), "cancelling huge terms",
+                       notes={"solution": solution}))
+    return out
+
+
+def _first_alias(tree, arg: str) -> str:
+    for s in _assignments(tree):
+        if isinstance(s.value, ast.Name) and s.value.id == arg:
+            return _target(s)
+    return arg
+
+
+def _replaced(ex, tree, target: str, expr: str, what: str, solution: str) -> Variant:
+    new = copy.deepcopy(tree)
+    for s in _assignments(new):
+        if _target(s) == target:
+            s.value = ast.parse(expr, mode="eval").body
+    return Variant(ex, ast.unparse(ast.fix_missing_locations(new)), what, culprit=target,
+                   notes={"solution": solution})
+
+
+def compile_variant(variant: Variant):
+    """The variant's function; an attack's helper (the solution it differentiates numerically) beside it."""
+    fn = compile_function(variant.source, variant.exercise.name)
+    helper = variant.notes.get("solution")
+    if helper:
+        fn.__globals__[helper] = compile_function(variant.exercise.source, variant.exercise.name)
+    return fn

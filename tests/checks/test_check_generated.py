@@ -1,0 +1,115 @@
+"""The checkers on answers nobody wrote by hand: every single-site mutation, every semantics-preserving rewrite,
+and finite differences, pasted constants and cancelling huge terms, generated from the solution of every
+function exercise of graders/*.toml (tests/checks/generate.py).
+
+`make test` draws a bounded sample with hypothesis; the full sweep (the counts quoted in the README) is the
+`slow` test. A mutant must fail whenever its values differ from the solution's, naming the variable it changed
+(or, for a mutant whose new value is another value the function computes, the first variable whose value the
+function never computes); a rewrite must pass with full marks."""
+
+from collections import Counter
+
+import generate as G
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autodiff_course.checks.collect import collect
+from autodiff_course.checks.judge import judge
+from autodiff_course.checks.points import test_points
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # mutants divide by zero
+
+EXERCISES = G.exercises()
+MUTANTS = [m for ex in EXERCISES for m in G.mutants(ex)]
+REWRITES = [r for ex in EXERCISES for r in G.rewrites(ex)]
+ATTACKS = [a for ex in EXERCISES for a in G.attacks(ex)]
+
+
+def _judge(variant):
+    ex = variant.exercise
+    return judge(ex.spec, collect(ex.spec, {ex.name: G.compile_variant(variant)}))
+
+
+def _differs(variant):
+    return G.values_differ(variant.exercise, variant, test_points(variant.exercise.spec, hidden=True))
+
+
+def test_every_function_exercise_has_a_solution_and_generates_variants():
+    kinds = Counter(ex.kind for ex in EXERCISES)
+    assert kinds == {"decomposition": 1, "forward": 2, "reverse": 1}
+    assert len(MUTANTS) > 300 and len(REWRITES) > 100 and len(ATTACKS) > 30
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(MUTANTS))
+def test_a_mutant_whose_values_differ_fails_naming_the_variable_it_changed(mutant):
+    differs = _differs(mutant)
+    if differs is False:
+        return  # an equivalent mutant (the same values at every point): nothing to catch
+    result = _judge(mutant)
+    assert not result.passed, mutant.source
+    if differs is None:
+        return  # it raises at some point: caught, with the line named, and no culprit to compare
+    if result.culprit not in mutant.notes["culprits"]:
+        # The one kind of miss the sweep accepts: a new value that the function also computes elsewhere.
+        assert mutant.what == "forward-pass" and result.mistakes[0] == "wrong-function", mutant.source
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(REWRITES))
+def test_an_honest_rewrite_passes_with_full_marks(rewrite):
+    result = _judge(rewrite)
+    assert result.passed and result.score == 1.0, (rewrite.what, rewrite.source, result.feedback)
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=[f"{a.exercise.spec['id']}: {a.what}" for a in ATTACKS])
+def test_finite_differences_pasted_constants_and_cancelling_terms_fail(attack):
+    result = _judge(attack)
+    assert not result.passed, attack.source
+    if attack.what.endswith(tuple(f"h={h}" for h in ("1e-3", "1e-5", "6e-6", "1e-7", "1e-8"))):
+        assert result.mistakes[0] == "finite-difference" and result.culprit == attack.culprit
+    if attack.what == "pasted constant":
+        assert result.mistakes[0] == "pasted-constant" and result.culprit == attack.culprit
+
+
+def sweep() -> tuple[Counter, list]:
+    """Every mutant and rewrite judged: the counts of the README, and the misses."""
+    counts, misses = Counter(), []
+    for m in MUTANTS:
+        counts["mutants"] += 1
+        differs = _differs(m)
+        if differs is False:
+            counts["equivalent"] += 1
+            continue
+        result = _judge(m)
+        counts["differ"] += 1
+        counts["caught"] += not result.passed
+        if differs is None:
+            counts["raise"] += 1
+            continue
+        counts["judged"] += 1
+        if result.culprit in m.notes["culprits"]:
+            counts["culprit right"] += 1
+        else:
+            misses.append(("culprit", m.exercise.spec["id"], m.what, m.culprit, result.culprit))
+        if result.mistakes and result.mistakes[0] in G.EXPECTED_CODES[m.what]:
+            counts["diagnosis right"] += 1
+        else:
+            misses.append(("diagnosis", m.exercise.spec["id"], m.what, m.culprit, result.mistakes[:1]))
+    for r in REWRITES:
+        counts["rewrites"] += 1
+        counts["rewrites passed"] += _judge(r).score == 1.0
+    return counts, misses
+
+
+@pytest.mark.slow
+def test_the_full_sweep_catches_every_mutant_and_passes_every_rewrite():
+    counts, misses = sweep()
+    print(dict(counts))
+    for miss in misses:
+        print(miss)
+    assert counts["caught"] == counts["differ"]
+    assert counts["rewrites passed"] == counts["rewrites"]
+    assert counts["culprit right"] >= 0.95 * counts["judged"]
+    assert counts["diagnosis right"] >= 0.90 * counts["judged"]
