@@ -401,7 +401,8 @@ def attacks(ex: Exercise) -> list[Variant]:
     new = copy.deepcopy(tree)
     body = new.body[0].body
     y_name = returned[0]
-    body.insert(len(body) - 1, ast.parse(f"{y_name} = {y_name} + ({args[0]} * 2.0 ** 50 - {args[0]} * 2.0 ** 50)").body[0])
+    huge = f"{y_name} = {y_name} + ({args[0]} * 2.0 ** 50 - {args[0]} * 2.0 ** 50)"
+    body.insert(len(body) - 1, ast.parse(huge).body[0])
     for s in _assignments(new):
         if _is_derivative(_target(s), ex.kind):
             s.value = ast.Constant(0.0)
