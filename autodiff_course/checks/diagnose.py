@@ -52,17 +52,69 @@ def partial_formula(graph: Graph, node_id: int, k: int) -> str:
         return f"d{n.name}/d{names[k]}"
 
 
+@dataclass(frozen=True)
+class Slip:
+    """A wrong local derivative students are known to write for one slot of a primitive: its value from the
+    operands' values ``(a, b)``, and the words after "d out/d input is RIGHT"."""
+
+    slot: int
+    value: object  # (operand values) -> float
+    code: str
+    words: str  # formatted with {out}, {a}, {b} (operand names), {right} (the right formula), {e} (exponent)
+
+
+#: The catalogue of likely slips, by primitive: what diagnosis tries beyond the generic ones (another slot's
+#: derivative, the value itself for a unary function, a missing factor). A new primitive adds its row here.
+SLIPS: dict[str, tuple[Slip, ...]] = {
+    "div": (
+        Slip(1, lambda a, b: -1 / (b * b), "quotient-rule",
+             "d{out}/d{b} is {right}: the numerator {a} is missing from your quotient rule"),
+        Slip(1, lambda a, b: -a / b, "quotient-rule", "d{out}/d{b} is {right}: the denominator must be squared"),
+        Slip(1, lambda a, b: -1 / b, "quotient-rule", "d{out}/d{b} is {right}, not -1/{b}"),
+        Slip(0, lambda a, b: b, "quotient-rule", "d{out}/d{a} is {right}, not {b}"),
+        Slip(0, lambda a, b: 1 / (b * b), "quotient-rule", "d{out}/d{a} is {right}, not 1/{b}^2"),
+    ),
+    "pow": (
+        Slip(0, lambda a, e: a ** (e - 1), "power-rule",
+             "d{out}/d{a} is {right}: the factor {e} in front is missing"),
+        Slip(0, lambda a, e: e * a**e, "power-rule", "d{out}/d{a} is {right}: the power goes down by one"),
+    ),
+}
+
+#: The code of a derivative taken with respect to the other operand: for a product that is the product rule's
+#: slip (each factor pairs with the other's tangent), elsewhere a derivative with respect to the wrong input.
+OTHER_SLOT_CODE: dict[str, str] = {"mul": "product-rule"}
+
+#: Slips of forward mode that change both terms of a binary rule at once: (tangent of the result from
+#: a, b, da, db; code; words, formatted with {a}, {b} (operand names)).
+RULE_SLIPS: dict[str, tuple[tuple, ...]] = {
+    "mul": (
+        (lambda a, b, da, db: a * da + b * db, "product-rule",
+         "the product rule pairs each factor with the OTHER factor's tangent: d({a}*{b}) = {b}*d{a} + {a}*d{b}."),
+        (lambda a, b, da, db: da * db, "product-rule",
+         "the tangent of a product is not the product of the tangents."),
+    ),
+    "div": (
+        (lambda a, b, da, db: (b * da + a * db) / (b * b), "quotient-rule",
+         "the quotient rule subtracts: d({a}/{b}) = ({b}*d{a} - {a}*d{b}) / {b}^2."),
+        (lambda a, b, da, db: (b * da - a * db) / b, "quotient-rule",
+         "the quotient rule divides by {b}^2, not by {b}."),
+        (lambda a, b, da, db: da / db, "quotient-rule",
+         "the tangent of a quotient is not the quotient of the tangents."),
+    ),
+}
+
+
 def _primitive_candidates(
     graph: Graph, facts: GraphFacts, node_id: int, k: int
 ) -> list[tuple[float, str, str]]:
     """Wrong values of d node / d input k that students are known to write: (value, code, words)."""
     n = graph.nodes[node_id]
-    op = n.op
     vals = [facts.value(i) for i in n.inputs]
     names = [graph.nodes[i].name for i in n.inputs]
     right = partial_formula(graph, node_id, k)
     out: list[tuple[float, str, str]] = []
-    rule = "product-rule" if op == "mul" else "wrong-input"
+    rule = OTHER_SLOT_CODE.get(n.op, "wrong-input")
     for k2 in range(len(n.inputs)):
         if k2 != k and n.inputs[k2] != n.inputs[k]:
             wrong = partial_formula(graph, node_id, k2)
@@ -74,40 +126,14 @@ def _primitive_candidates(
                     f"{names[k2]}",
                 )
             )
-    with _quiet():
-        if op == "div" and k == 1:
-            a, b = vals
-            out += [
-                (
-                    -1 / (b * b),
-                    "quotient-rule",
-                    f"d{n.name}/d{names[1]} is {right}: the numerator {names[0]} "
-                    "is missing from your quotient rule",
-                ),
-                (
-                    -a / b,
-                    "quotient-rule",
-                    f"d{n.name}/d{names[1]} is {right}: the denominator must be squared",
-                ),
-                (-1 / b, "quotient-rule", f"d{n.name}/d{names[1]} is {right}, not -1/{names[1]}"),
-            ]
-        if op == "div" and k == 0:
-            a, b = vals
-            out += [
-                (b, "quotient-rule", f"d{n.name}/d{names[0]} is {right}, not {names[1]}"),
-                (1 / (b * b), "quotient-rule", f"d{n.name}/d{names[0]} is {right}, not 1/{names[1]}^2"),
-            ]
-        if op == "pow" and k == 0 and len(vals) == 2:
-            a, e = vals
-            out += [
-                (
-                    a ** (e - 1),
-                    "power-rule",
-                    f"d{n.name}/d{names[0]} is {right}: the factor {fmt(e)} in front is missing",
-                ),
-                (e * a**e, "power-rule", f"d{n.name}/d{names[0]} is {right}: the power goes down by one"),
-            ]
-    if n.primitive is not None and n.primitive.arity == 1 and op not in ("neg", "identity"):
+    if len(vals) == 2:
+        words = {"out": n.name, "a": names[0], "b": names[1], "right": right, "e": fmt(vals[1])}
+        for slip in SLIPS.get(n.op, ()):
+            if slip.slot == k:
+                with _quiet():
+                    out.append((slip.value(*vals), slip.code, slip.words.format(**words)))
+    # A unary function's own value in place of its derivative (not for the linear ones: -x and x).
+    if n.primitive is not None and n.primitive.arity == 1 and not n.primitive.linear:
         out.append(
             (
                 facts.value(node_id),
@@ -410,29 +436,18 @@ def _missing(
 def _forward_rule_slip(
     graph: Graph, facts: GraphFacts, node: int, terms: list[Term], received: float, same
 ) -> tuple[str, str] | None:
-    """Product- and quotient-rule slips that change both terms at once."""
+    """Product- and quotient-rule slips that change both terms at once (``RULE_SLIPS``)."""
     n = graph.nodes[node]
-    if n.op not in ("mul", "div") or len(n.inputs) != 2:
+    slips = RULE_SLIPS.get(n.op)
+    if not slips or len(n.inputs) != 2:
         return None
     a, b = (facts.value(i) for i in n.inputs)
     da, db = terms[0].carried, terms[1].carried
     an, bn = (graph.nodes[i].name for i in n.inputs)
-    with _quiet():
-        if n.op == "mul":
-            if same(received, a * da + b * db) and not same(a * da + b * db, b * da + a * db):
-                return "product-rule", (
-                    f"the product rule pairs each factor with the OTHER factor's tangent: "
-                    f"d({an}*{bn}) = {bn}*d{an} + {an}*d{bn}."
-                )
-            if same(received, da * db):
-                return "product-rule", "the tangent of a product is not the product of the tangents."
-        if n.op == "div":
-            if same(received, (b * da + a * db) / (b * b)):
-                return "quotient-rule", (
-                    f"the quotient rule subtracts: d({an}/{bn}) = ({bn}*d{an} - {an}*d{bn}) / {bn}^2."
-                )
-            if same(received, (b * da - a * db) / b):
-                return "quotient-rule", f"the quotient rule divides by {bn}^2, not by {bn}."
-            if db != 0 and same(received, da / db):
-                return "quotient-rule", "the tangent of a quotient is not the quotient of the tangents."
+    for value, code, words in slips:
+        with _quiet():
+            wrong = value(a, b, da, db)
+            # A slip whose value is the right one here (both readings fit) says nothing.
+            if same(received, wrong) and not same(wrong, sum(t.value for t in terms)):
+                return code, words.format(a=an, b=bn)
     return None
