@@ -81,7 +81,7 @@ def collect(spec: dict, namespace: dict) -> dict:
             if kind in FUNCTION_KINDS:
                 _collect_function(spec, namespace, raw)
             elif kind == "variables":
-                from .variables import collect_variables
+                from .snapshot import collect_variables
 
                 raw["variables"] = collect_variables(spec, namespace)
             else:
