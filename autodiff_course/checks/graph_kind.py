@@ -9,7 +9,7 @@ no parents or left out, and the order of parents does not matter (a graph drawin
 from __future__ import annotations
 
 from ..notation import natural_key
-from .analysis import shapes, written_out
+from .analysis import name_unnamed, shapes, written_out
 from .expected import expected_at
 from .judge import PointData, error_result, make_result, point_words
 from .numbers import close
@@ -113,6 +113,7 @@ def judge_graph(spec: dict, raw: dict, points: list[PointData]):
             mistakes=["untraceable"],
         )
     graph = points[0].graph
+    name_unnamed(graph)  # feedback quotes a folded step as written, never as `_t3`
     owner: dict[str, int] = {}
     for n in graph.nodes:
         for name in [n.name, *n.names]:

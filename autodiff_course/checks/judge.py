@@ -388,6 +388,9 @@ def _judge_function(spec: dict, raw: dict) -> CheckResult:
             culprit=_assigned_at(source_facts(raw.get("source")), f) if f.code == "domain-error" else None,
         )
     points = [p for p in points if p.index not in failures]
+    for f in failures.values():
+        # Other points are judged: this one costs its share only.
+        f.message = f.message[:-2] + "; only this point is lost.)" if f.message.endswith(".)") else f.message
     swapped = _y_not_first(spec, points)
     if swapped is not None:
         return swapped
@@ -416,7 +419,7 @@ def _assigned_at(source, f: PointFailure) -> str | None:
 def point_failure(spec: dict, p: PointData, fn_name) -> PointFailure | None:
     """Why ``p`` cannot be judged (the student's code raised there, or could not be followed), or None."""
     scrub = not (p.visible or spec.get("show_expected", True))
-    where = f" (This happened {point_words(spec, p)}; only this point is lost.)"
+    where = f" (This happened {point_words(spec, p)}.)"
     if p.error is not None:
         return PointFailure(p, "exception", describe_error(p.error, fn_name, scrub=scrub) + where)
     if p.graph is None:

@@ -286,7 +286,9 @@ def _instructor_data(spec: dict, snapshots: dict, rtol: float, atol: float) -> t
         raise InternalCheckError(f"exercise {spec.get('id')!r}: instructor_data must give a dict of values")
     # Read like a student's variables (``x.values``, ``x.shape``): through the same snapshot.
     data = {str(k): restore(snapshot(v)) for k, v in data.items()}
-    replaced = [n for n, v in data.items() if n in snapshots and not matches(snapshots[n], v, rtol, atol)]
+    # A variable that is not defined is reported as missing, not as replaced.
+    replaced = [n for n, v in data.items() if n in snapshots and not isinstance(snapshots[n], Missing)
+                and not matches(snapshots[n], v, rtol, atol)]
     return data, replaced
 
 
@@ -384,10 +386,11 @@ def judge_variables(spec: dict, raw: dict):
                 msg += f" ({why})"
             swapped = [n for n in replaced if re.search(rf"\b{re.escape(n)}\b", equals + " " + check)]
             if swapped:
-                msg += (f" Your {_and(swapped)} {'is' if len(swapped) == 1 else 'are'} not the notebook's: "
-                        f"{'it was' if len(swapped) == 1 else 'they were'} replaced or changed after the cell that "
-                        "created them, so the answer was computed on other data. Run the notebook's cells again, "
-                        "in order.")
+                one = len(swapped) == 1
+                msg += (f" Your {_and(swapped)} {'is' if one else 'are'} not the notebook's: "
+                        f"{'it was' if one else 'they were'} replaced or changed after the cell that created "
+                        f"{'it' if one else 'them'}, so the answer was computed on other data. Run the notebook's "
+                        "cells again, in order.")
                 code = "replaced-input"
             row["message"] = msg
             messages.append(msg)
