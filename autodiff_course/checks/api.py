@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from .collect import collect
 from .judge import judge
+from .kinds import KINDS
 from .result import CheckResult
 from .spec import with_defaults
 
@@ -22,6 +23,7 @@ def _spec(kind: str, fn: Callable, reference, points, opts: dict) -> dict:
     except (TypeError, ValueError):
         args = []
     spec: dict[str, Any] = with_defaults({
+        **KINDS[kind].defaults,
         "id": opts.pop("id", getattr(fn, "__name__", kind)),
         "assignment": opts.pop("assignment", "notebook"),
         "kind": kind,

@@ -34,11 +34,11 @@ import numpy as np
 from ..engine import primitives as P
 from ..graph import Graph
 from ..graph.tracing import run_traced
+from .kinds import FUNCTION_KINDS, KINDS
 from .points import test_points
 from .timeout import CheckTimeout, time_limit
 
 RAW_FORMAT = "autodiff-course.raw/1"
-FUNCTION_KINDS = ("decomposition", "graph", "forward", "reverse")
 _REPR_CHARS = 200
 
 
@@ -78,12 +78,8 @@ def collect(spec: dict, namespace: dict) -> dict:
     limit = spec.get("time_limit", 10)
     try:
         with time_limit(limit):
-            if kind in FUNCTION_KINDS:
-                _collect_function(spec, namespace, raw)
-            elif kind == "variables":
-                from .snapshot import collect_variables
-
-                raw["variables"] = collect_variables(spec, namespace)
+            if kind in KINDS:
+                KINDS[kind].collect()(spec, namespace, raw)
             else:
                 raw["status"] = "error"
                 raw["message"] = f"unknown exercise kind {kind!r}"
@@ -99,7 +95,8 @@ def collect(spec: dict, namespace: dict) -> dict:
 
 
 # -- function kinds -----------------------------------------------------------------------------------------
-def _collect_function(spec: dict, namespace: dict, raw: dict) -> None:
+def collect_function(spec: dict, namespace: dict, raw: dict) -> None:
+    """The collect half of the function kinds: the plain and the traced run at every test point."""
     name = spec.get("function")
     fn = namespace.get(name) if isinstance(name, str) else None
     raw["points"] = []

@@ -19,8 +19,9 @@ from ..engine.errors import AutodiffError
 from ..engine.primitives import PRIMITIVES
 from ..graph import Graph
 from .analysis import name_unnamed
-from .collect import FUNCTION_KINDS, RAW_FORMAT
+from .collect import RAW_FORMAT
 from .errors import InternalCheckError, MalformedRawError
+from .kinds import KINDS
 from .numbers import as_number, close, fmt
 from .points import test_points, visible_count
 from .result import CheckResult, render
@@ -81,14 +82,8 @@ def _judge(spec: dict, raw: dict, kind) -> CheckResult:
             raise MalformedRawError(f"the data was collected for a {raw.get('kind')!r} check, not {kind!r}")
         if raw.get("status") == "error":
             return error_result(spec, _text(raw.get("message")) or "the checker could not run your code")
-        if kind in FUNCTION_KINDS:
-            return _judge_function(spec, raw)
-        if kind == "variables":
-            from .variables import judge_variables
-
-            if raw.get("timed_out"):
-                return timeout_result(spec, raw)
-            return judge_variables(spec, raw)
+        if kind in KINDS:
+            return KINDS[kind].judge()(spec, raw)
         raise InternalCheckError(f"exercise {spec.get('id')!r} has an unknown kind {kind!r}")
     except MalformedRawError as exc:
         return _unusable(spec, str(exc))
@@ -356,7 +351,8 @@ def shown_point(spec: dict, p: PointData) -> list[float] | None:
     return list(p.inputs) if (p.visible or spec.get("show_expected", True)) else None
 
 
-def _judge_function(spec: dict, raw: dict) -> CheckResult:
+def judge_function(spec: dict, raw: dict) -> CheckResult:
+    """The judge half of the function kinds (see ``kinds``)."""
     fn_name = spec.get("function")
     if raw.get("function_error") is not None and spec.get("kind") != "graph":
         err = _error_dict(raw["function_error"])

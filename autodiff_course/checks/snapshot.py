@@ -163,3 +163,8 @@ def _torch_bool(x):
 
 def _is_engine(x) -> bool:
     return type(x).__module__.startswith("autodiff_course") and hasattr(x, "_op") and hasattr(x, "value")
+
+
+def collect_into(spec: dict, namespace: dict, raw: dict) -> None:
+    """The collect half of the variables kind (see ``kinds``)."""
+    raw["variables"] = collect_variables(spec, namespace)

@@ -413,3 +413,12 @@ def judge_variables(spec: dict, raw: dict):
         wrong=wrong,
         score=earned / total if total else 0.0,
     )
+
+
+def judge_collected(spec: dict, raw: dict):
+    """The judge half of the variables kind (see ``kinds``)."""
+    from .judge import timeout_result
+
+    if raw.get("timed_out"):
+        return timeout_result(spec, raw)
+    return judge_variables(spec, raw)

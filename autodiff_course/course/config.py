@@ -20,6 +20,8 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 import numpy as np
 
+from ..checks.kinds import FUNCTION_KINDS
+from ..checks.kinds import KINDS as CHECK_KINDS
 from ..checks.spec import DEFAULTS
 
 __all__ = [
@@ -35,16 +37,10 @@ __all__ = [
     "validate_against_notebook",
 ]
 
-#: Keys each exercise kind cannot do without (beyond id, kind, points).
-KINDS: dict[str, tuple[str, ...]] = {
-    "decomposition": ("function", "reference", "args"),
-    "graph": ("function", "variable", "args"),
-    "forward": ("function", "reference", "args"),
-    "reverse": ("function", "reference", "args"),
-    "variables": ("variables", "expect"),
-}
+#: Keys each exercise kind cannot do without (beyond id, kind, points), read from the checks' registry.
+KINDS: dict[str, tuple[str, ...]] = {name: kind.fields for name, kind in CHECK_KINDS.items()}
 
-_FUNCTION_KINDS = {"decomposition", "graph", "forward", "reverse"}
+_FUNCTION_KINDS = set(FUNCTION_KINDS)
 
 
 class ConfigError(ValueError):
