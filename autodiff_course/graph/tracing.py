@@ -35,18 +35,26 @@ for _fn, _prim in P.MATH_FUNCTIONS.items():
     _MATH_SHIM.__dict__[_fn.__name__] = _prim
 
 
-def _keep_value(convert: Callable) -> Callable:
-    """``float``/``np.float64`` while tracing: a traced number stays traced (converting a number to a float
-    does not change its value, so an honest ``float(np.cos(v0))`` keeps its place in the graph); anything
-    else is converted as usual."""
+class _KeepValue(type):
+    """The type of ``float``/``np.float64`` while tracing: calling it keeps a traced number traced (converting a
+    number to a float does not change its value, so an honest ``float(np.cos(v0))`` keeps its place in the
+    graph) and converts anything else as usual; ``isinstance(v, float)`` and ``issubclass`` still ask the real
+    type."""
 
-    def keep(x=0.0, *rest):
+    def __call__(cls, x=0.0, *rest):
         if isinstance(x, Scalar) and not rest:
             return x
-        return convert(x, *rest)
+        return cls.converts(x, *rest)
 
-    keep.__name__ = getattr(convert, "__name__", "float")
-    return keep
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, cls.converts)
+
+    def __subclasscheck__(cls, sub) -> bool:
+        return issubclass(sub, cls.converts)
+
+
+def _keep_value(convert: type) -> type:
+    return _KeepValue(convert.__name__, (), {"converts": convert})
 
 
 _FLOAT_SHIM = _keep_value(float)
