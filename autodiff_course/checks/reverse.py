@@ -378,6 +378,22 @@ def judge_reverse(spec: dict, points: list[PointData], failures: dict | None = N
     return combine(spec, points, verdicts, failures, source)
 
 
+def _consistent_reading(shown: PointVerdict, verdicts: list[PointVerdict]) -> PointVerdict:
+    """The verdict whose diagnosis of the culprit is the reading most points agree on. At one point two
+    explanations may fit the numbers (a tangent that happens to be 1 or -1 there); the other points tell them
+    apart, so the words come from a point whose reading the others share."""
+    part = shown.culprit
+    codes = [(v, v.rows[part].get("code")) for v in verdicts
+             if part and part in v.rows and not v.rows[part].get("ok") and v.culprit == part]
+    counts: dict = {}
+    for _, code in codes:
+        counts[code] = counts.get(code, 0) + 1
+    if len(counts) < 2:
+        return shown
+    best = max(counts, key=lambda c: (counts[c], c == shown.rows[part].get("code")))
+    return next(v for v, code in codes if code == best)
+
+
 def _pasted(label: str, verdicts: list[PointVerdict], source) -> str | None:
     """The words for a value the student's line sets to a number literal (it reads no variable), the same at
     every point while the right value is not: a number pasted in rather than computed. None otherwise."""
@@ -417,7 +433,8 @@ def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
     failures = failures or {}
     total = len(points) + len(failures)
     first = next((i for i, v in enumerate(verdicts) if v.failed), 0)
-    shown = verdicts[first]
+    shown = _consistent_reading(verdicts[first], verdicts)
+    first = verdicts.index(shown)
     rows = []
     parts = list(shown.order)
     for v in verdicts:

@@ -282,3 +282,25 @@ def reverse_pasted_constant(x0, x1, x2):
     vbar1 = vbar5 * v4 + vbar6 / v2
     vbar0 = -2.5644364088007556
     return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
+
+
+def forward_example_dx1_quotient_lost(x0, x1):
+    # dv2dx1 = v1 ** 2 is no rule at all; where x0 = x1 = 1 it happens to be minus the right value, so a
+    # "wrong sign" reading fits that point alone.
+    v0 = x0
+    dv0dx1 = 0
+    v1 = x1
+    dv1dx1 = 1
+    v2 = v0 / v1
+    dv2dx1 = v1**2
+    v3 = v0 * v2
+    dv3dx1 = v0 * dv2dx1 + v2 * dv0dx1
+    v4 = np.exp(v2)
+    dv4dx1 = np.exp(v2) * dv2dx1
+    v5 = np.cos(v0)
+    dv5dx1 = -np.sin(v0) * dv0dx1
+    v6 = v3 * v5
+    dv6dx1 = v3 * dv5dx1 + v5 * dv3dx1
+    v7 = v4 + v6
+    dv7dx1 = dv4dx1 + dv6dx1
+    return v7, dv7dx1

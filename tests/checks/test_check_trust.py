@@ -219,3 +219,11 @@ def test_pytorch_expectations_come_from_the_instructors_data_and_replaced_inputs
     namespace["gradients"] = __import__("torch").zeros(3, 50)
     attack = check_variables(namespace, spec["variables"], spec["expect"], **opts)
     assert attack.score == pytest.approx(1 / 3), attack.feedback
+
+
+def test_a_reading_that_fits_one_point_by_coincidence_is_told_apart_at_the_others():
+    # At (1, 1) the wrong dv2dx1 is minus the right one; at the two other points it is no sign slip.
+    points = [[1.0, 1.0], [1.8, 2.4], [-0.7, 1.9]]
+    result = check_forward(A.forward_example_dx1_quotient_lost, A.F, wrt=1, points=points)
+    assert result.culprit == "dv2dx1" and result.mistakes[0] != "sign", result.feedback
+    assert "wrong sign" not in result.messages[0]
