@@ -290,7 +290,7 @@ def forward_example_dx1_quotient_lost(x0, x1):
     v0 = x0
     dv0dx1 = 0
     v1 = x1
-    dv1dx1 = 1
+    dv1dx1 = 1  # noqa: F841 - the student wrote it and then did not use it
     v2 = v0 / v1
     dv2dx1 = v1**2
     v3 = v0 * v2
