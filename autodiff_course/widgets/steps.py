@@ -294,11 +294,17 @@ def build_steps(graph: Any, mode: str = "forward", wrt: Any = 0, compare: Any = 
         steps.extend(_reverse_steps(text, data, graph.adjoints(), check_for))
 
     marks = compare_marks(data, checks, cmp)
+    told: set = set()
     for step in steps:
         if step["check"] is not None and not step["check"]["ok"]:
             said = "the culprit, the first wrong value: start here" if marks.get(step["node"]) == "culprit" else (
                 "marked wrong")
             step["speech"] += f" Your {step['check']['name']} is {said}."
+        elif step["check"] is None and marks.get(step["node"]) == "culprit" and step["node"] not in told:
+            # The check names a culprit it has no number for (the first variable a wrong forward pass
+            # computes that the function never does): its first step still says where to start.
+            told.add(step["node"])
+            step["speech"] += " This is the culprit, the first wrong value: start here."
     return {
         "steps": steps,
         "initial": initial,
