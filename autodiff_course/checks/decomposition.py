@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .analysis import GraphFacts, written_out
 from .expected import expected_at
-from .judge import PointData, make_result, shown_point
+from .judge import PointData, hidden_summary, make_result, numbers_shown, shown_point, without_numbers
 from .reverse import PointVerdict, check_y, part_credit
 
 
@@ -128,19 +128,21 @@ def judge_decomposition(spec: dict, points: list[PointData], failures: dict | No
         all_rows.append({"part": f"point {f.point.index + 1}", "label": "a test point", "ok": False,
                          "status": "wrong", "message": f.message, "code": f.code})
         messages.append(f.message)
-    received = shown.received
-    if not (points[first].visible or spec.get("show_expected", True)):
-        received = {}
-        all_rows[0] = {k: v for k, v in all_rows[0].items() if k != "received"}
+    received, expected = shown.received, shown.expected
+    if not numbers_shown(spec, points[first]):
+        received, expected = {}, {}
+        all_rows[0] = without_numbers(all_rows[0])
+    summary = hidden_summary(points + [f.point for f in failures.values()],
+                             [v.failed for v in verdicts] + [True] * len(failures))
     return make_result(
         spec,
         status="ok",
         rows=all_rows,
-        messages=list(shown.messages) + messages,
+        messages=[summary] * bool(summary) + list(shown.messages) + messages,
         mistakes=list(shown.mistakes) + [r["code"] for r in all_rows[1:] if not r["ok"]],
         culprit=culprit or shown.culprit,
         received=received,
-        expected=shown.expected,
+        expected=expected,
         wrong=[r.get("name", r["label"]) for r in all_rows if not r["ok"]],
         point=shown_point(spec, points[first]),
         score=(y_credit + structure) / 2,

@@ -11,7 +11,7 @@ from ..notation import join_sum, tangent_name, tangent_names, times
 from .analysis import GraphFacts
 from .diagnose import Diagnosis, Term, diagnose, partial_formula
 from .expected import expected_at
-from .judge import PointData, finite, point_words, settle_part
+from .judge import PointData, finite, numbers_shown, point_words, settle_part
 from .numbers import close, fmt
 from .reverse import PointVerdict, check_y, combine, derivative_scales, faithless, find_local
 from .spec import tolerances
@@ -145,7 +145,7 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
                     atol=atol,
                     rule_words=rule,
                     seed=own[n] if node.op == "input" else None,
-                    numbers=p.visible or bool(spec.get("show_expected", True)),
+                    numbers=numbers_shown(spec, p),
                     source=source,
                 )
                 if d.code in ("wrong", "wrong-local-derivative") and n == out:

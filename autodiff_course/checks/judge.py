@@ -22,6 +22,7 @@ from .analysis import name_unnamed
 from .collect import RAW_FORMAT
 from .errors import InternalCheckError, MalformedRawError
 from .kinds import KINDS
+from .messages import note
 from .numbers import as_number, close, fmt
 from .points import test_points, visible_count
 from .result import CheckResult, render
@@ -338,17 +339,43 @@ def _load_points(spec: dict, raw: dict) -> list[PointData]:
     return out
 
 
+def numbers_shown(spec: dict, p: PointData) -> bool:
+    """Whether words about ``p`` may quote numbers: only at a visible test point. At a hidden one every
+    number (its inputs, the reference there, the student's own values, which give the inputs away:
+    vbar4 = v1 = x1) stays out of what a student sees, whatever ``show_expected`` says."""
+    return p.visible
+
+
 def point_words(spec: dict, p: PointData) -> str:
-    """``at x0 = 1.8, x1 = 2.4`` for a point the student may see; hidden points are not spelled out unless
-    the exercise shows expected values."""
-    if p.visible or spec.get("show_expected", True):
+    """``at x0 = 1.8, x1 = 2.4`` for a point the student may see; a hidden point is never spelled out."""
+    if numbers_shown(spec, p):
         args = list(spec.get("args") or [f"x{i}" for i in range(len(p.inputs))])
         return "at " + ", ".join(f"{a} = {fmt(v)}" for a, v in zip(args, p.inputs, strict=False))
     return "at one of the hidden test points"
 
 
 def shown_point(spec: dict, p: PointData) -> list[float] | None:
-    return list(p.inputs) if (p.visible or spec.get("show_expected", True)) else None
+    return list(p.inputs) if numbers_shown(spec, p) else None
+
+
+def without_numbers(row: dict) -> dict:
+    """``row`` without the values it compared (it was judged at a hidden point)."""
+    return {k: v for k, v in row.items() if k not in ("received", "expected")}
+
+
+def hidden_summary(points: list[PointData], wrong: list[bool]) -> str | None:
+    """``Right at the visible test point, wrong at 2 of the 4 hidden test points.`` when every visible point
+    is right (``wrong[i]`` for ``points[i]``) and some hidden one is not; None otherwise."""
+    visible = [w for p, w in zip(points, wrong, strict=True) if p.visible]
+    hidden = [w for p, w in zip(points, wrong, strict=True) if not p.visible]
+    if not visible or any(visible) or not any(hidden):
+        return None
+    return note(
+        "hidden-only",
+        visible="the visible test point" if len(visible) == 1 else f"all {len(visible)} visible test points",
+        wrong=("the only hidden test point" if len(hidden) == 1 else
+               f"all {len(hidden)} hidden test points" if all(hidden) else
+               f"{sum(hidden)} of the {len(hidden)} hidden test points"))
 
 
 def judge_function(spec: dict, raw: dict) -> CheckResult:
@@ -414,7 +441,7 @@ def _assigned_at(source, f: PointFailure) -> str | None:
 
 def point_failure(spec: dict, p: PointData, fn_name) -> PointFailure | None:
     """Why ``p`` cannot be judged (the student's code raised there, or could not be followed), or None."""
-    scrub = not (p.visible or spec.get("show_expected", True))
+    scrub = not numbers_shown(spec, p)
     where = f" (This happened {point_words(spec, p)}.)"
     if p.error is not None:
         return PointFailure(p, "exception", describe_error(p.error, fn_name, scrub=scrub) + where)

@@ -13,7 +13,18 @@ from ..notation import _NUMBERED, adjoint_name, adjoint_names, join_sum, numbere
 from .analysis import GraphFacts
 from .diagnose import Term, diagnose, partial_formula
 from .expected import Expected, expected_at
-from .judge import PointData, PointFailure, finite, make_result, point_words, settle_part, shown_point
+from .judge import (
+    PointData,
+    PointFailure,
+    finite,
+    hidden_summary,
+    make_result,
+    numbers_shown,
+    point_words,
+    settle_part,
+    shown_point,
+    without_numbers,
+)
 from .numbers import close, fmt
 from .spec import tolerances
 from .torch_replay import ensure_agreement, torch_adjoints
@@ -94,8 +105,8 @@ def check_y(spec: dict, p: PointData, v: PointVerdict, facts: GraphFacts, y_valu
     }
     if not ok:
         where = point_words(spec, p)
-        show = spec.get("show_expected", True)
-        numbers = p.visible or show
+        numbers = numbers_shown(spec, p)
+        show = numbers and spec.get("show_expected", True)
         graph_value = facts.value(facts.output)
         departs = first_departure(graph, exp) if not close(graph_value, ref, scale, rtol, atol) else None
         if not close(graph_value, ref, scale, rtol, atol):
@@ -153,7 +164,7 @@ def unfaithful(spec: dict, p: PointData, graph, exp: Expected, student_grad: dic
     if exp.grad is None:
         return None
     args = list(spec.get("args") or [])
-    numbers = p.visible or bool(spec.get("show_expected", True))
+    numbers = numbers_shown(spec, p)
     for k, i in enumerate(graph.inputs):
         want, got = exp.grad[k], float(student_grad.get(i, 0.0))
         if close(got, want, exp.grad_scale[k], exp.rel, atol):
@@ -340,7 +351,7 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
                     atol=atol,
                     rule_words=rule,
                     seed=1.0 if n == out else None,
-                    numbers=p.visible or bool(spec.get("show_expected", True)),
+                    numbers=numbers_shown(spec, p),
                     source=source,
                 )
                 code, words = d.code, d.words
@@ -442,12 +453,15 @@ def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
     credits = []
     for part in parts:
         row = shown.rows.get(part)
-        for v in verdicts:
+        if row is not None and not points[first].visible:
+            row = without_numbers(row)
+        for v, p in zip(verdicts, points, strict=True):
             other = v.rows.get(part)
             if other is None:
                 continue
             if row is None or (row["ok"] and not other["ok"]):
-                row = other
+                # A row judged at a hidden point keeps its words (they quote no number) but not its values.
+                row = other if p.visible else without_numbers(other)
         credits.append(part_credit([v.rows.get(part) for v in verdicts], total))
         rows.append(dict(row))
     messages, mistakes = list(shown.messages), list(shown.mistakes)
@@ -458,6 +472,10 @@ def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
             if shown.culprit == row["part"] and mistakes:
                 mistakes[0] = "pasted-constant"
                 messages[0] = pasted
+    summary = hidden_summary(points + [f.point for f in failures.values()],
+                             [v.failed for v in verdicts] + [True] * len(failures))
+    if summary:
+        messages.insert(0, summary)
     for f in sorted(failures.values(), key=lambda f: f.point.index):
         rows.append({"part": f"point {f.point.index + 1}", "label": "a test point", "ok": False,
                      "status": "wrong", "message": f.message, "code": f.code})
@@ -466,11 +484,10 @@ def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
     score = sum(credits) / len(credits) if credits else 0.0
     wrong = [r.get("name", r["label"]) for r in rows if not r["ok"] and r["part"] != "returned"
              and not r["part"].startswith("point ")]
-    received = shown.received
-    if not (points[first].visible or spec.get("show_expected", True)):
+    received, expected = shown.received, shown.expected
+    if not numbers_shown(spec, points[first]):
         # The student's own values at a hidden point would give its inputs away (vbar4 = v1 = x1).
-        received = {}
-        rows = [{k: v for k, v in r.items() if k != "received"} for r in rows]
+        received, expected = {}, {}
     for r in rows:
         r.pop("credit", None)
     return make_result(
@@ -481,7 +498,7 @@ def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
         mistakes=mistakes,
         culprit=shown.culprit,
         received=received,
-        expected=shown.expected,
+        expected=expected,
         wrong=wrong,
         point=shown_point(spec, points[first]),
         score=score,

@@ -170,8 +170,11 @@ def test_a_mistake_hidden_at_the_visible_point_is_caught_at_a_hidden_point():
     assert check_reverse(fn, S.Y, points=visible).passed
     hidden = check_reverse(fn, S.Y, points=visible, hidden_points=[[1.8, 2.4, 0.7]], show_expected=False)
     assert not hidden.passed and hidden.culprit == "vbar1" and hidden.mistakes[0] == "missing-path"
-    # Without show_expected, a hidden point's inputs are not spelled out.
-    assert "at one of the hidden test points" in hidden.messages[0] and "1.8" not in hidden.feedback
+    # A hidden point's inputs are never spelled out; the feedback says the visible point was right.
+    assert hidden.messages[0].startswith("Right at the visible test point, wrong at the only hidden test point")
+    assert "at one of the hidden test points" in hidden.messages[1] and "1.8" not in hidden.feedback
+    shown = check_reverse(fn, S.Y, points=visible, hidden_points=[[1.8, 2.4, 0.7]])
+    assert "1.8" not in shown.feedback and shown.point is None and shown.expected == {}
     assert hidden.point is None
 
 

@@ -1,0 +1,116 @@
+"""Hidden means hidden: an answer of pasted numbers, right at the visible point and wrong at the hidden ones,
+gets feedback that says so without one hidden input or reference value in anything the student can see
+(the check's words and HTML, the in-notebook check, the batch's feedback page, graded notebook, grades.csv and
+gradebook comments). The scan compares every number shown with every hidden value to 6 significant digits."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import nbformat
+import numpy as np
+import pytest
+from pasted_answers import (
+    ASSIGNMENT,
+    REPO,
+    STYLES,
+    _examples_module,
+    allowed_values,
+    forbidden_values,
+    hidden_exercises,
+    leaks,
+    pasted,
+    pasted_notebook,
+    source_notebook,
+)
+
+from autodiff_course.checks import collect, judge
+from autodiff_course.course import grade as notebook_grade
+from autodiff_course.course.config import load_config
+
+CONFIG = load_config(REPO / "graders" / f"{ASSIGNMENT}.toml")
+FORBIDDEN = forbidden_values(CONFIG)
+ANSWERS = _examples_module().solutions(source_notebook())
+CASES = [(style, spec["id"]) for style in STYLES for spec in hidden_exercises(CONFIG)]
+
+
+def _namespace(spec: dict, style: str) -> dict:
+    scope = {"np": np}
+    exec(compile(pasted(spec, ANSWERS[spec["id"]], style), "<answer cell>", "exec"), scope)  # noqa: S102
+    return scope
+
+
+def _visible_text(result) -> str:
+    return "\n".join([result.feedback, result._repr_html_(), json.dumps(result.to_dict())])
+
+
+def test_the_course_has_exercises_with_hidden_points():
+    assert {s["id"] for s in hidden_exercises(CONFIG)} == {"decomposition", "forward", "forward_dx1", "reverse"}
+
+
+def test_the_scan_finds_hidden_values_where_they_are():
+    # What the sandbox collects holds the hidden points (it must run there): the scan has to see them.
+    spec = CONFIG.exercise("forward")
+    raw = json.dumps(collect(spec, _namespace(spec, "derivatives")))
+    assert leaks(raw, FORBIDDEN, allowed_values(CONFIG))
+    assert leaks("at x0 = 0.3, x1 = -1.2 expected 1.309960737", FORBIDDEN, allowed_values(CONFIG))
+
+
+@pytest.mark.parametrize(("style", "exercise"), CASES)
+def test_pasted_answer_feedback_quotes_no_hidden_number(style, exercise):
+    spec = CONFIG.exercise(exercise)
+    result = judge(spec, collect(spec, _namespace(spec, style)))
+    assert not result.passed
+    assert leaks(_visible_text(result), FORBIDDEN, allowed_values(CONFIG, [result.score])) == []
+
+
+@pytest.mark.parametrize("exercise", [s["id"] for s in hidden_exercises(CONFIG)])
+def test_right_at_the_visible_point_only_says_so(exercise):
+    spec = CONFIG.exercise(exercise)
+    result = judge(spec, collect(spec, _namespace(spec, "derivatives")))
+    assert result.messages[0].startswith("Right at the visible test point, wrong at ")
+    assert "hidden test points" in result.messages[0]
+    assert result.point is None and result.expected == {} and result.received == {}
+    assert all("expected" not in r and "received" not in r for r in result.rows if not r["ok"])
+
+
+@pytest.mark.parametrize(("style", "exercise"), CASES)
+def test_in_notebook_check_with_hidden_tests_quotes_no_hidden_number(style, exercise):
+    # What nbgrader's autograde runs in the notebook: the hidden test call, with the config's every field.
+    spec = CONFIG.exercise(exercise)
+    fields = {k: v for k, v in spec.items() if k not in ("id", "assignment", "points")}
+    g = notebook_grade(ASSIGNMENT, exercise, points=spec["points"], namespace=_namespace(spec, style), **fields)
+    text = str(g) + g._repr_html_()
+    assert leaks(text, FORBIDDEN, allowed_values(CONFIG, [g.earned, g.points, g.result.score])) == []
+
+
+@pytest.mark.slow
+def test_batch_outputs_quote_no_hidden_number(tmp_path):
+    from autodiff_course.grading.batch import grade
+
+    subs = tmp_path / "submitted"
+    for style in STYLES:
+        folder = subs / f"paste_{style}" / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(pasted_notebook(CONFIG, style), folder / f"{ASSIGNMENT}.ipynb")
+    out = tmp_path / "graded"
+    summary = grade(course=REPO, submissions=subs, out=out, assignments=[ASSIGNMENT], jobs=2, progress=False,
+                    report_line=lambda line: None)
+    scores = []
+    for result in summary.results:
+        scores += [result["score"], result["max_score"]]
+        scores += [e["score"] for e in result["exercises"]] + [e["max_score"] for e in result["exercises"]]
+        scores += [(e.get("check") or {}).get("score", 0.0) for e in result["exercises"]]
+    allowed = allowed_values(CONFIG, scores)
+    seen = {}
+    for style in STYLES:
+        student = f"paste_{style}"
+        seen[f"{student} feedback"] = (out / "feedback" / student / f"{ASSIGNMENT}.html").read_text()
+        seen[f"{student} notebook"] = (out / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
+    seen["grades.csv"] = (out / "grades.csv").read_text()
+    with sqlite3.connect(out / "gradebook.db") as db:
+        seen["gradebook comments"] = "\n".join(str(c) for (c,) in db.execute(
+            "select coalesce(auto_comment, '') || ' ' || coalesce(manual_comment, '') from comment"))
+    assert "Right at the visible test point" in seen["paste_derivatives feedback"]
+    for where, text in seen.items():
+        assert leaks(text, FORBIDDEN, allowed) == [], where
