@@ -18,11 +18,11 @@ import numpy as np
 from ..engine.errors import AutodiffError
 from ..engine.primitives import PRIMITIVES
 from ..graph import Graph
+from ..notation import note
 from .analysis import name_unnamed
 from .collect import RAW_FORMAT
 from .errors import InternalCheckError, MalformedRawError
 from .kinds import KINDS
-from .messages import note
 from .numbers import as_number, close, fmt
 from .points import test_points, visible_count
 from .result import CheckResult, render
