@@ -157,9 +157,8 @@ NOTES: dict[str, str] = {
                   "in its place and run this cell again.",
     "unanswered-variables": "Not answered yet: {what} still {verb} the value it had in the released notebook "
                             "(None). Write your answer and run this cell again.",
-    "verdict-only": "Not yet right. This check tells you only whether your answer is right; look again at "
-                    "each step.",
-    "culprit-only": "Not yet right. Start with {culprit}: it is the first value that is wrong.",
+    "verdict-only": "This check says only whether your answer is right; look again at each step of it.",
+    "culprit-only": "Start with {culprit}: it is the first value that is wrong.",
     "checker-fault": "This exercise could not be checked because of a problem on the grader's side, not in "
                      "your answer. Your instructor has the details.",
     "ladder": "(After {runs} more unsuccessful run{s} of this cell you will see {more}.)",

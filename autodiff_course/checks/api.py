@@ -13,7 +13,9 @@ from typing import Any, Callable
 from .collect import collect
 from .judge import judge
 from .kinds import KINDS
+from .points import random_points
 from .result import CheckResult
+from .reveal import notebook_view
 from .spec import with_defaults
 
 
@@ -43,6 +45,10 @@ def _spec(kind: str, fn: Callable, reference, points, opts: dict) -> dict:
         )
         spec["test_points"] = [[float(v) for v in p] for p in pts]
     spec.update(opts)
+    if points is None and not spec.get("hidden_points"):
+        # The drawn points are the student's own (this runs in their notebook): nothing about them is hidden,
+        # so they are the visible test points and feedback may quote them.
+        spec["test_points"], spec["random_points"] = random_points(spec), 0
     return spec
 
 
@@ -53,7 +59,7 @@ def _name(fn: Callable) -> str:
 
 def _check(kind: str, fn: Callable, reference, points, opts: dict) -> CheckResult:
     spec = _spec(kind, fn, reference, points, opts)
-    return judge(spec, collect(spec, {spec["function"]: fn}))
+    return notebook_view(judge(spec, collect(spec, {spec["function"]: fn})), spec)
 
 
 def check_decomposition(fn: Callable, reference: Callable | str, *, points=None, **opts) -> CheckResult:
@@ -84,7 +90,7 @@ def check_graph(fn: Callable, parents: dict, *, points=None, **opts) -> CheckRes
     """Check a dict ``{variable: [its parents]}`` against the traced graph of ``fn``."""
     spec = _spec("graph", fn, opts.pop("reference", None), points, opts)
     spec["variable"] = "parents"
-    return judge(spec, collect(spec, {spec["function"]: fn, "parents": parents}))
+    return notebook_view(judge(spec, collect(spec, {spec["function"]: fn, "parents": parents})), spec)
 
 
 def check_variables(namespace: dict, variables: list[str], expect: list[dict], **opts) -> CheckResult:
@@ -98,4 +104,4 @@ def check_variables(namespace: dict, variables: list[str], expect: list[dict], *
         "expect": list(expect),
     })
     spec.update(opts)
-    return judge(spec, collect(spec, namespace))
+    return notebook_view(judge(spec, collect(spec, namespace)), spec)

@@ -166,8 +166,12 @@ class _quiet:
 
 @dataclass
 class Diagnosis:
+    """A recognised mistake: ``words`` name it and the rule in words (the hint), ``solution`` is the corrected
+    line (``vbar0 = vbar3 * cos(v0) + vbar4 * (-sin(v0))``), shown only where the reveal policy allows it."""
+
     code: str
     words: str
+    solution: str = ""
 
 
 def diagnose(
@@ -191,7 +195,17 @@ def diagnose(
 ) -> Diagnosis:
     """The likely mistake in the student's derivative ``received`` of ``node`` (``mode``: "reverse" or
     "forward"), given the terms of the chain rule built from the student's own neighbouring values. Without
-    ``numbers`` the words quote no value (the point is hidden: values would give its inputs away)."""
+    ``numbers`` the words quote no value (the point is hidden: values would give its inputs away). The words
+    never contain the corrected line: that is the diagnosis's ``solution``."""
+    found = _diagnosis(mode=mode, graph=graph, facts=facts, node=node, received=received, terms=terms, own=own,
+                       scale=scale, labels=labels, carried=carried, rtol=rtol, atol=atol, seed=seed,
+                       numbers=numbers, source=source)
+    found.solution = f"{labels[node]} = {rule_words}"
+    return found
+
+
+def _diagnosis(*, mode, graph, facts, node, received, terms, own, scale, labels, carried, rtol, atol, seed,
+               numbers, source) -> Diagnosis:
     yours = f" (yours is {fmt(received)})" if numbers else ""
     n = graph.nodes[node]
     label = labels[node]
@@ -222,10 +236,10 @@ def diagnose(
             "and no rounded numbers.",
         )
     if own != 0 and same(received, -own):
-        return Diagnosis("sign", f"{label} has the wrong sign: it should be {rule_words}.")
+        return Diagnosis("sign", f"{label} has the wrong sign.")
     uses_words = [graph.nodes[t.other].name for t in terms]
     grounded = _substitution(mode, graph, facts, node, label, received, terms, own, labels, carried, same,
-                             rule_words, source)
+                             source)
     if grounded is not None:
         return grounded
     if len(terms) >= 2 and len(terms) <= _MAX_SUBSET_TERMS:
@@ -235,17 +249,17 @@ def diagnose(
                     kept = [uses_words[i] for i in subset]
                     replaced = source.overwritten(label) if source is not None else None
                     if replaced is not None:
-                        return _overwritten(label, replaced, rule_words)
-                    return _missing(mode, n.name, label, uses_words, kept, rule_words)
+                        return _overwritten(label, replaced)
+                    return _missing(mode, n.name, label, uses_words, kept)
         for j, t in enumerate(terms):
             if t.value != 0 and same(received, own - 2 * t.value):
                 through = uses_words[j]
                 return Diagnosis(
                     "sign",
-                    f"in {label} the term through {through} has the wrong sign: {label} = {rule_words}.",
+                    f"in {label} the term through {through} has the wrong sign.",
                 )
     if terms and received == 0 and own != 0:
-        return _missing(mode, n.name, label, uses_words, [], rule_words)
+        return _missing(mode, n.name, label, uses_words, [])
     for t in terms:
         if t.carried == 0:
             continue
@@ -256,11 +270,11 @@ def diagnose(
             op_node, k = node, t.k
         for value, code, words in _primitive_candidates(graph, facts, op_node, k):
             if math.isfinite(value) and close(implied, value, max(abs(t.partial), abs(value)), rtol, atol):
-                return Diagnosis(code, f"{words}. So {label} = {rule_words}.")
+                return Diagnosis(code, f"{words}.")
     if mode == "forward" and len(terms) == 2:
         found = _forward_rule_slip(graph, facts, node, terms, received, same)
         if found is not None:
-            return Diagnosis(found[0], f"{found[1]} So {label} = {rule_words}.")
+            return Diagnosis(found[0], found[1])
     if len(terms) == 1 and terms[0].partial != 0:
         t = terms[0]
         carried_label = labels.get(t.other)
@@ -269,8 +283,7 @@ def diagnose(
             what = "adjoint" if mode == "reverse" else "tangent"
             return Diagnosis(
                 "missing-factor",
-                f"your line for {label} leaves out {carried_label}, the {what} the chain rule carries: "
-                f"{label} = {rule_words}.",
+                f"your line for {label} leaves out {carried_label}, the {what} the chain rule carries.",
             )
         implied_carried = received / t.partial
         for other, value in carried.items():
@@ -292,7 +305,7 @@ def diagnose(
                     why = f"{n.name} is computed from {source}, so its tangent comes from {right}"
                 return Diagnosis(
                     "wrong-neighbour",
-                    f"{label} uses {used} where {right} belongs: {why}. So {label} = {rule_words}.",
+                    f"{label} uses {used} where {right} belongs: {why}.",
                 )
     if len(terms) == 1:
         op_node, k = (terms[0].other, terms[0].k) if mode == "reverse" else (node, terms[0].k)
@@ -300,14 +313,21 @@ def diagnose(
         formula = partial_formula(graph, op_node, k)
         return Diagnosis(
             "wrong-local-derivative",
-            f"{label} does not match the chain rule {label} = {rule_words}; check the local derivative "
+            f"{label} does not follow the chain rule; check the local derivative "
             f"d{on.name}/d{graph.nodes[on.inputs[k]].name} of {graph.equation(op_node)}, which is "
             f"{formula}.",
         )
-    return Diagnosis("wrong", f"{label} does not match the chain rule: {label} = {rule_words}.")
+    uses = and_list([graph.nodes[t.other].name for t in terms])
+    if mode == "reverse" and terms:
+        rule = f"{n.name} is used by {uses}, and {label} adds up the contribution of each use"
+    elif terms:
+        rule = f"{n.name} is computed from {uses}, and {label} adds up the term of each input"
+    else:
+        rule = f"{label} is the derivative of {n.name}"
+    return Diagnosis("wrong", f"{label} does not follow the chain rule: {rule}.")
 
 
-def _substitution(mode, graph, facts, node, label, received, terms, own, labels, carried, same, rule_words,
+def _substitution(mode, graph, facts, node, label, received, terms, own, labels, carried, same,
                   source) -> Diagnosis | None:
     """One name in the student's line stands where another belongs, shown by the line itself (it reads the
     name it used, and not the one that belongs): a neighbour's tangent or adjoint in place of the carried
@@ -322,7 +342,7 @@ def _substitution(mode, graph, facts, node, label, received, terms, own, labels,
         rest = own - t.value
         if (t.carried != 1 and same(received, rest + t.partial) and source.reads(label, right) is False):
             return Diagnosis("missing-factor", f"your line for {label} leaves out {right}, the {what} the chain "
-                                               f"rule carries: {label} = {rule_words}.")
+                                               "rule carries.")
         legitimate = {labels.get(t2.other) for t2 in terms}
         for other, value in carried.items():
             used = labels.get(other)
@@ -336,16 +356,14 @@ def _substitution(mode, graph, facts, node, label, received, terms, own, labels,
                 why = (f"{graph.nodes[node].name} is used by {through}, so its adjoint comes from {right}"
                        if mode == "reverse" else
                        f"{graph.nodes[node].name} is computed from {through}, so its tangent comes from {right}")
-                return Diagnosis("wrong-neighbour", f"{label} uses {used} where {right} belongs: {why}. "
-                                                    f"So {label} = {rule_words}.")
+                return Diagnosis("wrong-neighbour", f"{label} uses {used} where {right} belongs: {why}.")
         op_node, k = (t.other, t.k) if mode == "reverse" else (node, t.k)
         formula = partial_formula(graph, op_node, k)
         found = _operand_swapped(graph, facts, op_node, k, t, rest, received, same, label, source)
         if found is not None:
             return Diagnosis("wrong-local-derivative", f"in {label} the local derivative "
                              f"d{graph.nodes[op_node].name}/d{graph.nodes[graph.nodes[op_node].inputs[k]].name} "
-                             f"= {formula} is written with {found[1]} in place of {found[0]}. "
-                             f"So {label} = {rule_words}.")
+                             f"= {formula} is written with {found[1]} in place of {found[0]}.")
         for m in graph.nodes:
             # An operand of the same operation in place of the derivative is the catalogue's product slip.
             if not m.names or m.id in graph.nodes[op_node].inputs:
@@ -358,7 +376,7 @@ def _substitution(mode, graph, facts, node, label, received, terms, own, labels,
                     "wrong-local-derivative",
                     f"in {label} you used {m.name} where the local derivative "
                     f"d{graph.nodes[op_node].name}/d{graph.nodes[graph.nodes[op_node].inputs[k]].name} = {formula} "
-                    f"belongs. So {label} = {rule_words}.",
+                    "belongs.",
                 )
     return None
 
@@ -397,19 +415,17 @@ def _words(formula: str) -> list[str]:
                                                                           "tanh", "sign")] or ["\0"]
 
 
-def _overwritten(label: str, replaced, rule_words: str) -> Diagnosis:
+def _overwritten(label: str, replaced) -> Diagnosis:
     earlier, last = replaced
     return Diagnosis(
         "overwritten",
         f"{label} is assigned on line {earlier.line} (`{earlier.text}`) and again with `=` on line {last.line} "
         f"(`{last.text}`), which replaced the first value instead of adding to it. An adjoint adds up the "
-        f"contributions of every use: write `{label} += ...` for the second, or one sum: {label} = {rule_words}.",
+        f"contributions of every use: write `{label} += ...` for the second, or one sum.",
     )
 
 
-def _missing(
-    mode: str, name: str, label: str, uses: list[str], kept: list[str], rule_words: str
-) -> Diagnosis:
+def _missing(mode: str, name: str, label: str, uses: list[str], kept: list[str]) -> Diagnosis:
     if mode == "reverse":
         if len(set(uses)) == 1:
             head = f"{name} is used {len(uses)} times by {uses[0]}"
@@ -421,7 +437,7 @@ def _missing(
             has = f"your {label} has none of them"
         return Diagnosis(
             "missing-path",
-            f"{head}; {has}. An adjoint adds up the contributions of every use: {label} = {rule_words}.",
+            f"{head}; {has}. An adjoint adds up the contributions of every use.",
         )
     head = f"{name} depends on {and_list(uses)}"
     if kept:
@@ -429,7 +445,7 @@ def _missing(
     else:
         has = f"your {label} has none of them"
     return Diagnosis(
-        "missing-term", f"{head}; {has}. A tangent adds up the terms of every input: {label} = {rule_words}."
+        "missing-term", f"{head}; {has}. A tangent adds up the terms of every input."
     )
 
 

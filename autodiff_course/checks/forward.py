@@ -115,11 +115,9 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
         if not settled:
             rule = _rule_words(graph, n, labels, wrt_id, wrt_arg)
             if r is None:
-                d = Diagnosis("missing", f"{label} is missing: return y and its derivative {rule}.")
+                d = Diagnosis("missing", f"{label} is missing: return y and its derivative {label}.")
             elif not finite(r):
-                d = Diagnosis(
-                    "not-a-number", f"{label} is {fmt(r)}, not a finite number. It should be {rule}."
-                )
+                d = Diagnosis("not-a-number", f"{label} is {fmt(r)}, not a finite number.")
             else:
                 terms = (
                     [
@@ -150,9 +148,10 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
                 )
                 if d.code in ("wrong", "wrong-local-derivative") and n == out:
                     d = _wrong_input(graph, facts, spec, r, scale[n], rtol, atol, label, wrt_id) or d
-            row.update(ok=False, status="wrong", message=d.words, code=d.code)
+            row.update(ok=False, status="wrong", message=d.words, code=d.code, solution=f"{label} = {rule}")
             if first is None:
                 first = n
+                v.solution = row["solution"]
                 v.mistakes.insert(0, d.code)
                 v.messages.insert(0, f"{label} is wrong {point_words(spec, p)}: {d.words}")
             else:

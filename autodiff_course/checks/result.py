@@ -15,7 +15,7 @@ import numpy as np
 
 from .numbers import DEFAULT_RTOL
 
-STATUSES = ("ok", "failed", "error", "timeout")
+STATUSES = ("ok", "failed", "error", "timeout", "unanswered")
 
 #: How a result turns into words ("text") and a notebook table ("html"). The feedback layer, above this one,
 #: registers both when imported (the package's ``__init__`` imports it), so results never import upward.
@@ -41,6 +41,9 @@ class CheckResult:
     received, expected?, message``). ``received``/``expected``: the compared values by the student's variable
     names at the point the diagnosis is about (``expected`` empty unless the exercise shows expected values).
     ``wrong``: names of the wrong values. ``point``: the inputs of that point, or None when they are hidden.
+    ``solution``: the corrected line of the culprit. ``reveal``: how much of this result a student may see
+    (``checks.reveal.LEVELS``); a result straight from ``judge`` is complete ("solution"), ``revealed`` cuts
+    it down to a level.
     """
 
     exercise: str
@@ -60,6 +63,8 @@ class CheckResult:
     rtol: float = DEFAULT_RTOL
     atol: float = 0.0
     show_expected: bool = True
+    solution: str = ""
+    reveal: str = "solution"
 
     def to_dict(self) -> dict:
         """JSON-safe plain data (non-finite numbers become the strings "nan", "inf", "-inf")."""

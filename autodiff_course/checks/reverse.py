@@ -69,6 +69,8 @@ class PointVerdict:
         self.messages: list[str] = []
         self.mistakes: list[str] = []
         self.culprit: str | None = None
+        #: The corrected line of the culprit (shown only at the ``solution`` reveal level).
+        self.solution: str = ""
         self.received: dict = {}
         self.expected: dict = {}
 
@@ -328,13 +330,10 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
             ]
             rule = _rule_words(graph, n, facts, labels)
             if r is None:
-                code, words = (
-                    "missing",
-                    f"{label} is missing: compute {label} = {rule} and return it.",
-                )
+                code, words = "missing", f"{label} is missing: compute it by the chain rule and return it."
             elif not finite(r):
                 what = "not a number" if isinstance(r, dict) else "not a finite number"
-                code, words = "not-a-number", f"{label} is {fmt(r)}, {what}. It should be {rule}."
+                code, words = "not-a-number", f"{label} is {fmt(r)}, {what}."
             else:
                 d = diagnose(
                     mode="reverse",
@@ -355,9 +354,10 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
                     source=source,
                 )
                 code, words = d.code, d.words
-            row.update(ok=False, status="wrong", message=words, code=code)
+            row.update(ok=False, status="wrong", message=words, code=code, solution=f"{label} = {rule}")
             if first_mistake is None:
                 first_mistake = n
+                v.solution = row["solution"]
                 v.mistakes.insert(0, code)
                 v.messages.insert(0, f"{label} is wrong {point_words(spec, p)}: {words}")
             else:
@@ -497,6 +497,7 @@ def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
         messages=messages,
         mistakes=mistakes,
         culprit=shown.culprit,
+        solution=shown.solution,
         received=received,
         expected=expected,
         wrong=wrong,

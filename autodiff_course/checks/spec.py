@@ -19,6 +19,12 @@ DEFAULTS: dict[str, Any] = {
     "domain": [],
     "test_points": [],
     "hidden_points": [],
+    # The reveal policy (checks/reveal.py): how much of a verdict the notebook check and the graded feedback
+    # show, and the in-notebook hint ladder (0: off).
+    "notebook_reveal": "hint",
+    "feedback_reveal": "hint",
+    "reveal_ladder": 0,
+    "ladder_top": "solution",
 }
 
 

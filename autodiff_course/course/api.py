@@ -135,10 +135,12 @@ def grade(assignment: str, exercise_id: str, *, points: float, namespace: dict |
     try:
         with _silenced_stderr():
             from autodiff_course.checks import collect, judge
+            from autodiff_course.checks.reveal import notebook_view
 
             raw = collect(spec, namespace)
             result = judge(spec, raw)
             score = float(result.score)
+            result = notebook_view(result, spec)
     except Exception as exc:  # noqa: BLE001 - a checker bug must not become a traceback in the student's cell
         message = (f"The checker itself failed on exercise {exercise_id!r} ({type(exc).__name__}: {exc}). "
                    "This is not your mistake: please tell your instructor.")

@@ -17,13 +17,16 @@ from typing import Any
 
 from .config import DEFAULTS, AssignmentConfig, source_notebook_path
 
-__all__ = ["HIDDEN_ONLY_KEYS", "render_test_cell", "sync_notebooks", "visible_spec"]
+__all__ = ["GRADER_ONLY_KEYS", "HIDDEN_ONLY_KEYS", "render_test_cell", "sync_notebooks", "visible_spec"]
 
 #: Spec keys that only the hidden call (and the batch grader) receives.
 HIDDEN_ONLY_KEYS = ("hidden_points", "random_points", "domain")
 
+#: Spec keys only the batch grader reads (the notebook's own check reveals `notebook_reveal`, not these).
+GRADER_ONLY_KEYS = ("feedback_reveal",)
+
 # Keys that are not grade() keyword arguments: `id` is positional, `assignment` too, `points` goes last.
-_NOT_RENDERED = {"id", "assignment", "points"}
+_NOT_RENDERED = {"id", "assignment", "points", *GRADER_ONLY_KEYS}
 
 # The order keys appear in a rendered call, most telling first; unknown keys follow alphabetically.
 _ORDER = ("kind", "function", "variable", "variables", "reference", "args", "wrt", "test_points",

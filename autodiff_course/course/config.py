@@ -150,7 +150,37 @@ def _check_reference_and_domain(path: Path, where: str, spec: dict) -> None:
             raise _fail(path, where, f"reference {reference!r} is not finite at {point} (got {value!r})")
 
 
-def _normalise_exercise(path: Path, assignment: str, index: int, table: Any) -> dict:
+#: `[reveal]` (assignment-wide) and `[exercise.reveal]` (one exercise) keys -> the spec keys they set.
+_REVEAL_KEYS = {"notebook": "notebook_reveal", "feedback": "feedback_reveal", "ladder": "reveal_ladder",
+                "ladder_top": "ladder_top"}
+
+
+def _reveal_policy(path: Path, where: str, table: Any) -> dict:
+    """The spec keys a `reveal` table sets; ConfigError for an unknown key, level or ladder step."""
+    from ..checks.reveal import check_level
+
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        raise _fail(path, where, f"`reveal` must be a table (notebook, feedback, ladder, ladder_top), got {table!r}")
+    policy = {}
+    for key, value in table.items():
+        if key not in _REVEAL_KEYS:
+            raise _fail(path, where, f"unknown `reveal` key {key!r}; expected {', '.join(_REVEAL_KEYS)}")
+        if key == "ladder":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise _fail(path, where, f"`reveal.ladder` must be a count of failed runs >= 0 (0: off), got "
+                                         f"{value!r}")
+        else:
+            try:
+                check_level(value, f"`reveal.{key}`")
+            except ValueError as exc:
+                raise _fail(path, where, str(exc)) from None
+        policy[_REVEAL_KEYS[key]] = value
+    return policy
+
+
+def _normalise_exercise(path: Path, assignment: str, index: int, table: Any, policy: dict | None = None) -> dict:
     if not isinstance(table, dict):
         raise _fail(path, f"exercise #{index + 1}", "must be a table ([[exercise]])")
     exercise_id = table.get("id")
@@ -167,7 +197,9 @@ def _normalise_exercise(path: Path, assignment: str, index: int, table: Any) -> 
     if missing:
         raise _fail(path, where, f"kind {kind!r} needs {', '.join(f'`{k}`' for k in missing)}")
     spec = copy.deepcopy(DEFAULTS)
-    spec.update(copy.deepcopy(table))
+    spec.update(policy or {})
+    spec.update(copy.deepcopy({k: v for k, v in table.items() if k != "reveal"}))
+    spec.update(_reveal_policy(path, where, table.get("reveal")))
     spec["assignment"] = assignment
     if kind in _FUNCTION_KINDS:
         if not isinstance(spec["args"], list) or not all(isinstance(a, str) and a.isidentifier()
@@ -232,11 +264,12 @@ def load_config(path: str | Path) -> AssignmentConfig:
     tables = data.get("exercise", [])
     if not isinstance(tables, list) or not tables:
         raise ConfigError(f"{path}: no [[exercise]] tables")
+    policy = _reveal_policy(path, "[reveal]", data.get("reveal"))
     exercises, problems = [], []
     # Every exercise is checked, so one run lists every mistake of the file.
     for i, table in enumerate(tables):
         try:
-            exercises.append(_normalise_exercise(path, assignment, i, table))
+            exercises.append(_normalise_exercise(path, assignment, i, table, policy))
         except ConfigError as exc:
             problems.append(str(exc))
     seen: set[str] = set()

@@ -20,6 +20,8 @@ def result_text(result) -> str:
     if rows:
         right = sum(1 for r in rows if r.get("ok"))
         head += f" ({right} of {len(rows)} parts right, score {result.score:.2f})"
+    elif result.status == "failed":
+        head += f" (score {result.score:.2f})"
     lines = [head + "."]
     lines += list(result.messages)
     inherited = [r.get("label", r.get("part")) for r in rows if r.get("status") == "inherited"]

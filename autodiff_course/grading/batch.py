@@ -263,6 +263,7 @@ def judge_run(specs: list[dict], run: dict, *, present: Iterable[str]) -> list[d
     exercise's cell is not in the notebook.
     """
     from autodiff_course.checks import judge
+    from autodiff_course.checks.reveal import feedback_view
 
     present = set(present)
     raw_by_id = run.get("exercises") or {}
@@ -289,8 +290,9 @@ def judge_run(specs: list[dict], run: dict, *, present: Iterable[str]) -> list[d
             else:
                 entry["status"] = result.status if result.status in STATUSES else "error"
                 entry["score"] = points_awarded(result.score, spec["points"])
+                # The stored check is complete (the instructor's); the message is what the student is shown.
                 entry["check"] = result.to_dict()
-                entry["message"] = result.feedback
+                entry["message"] = feedback_view(result, spec).feedback
         judged.append(entry)
     return judged
 
@@ -369,13 +371,14 @@ def _submission_secret(prepared: Prepared) -> str:
     return text if text else fingerprint("submission secret", prepared.fingerprint)[:32]
 
 
-def _render_check_html(entry: dict) -> str | None:
+def _render_check_html(entry: dict, spec: dict) -> str | None:
     if entry.get("check") is None:
         return None
     from autodiff_course.checks import CheckResult
+    from autodiff_course.checks.reveal import feedback_view
 
     try:
-        return CheckResult.from_dict(entry["check"])._repr_html_()
+        return feedback_view(CheckResult.from_dict(entry["check"]), spec)._repr_html_()
     except Exception:  # noqa: BLE001 - rendering trouble falls back to the stored text
         return None
 
@@ -384,11 +387,13 @@ def commit(prepared: Prepared, config: AssignmentConfig, exercises: list[dict], 
            out: Path, store: ResultStore) -> dict:
     """Step commit: the graded notebook first, then the result, each atomically. A crash between the two
     leaves no result, so the submission is graded again and its notebook rewritten."""
+    from autodiff_course.grading.report import spec_of
+
     result = make_result(prepared, config, exercises, run)
     if prepared.restored is not None:
         shown = []
         for entry in exercises:
-            shown.append({**entry, "feedback_html": _render_check_html(entry),
+            shown.append({**entry, "feedback_html": _render_check_html(entry, spec_of(config, entry["id"])),
                           "feedback_text": entry.get("message")})
         nb = graded_notebook(prepared.restored, run, shown)
         for cell in nb.cells:

@@ -45,12 +45,18 @@ def _page(title: str, body: str) -> str:
             "</body>\n</html>\n")
 
 
-def _check_html(entry: dict) -> str:
+def spec_of(config, exercise_id: str) -> dict:
+    """The exercise's spec, or {} (the default policy) for one the config no longer has."""
+    return next((spec for spec in config.exercises if spec["id"] == exercise_id), {})
+
+
+def _check_html(entry: dict, spec: dict) -> str:
     if entry.get("check") is not None:
         from autodiff_course.checks import CheckResult
+        from autodiff_course.checks.reveal import feedback_view
 
         try:
-            return CheckResult.from_dict(entry["check"])._repr_html_()
+            return feedback_view(CheckResult.from_dict(entry["check"]), spec)._repr_html_()
         except Exception:  # noqa: BLE001 - fall back to the plain feedback text stored with the result
             pass
     message = entry.get("message") or _STATUS_WORDS.get(entry["status"], entry["status"])
@@ -80,7 +86,7 @@ def render_feedback(result: dict, config) -> str:
         parts.append(f"<section class=\"exercise\" id=\"{html.escape(entry['id'])}\">"
                      f"<h2>{html.escape(entry['id'])} <small>({entry['score']:g} / {entry['max_score']:g}, "
                      f"<span class=\"{entry['status']}\">{html.escape(entry['status'])}</span>)</small></h2>"
-                     f"{_check_html(entry)}</section>")
+                     f"{_check_html(entry, spec_of(config, entry['id']))}</section>")
     return _page(title, "\n".join(parts))
 
 

@@ -93,11 +93,13 @@ def test_answer_gets_its_verdict_culprit_and_diagnosis(name, kind, ref, wrt, sta
 
 
 def test_missing_path_names_the_uses_and_the_path_taken():
-    result = run("reverse_missing_path", "reverse", "Y", 0)
+    result = run("reverse_missing_path", "reverse", "Y", 0, notebook_reveal="solution")
     assert (
         "v1 is used by v5 and v6; your vbar1 only has the path through v5. An adjoint adds up the "
-        "contributions of every use: vbar1 = vbar5 * v4 + vbar6 * (1/v2)."
+        "contributions of every use."
     ) in result.messages[0]
+    assert result.solution == "vbar1 = vbar5 * v4 + vbar6 * (1/v2)"
+    assert result.messages[-1] == "The corrected line: vbar1 = vbar5 * v4 + vbar6 * (1/v2)"
 
 
 def test_wrong_local_derivative_quotes_the_primitive_rule():

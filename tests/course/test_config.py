@@ -175,3 +175,30 @@ def test_every_real_config_agrees_with_its_notebook():
     assert sorted(configs) == sorted(p.stem for p in paths)
     for config in configs.values():
         assert (REPO / "notebooks" / config.assignment / config.notebook).is_file()
+
+
+OVERRIDDEN = REVERSE.replace('id = "reverse"', 'id = "reverse_again"') + """
+[exercise.reveal]
+notebook = "culprit"
+ladder = 3
+"""
+
+
+def test_reveal_policy_per_assignment_with_a_per_exercise_override(tmp_path):
+    body = '[reveal]\nnotebook = "verdict"\nfeedback = "solution"\n' + REVERSE + OVERRIDDEN
+    config = load_config(write(tmp_path, body))
+    policy = [(s["notebook_reveal"], s["feedback_reveal"], s["reveal_ladder"]) for s in config.exercises]
+    assert policy == [("verdict", "solution", 0), ("culprit", "solution", 3)]
+    default = load_config(write(tmp_path, REVERSE)).exercise("reverse")
+    assert (default["notebook_reveal"], default["feedback_reveal"], default["reveal_ladder"]) == ("hint", "hint", 0)
+
+
+@pytest.mark.parametrize(("table", "problem"), [
+    ('[reveal]\nnotebook = "everything"\n', "`reveal.notebook` must be one of verdict, culprit, hint, solution"),
+    ("[reveal]\nladder = -1\n", "`reveal.ladder` must be a count"),
+    ('[reveal]\nfeeback = "hint"\n', "unknown `reveal` key 'feeback'"),
+])
+def test_reveal_policy_refuses_an_unknown_level_or_key(tmp_path, table, problem):
+    with pytest.raises(ConfigError, match="demo.toml") as info:
+        load_config(write(tmp_path, table + REVERSE))
+    assert problem in str(info.value)

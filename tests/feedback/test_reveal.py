@@ -1,0 +1,126 @@
+"""The reveal policy: each level shows what it promises and no more; the corrected line appears only at
+`solution`; the notebook check and the graded feedback follow their own settings from the grader config."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from autodiff_course.checks import check_reverse, collect, judge
+from autodiff_course.checks.reveal import LEVELS, feedback_view, notebook_view, revealed, student_view
+from autodiff_course.course import grade as notebook_grade
+from autodiff_course.course.config import load_config
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "checks"))
+import answers_by_hand as S  # noqa: E402
+
+CORRECTED = "vbar1 = vbar5 * v4 + vbar6 * (1/v2)"
+
+# Written by hand for chen's slip (reverse mode, vbar1 = vbar5 * v4: the path through v6 is missing) at
+# (1.8, 2.4, 0.7); these are also the README's examples of the four levels.
+EXAMPLES = {
+    "verdict": """\
+reverse_missing_path: not yet right (score 0.90).
+This check says only whether your answer is right; look again at each step of it.""",
+    "culprit": """\
+reverse_missing_path: not yet right (9 of 10 parts right, score 0.90).
+Start with vbar1: it is the first value that is wrong.
+
+Not right yet at (1.8, 2.4, 0.7):
+  vbar1: WRONG, yours -0.2272020947""",
+    "hint": """\
+reverse_missing_path: not yet right (9 of 10 parts right, score 0.90).
+vbar1 is wrong at x0 = 1.8, x1 = 2.4, x2 = 0.7: v1 is used by v5 and v6; your vbar1 only has the path through \
+v5. An adjoint adds up the contributions of every use.
+
+Not right yet at (1.8, 2.4, 0.7):
+  vbar1: WRONG, yours -0.2272020947, expected 1.201369334""",
+    "solution": """\
+reverse_missing_path: not yet right (9 of 10 parts right, score 0.90).
+vbar1 is wrong at x0 = 1.8, x1 = 2.4, x2 = 0.7: v1 is used by v5 and v6; your vbar1 only has the path through \
+v5. An adjoint adds up the contributions of every use.
+The corrected line: vbar1 = vbar5 * v4 + vbar6 * (1/v2)
+
+Not right yet at (1.8, 2.4, 0.7):
+  vbar1: WRONG, yours -0.2272020947, expected 1.201369334""",
+}
+
+
+def _at(level: str):
+    return check_reverse(S.reverse_missing_path, S.Y, points=S.POINT_Y, notebook_reveal=level)
+
+
+def _everything(result) -> str:
+    return "\n".join([result.feedback, result._repr_html_(), json.dumps(result.to_dict())])
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_each_level_reads_as_its_example(level):
+    assert _at(level).feedback == EXAMPLES[level]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_corrected_line_appears_only_at_solution(level):
+    shown = _everything(_at(level))
+    assert (CORRECTED in shown) == (level == "solution")
+    assert ("vbar5 * v4 + vbar6" in shown) == (level == "solution")
+
+
+def test_each_level_adds_to_the_one_below():
+    verdict, culprit, hint, solution = (_at(level) for level in LEVELS)
+    assert verdict.culprit is None and verdict.rows == [] and "vbar1" not in _everything(verdict)
+    assert verdict.score == culprit.score == hint.score == solution.score == pytest.approx(0.9)
+    assert culprit.culprit == "vbar1" and "used by" not in _everything(culprit)
+    assert culprit.expected == {} and all("message" not in r for r in culprit.rows)
+    assert "used by v5 and v6" in hint.feedback and hint.mistakes[0] == "missing-path"
+    assert solution.solution == CORRECTED
+
+
+def test_a_result_cut_down_cannot_be_raised_again():
+    hint = _at("hint")
+    assert student_view(hint, "solution").solution == ""
+    assert CORRECTED not in student_view(hint, "solution").feedback
+    assert revealed(revealed(_at("solution"), "culprit"), "hint").reveal == "culprit"
+
+
+def test_the_readme_shows_every_level_as_the_checker_writes_it():
+    readme = (REPO / "README.md").read_text()
+    for level, text in EXAMPLES.items():
+        assert text in readme, level
+
+
+def test_errors_are_described_at_every_level():
+    # An answer that raises: running it is not the answer, so even `verdict` says what went wrong.
+    result = check_reverse(S.never_returns, S.Y, points=S.POINT_Y, time_limit=0.5, notebook_reveal="verdict")
+    assert result.status == "timeout" and "time limit" in result.feedback
+
+
+def test_the_hint_ladder_climbs_one_level_every_n_failed_runs():
+    spec_fields = dict(kind="reverse", function=S.reverse_missing_path, reference=S.Y, args=["x0", "x1", "x2"],
+                       test_points=S.POINT_Y, notebook_reveal="verdict", reveal_ladder=2, ladder_top="hint")
+    shown = [str(notebook_grade("ladder_test", "reverse", points=4, **spec_fields)) for _ in range(6)]
+    assert "look again at each step" in shown[0] and "1 more unsuccessful run" in shown[0]
+    assert "Start with vbar1" in shown[1] and "2 more unsuccessful runs" in shown[1]
+    assert "Start with vbar1" in shown[2]
+    assert all("used by v5 and v6" in text for text in shown[3:])
+    assert all(CORRECTED not in text and "more unsuccessful" not in text for text in shown[3:])
+
+
+def test_the_ladder_is_off_by_default():
+    spec_fields = dict(kind="reverse", function=S.reverse_missing_path, reference=S.Y, args=["x0", "x1", "x2"],
+                       test_points=S.POINT_Y)
+    shown = {str(notebook_grade("no_ladder", "reverse", points=4, **spec_fields)) for _ in range(4)}
+    assert len(shown) == 1 and CORRECTED not in shown.pop()
+
+
+def test_graded_feedback_follows_feedback_reveal_and_the_notebook_its_own_level():
+    config = load_config(REPO / "graders" / "autodiff_by_hand.toml")
+    spec = dict(config.exercise("reverse"), hidden_points=[], random_points=0)
+    assert (spec["notebook_reveal"], spec["feedback_reveal"]) == ("hint", "solution")
+    full = judge(spec, collect(spec, {"function_reverse": S.reverse_missing_path}))
+    assert "The corrected line: " + CORRECTED in feedback_view(full, spec).feedback
+    assert CORRECTED not in notebook_view(full, spec).feedback
+    assert CORRECTED not in feedback_view(full, dict(spec, feedback_reveal="hint")).feedback
