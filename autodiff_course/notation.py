@@ -153,10 +153,12 @@ NOTES: dict[str, str] = {
     "hidden-only": "Right at {visible}, wrong at {wrong}. The hidden "
                    "points are kept private so they test your method rather than your numbers; what follows "
                    "describes the mistake without them.",
-    "unanswered": "Not answered yet: {what} is still the stub from the released notebook. Write your answer "
-                  "in its place and run this cell again.",
-    "unanswered-variables": "Not answered yet: {what} still {verb} the value it had in the released notebook "
-                            "(None). Write your answer and run this cell again.",
+    "unanswered": "Not answered yet: {what} is still the stub from the released notebook (it raises "
+                  "NotImplementedError or gives None). Write your answer in its place and run this cell again.",
+    "unanswered-cell": "Not answered yet: the answer cell still raises NotImplementedError, as in the released "
+                       "notebook. Write your answer in its place and run it, then run this cell again.",
+    "unanswered-variables": "Not answered yet: {what} {verb} not defined, or still None, as in the released "
+                            "notebook. Write your answer, run its cell, then run this cell again.",
     "verdict-only": "This check says only whether your answer is right; look again at each step of it.",
     "culprit-only": "Start with {culprit}: it is the first value that is wrong.",
     "checker-fault": "This exercise could not be checked because of a problem on the grader's side, not in "

@@ -14,6 +14,7 @@ from .expected import expected_at
 from .judge import PointData, error_result, make_result, point_words
 from .numbers import close
 from .reverse import unfaithful
+from .unanswered import unanswered_parents
 
 
 def _is_constant(text: str) -> bool:
@@ -71,6 +72,8 @@ def function_rows(spec: dict, p: PointData, graph, rows: list, messages: list, m
 def judge_graph(spec: dict, raw: dict, points: list[PointData]):
     variable = spec.get("variable")
     parents = raw.get("parents")
+    if (stub := unanswered_parents(spec, parents)) is not None:
+        return stub
     if not isinstance(parents, dict) or "dict" not in parents:
         if isinstance(parents, dict) and parents.get("missing"):
             return error_result(

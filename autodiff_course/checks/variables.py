@@ -295,6 +295,7 @@ def _instructor_data(spec: dict, snapshots: dict, rtol: float, atol: float) -> t
 def judge_variables(spec: dict, raw: dict):
     from .errors import MalformedRawError
     from .judge import make_result
+    from .unanswered import unanswered_variables
 
     data = raw.get("variables")
     if not isinstance(data, dict):
@@ -401,6 +402,8 @@ def judge_variables(spec: dict, raw: dict):
         rows.append(row)
     for r in rows:
         r.pop("weight", None)
+    if (stub := unanswered_variables(spec, snapshots, rows, Missing)) is not None:
+        return stub
     return make_result(
         spec,
         status="ok",

@@ -13,6 +13,7 @@ _HEAD = {
     "failed": "Not yet right",
     "error": "Could not be checked",
     "timeout": "Your code ran out of time",
+    "unanswered": "Not answered yet",
 }
 
 

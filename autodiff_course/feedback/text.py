@@ -9,6 +9,7 @@ _HEADLINE = {
     "failed": "not yet right",
     "error": "could not be checked",
     "timeout": "your code ran out of time",
+    "unanswered": "not answered yet",
 }
 _MARK = {"ok": "ok", "wrong": "WRONG", "inherited": "wrong (inherited)", "missing": "missing"}
 

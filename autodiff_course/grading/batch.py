@@ -68,7 +68,7 @@ GRADER_VERSION = "1"
 PIPELINE = ("find", "read", "restore", "run", "judge", "commit")
 
 #: Every status an exercise row of grades.csv can carry.
-STATUSES = ("ok", "failed", "error", "timeout", "tampered", "missing")
+STATUSES = ("ok", "failed", "error", "timeout", "unanswered", "tampered", "missing")
 
 #: The `exercise` of the grades.csv row carrying a late hand-in's penalty (as a negative score, status late).
 LATE_ROW = "(late penalty)"
@@ -304,9 +304,33 @@ def _failed_result(prepared: Prepared, config: AssignmentConfig) -> list[dict]:
              "status": status, "message": message, "check": None} for spec in config.exercises]
 
 
+def _stub_answers(restored, run: dict | None) -> set[str]:
+    """Exercises whose answer cell (nbgrader's solution cell `<id>-answer`) raised NotImplementedError in the
+    run: the stub as released, unanswered."""
+    raised = {c["index"] for c in (run or {}).get("cells", [])
+              if (c.get("error") or {}).get("ename") == "NotImplementedError"}
+    stubs = set()
+    for index, cell in enumerate(restored.cells if restored is not None else []):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        grade_id = str(meta.get("grade_id", ""))
+        if meta.get("solution") and not meta.get("grade") and index in raised:
+            stubs.add(grade_id[:-len("-answer")] if grade_id.endswith("-answer") else grade_id)
+    return stubs
+
+
 def make_result(prepared: Prepared, config: AssignmentConfig, exercises: list[dict],
                 run: dict | None) -> dict:
     """The stored form of one graded submission (plain JSON data)."""
+    from autodiff_course.checks.reveal import feedback_view
+    from autodiff_course.checks.unanswered import stub_cell_result
+
+    stubs = _stub_answers(prepared.restored, run)
+    for entry in exercises:
+        if entry["id"] in stubs and entry["status"] in ("failed", "error") and entry["score"] == 0:
+            spec = config.exercise(entry["id"])
+            unanswered = stub_cell_result(spec)
+            entry.update(status="unanswered", score=0.0, check=unanswered.to_dict(),
+                         message=feedback_view(unanswered, spec).feedback)
     for entry in exercises:
         if entry["id"] in prepared.tampered and entry["status"] != "missing":
             entry["status"] = "tampered"

@@ -23,6 +23,7 @@ body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; 
 table { border-collapse: collapse; margin: 1rem 0; }
 th, td { border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; vertical-align: top; }
 th { background: #f4f4f4; }
+.unanswered { color: #57606a; }
 .ok { color: #1a7f37; } .failed { color: #b35900; } .error, .timeout, .tampered, .missing { color: #c62828; }
 section.exercise { border: 1px solid #ddd; border-radius: 6px; padding: .5rem 1rem; margin: 1rem 0; }
 svg { max-width: 100%; height: auto; }
@@ -34,6 +35,7 @@ _STATUS_WORDS = {
     "failed": "not yet right",
     "error": "raised an error",
     "timeout": "ran out of time",
+    "unanswered": "not answered yet",
     "tampered": "test cell was modified (graded with the original)",
     "missing": "missing",
 }
@@ -133,7 +135,7 @@ def _unanswered(entry: dict, raw) -> bool:
     # The released stub raises NotImplementedError; a variables exercise left blank has its names missing.
     text = f"{entry.get('message') or ''} {raw if raw is not None else ''}"
     return entry["score"] == 0 and ("NotImplementedError" in text or "not defined" in text
-                                    or entry["status"] == "missing")
+                                    or entry["status"] in ("missing", "unanswered"))
 
 
 def _correlation(xs: list[float], ys: list[float]) -> float | None:

@@ -159,11 +159,11 @@ def leaks(text: str, forbidden: list[float], allowed: list[float]) -> list[tuple
     found = []
     for token in _NUMBER.findall(html.unescape(text)):
         shown = _digits(token)
+        digits = min(shown, 6)
         for h in forbidden:
-            digits = _shown(h)
-            if shown < digits or not _same(token, h, digits):
+            if shown < _shown(h) or not _same(token, h, digits):
                 continue
-            if not any(_same(token, a, digits) and _shown(a) <= digits for a in allowed):
+            if not any(_same(token, a, digits) for a in allowed):
                 found.append((token, h))
     return found
 

@@ -102,9 +102,9 @@ def by_student(rows: list[dict]) -> dict:
 def test_the_instructors_solutions_earn_every_point_and_blank_notebooks_none(graded):
     table = by_student(read_rows(graded["out"] / "grades.csv"))
     assert all(score == top and status == "ok" for score, top, status in table["ada"].values()), table["ada"]
-    # ben handed in the released stubs: every function still raises NotImplementedError.
+    # ben handed in the released stubs: every answer still raises NotImplementedError, so none is answered.
     blank = {k: v for k, v in table["ben"].items() if k[0] in (ASSIGNMENT, "worksheet")}
-    assert blank and all(score == 0 and status in ("error", "failed") for score, _, status in blank.values())
+    assert blank and all(score == 0 and status == "unanswered" for score, _, status in blank.values()), blank
 
 
 def test_typical_mistakes_lose_points_where_they_are_made(graded):
@@ -182,6 +182,7 @@ def test_class_report_has_distribution_means_mistakes_and_flags(graded):
     flagged = report.split("Tampered, failed and unreadable submissions")[1]
     assert "gina" in flagged and "tampered" in flagged and "hal" in flagged
     assert "<td>ada</td>" not in flagged and "<td>chen</td>" not in flagged
+    assert "<td>ben</td>" not in flagged  # blank notebooks are unanswered, not failed
 
 
 def test_gradebook_holds_the_grades_csv_totals(graded):
