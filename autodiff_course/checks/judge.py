@@ -25,6 +25,7 @@ from .errors import InternalCheckError, MalformedRawError
 from .kinds import KINDS
 from .numbers import as_number, close, fmt
 from .points import test_points, visible_count
+from .privacy import for_students
 from .result import CheckResult, render
 from .source import source_facts
 from .spec import tolerances
@@ -137,6 +138,10 @@ def make_result(
         rows = [{k: v for k, v in r.items() if k != "expected"} for r in rows]
     if status in ("error", "timeout", "unanswered"):
         score = 0.0
+    # Messages quote exceptions and paths; none of the grader's machine reaches the student.
+    messages = [for_students(m) for m in messages]
+    rows = [{**r, "message": for_students(r["message"])} if isinstance(r.get("message"), str) else r
+            for r in rows]
     result = CheckResult(
         exercise=str(spec.get("id")),
         kind=str(spec.get("kind")),

@@ -142,8 +142,10 @@ def grade(assignment: str, exercise_id: str, *, points: float, namespace: dict |
             score = float(result.score)
             result = notebook_view(result, spec)
     except Exception as exc:  # noqa: BLE001 - a checker bug must not become a traceback in the student's cell
-        message = (f"The checker itself failed on exercise {exercise_id!r} ({type(exc).__name__}: {exc}). "
-                   "This is not your mistake: please tell your instructor.")
+        from autodiff_course.checks.privacy import for_students
+
+        message = for_students(f"The checker itself failed on exercise {exercise_id!r} ({type(exc).__name__}: "
+                               f"{exc}). This is not your mistake: please tell your instructor.")
         return Grade(assignment, exercise_id, points, 0.0, None, internal_error=message)
     if score != score:  # NaN
         score = 0.0

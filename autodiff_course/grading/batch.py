@@ -264,6 +264,7 @@ def judge_run(specs: list[dict], run: dict, *, present: Iterable[str]) -> list[d
     """
     from autodiff_course.checks import judge
     from autodiff_course.checks.reveal import feedback_view
+    from autodiff_course.notation import note
 
     present = set(present)
     raw_by_id = run.get("exercises") or {}
@@ -285,8 +286,10 @@ def judge_run(specs: list[dict], run: dict, *, present: Iterable[str]) -> list[d
             try:
                 result = judge(spec, raw)
             except Exception as exc:  # noqa: BLE001 - a judge failure must not lose the whole batch
+                # The grader's fault: the student reads that it is not theirs, the instructor the detail.
                 entry["status"] = "error"
-                entry["message"] = f"could not judge exercise {spec['id']!r}: {type(exc).__name__}: {exc}"
+                entry["message"] = note("checker-fault")
+                entry["internal"] = f"could not judge exercise {spec['id']!r}: {type(exc).__name__}: {exc}"
             else:
                 entry["status"] = result.status if result.status in STATUSES else "error"
                 entry["score"] = points_awarded(result.score, spec["points"])

@@ -176,8 +176,25 @@ def read_submission(path: str | Path) -> nbformat.NotebookNode:
     return nb
 
 
+def _output_for_students(output: dict) -> dict:
+    """A cell output of the graded run without the grader's paths or traceback frames."""
+    from autodiff_course.checks.privacy import for_students, traceback_for_students
+
+    out = copy.deepcopy(output)
+    if out.get("output_type") == "error":
+        out["evalue"] = for_students(str(out.get("evalue", "")))
+        out["traceback"] = traceback_for_students([str(line) for line in out.get("traceback") or []])
+    elif out.get("output_type") == "stream":
+        out["text"] = for_students(str(out.get("text", "")))
+    elif isinstance(out.get("data"), dict) and isinstance(out["data"].get("text/plain"), str):
+        out["data"]["text/plain"] = for_students(out["data"]["text/plain"])
+    return out
+
+
 def _feedback_outputs(exercise: dict) -> list:
-    text = exercise.get("feedback_text") or exercise.get("message") or exercise["status"]
+    from autodiff_course.checks.privacy import for_students
+
+    text = for_students(exercise.get("feedback_text") or exercise.get("message") or exercise["status"])
     data = {"text/plain": f"[{exercise['status']}] {exercise['score']:g} / {exercise['max_score']:g}\n{text}"}
     if exercise.get("feedback_html"):
         data["text/html"] = exercise["feedback_html"]
@@ -203,7 +220,7 @@ def graded_notebook(restored: nbformat.NotebookNode, run: dict | None, exercises
         if grade_id in by_id:
             cell.outputs = _feedback_outputs(by_id[grade_id])
         elif ran is not None:
-            cell.outputs = [nbformat.from_dict(o) for o in ran.get("outputs", [])]
+            cell.outputs = [nbformat.from_dict(_output_for_students(o)) for o in ran.get("outputs", [])]
         else:
             cell.outputs = []
     return nb

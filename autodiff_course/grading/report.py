@@ -61,8 +61,10 @@ def _check_html(entry: dict, spec: dict) -> str:
             return feedback_view(CheckResult.from_dict(entry["check"]), spec)._repr_html_()
         except Exception:  # noqa: BLE001 - fall back to the plain feedback text stored with the result
             pass
+    from autodiff_course.checks.privacy import for_students
+
     message = entry.get("message") or _STATUS_WORDS.get(entry["status"], entry["status"])
-    return f"<pre>{html.escape(message)}</pre>"
+    return f"<pre>{html.escape(for_students(_strip_paths(message)))}</pre>"
 
 
 def render_feedback(result: dict, config) -> str:
@@ -77,7 +79,9 @@ def render_feedback(result: dict, config) -> str:
         parts.append(f"<p class=\"late\">Late: {html.escape(late)} (before the penalty: "
                      f"{result.get('raw_score', result['score']):g})</p>")
     if result.get("problems"):
-        items = "".join(f"<li>{html.escape(_strip_paths(p))}</li>" for p in result["problems"])
+        from autodiff_course.checks.privacy import for_students
+
+        items = "".join(f"<li>{html.escape(for_students(_strip_paths(p)))}</li>" for p in result["problems"])
         parts.append(f"<h2>About your submission</h2><ul>{items}</ul>")
     parts.append("<table><tr><th>exercise</th><th>points</th><th>result</th></tr>" + "".join(
         f"<tr><td><a href=\"#{html.escape(e['id'])}\">{html.escape(e['id'])}</a></td>"
@@ -93,7 +97,7 @@ def render_feedback(result: dict, config) -> str:
 
 
 def _strip_paths(problem: str) -> str:
-    # Problem lines name files by their path on the grading machine; a student only needs the file name.
+    # Problem lines start with the path of a file on the grading machine; a student only needs its name.
     head, sep, tail = problem.partition(": ")
     return f"{Path(head).name}: {tail}" if sep and "/" in head else problem
 
@@ -272,7 +276,8 @@ def render_report(results: list[dict], configs: dict) -> str:
         unreadable = (result.get("handed_in", True) and result["problems"]
                       and all(e["status"] in ("error", "missing") for e in result["exercises"]))
         if bad or unreadable:
-            detail = "; ".join(result.get("problems", [])) or ", ".join(
+            internal = [e["internal"] for e in result["exercises"] if e.get("internal")]
+            detail = "; ".join(result.get("problems", []) + internal) or ", ".join(
                 f"{e['id']}: {e['status']}" for e in result["exercises"] if e["status"] in bad)
             flagged.append(f"<tr><td>{html.escape(result['student'])}</td><td>{html.escape(result['assignment'])}"
                            f"</td><td>{html.escape(', '.join(bad) or 'unreadable')}</td>"

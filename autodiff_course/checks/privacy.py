@@ -1,0 +1,79 @@
+"""No detail of the grader's machine in what a student reads: no absolute path of the grader (its course
+folder, this package, the Python installation, its home or temporary folders), no traceback frame of the
+grader's own code, no host name. Paths inside the student's own submission read relative to it.
+
+The student's own words (their source lines, the paths their code opened) are theirs and stay as written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+#: The sandbox runs a submission in ``<temp>/job-<id>/work``: that folder is the student's submission.
+_JOB_WORK = re.compile(r"/[^\s'\"`:]*?/job-[^/\s'\"`:]+/work(?=/|\b)")
+_PATH_TAIL = r"(?:/[^\s'\"`:,()]*)*"
+
+
+@lru_cache(maxsize=1)
+def _host_roots() -> tuple[str, ...]:
+    roots = {Path(__file__).resolve().parents[2], Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+             Path(tempfile.gettempdir()).resolve()}
+    for where in (Path.home, Path.cwd):
+        try:
+            roots.add(where().resolve())
+        except (OSError, RuntimeError):  # no home folder, or a working folder that was removed
+            pass
+    for path in list(roots):
+        roots.add(Path(os.path.realpath(path)))
+    # Longest first, so a root inside another is cut at the deeper one; "/" alone would match everything.
+    return tuple(sorted({str(r) for r in roots if str(r) not in ("/", "")}, key=len, reverse=True))
+
+
+@lru_cache(maxsize=1)
+def _host_pattern() -> re.Pattern:
+    roots = "|".join(re.escape(r) for r in _host_roots())
+    return re.compile(rf"(?:{roots}){_PATH_TAIL}")
+
+
+def _basename(match: re.Match) -> str:
+    text = match.group(0).rstrip("/")
+    return text.rsplit("/", 1)[-1] or "."
+
+
+def for_students(text: str) -> str:
+    """``text`` with the grader's paths cut to their last part (a file in the submission keeps its name),
+    the sandbox's working folder as ``.``, and the host's name removed."""
+    if not text:
+        return text
+    text = _JOB_WORK.sub(".", text)
+    text = _host_pattern().sub(_basename, text)
+    host = socket.gethostname()
+    if len(host) >= 4:
+        text = re.sub(rf"\b{re.escape(host)}\b", "(the grader)", text)
+    return text
+
+
+def _grader_frame(line: str) -> bool:
+    package = str(Path(__file__).resolve().parents[1])
+    return line.lstrip().startswith("File ") and package in line
+
+
+def traceback_for_students(lines: list[str]) -> list[str]:
+    """Traceback lines without the frames of the grader's own code (a frame is its ``File ...`` line and the
+    indented source lines under it), every other line through ``for_students``."""
+    out, skipping = [], False
+    for line in lines:
+        if _grader_frame(line):
+            skipping = True
+            continue
+        if skipping and line.startswith("    "):
+            continue
+        skipping = False
+        out.append(for_students(line))
+    return out
