@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .analysis import GraphFacts, written_out
 from .expected import expected_at
-from .judge import PointData, hidden_summary, make_result, numbers_shown, shown_point, without_numbers
+from .judge import PointData, drawn_graph, hidden_summary, make_result, numbers_shown, shown_point, without_numbers
 from .reverse import PointVerdict, check_y, part_credit
 
 
@@ -145,5 +145,6 @@ def judge_decomposition(spec: dict, points: list[PointData], failures: dict | No
         expected=expected,
         wrong=[r.get("name", r["label"]) for r in all_rows if not r["ok"]],
         point=shown_point(spec, points[first]),
+        graph=drawn_graph(points, verdicts),
         score=(y_credit + structure) / 2,
     )

@@ -60,6 +60,7 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
     y_name = "y" if "y" in out_node.names or not out_node.names else out_node.name
     out_label = found[out][0] if found.get(out) else f"d{y_name}d{wrt_arg}"
     labels[out] = out_label
+    v.labels = {graph.nodes[n].name: labels[n] for n in named}
     if faithless(spec, p, v, graph, exp, {k: float(x) for k, x in graph.adjoints().items()}, atol,
                  [labels[n] for n in named if n in found and found[n] is not None or n == out]):
         return v

@@ -120,6 +120,7 @@ def make_result(
     wrong: list[str] | None = None,
     point: list[float] | None = None,
     score: float | None = None,
+    graph: dict | None = None,
 ) -> CheckResult:
     """A result whose score is ``score`` if given, else the mean credit of ``rows`` (1 right, 0.5 wrong only
     by inheritance, 0 wrong); all-or-nothing without ``partial_credit``. ``feedback`` is rendered from the
@@ -150,6 +151,7 @@ def make_result(
         score=round(min(max(score, 0.0), 1.0), 6),
         culprit=culprit,
         solution=solution,
+        graph=graph,
         mistakes=list(dict.fromkeys(mistakes)),
         rows=rows,
         received=dict(received or {}),
@@ -364,6 +366,23 @@ def point_words(spec: dict, p: PointData) -> str:
 
 def shown_point(spec: dict, p: PointData) -> list[float] | None:
     return list(p.inputs) if numbers_shown(spec, p) else None
+
+
+#: Graphs up to this many operations are drawn in feedback (a hand-written answer has a few dozen).
+MAX_DRAWN_OPERATIONS = 80
+
+
+def drawn_graph(points: list[PointData], verdicts: list | None = None) -> dict | None:
+    """The student's graph at the first visible test point, to draw in feedback: ``{"data": Graph.to_dict(),
+    "labels": {node name: its derivative's label}}``; None when no visible point was judged (a hidden point's
+    values would give it away) or the graph is too large to draw legibly."""
+    for i, p in enumerate(points):
+        if p.visible and p.graph is not None:
+            if sum(1 for n in p.graph.nodes if n.op not in ("input", "const")) > MAX_DRAWN_OPERATIONS:
+                return None
+            labels = getattr(verdicts[i], "labels", {}) if verdicts and i < len(verdicts) else {}
+            return {"data": p.graph.to_dict(), "labels": dict(labels)}
+    return None
 
 
 def without_numbers(row: dict) -> dict:

@@ -41,7 +41,8 @@ class CheckResult:
     received, expected?, message``). ``received``/``expected``: the compared values by the student's variable
     names at the point the diagnosis is about (``expected`` empty unless the exercise shows expected values).
     ``wrong``: names of the wrong values. ``point``: the inputs of that point, or None when they are hidden.
-    ``solution``: the corrected line of the culprit. ``reveal``: how much of this result a student may see
+    ``graph``: the student's traced graph at the visible test point (``{"data", "labels"}``), drawn by the
+    feedback. ``solution``: the corrected line of the culprit. ``reveal``: how much of this result a student may see
     (``checks.reveal.LEVELS``); a result straight from ``judge`` is complete ("solution"), ``revealed`` cuts
     it down to a level.
     """
@@ -65,6 +66,7 @@ class CheckResult:
     show_expected: bool = True
     solution: str = ""
     reveal: str = "solution"
+    graph: dict | None = None
 
     def to_dict(self) -> dict:
         """JSON-safe plain data (non-finite numbers become the strings "nan", "inf", "-inf")."""

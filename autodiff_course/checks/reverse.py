@@ -16,6 +16,7 @@ from .expected import Expected, expected_at
 from .judge import (
     PointData,
     PointFailure,
+    drawn_graph,
     finite,
     hidden_summary,
     make_result,
@@ -71,6 +72,8 @@ class PointVerdict:
         self.culprit: str | None = None
         #: The corrected line of the culprit (shown only at the ``solution`` reveal level).
         self.solution: str = ""
+        #: node name -> the label of its adjoint or tangent (``v3`` -> ``vbar3``), for drawing the graph.
+        self.labels: dict[str, str] = {}
         self.received: dict = {}
         self.expected: dict = {}
 
@@ -237,6 +240,7 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
     # Where each adjoint is: the returned tuple by position, the locals by name (vbar3, v3_bar, ...).
     found = {n: find_local(p, [graph.nodes[n].name, *graph.nodes[n].names], adjoint_names) for n in variables}
     labels = {n: (found[n][0] if found[n] else adjoint_name(graph.nodes[n].name)) for n in variables}
+    v.labels = {graph.nodes[n].name: labels[n] for n in variables}
     if faithless(spec, p, v, graph, exp, engine, atol, [labels[n] for n in variables]):
         return v
     want = 1 + len(variables)
@@ -502,5 +506,6 @@ def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
         expected=expected,
         wrong=wrong,
         point=shown_point(spec, points[first]),
+        graph=drawn_graph(points, verdicts),
         score=score,
     )

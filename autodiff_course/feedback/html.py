@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from ..notation import fmt
+from .graph_figure import graph_figure
 
 _COLOURS = {"ok": "#1a7f37", "wrong": "#cf222e", "inherited": "#9a6700", "missing": "#cf222e"}
 _WORDS = {"ok": "right", "wrong": "wrong", "inherited": "wrong, inherited", "missing": "missing"}
@@ -63,5 +64,7 @@ def result_html(result) -> str:
             else ""
         )
         parts.append(f'<table class="autodiff-check-table">{where}{head}{"".join(body)}</table>')
+    if not result.passed:
+        parts.append(graph_figure(result))
     parts.append("</div>")
     return "\n".join(parts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..feedback.views import CHECK_VIEWS
 from ..graph.graph import DISPLAY
+from .feedback_svg import feedback_graph_svg
 from .svg import graph_to_svg
 
 __all__ = ["GraphStepper", "autograd_stepper"]
@@ -31,6 +32,7 @@ DISPLAY["html"] = graph_to_svg
 DISPLAY["stepper"] = _stepper
 # A failed check's feedback offers the compare stepper (course.api.grade asks feedback.views for it).
 CHECK_VIEWS["compare stepper"] = _compare_view
+DISPLAY["feedback"] = feedback_graph_svg
 
 
 def __getattr__(name: str):
