@@ -15,7 +15,7 @@ from typing import Any
 from .graph.data import format_number
 
 __all__ = [
-    "LEVEL_WORDS", "NOTES", "adjoint_name", "adjoint_names", "and_list", "fmt", "format_number", "join_sum",
+    "LEVEL_WORDS", "MISTAKES", "NOTES", "adjoint_name", "adjoint_names", "and_list", "fmt", "format_number", "join_sum",
     "natural_key", "note", "numbered_order", "operand", "student_names", "tangent_name", "tangent_names", "times",
 ]
 
@@ -177,3 +177,56 @@ LEVEL_WORDS = {
 def note(key: str, **fields) -> str:
     """The sentence ``key`` of ``NOTES`` with ``fields`` filled in. Raises KeyError for an unknown key."""
     return NOTES[key].format(**fields)
+
+
+#: Every mistake a check can name (its code in ``CheckResult.mistakes``), in the words a first-year student
+#: reads. The diagnosis itself is written where the mistake is recognised, in the student's own names; this is
+#: the list of all of them, reviewed together, and the class report's legend.
+MISTAKES: dict[str, str] = {
+    # writing the function as elementary steps
+    "not-elementary": "a line does more than one operation, or a step is kept in no variable",
+    "reassigned": "a variable is given a second value, so one name stands for two steps",
+    "wrong-function": "the steps compute another function than the exercise's",
+    "wrong-output": "the first value returned is not y",
+    "not-the-function": "y has the right value but does not come from the inputs through your steps",
+    # tangents and adjoints
+    "seed": "the starting tangent or adjoint is wrong",
+    "sign": "a derivative has the wrong sign",
+    "missing-path": "an adjoint leaves out the path through one of the variable's uses",
+    "missing-term": "a tangent leaves out the term of one of the inputs",
+    "missing-factor": "a derivative leaves out the tangent or adjoint it should carry",
+    "overwritten": "a second `=` replaced an adjoint instead of adding to it",
+    "product-rule": "the product rule is applied wrongly",
+    "quotient-rule": "the quotient rule is applied wrongly",
+    "power-rule": "the power rule is applied wrongly",
+    "wrong-input": "a derivative is taken with respect to the wrong input",
+    "wrong-local-derivative": "the derivative of one step is wrong",
+    "wrong-neighbour": "a derivative uses another variable's tangent or adjoint",
+    "finite-difference": "a derivative is estimated numerically instead of by the chain rule",
+    "pasted-constant": "a number is pasted in where it should be computed",
+    "missing": "a derivative the exercise asks for is not returned",
+    "not-a-number": "a value is not a finite number",
+    "swapped-order": "the values are returned in the wrong order",
+    "wrong-return-count": "the function returns the wrong number of values",
+    # the graph exercise
+    "missing-parent": "a variable's list of parents lacks one",
+    "extra-parent": "a variable's list of parents has one too many",
+    "unknown-variable": "the dict names a variable the function does not have",
+    "input-with-parents": "an input is given parents",
+    "missing-variable": "a variable the exercise needs is not defined",
+    "missing-operation": "a step of the exercise's function is missing",
+    "not-a-dict": "the answer is not a dict of parents",
+    # PyTorch exercises
+    "wrong": "a value is not the one asked for",
+    "replaced-input": "the given data was replaced before the gradients were computed",
+    # running the code
+    "exception": "the code raised an error",
+    "domain-error": "a value has no defined result at a test point (a log of a negative number, 0/0)",
+    "cannot-follow": "the checker could not follow the computation step by step",
+    "no-function": "the function the exercise asks for is not defined",
+    "timeout": "the code did not finish in time",
+    "too-large": "the answer is too large to check",
+    "unusable-data": "what the checker collected could not be used (run the cell again)",
+    "error": "the answer could not be checked",
+    "unanswered": "not answered yet",
+}

@@ -113,7 +113,7 @@ def judge_graph(spec: dict, raw: dict, points: list[PointData]):
             status="failed",
             rows=[],
             messages=[_trace_failure(p, spec.get("function")) if p else "Nothing to compare with."],
-            mistakes=["untraceable"],
+            mistakes=["cannot-follow"],
         )
     graph = points[0].graph
     name_unnamed(graph)  # feedback quotes a folded step as written, never as `_t3`

@@ -481,7 +481,7 @@ def point_failure(spec: dict, p: PointData, fn_name) -> PointFailure | None:
             # The engine refuses an undefined value (0/0, log of a negative) that plain numpy turns into nan.
             return PointFailure(p, "domain-error", describe_error(e, fn_name, scrub=scrub).replace(
                 "raised an error", "has no defined value") + where)
-        return PointFailure(p, "untraceable", _trace_failure(p, fn_name, scrub=scrub) + where)
+        return PointFailure(p, "cannot-follow", _trace_failure(p, fn_name, scrub=scrub) + where)
     return None
 
 

@@ -139,19 +139,19 @@ class Scalar(Operators):
 
     # -- conversions: fine on their own, refused while tracing (they would cut the graph) -------------------
     def __float__(self) -> float:
-        _refuse_while_tracing("float(...) or a math/library function turned a traced value into a plain number")
+        _refuse_while_tracing("float(...) or a math or library function turned one of your values into a plain number")
         return self.value
 
     def __int__(self) -> int:
-        _refuse_while_tracing("int(...) turned a traced value into a plain number")
+        _refuse_while_tracing("int(...) turned one of your values into a plain number")
         return int(self.value)
 
     def __bool__(self) -> bool:
-        _refuse_while_tracing("an `if`/`while`/`and`/`or` tested a traced value")
+        _refuse_while_tracing("an `if`/`while`/`and`/`or` tested one of your values")
         return self.value != 0.0
 
     def _compare(self, other, op, symbol):
-        _refuse_while_tracing(f"a comparison (`{symbol}`) of a traced value")
+        _refuse_while_tracing(f"a comparison (`{symbol}`) of one of your values")
         return op(self.value, P.raw(other))
 
     def __lt__(self, other):

@@ -168,7 +168,8 @@ class Tracer:
         if src:
             where += f" (`{src}`)"
         return (
-            f"{where}: {what}. The computational graph cannot follow this, so it would silently be wrong. "
+            f"{where}: {what}. The checker cannot follow this step, so it cannot see how your result depends on "
+            "the inputs. "
             "Write the computation with operators, numpy functions (np.sin, np.maximum, ...) or "
             "autodiff_course functions instead."
         )
