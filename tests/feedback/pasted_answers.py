@@ -136,6 +136,14 @@ def allowed_values(config, extra=()) -> list[float]:
     return values
 
 
+def asset_numbers() -> list[float]:
+    """The numbers in the stepper's own CSS and script (an opacity of 0.5, a speed of 0.5x), which the
+    in-notebook check embeds with the compare stepper: constants of the page, not data."""
+    widgets = REPO / "autodiff_course" / "widgets"
+    text = "".join(path.read_text() for path in sorted(widgets.glob("*.css")) + sorted(widgets.glob("*.js")))
+    return [float(t) for t in _NUMBER.findall(text)]
+
+
 _NUMBER = re.compile(r"(?<![\w.])-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])")
 
 

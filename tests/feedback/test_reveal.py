@@ -124,3 +124,11 @@ def test_graded_feedback_follows_feedback_reveal_and_the_notebook_its_own_level(
     assert "The corrected line: " + CORRECTED in feedback_view(full, spec).feedback
     assert CORRECTED not in notebook_view(full, spec).feedback
     assert CORRECTED not in feedback_view(full, dict(spec, feedback_reveal="hint")).feedback
+
+
+def test_the_compare_stepper_is_offered_from_hint_up():
+    fields = dict(kind="reverse", function=S.reverse_missing_path, reference=S.Y, args=["x0", "x1", "x2"],
+                  test_points=S.POINT_Y)
+    offered = {level: notebook_grade("steps", "reverse", points=4, notebook_reveal=level, **fields).stepper
+               is not None for level in LEVELS}
+    assert offered == {"verdict": False, "culprit": False, "hint": True, "solution": True}
