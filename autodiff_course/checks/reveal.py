@@ -91,6 +91,12 @@ def feedback_view(result: CheckResult, spec: dict) -> CheckResult:
     return student_view(result, spec.get("feedback_reveal", DEFAULT_LEVEL))
 
 
+def feedback_data(check: dict | None, spec: dict) -> dict | None:
+    """A stored result (``CheckResult.to_dict()``, complete) as the graded feedback shows it, as data again;
+    None stays None."""
+    return None if check is None else feedback_view(CheckResult.from_dict(check), spec).to_dict()
+
+
 #: Unsuccessful runs of each in-notebook check so far, by (assignment, exercise): the hint ladder's memory.
 #: It lives in the kernel, so restarting the kernel starts the ladder again.
 _FAILED_RUNS: dict[tuple[str, str], int] = {}

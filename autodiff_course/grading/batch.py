@@ -398,14 +398,13 @@ def _submission_secret(prepared: Prepared) -> str:
     return text if text else fingerprint("submission secret", prepared.fingerprint)[:32]
 
 
-def _render_check_html(entry: dict, spec: dict) -> str | None:
+def _render_check_html(entry: dict) -> str | None:
     if entry.get("check") is None:
         return None
     from autodiff_course.checks import CheckResult
-    from autodiff_course.checks.reveal import feedback_view
 
     try:
-        return feedback_view(CheckResult.from_dict(entry["check"]), spec)._repr_html_()
+        return CheckResult.from_dict(entry["check"])._repr_html_()
     except Exception:  # noqa: BLE001 - rendering trouble falls back to the stored text
         return None
 
@@ -414,13 +413,16 @@ def commit(prepared: Prepared, config: AssignmentConfig, exercises: list[dict], 
            out: Path, store: ResultStore) -> dict:
     """Step commit: the graded notebook first, then the result, each atomically. A crash between the two
     leaves no result, so the submission is graded again and its notebook rewritten."""
+    from autodiff_course.checks.reveal import feedback_data
     from autodiff_course.grading.report import spec_of
 
     result = make_result(prepared, config, exercises, run)
     if prepared.restored is not None:
         shown = []
         for entry in exercises:
-            shown.append({**entry, "feedback_html": _render_check_html(entry, spec_of(config, entry["id"])),
+            # The graded notebook shows the check cut to the exercise's feedback level.
+            viewed = {**entry, "check": feedback_data(entry.get("check"), spec_of(config, entry["id"]))}
+            shown.append({**entry, "feedback_html": _render_check_html(viewed),
                           "feedback_text": entry.get("message")})
         nb = graded_notebook(prepared.restored, run, shown)
         for cell in nb.cells:

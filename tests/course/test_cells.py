@@ -10,7 +10,7 @@ import pytest
 from course_notebooks import ASSIGNMENTS, REPO, grade_cells, source_path
 
 from autodiff_course.course import ConfigError, load_config, load_course, render_test_cell, sync_notebooks
-from autodiff_course.course.cells import GRADER_ONLY_KEYS, HIDDEN_ONLY_KEYS
+from autodiff_course.course.cells import HIDDEN_ONLY_KEYS
 from autodiff_course.course.config import DEFAULTS
 
 
@@ -29,6 +29,8 @@ def _grade_calls(source: str) -> list[dict]:
 
 
 def _without_defaults(spec: dict) -> dict:
+    from autodiff_course.course.cells import GRADER_ONLY_KEYS
+
     return {k: v for k, v in spec.items()
             if k != "assignment" and k not in GRADER_ONLY_KEYS and not (k in DEFAULTS and v == DEFAULTS[k])}
 
