@@ -28,6 +28,7 @@ from pasted_answers import (
 from autodiff_course.checks import collect, judge
 from autodiff_course.course import grade as notebook_grade
 from autodiff_course.course.config import load_config
+from autodiff_course.grading.report import feedback_path
 
 CONFIG = load_config(REPO / "graders" / f"{ASSIGNMENT}.toml")
 FORBIDDEN = forbidden_values(CONFIG)
@@ -97,6 +98,7 @@ def test_batch_outputs_quote_no_hidden_number(tmp_path):
         nbformat.write(pasted_notebook(CONFIG, style), folder / f"{ASSIGNMENT}.ipynb")
     out = tmp_path / "graded"
     summary = grade(course=REPO, submissions=subs, out=out, assignments=[ASSIGNMENT], jobs=2, progress=False,
+                    gradebook=out / "gradebook.db",
                     report_line=lambda line: None)
     scores = []
     for result in summary.results:
@@ -107,7 +109,7 @@ def test_batch_outputs_quote_no_hidden_number(tmp_path):
     seen = {}
     for style in STYLES:
         student = f"paste_{style}"
-        seen[f"{student} feedback"] = (out / "feedback" / student / f"{ASSIGNMENT}.html").read_text()
+        seen[f"{student} feedback"] = feedback_path(out, student, CONFIG).read_text()
         seen[f"{student} notebook"] = (out / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
     seen["grades.csv"] = (out / "grades.csv").read_text()
     with sqlite3.connect(out / "gradebook.db") as db:

@@ -57,6 +57,7 @@ def test_batch_outputs_hold_no_host_detail(tmp_path):
     (subs / "yan" / "worksheet").mkdir(parents=True)  # handed in another assignment only
     out = tmp_path / "graded"
     grade(course=REPO, submissions=subs, out=out, assignments=[ASSIGNMENT], jobs=2, progress=False,
+          gradebook=out / "gradebook.db",
           report_line=lambda line: None)
     seen = {path: path.read_text() for path in [*(out / "feedback").rglob("*.html"), out / "grades.csv"]}
     for path in (out / "autograded").rglob("*.ipynb"):
