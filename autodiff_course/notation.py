@@ -158,7 +158,11 @@ NOTES: dict[str, str] = {
     "unanswered-cell": "Not answered yet: the answer cell still raises NotImplementedError, as in the released "
                        "notebook. Write your answer in its place and run it, then run this cell again.",
     "unanswered-variables": "Not answered yet: {what} {verb} not defined, or still None, as in the released "
-                            "notebook. Write your answer, run its cell, then run this cell again.",
+                            "notebook. Write your answer, run its cell (if it stops with an error, fix that "
+                            "first), then run this cell again.",
+    "answer-cell-error": "Your answer cell stopped with {error}, before it set what this check reads. Fix "
+                         "that error (it may come from an earlier exercise), run the cell, then run this check "
+                         "again.",
     "verdict-only": "This check says only whether your answer is right; look again at each step of it.",
     "culprit-only": "Start with {culprit}: it is the first value that is wrong.",
     "checker-fault": "This exercise could not be checked because of a problem on the grader's side, not in "

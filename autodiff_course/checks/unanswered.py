@@ -20,6 +20,16 @@ def stub_cell_result(spec: dict):
     return _result(spec, note("unanswered-cell"))
 
 
+def answer_error_result(spec: dict, error: str):
+    """The result of an exercise whose answer cell was written but stopped with ``error`` (``"Type: text"``)
+    before defining what the check reads: an error of the student's answer, not an unanswered stub."""
+    from .judge import make_result
+    from .privacy import for_students
+
+    message = note("answer-cell-error", error=for_students(error))
+    return make_result(spec, status="error", rows=[], messages=[message], mistakes=["exception"])
+
+
 def _result(spec: dict, message: str):
     from .judge import make_result
 

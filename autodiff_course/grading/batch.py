@@ -307,33 +307,41 @@ def _failed_result(prepared: Prepared, config: AssignmentConfig) -> list[dict]:
              "status": status, "message": message, "check": None} for spec in config.exercises]
 
 
-def _stub_answers(restored, run: dict | None) -> set[str]:
-    """Exercises whose answer cell (nbgrader's solution cell `<id>-answer`) raised NotImplementedError in the
-    run: the stub as released, unanswered."""
-    raised = {c["index"] for c in (run or {}).get("cells", [])
-              if (c.get("error") or {}).get("ename") == "NotImplementedError"}
-    stubs = set()
+def _answer_errors(restored, run: dict | None) -> dict[str, dict]:
+    """Exercise id -> the error its answer cell (nbgrader's solution cell `<id>-answer`) stopped with in the
+    run. NotImplementedError there is the stub as released (unanswered); any other error is an answer that
+    was written and failed, which must not read as "not answered"."""
+    raised = {c["index"]: c["error"] for c in (run or {}).get("cells", [])
+              if isinstance(c, dict) and isinstance(c.get("error"), dict)}
+    errors = {}
     for index, cell in enumerate(restored.cells if restored is not None else []):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         grade_id = str(meta.get("grade_id", ""))
         if meta.get("solution") and not meta.get("grade") and index in raised:
-            stubs.add(grade_id[:-len("-answer")] if grade_id.endswith("-answer") else grade_id)
-    return stubs
+            errors[grade_id[:-len("-answer")] if grade_id.endswith("-answer") else grade_id] = raised[index]
+    return errors
 
 
 def make_result(prepared: Prepared, config: AssignmentConfig, exercises: list[dict],
                 run: dict | None) -> dict:
     """The stored form of one graded submission (plain JSON data)."""
     from autodiff_course.checks.reveal import feedback_view
-    from autodiff_course.checks.unanswered import stub_cell_result
+    from autodiff_course.checks.unanswered import answer_error_result, stub_cell_result
 
-    stubs = _stub_answers(prepared.restored, run)
+    answer_errors = _answer_errors(prepared.restored, run)
     for entry in exercises:
-        if entry["id"] in stubs and entry["status"] in ("failed", "error") and entry["score"] == 0:
-            spec = config.exercise(entry["id"])
+        error = answer_errors.get(entry["id"])
+        if error is None or entry["score"] != 0:
+            continue
+        spec = config.exercise(entry["id"])
+        if error.get("ename") == "NotImplementedError" and entry["status"] in ("failed", "error"):
             unanswered = stub_cell_result(spec)
             entry.update(status="unanswered", score=0.0, check=unanswered.to_dict(),
                          message=feedback_view(unanswered, spec).feedback)
+        elif error.get("ename") != "NotImplementedError" and entry["status"] == "unanswered":
+            failed = answer_error_result(spec, f"{error.get('ename')}: {error.get('evalue')}")
+            entry.update(status="error", score=0.0, check=failed.to_dict(),
+                         message=feedback_view(failed, spec).feedback)
     for entry in exercises:
         if entry["id"] in prepared.tampered and entry["status"] != "missing":
             entry["status"] = "tampered"

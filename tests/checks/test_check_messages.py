@@ -161,7 +161,8 @@ def test_no_message_at_any_level_uses_the_graders_jargon(results, level):
 
 def test_every_shared_sentence_renders_with_its_fields_and_reads_plainly():
     fields = {"visible": "the visible test point", "wrong": "all 4 hidden test points", "what": "`f`",
-              "verb": "is", "culprit": "vbar1", "runs": 2, "s": "s", "more": LEVEL_WORDS["hint"]}
+              "verb": "is", "culprit": "vbar1", "runs": 2, "s": "s", "more": LEVEL_WORDS["hint"],
+              "error": "ZeroDivisionError: division by zero"}
     for key in NOTES:
         text = note(key, **fields)
         assert "{" not in text and not JARGON.search(text), key

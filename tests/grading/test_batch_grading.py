@@ -234,3 +234,15 @@ def test_feedback_command_rebuilds_outputs_from_stored_results_alone(graded, tmp
     assert (out / "grades.csv").read_bytes() == graded["csv"]
     assert (out / "feedback" / "chen" / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()
     assert "<svg" in (out / "report.html").read_text()
+
+
+def test_an_answer_cell_that_stops_with_an_error_is_an_error_not_unanswered(graded):
+    # emil wrote `y_grad_fn = y.grad_fn.name()`, but his x (create_x) has no requires_grad, so y.grad_fn is None
+    # and his answer cell stops with AttributeError: he answered, and the feedback must say why nothing was set.
+    rows = [r for r in read_rows(graded["out"] / "grades.csv")
+            if (r["student"], r["assignment"], r["exercise"]) == ("emil", "worksheet", "grad_fn_names")]
+    assert [(r["score"], r["status"]) for r in rows] == [("0", "error")]
+    page = (graded["out"] / "feedback" / "emil" / "worksheet" / "worksheet.html").read_text()
+    section = page[page.index('id="grad_fn_names"'):page.index('id="grad_before"')]
+    assert "Your answer cell stopped with AttributeError" in section
+    assert "Not answered yet" not in section
