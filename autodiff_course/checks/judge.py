@@ -432,10 +432,12 @@ def judge_function(spec: dict, raw: dict) -> CheckResult:
         f = failures[points[0].index]
         if f.code == "exception":
             return error_result(spec, f.message, mistakes=["exception"])
+        by_value = _by_value_rows(spec, points) if f.code == "untraceable" else []
         return make_result(
             spec,
             status="failed",
-            rows=[{"part": "trace", "label": "traced graph", "ok": False, "status": "wrong"}],
+            rows=by_value + [{"part": "trace", "label": "traced graph", "ok": False, "status": "wrong",
+                              "message": f.message}],
             messages=[f.message],
             mistakes=[f.code],
             culprit=_assigned_at(source_facts(raw.get("source")), f) if f.code == "domain-error" else None,
@@ -458,6 +460,33 @@ def judge_function(spec: dict, raw: dict) -> CheckResult:
     from .decomposition import judge_decomposition
 
     return judge_decomposition(spec, points, failures)
+
+
+def _by_value_rows(spec: dict, points: list[PointData]) -> list[dict]:
+    """What can be judged without a graph, by value against the reference at every point: y (the first
+    returned value) and, in forward mode, the returned derivative. A trace failure never zeroes these; only
+    the parts that need the graph (intermediate tangents and adjoints, the decomposition) are lost."""
+    from .expected import expected_at
+
+    atol = tolerances(spec)[1]
+    parts = [("y", 0, lambda e: (e.y, e.y_scale))]
+    if spec.get("kind") == "forward":
+        args = list(spec.get("args") or [])
+        wrt = spec.get("wrt", 0)
+        k = args.index(wrt) if isinstance(wrt, str) and wrt in args else int(wrt) if not isinstance(wrt, str) else 0
+        parts.append((f"dy/d{args[k] if k < len(args) else 'x'}", 1,
+                      lambda e, k=k: (e.grad[k], e.grad_scale[k]) if e.grad is not None else (None, 0.0)))
+    rows = []
+    for label, at, want in parts:
+        ok = True
+        for p in points:
+            exp = expected_at(spec, p.inputs)
+            value, scale = want(exp)
+            got = (p.returned or [None] * 2)[at] if p.returned and len(p.returned) > at else None
+            if value is None or not (finite(got) and close(got, value, scale, exp.rel, atol)):
+                ok = False
+        rows.append({"part": label, "label": label, "ok": ok, "status": "ok" if ok else "wrong"})
+    return rows
 
 
 def _assigned_at(source, f: PointFailure) -> str | None:

@@ -304,3 +304,12 @@ def forward_example_dx1_quotient_lost(x0, x1):
     v7 = v4 + v6
     dv7dx1 = dv4dx1 + dv6dx1
     return v7, dv7dx1
+
+
+def forward_with_a_python_if(x0, x1, x2):
+    # Right values, but an `if` on a traced value: the checker cannot follow the tangents, only the values.
+    y = _f(x0, x1, x2)
+    dydx0 = np.cos(x0) - x1 * np.sin(x0)
+    if x0 > -100:
+        pass
+    return y, dydx0

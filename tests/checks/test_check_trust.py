@@ -227,3 +227,10 @@ def test_a_reading_that_fits_one_point_by_coincidence_is_told_apart_at_the_other
     result = check_forward(A.forward_example_dx1_quotient_lost, A.F, wrt=1, points=points)
     assert result.culprit == "dv2dx1" and result.mistakes[0] != "sign", result.feedback
     assert "wrong sign" not in result.messages[0]
+
+
+def test_a_trace_failure_never_zeroes_what_can_be_judged_by_value():
+    result = check_forward(A.forward_with_a_python_if, A.Y, points=A.POINTS)
+    rows = {r["part"]: r["ok"] for r in result.rows}
+    assert rows == {"y": True, "dy/dx0": True, "trace": False}, result.feedback
+    assert result.score == pytest.approx(2 / 3) and "`if x0 > -100:`" in result.feedback
