@@ -432,7 +432,7 @@ def judge_function(spec: dict, raw: dict) -> CheckResult:
         f = failures[points[0].index]
         if f.code == "exception":
             return error_result(spec, f.message, mistakes=["exception"])
-        by_value = _by_value_rows(spec, points) if f.code == "untraceable" else []
+        by_value = _by_value_rows(spec, points) if f.code == "cannot-follow" else []
         return make_result(
             spec,
             status="failed",
