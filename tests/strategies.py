@@ -30,6 +30,8 @@ DOMAINS: dict[str, tuple] = {
     "sigmoid": ((-30, 30),),
     "relu": (("nonzero", 1e-3, 10),),
     "abs": (("nonzero", 1e-3, 10),),
+    "square": ((-10, 10),),
+    "reciprocal": (("nonzero", 0.1, 10),),
 }
 
 #: Elementwise primitives every property test runs over (``identity`` is internal: clone()).

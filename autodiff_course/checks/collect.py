@@ -23,6 +23,7 @@ something that is not a number.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import linecache
 import math
@@ -32,6 +33,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..engine import primitives as P
+from ..engine.state import by_hand
 from ..graph import Graph
 from ..graph.tracing import run_traced
 from .kinds import FUNCTION_KINDS, KINDS
@@ -127,8 +129,11 @@ def collect_function(spec: dict, namespace: dict, raw: dict) -> None:
             "locals": {},
         }
         raw["points"].append(record)
-        _plain_run(fn, point, record)
-        _traced_run(fn, point, record)
+        # A forward or reverse answer writes its derivatives itself: the engine's grad/backward refuse to run
+        # for it (the same answer through the engine's differentiation would earn the marks of one by hand).
+        with by_hand() if spec.get("kind") in ("forward", "reverse") else contextlib.nullcontext():
+            _plain_run(fn, point, record)
+            _traced_run(fn, point, record)
 
 
 def _source(fn: Callable) -> dict | None:
@@ -140,16 +145,26 @@ def _source(fn: Callable) -> dict | None:
     return {"text": "".join(lines)[:50_000], "first_line": first}
 
 
+def returned_items(returned) -> list | None:
+    """The values a function returned as several (a tuple, a list, or a one-dimensional numpy array such as
+    ``np.array([v8, vbar0, ...])``, all honest ways to return many numbers); None for a single value."""
+    if isinstance(returned, (tuple, list)):
+        return list(returned)
+    if isinstance(returned, np.ndarray) and returned.ndim == 1:
+        return list(returned)
+    return None
+
+
 def _plain_run(fn: Callable, point, record: dict) -> None:
     try:
         returned = fn(*[float(v) for v in point])
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - the student's exception is their result
         record["error"] = error_record(exc, fn)
         return
-    items = list(returned) if isinstance(returned, (tuple, list)) else [returned]
+    items = returned_items(returned)
     record["returned"] = {
-        "tuple": isinstance(returned, (tuple, list)),
-        "items": [value_data(x) for x in items],
+        "tuple": items is not None,
+        "items": [value_data(x) for x in (items if items is not None else [returned])],
     }
 
 
@@ -159,7 +174,7 @@ def _traced_run(fn: Callable, point, record: dict) -> None:
     except (Exception, SystemExit) as exc:  # noqa: BLE001
         record["trace_error"] = error_record(exc, fn)
         return
-    items = list(run.returned) if isinstance(run.returned, (tuple, list)) else [run.returned]
+    items = returned_items(run.returned) or [run.returned]
     index = next((i for i, x in enumerate(items) if _is_engine(x)), None)
     if index is not None:
         record["output_index"] = index

@@ -184,10 +184,9 @@ def timeout_result(spec: dict, raw: dict) -> CheckResult:
         mistakes=["timeout"],
         messages=[
             f"Your code did not finish within the time limit of {float(limit):g} s for this check. Look "
-            f"for a "
-            "loop that never ends (a `while` whose condition never becomes false) or a function that "
-            "calls itself "
-            "forever."
+            "for a loop that never ends (a `while` whose condition never becomes false), a function that "
+            "calls itself forever, or a long loop the exercise does not need: the check follows your "
+            "function line by line, which makes each line slower than when you run it yourself."
         ],
     )
 

@@ -31,3 +31,8 @@ class GraphFreedError(AutodiffError, RuntimeError):
 
 class ShapeError(AutodiffError, ValueError):
     """Operands whose shapes cannot be combined, or a gradient whose shape does not match its tensor."""
+
+
+class ByHandError(AutodiffError):
+    """An answer that must write its derivatives by hand called the engine's differentiation (``grad``,
+    ``vjp``, ``jvp``, ``backward``) to compute them."""

@@ -458,6 +458,14 @@ abs_ = Primitive("abs", 1, scalar=abs, array=np.abs,
                  partials=(lambda ans, x: _sign(x),),
                  torch=lambda t, x: t.abs(x), grad_fn="AbsBackward0", expr="abs({0})",
                  partial_text=("sign({0})",))
+# numpy's own spellings of two powers that students reach for: np.square(x) is x**2, np.reciprocal(x) is 1/x.
+square = Primitive("square", 1, scalar=lambda x: x * x, array=np.square, partials=(lambda ans, x: 2 * x,),
+                   torch=lambda t, x: t.square(x), grad_fn="PowBackward0", expr="square({0})",
+                   partial_text=("2*{0}",))
+reciprocal = Primitive("reciprocal", 1, scalar=lambda x: 1.0 / x, array=lambda x: np.reciprocal(x),
+                       partials=(lambda ans, x: -(ans * ans),), domain=lambda x: _check_div(1.0, x),
+                       torch=lambda t, x: t.reciprocal(x), grad_fn="ReciprocalBackward0", expr="reciprocal({0})",
+                       partial_text=("-1/{0}^2",))
 identity = Primitive("identity", 1, scalar=lambda x: x, array=lambda x: x, partials=(1,),
                      torch=lambda t, x: x * 1, grad_fn="CloneBackward0", expr="{0}", partial_text=("1",),
                      linear=True)
@@ -649,7 +657,7 @@ UFUNCS = {
     np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.divide: div,
     np.power: pow_, np.float_power: pow_, np.negative: neg, np.maximum: maximum, np.sin: sin, np.cos: cos,
     np.tan: tan, np.exp: exp, np.log: log, np.sqrt: sqrt, np.tanh: tanh, np.absolute: abs_,
-    np.matmul: matmul, np.positive: identity,
+    np.matmul: matmul, np.positive: identity, np.square: square, np.reciprocal: reciprocal,
 }
 
 #: functions of the ``math`` module and the primitive each one is (used when tracing math-style code).

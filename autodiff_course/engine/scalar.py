@@ -20,7 +20,7 @@ import operator
 from . import primitives as P
 from .backward import backprop, free_graph
 from .errors import TraceError
-from .state import STATE
+from .state import STATE, refuse_by_hand
 from .value import Operators, as_float, install_fast_methods
 
 
@@ -104,6 +104,8 @@ class Scalar(Operators):
         graph of their own, so they can be differentiated again. Raises RuntimeError on a Scalar that does not
         require grad, and DomainError when a local derivative is not finite (sqrt at 0, say).
         """
+        if STATE.by_hand:
+            refuse_by_hand("backward()")
         if not self.requires_grad:
             raise RuntimeError("backward() on a Scalar that does not require grad (no graph was recorded)")
         if gradient is None:

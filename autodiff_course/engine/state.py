@@ -6,11 +6,13 @@ import functools
 
 
 class _State:
-    __slots__ = ("grad_enabled", "tracer")
+    __slots__ = ("grad_enabled", "tracer", "by_hand")
 
     def __init__(self):
         self.grad_enabled = True
         self.tracer = None
+        #: Set while a checker runs an answer that must compute its derivatives by hand.
+        self.by_hand = False
 
 
 STATE = _State()
@@ -49,6 +51,32 @@ class enable_grad(_GradMode):
     """Turn recording back on inside a ``no_grad`` block."""
 
     _enabled = True
+
+
+class by_hand:
+    """While this context is active, the engine's differentiation (``grad``, ``vjp``, ``jvp``, ``backward``)
+    refuses to run: a checker runs a hand-written forward or reverse answer in it, so an answer that asks the
+    engine for its derivatives is told so instead of being graded as if written by hand."""
+
+    def __enter__(self):
+        self._prev = STATE.by_hand
+        STATE.by_hand = True
+        return self
+
+    def __exit__(self, *exc):
+        STATE.by_hand = self._prev
+        return False
+
+
+def refuse_by_hand(what: str) -> None:
+    """Raise ByHandError when ``what`` (the engine's differentiation) is called inside ``by_hand``."""
+    if STATE.by_hand:
+        from .errors import ByHandError
+
+        raise ByHandError(
+            f"{what} computes derivatives for you, but this exercise asks you to write each one yourself "
+            "from the chain rule"
+        )
 
 
 def is_grad_enabled() -> bool:

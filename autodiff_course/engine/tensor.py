@@ -13,7 +13,7 @@ import numpy as np
 from . import primitives as P
 from .backward import backprop, free_graph
 from .errors import AutodiffError, ShapeError
-from .state import STATE
+from .state import STATE, refuse_by_hand
 from .value import ArrayMethods, Operators
 
 
@@ -183,6 +183,8 @@ class Tensor(ArrayMethods, Operators):
         A tensor with more than one element needs ``gradient`` (the vector in the vector-Jacobian product), of
         the same shape. The graph is freed afterwards unless ``retain_graph`` (or ``create_graph``) is set.
         """
+        if STATE.by_hand:
+            refuse_by_hand("backward()")
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         if gradient is None:

@@ -15,6 +15,7 @@ from .backward import backprop
 from .dual import Dual
 from .errors import AutodiffError, ShapeError
 from .scalar import Scalar
+from .state import refuse_by_hand
 from .tensor import Tensor
 
 
@@ -44,6 +45,7 @@ def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
     computed outside the engine, e.g. through ``float()``, so no derivative can be right), ShapeError for a
     cotangent of the wrong shape.
     """
+    refuse_by_hand("grad/vjp")
     lifted, nested = zip(*(_lift(x, i) for i, x in enumerate(primals))) if primals else ((), ())
     nested = any(nested)
     out = f(*lifted)
@@ -116,6 +118,7 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[A
 
     Returns ``(output, output_tangent)``. Raises ValueError unless there is one tangent per primal.
     """
+    refuse_by_hand("jvp")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents; give one tangent per primal")
     duals = [Dual(p, t) for p, t in zip(primals, tangents)]

@@ -1,0 +1,108 @@
+"""Verdicts an outside reviewer found wrong, on answers the project had not seen (each written here in our
+own words): honest styles that scored 0, and a shortcut that scored full marks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import autodiff_course as ad
+from autodiff_course import check_forward, check_reverse
+from autodiff_course.engine.errors import ByHandError
+from autodiff_course.engine.state import by_hand
+
+F = "np.sin(x0) + x1*np.cos(x0) + x1/x2"
+POINTS = [[1.8, 2.4, 0.7], [0.3, -1.2, 2.5], [-2.0, 0.5, -1.5]]
+
+
+def _reverse(square=False, reciprocal=False, as_array=False):
+    def function_reverse(x0, x1, x2):
+        v0 = x0
+        v1 = x1
+        v2 = x2
+        v3 = np.sin(v0)
+        v4 = np.cos(v0)
+        v5 = v1 * v4
+        v6 = v1 / v2
+        v7 = v3 + v5
+        v8 = v6 + v7
+        vbar8 = 1.0
+        vbar7 = vbar8
+        vbar6 = vbar8
+        vbar5 = vbar7
+        vbar4 = vbar5 * v1
+        vbar3 = vbar7
+        vbar2 = vbar6 * (-v1 / (np.square(v2) if square else v2 ** 2))
+        vbar1 = vbar5 * v4 + vbar6 * (np.reciprocal(v2) if reciprocal else 1 / v2)
+        vbar0 = vbar3 * np.cos(v0) + vbar4 * (-np.sin(v0))
+        out = (v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8)
+        return np.array(out) if as_array else out
+
+    return function_reverse
+
+
+@pytest.mark.parametrize("style", [{"as_array": True}, {"square": True}, {"reciprocal": True},
+                                   {"square": True, "reciprocal": True, "as_array": True}])
+def test_honest_reverse_answers_in_numpy_style_earn_full_marks(style):
+    # Before: np.array([...]) as the return read "does not depend on its inputs" (score 0), and np.square /
+    # np.reciprocal were refused as having no derivative rule (score 0).
+    result = check_reverse(_reverse(**style), F, points=POINTS)
+    assert (result.passed, result.score, result.status) == (True, 1.0, "ok"), result.feedback
+
+
+def test_a_wrong_adjoint_returned_as_an_array_is_still_found():
+    def function_reverse(x0, x1, x2):
+        v0, v1, v2 = x0, x1, x2
+        v3 = np.sin(v0)
+        v4 = np.cos(v0)
+        v5 = v1 * v4
+        v6 = v1 / v2
+        v7 = v3 + v5
+        v8 = v6 + v7
+        vbar8 = 1.0
+        vbar7 = vbar8
+        vbar6 = vbar8
+        vbar5 = vbar7
+        vbar4 = vbar5 * v1
+        vbar3 = vbar7
+        vbar2 = vbar6 * (-v1 / np.square(v2))
+        vbar1 = vbar5 * v4 + vbar6 * np.reciprocal(v2)
+        vbar0 = vbar3 * np.cos(v0)  # the path through v4 is missing
+        return np.array([v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8])
+
+    result = check_reverse(function_reverse, F, points=POINTS)
+    assert not result.passed and result.culprit == "vbar0", result.feedback
+
+
+def test_an_answer_that_asks_the_engine_for_its_derivative_earns_nothing_and_is_told_why():
+    # Before: `return f(...), ad.grad(f)(...)` passed a forward-mode exercise with full marks.
+    def f(a, b, c):
+        return np.sin(a) + b * np.cos(a) + b / c
+
+    def function_dx0(x0, x1, x2):
+        return f(x0, x1, x2), ad.grad(f)(x0, x1, x2)
+
+    result = check_forward(function_dx0, F, wrt=0, points=POINTS)
+    assert result.score == 0 and not result.passed
+    assert "write each one yourself" in result.feedback
+
+
+def test_backward_inside_a_hand_written_reverse_answer_is_refused():
+    def function_reverse(x0, x1, x2):
+        x = ad.Scalar(x0)
+        y = ad.sin(x) + x1 * ad.cos(x) + x1 / x2
+        y.backward()
+        return y.value, x.grad
+
+    result = check_reverse(function_reverse, F, points=POINTS)
+    assert result.score == 0 and "write each one yourself" in result.feedback
+
+
+def test_the_engine_differentiates_as_usual_outside_a_check():
+    f = lambda x: ad.sin(x) * x  # noqa: E731
+    with by_hand():
+        with pytest.raises(ByHandError):
+            ad.grad(f)(1.0)
+        with pytest.raises(ByHandError):
+            ad.jvp(f, (1.0,), (1.0,))
+    assert ad.grad(f)(1.0) == pytest.approx(np.cos(1.0) * 1.0 + np.sin(1.0), rel=1e-15)
