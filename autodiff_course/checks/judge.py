@@ -579,10 +579,6 @@ def scrub_numbers(text: str) -> str:
     return _DECIMAL.sub("(a number)", text)
 
 
-def is_number(v) -> bool:
-    return isinstance(v, float)
-
-
 def finite(v) -> bool:
     return isinstance(v, float) and math.isfinite(v)
 

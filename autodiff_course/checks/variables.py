@@ -64,10 +64,6 @@ class Missing:
         return f"<{self.name} is not defined>"
 
 
-class _MissingVariable(Exception):
-    pass
-
-
 def _to_array(v) -> np.ndarray:
     def conv(x):
         if isinstance(x, list):
