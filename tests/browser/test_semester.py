@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from browser_support import CHROMIUM_ARGS, _free_port, chromium
+from browser_support import _free_port
 
 pytestmark = pytest.mark.slow
 
@@ -262,8 +262,9 @@ def test_one_student_regraded_alone(semester):
 
 
 @pytest.mark.browser
-def test_formgrader_lists_the_graded_submissions_in_chromium(semester, tmp_path):
-    path = chromium()
+def test_formgrader_lists_the_graded_submissions_in_chromium(semester, browser, tmp_path):
+    # The session's one Chromium (tests/browser/conftest.py): a second sync Playwright in the same process
+    # fails once another browser test has started the first.
     course = semester["course"]
     port, token = _free_port(), uuid.uuid4().hex
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
@@ -285,11 +286,9 @@ def test_formgrader_lists_the_graded_submissions_in_chromium(semester, tmp_path)
             except OSError:
                 assert time.monotonic() < deadline and server.poll() is None, (tmp_path / "server.log").read_text()
                 time.sleep(0.3)
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-            page = browser.new_page()
+        context = browser.new_context()
+        try:
+            page = context.new_page()
             # The login page turns the token into a cookie; formgrader's API calls then carry it.
             page.goto(f"{url}/login?next=%2Fapi%2Fstatus")
             page.fill("input[name=password]", token)
@@ -306,7 +305,8 @@ def test_formgrader_lists_the_graded_submissions_in_chromium(semester, tmp_path)
             header = next(r for r in table if "# Submissions" in r)
             row = next(r for r in table if r and r[0] == "hw1")
             assert row[header.index("# Submissions")] == "4", table
-            browser.close()
+        finally:
+            context.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
