@@ -100,9 +100,10 @@ def run_on_dask(address: str, prepared: list, configs: dict, *, sandbox: str = "
                 payload = future.result()
             except Exception as exc:  # noqa: BLE001 - a lost task is one error row, not a lost batch
                 from autodiff_course.grading.batch import judge_run
+                from autodiff_course.grading.records import RunResult
 
-                run = {"job_id": item.key, "status": "crashed", "cells": [], "exercises": {},
-                       "message": f"grading task failed on the Dask cluster: {type(exc).__name__}: {exc}"}
+                run = RunResult.failed(item.job, "crashed", f"grading task failed on the Dask cluster: "
+                                                            f"{type(exc).__name__}: {exc}", None).to_dict()
                 payload = {"run": run, "exercises": judge_run(configs[item.submission.assignment].exercises,
                                                               run, present=item.present)}
             yield item, payload["exercises"], payload["run"]

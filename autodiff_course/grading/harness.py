@@ -27,8 +27,9 @@ import os
 import re
 import resource
 import signal
-import struct
 import sys
+
+from autodiff_course.grading.wire import FrameReader, ProtocolError, canonical_size, encode_frame, write_frame
 
 __all__ = [
     "CellTimeout",
@@ -41,13 +42,13 @@ __all__ = [
     "run_job",
 ]
 
-_HEADER = struct.Struct(">I")
 # Written to fds 1 and 2 after each cell, so the worker can tell which cell wrote what at the fd level.
 CELL_END = re.compile(rb"\x00\x1eADC-CELL-END (\d+)\x1e\x00")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 TRACEBACK_LINES = 40
 TRACEBACK_LINE_CHARS = 400
 EVALUE_CHARS = 2000
+ENAME_CHARS = 200
 
 
 class CellTimeout(BaseException):
@@ -57,55 +58,6 @@ class CellTimeout(BaseException):
 
 class OutputLimitExceeded(BaseException):
     """Raised into the code that writes past the notebook's output budget."""
-
-
-class ProtocolError(Exception):
-    """A frame on a grading pipe is malformed or larger than allowed."""
-
-
-def encode_frame(obj) -> bytes:
-    data = json.dumps(obj, separators=(",", ":")).encode()
-    return _HEADER.pack(len(data)) + data
-
-
-def write_frame(fd: int, obj) -> None:
-    """Write one frame to a raw file descriptor (all of it, retrying short writes)."""
-    view = memoryview(encode_frame(obj))
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
-
-
-class FrameReader:
-    """Incremental parser of frames from untrusted bytes; `feed` returns the complete objects so far.
-
-    Raises ProtocolError for a frame longer than `max_bytes` or that is not JSON.
-    """
-
-    def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self._buf = bytearray()
-
-    def feed(self, data: bytes) -> list:
-        self._buf += data
-        out = []
-        while len(self._buf) >= _HEADER.size:
-            (n,) = _HEADER.unpack_from(self._buf)
-            if n > self.max_bytes:
-                raise ProtocolError(f"frame of {n} bytes exceeds the limit of {self.max_bytes}")
-            if len(self._buf) < _HEADER.size + n:
-                break
-            raw = bytes(self._buf[_HEADER.size:_HEADER.size + n])
-            del self._buf[:_HEADER.size + n]
-            try:
-                out.append(json.loads(raw))
-            except ValueError as exc:
-                raise ProtocolError(f"frame is not JSON: {exc}") from None
-        return out
-
-    @property
-    def pending(self) -> int:
-        return len(self._buf)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -138,7 +90,8 @@ class _Capture:
     def stream(self, name: str, text: str) -> None:
         if not text:
             return
-        if not self._charge(len(text.encode("utf-8", "replace"))):
+        # Charged in canonical bytes, as the worker counts them: re-encoding cannot make it grow.
+        if not self._charge(canonical_size(text)):
             return
         last = self.outputs[-1] if self.outputs else None
         if last and last["output_type"] == "stream" and last["name"] == name and not self.limited:
@@ -148,7 +101,7 @@ class _Capture:
 
     def rich(self, output_type: str, data: dict, metadata: dict | None, count: int | None = None) -> None:
         data = {str(k): v if isinstance(v, str) else _jsonable(v) for k, v in (data or {}).items()}
-        size = sum(len(json.dumps(v)) for v in data.values())
+        size = sum(canonical_size(v) for v in data.values())
         if not self._charge(size):
             return
         out = {"output_type": output_type, "data": data, "metadata": _jsonable(metadata or {})}
@@ -157,7 +110,7 @@ class _Capture:
         self.outputs.append(out)
 
     def error(self, ename: str, evalue: str, stb: list[str]) -> dict:
-        err = {"ename": ename, "evalue": evalue[:EVALUE_CHARS], "traceback": short_traceback(stb)}
+        err = {"ename": ename[:ENAME_CHARS], "evalue": evalue[:EVALUE_CHARS], "traceback": short_traceback(stb)}
         self.outputs.append({"output_type": "error", **err})
         return err
 

@@ -17,6 +17,11 @@ How each limit is enforced (see `autodiff_course.grading.worker`):
 - ``output_bytes``: the text/data of all outputs of one notebook; beyond it outputs are dropped and the run's
   status is ``"output-limit"``.
 - ``disk_mb``: RLIMIT_FSIZE (largest file) and, under bwrap, the size of the worker's private /tmp.
+- ``exercise_bytes``: what the collector may send for all exercises of one notebook, in canonical JSON bytes
+  (`autodiff_course.grading.wire`); an exercise beyond it is an ``error`` for that exercise.
+- ``judge_seconds`` / ``judge_memory_mb``: the trusted side's budget for judging one notebook (in a judging
+  process of its own, `autodiff_course.grading.judging`); beyond it the remaining exercises are ``timeout``
+  (or ``error`` for memory) and the judging process is replaced.
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ class Limits:
     output_bytes: int = 1_000_000
     disk_mb: int = 256
     kill_grace_seconds: float = 2.0
+    exercise_bytes: int = 4_000_000
+    judge_seconds: float = 60.0
+    judge_memory_mb: int = 1024
 
     def __post_init__(self):
         for f in fields(self):

@@ -75,8 +75,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from autodiff_course.grading import harness, sandbox
+from autodiff_course.grading import sandbox, wire
 from autodiff_course.grading.limits import Limits
+from autodiff_course.grading.records import RunResult
 from autodiff_course.grading.worker import safe_relative_path
 
 __all__ = ["WorkerPool", "DEFAULT_COLLECTOR", "validate_job"]
@@ -220,7 +221,9 @@ class _Worker:
 
     def _read_frame(self, deadline: float):
         fd = self.proc.stdout.fileno()
-        reader = harness.FrameReader(1 << 30)
+        # The worker only sends what it accepted within the job's budgets; this bounds its reply anyway.
+        lim = self.pool.limits
+        reader = wire.FrameReader(2 * (int(lim.output_bytes) + int(lim.exercise_bytes)) + (64 << 20))
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -231,13 +234,16 @@ class _Worker:
             data = os.read(fd, 1 << 20)
             if not data:
                 raise _WorkerDied("the grading worker exited")
-            frames = reader.feed(data)
+            try:
+                frames = reader.feed(data)
+            except wire.ProtocolError as exc:
+                raise _WorkerDied(f"the grading worker's reply is malformed ({exc})") from None
             if frames:
                 return frames[0]
 
     def request(self, job: dict, timeout: float) -> dict:
         try:
-            self.proc.stdin.write(harness.encode_frame(job))
+            self.proc.stdin.write(wire.encode_frame(job))
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             raise _WorkerDied(f"cannot send the job to the grading worker: {exc}") from None
@@ -421,17 +427,7 @@ class WorkerPool:
                 yield fut.result()
 
     def _failed_run(self, job: dict, status: str, message: str, seconds: float) -> dict:
-        cell_status = "timeout" if status == "killed" else "crashed"
-        cells, exercises = [], {}
-        for c in job["cells"]:
-            if c.get("cell_type", "code") != "code":
-                continue
-            cells.append({"index": c["index"], "status": cell_status, "outputs": [],
-                          "error": {"ename": "WorkerDied", "evalue": message, "traceback": []}})
-            if c.get("exercise"):
-                exercises[c["exercise"]["id"]] = {"status": cell_status, "message": message}
-        return {"job_id": job["job_id"], "status": status, "message": message, "sandbox": self.mode,
-                "seconds": round(seconds, 3), "cells": cells, "exercises": exercises}
+        return RunResult.failed(job, status, message, self.mode, seconds).to_dict()
 
 
 def sandbox_default_hidden():

@@ -54,12 +54,17 @@ __all__ = [
     "set_no_new_privs",
     "set_parent_death_signal",
     "set_child_subreaper",
+    "deny_user_namespaces",
+    "remove_ipc_of_uid",
+    "unshare_ipc",
 ]
 
 UID_BASE = 62000
 UID_COUNT = 1000
 
 _CLONE_NEWNS = 0x00020000
+_CLONE_NEWIPC = 0x08000000
+_CLONE_NEWUSER = 0x10000000
 _CLONE_NEWNET = 0x40000000
 _MS_REC = 16384
 _MS_PRIVATE = 1 << 18
@@ -115,6 +120,97 @@ def set_parent_death_signal(sig: int = signal.SIGKILL) -> None:
 def set_child_subreaper() -> None:
     """Orphaned descendants are re-parented to this process, so it can reap (and count) them."""
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+
+
+# -- no user namespaces inside the sandbox (what bwrap's --disable-userns gives, without --unshare-user) ------
+# A seccomp filter: unshare/clone with CLONE_NEWUSER and setns fail with EPERM, clone3 (whose flags a filter
+# cannot read) with ENOSYS so that libc falls back to clone; syscalls of another ABI (x32, i386) fail too.
+_SECCOMP_ARCH = {  # machine: (AUDIT_ARCH, unshare, clone, clone3, setns)
+    "x86_64": (0xC000003E, 272, 56, 435, 308),
+    "aarch64": (0xC00000B7, 97, 220, 435, 268),
+}
+_PR_SET_SECCOMP = 22
+_SECCOMP_MODE_FILTER = 2
+_RET_ALLOW = 0x7FFF0000
+_RET_ERRNO = 0x00050000
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
+                ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def _userns_filter(machine: str) -> list[tuple[int, int, int, int]] | None:
+    if machine not in _SECCOMP_ARCH:
+        return None
+    arch, unshare, clone, clone3, setns = _SECCOMP_ARCH[machine]
+    ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    eperm, enosys = _RET_ERRNO | errno.EPERM, _RET_ERRNO | errno.ENOSYS
+    return [
+        (ld, 0, 0, 4),                   # 0: arch
+        (jeq, 1, 0, arch),               # 1: same ABI -> 3
+        (ret, 0, 0, enosys),             # 2: another ABI
+        (ld, 0, 0, 0),                   # 3: syscall number
+        (jge, 7, 0, 0x40000000),         # 4: x32 numbers -> 12
+        (jeq, 6, 0, clone3),             # 5: -> 12
+        (jeq, 4, 0, setns),              # 6: -> 11
+        (jeq, 1, 0, unshare),            # 7: -> 9
+        (jeq, 0, 4, clone),              # 8: -> 9, else allow (13)
+        (ld, 0, 0, 16),                  # 9: low half of the first argument (the flags)
+        (jset, 0, 2, _CLONE_NEWUSER),    # 10: no new user namespace -> 13
+        (ret, 0, 0, eperm),              # 11
+        (ret, 0, 0, enosys),             # 12
+        (ret, 0, 0, _RET_ALLOW),         # 13
+    ]
+
+
+def user_namespaces_deniable() -> bool:
+    """Whether `deny_user_namespaces` can work on this machine (Linux on x86_64 or aarch64)."""
+    return sys.platform.startswith("linux") and os.uname().machine in _SECCOMP_ARCH
+
+
+def deny_user_namespaces() -> bool:
+    """Install the seccomp filter above in this process (inherited by every descendant; needs
+    no_new_privs or CAP_SYS_ADMIN). Returns False where it cannot be installed."""
+    prog = _userns_filter(os.uname().machine) if sys.platform.startswith("linux") else None
+    if prog is None:
+        return False
+    insns = (_SockFilter * len(prog))(*[_SockFilter(*i) for i in prog])
+    fprog = _SockFprog(len(prog), insns)
+    return _lib().prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
+
+
+def unshare_ipc() -> None:
+    """A new SysV IPC namespace for this process (needs CAP_SYS_ADMIN): its objects die with it."""
+    _unshare(_CLONE_NEWIPC)
+
+
+def remove_ipc_of_uid(uid: int) -> int:
+    """Remove every SysV shared memory segment, message queue and semaphore set that `uid` owns or created
+    in this IPC namespace; returns how many."""
+    removed = 0
+    libc = _lib()
+    for kind, rm in (("shm", lambda i: libc.shmctl(i, 0, None)), ("msg", lambda i: libc.msgctl(i, 0, None)),
+                     ("sem", lambda i: libc.semctl(i, 0, 0))):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            continue
+        if not lines:
+            continue
+        head = lines[0].split()
+        at_id, at_uid, at_cuid = 1, head.index("uid"), head.index("cuid")
+        for line in lines[1:]:
+            cols = line.split()
+            if len(cols) > max(at_uid, at_cuid) and uid in (int(cols[at_uid]), int(cols[at_cuid])):
+                if rm(int(cols[at_id])) == 0:
+                    removed += 1
+    return removed
 
 
 _bwrap_probe: dict = {}

@@ -9,11 +9,15 @@ length + JSON, see `autodiff_course.grading.harness`). The first frame it writes
 
 Grading one job (`grade`):
 
-1. Fork a fresh child from the warm state. The child makes a private dir (only the job's ``files``), chdirs
-   there, sets rlimits (RLIMIT_AS = warm footprint + ``memory_mb``, RLIMIT_CPU, RLIMIT_NPROC, RLIMIT_FSIZE,
-   RLIMIT_CORE=0), sets no-new-privs, drops to the slot's unprivileged uid/gid, redirects fds 0/1/2 (stdin
-   from /dev/null, stdout/stderr into pipes the worker reads within the output budget), closes every other
-   fd, and runs the cells (`harness.run_job`), streaming events.
+1. Fork a fresh child from the clean template (`_Template`: a process forked from the warm state before the
+   first job, which never holds a job or a result) and send it its job on a pipe. The worker makes a private
+   dir (only the job's ``files``); the child chdirs there, sets rlimits (RLIMIT_AS = its footprint +
+   ``memory_mb``, RLIMIT_CPU, RLIMIT_NPROC, RLIMIT_FSIZE, RLIMIT_CORE=0), gets its own SysV IPC namespace
+   where it can, sets no-new-privs and a seccomp filter against user namespaces, drops to the slot's
+   unprivileged uid/gid, redirects fds 0/1/2 (stdin from /dev/null, stdout/stderr into pipes the worker reads
+   within the output budget), closes every other fd, and runs the cells (`harness.run_job`), streaming events.
+   The worker accepts those only in sequence and in the documented shapes, within byte budgets counted as it
+   reads (`_Reader`, `autodiff_course.grading.wire`).
 2. The worker enforces the per-cell and per-notebook wall clock by SIGKILL, and remembers which cell was
    running. When the child dies or is killed inside a cell, the cell is recorded as the cause (``crashed`` or
    ``timeout``) and the notebook is re-run in a fresh child with that cell (and earlier culprits) skipped, so
@@ -21,7 +25,7 @@ Grading one job (`grade`):
 3. After every attempt every process of the slot uid is killed (daemons, fork bombs), orphans are reaped
    (the worker is a child subreaper) and the private dir is removed.
 
-The result dict is the one documented in `autodiff_course.grading.pool`.
+The result is a `records.RunResult`, sent as the run dict documented in `autodiff_course.grading.pool`.
 """
 
 from __future__ import annotations
@@ -35,18 +39,18 @@ import resource
 import select
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import time
 from pathlib import PurePosixPath
 
-from autodiff_course.grading import harness, sandbox
+from autodiff_course.grading import harness, sandbox, wire
 from autodiff_course.grading.limits import Limits
+from autodiff_course.grading.records import RUN_STATUS_ORDER, CellRun, RunResult
 
 __all__ = ["main", "Worker", "safe_relative_path"]
 
-CELL_STATUSES = ("ok", "error", "timeout", "skipped", "crashed")
-RUN_STATUS_ORDER = ("killed", "crashed", "timeout", "memory", "output-limit")
 _MEMORY_HINTS = ("can't allocate memory", "Unable to allocate", "out of memory", "std::bad_alloc")
 
 
@@ -123,14 +127,264 @@ class _FdStream:
         return [{"output_type": "stream", "name": self.name, "text": data.decode("utf-8", "replace")}]
 
 
+class _OutputBudget:
+    """The trusted side's count of a notebook's outputs, in canonical bytes (`wire.canonical_size`).
+
+    Whatever the child claims it charged, the worker keeps no more than `limits.output_bytes` of outputs
+    per attempt; error outputs are bounded by `wire.clean_error`'s caps instead, so an honest traceback is
+    never dropped for space."""
+
+    def __init__(self, total: int):
+        self.left = total
+        self.limited = False
+
+    def keep(self, outputs: list[dict]) -> list[dict]:
+        kept = []
+        for out in outputs:
+            size = 0 if out["output_type"] == "error" else wire.canonical_size(out)
+            if size > self.left:
+                self.limited = True
+                continue
+            self.left -= size
+            kept.append(out)
+        return kept
+
+    def keep_text(self, name: str, text: str) -> list[dict]:
+        """fd-level text as one stream output, cut to what is left of the budget."""
+        if not text:
+            return []
+        if wire.canonical_size(text) > self.left:
+            self.limited = True
+            # Canonical size is at most 12 bytes per character (an escaped surrogate pair): cut, then refine.
+            text = text[: max(0, self.left // 12)]
+            while text and wire.canonical_size(text) > self.left:
+                text = text[: len(text) // 2]
+        self.left -= wire.canonical_size(text)
+        return [{"output_type": "stream", "name": name, "text": text}] if text else []
+
+
+def _clip_error(err: dict | None) -> dict | None:
+    if err is None:
+        return None
+    return {"ename": err["ename"][:harness.ENAME_CHARS], "evalue": err["evalue"][:harness.EVALUE_CHARS],
+            "traceback": harness.short_traceback(err["traceback"])}
+
+
 class _Attempt:
+    """What one child process reported (validated) and how it ended."""
+
     def __init__(self):
-        self.cells: dict[int, dict] = {}
+        self.cells: dict[int, CellRun] = {}
         self.exercises: dict[str, dict] = {}
         self.failure: dict | None = None
         self.notebook_timeout = False
         self.harness_failure: str | None = None
-        self.fd_output_limited = False
+        self.output_limited = False
+
+
+class _Template:
+    """A process forked from the warm worker before it has seen any job; it forks every child.
+
+    A child forked from the worker itself would inherit the worker's memory, which holds earlier students'
+    jobs and results (`gc.get_objects()`, /proc/self/mem). The template only ever receives four pipe ends
+    (no data) per request, so a child forked from it holds nothing but the warm state and, once it reads it,
+    its own job. The child is forked through a short-lived middle process, so it is re-parented to the
+    worker (a child subreaper), which can then wait for it and kill it as before.
+    """
+
+    def __init__(self, serve):
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.pid = os.fork()
+        if self.pid == 0:
+            self.sock.close()
+            self._loop(theirs, serve)
+        theirs.close()
+
+    @staticmethod
+    def _loop(sock, serve) -> None:
+        try:
+            sandbox.set_parent_death_signal(signal.SIGKILL)
+            while True:
+                msg, fds, _flags, _addr = socket.recv_fds(sock, 16, 8)
+                if not msg:
+                    os._exit(0)
+                r_pid, w_pid = os.pipe()
+                middle = os.fork()
+                if middle == 0:
+                    child = os.fork()
+                    if child == 0:
+                        sock.close()
+                        os.close(r_pid)
+                        os.close(w_pid)
+                        serve(*fds)  # never returns
+                    os.write(w_pid, str(child).encode())
+                    os._exit(0)
+                os.close(w_pid)
+                reply = os.read(r_pid, 32)
+                os.close(r_pid)
+                os.waitpid(middle, 0)
+                for fd in fds:
+                    os.close(fd)
+                sock.send(reply or b"0")
+        except BaseException:
+            os._exit(0)
+
+    def spawn(self, fds: list[int]) -> int:
+        """Fork a child that gets `fds`; returns its pid (already the worker's child)."""
+        socket.send_fds(self.sock, [b"fork"], fds)
+        pid = int(self.sock.recv(32) or b"0")
+        if pid <= 0:
+            raise OSError("the template process could not fork a grading child")
+        return pid
+
+
+class _Reader:
+    """The worker's side of one attempt: reads the child's frames and fds within budgets and deadlines.
+
+    Frames are accepted only in the order the harness sends them for this job's cells (start, [exercise],
+    cell, ..., done) and only in the documented shapes (`autodiff_course.grading.wire`); anything else is a
+    protocol violation, charged to the running cell as a crash."""
+
+    def __init__(self, job: dict, skip: set, limits: Limits, att: _Attempt, fds: tuple[int, int, int]):
+        self.att, self.limits = att, limits
+        self.cells = {c["index"]: c for c in job["cells"]}
+        self.order = [c["index"] for c in job["cells"] if c.get("cell_type", "code") == "code"
+                      and c["index"] not in skip]
+        self.next = 0
+        self.r_ev, r_out, r_err = fds
+        per_frame = int(limits.output_bytes) + int(limits.exercise_bytes) + _FRAME_SLACK
+        self.frames = wire.FrameReader(per_frame, per_frame + _FRAME_SLACK * len(self.order))
+        self.fd_budget = _FdBudget(int(limits.output_bytes))
+        self.streams = {r_out: _FdStream("stdout", self.fd_budget), r_err: _FdStream("stderr", self.fd_budget)}
+        # The slack keeps the harness's own "[output truncated ...]" note, which it adds beyond its budget.
+        self.outputs = _OutputBudget(int(limits.output_bytes) + _NOTE_SLACK)
+        self.exercise_left = int(limits.exercise_bytes)
+        self.open_fds = {self.r_ev, r_out, r_err}
+        self.current: dict | None = None
+        self.last_started: int | None = None
+        self.done = False
+
+    # -- frames -----------------------------------------------------------------------------------------
+    def handle(self, ev) -> None:
+        if not isinstance(ev, dict) or not isinstance(ev.get("event"), str):
+            raise wire.ProtocolError("event is not an object with an 'event' name")
+        kind, index = ev["event"], ev.get("index")
+        if self.done:
+            raise wire.ProtocolError(f"{kind!r} event after 'done'")
+        if kind == "start":
+            if self.current is not None or self.next >= len(self.order) or index != self.order[self.next]:
+                raise wire.ProtocolError(f"'start' of cell {str(index)[:20]} out of sequence")
+            self.last_started = index
+            self.current = {"index": index, "start": time.monotonic(),
+                            "exercise": bool(self.cells[index].get("exercise")), "collected": False}
+        elif kind == "exercise":
+            cur = self.current
+            if cur is None or index != cur["index"] or not cur["exercise"] or cur["collected"]:
+                raise wire.ProtocolError(f"'exercise' event for cell {str(index)[:20]} out of sequence")
+            cur["collected"] = True
+            ex_id = str(self.cells[index]["exercise"].get("id"))
+            data = ev.get("data")
+            if not isinstance(data, dict):
+                self.att.exercises[ex_id] = {"status": "error", "message": "the collector's data was not an object"}
+                return
+            data = wire.clean_data(data, f"exercise {ex_id!r} data")
+            size = wire.canonical_size(data)
+            if size > self.exercise_left:
+                self.att.exercises[ex_id] = {
+                    "status": "error", "message": f"the data collected for exercise {ex_id!r} ({size} bytes) is over "
+                                                  f"the notebook's limit of {self.limits.exercise_bytes} bytes"}
+                return
+            self.exercise_left -= size
+            self.att.exercises[ex_id] = data
+        elif kind == "cell":
+            cur = self.current
+            if cur is None or index != cur["index"]:
+                raise wire.ProtocolError(f"'cell' event for cell {str(index)[:20]} out of sequence")
+            raw_outputs = ev.get("outputs") or []
+            if not isinstance(raw_outputs, list):
+                raise wire.ProtocolError(f"cell {index}: outputs must be a list")
+            outputs = [wire.clean_output(o, f"cell {index} output") for o in raw_outputs]
+            outputs = [dict(o, **_clip_error(o)) if o["output_type"] == "error" else o for o in outputs]
+            status = ev.get("status")
+            if status not in ("ok", "error", "timeout"):
+                raise wire.ProtocolError(f"cell {index}: status {str(status)[:20]!r}")
+            error = _clip_error(wire.clean_error(ev.get("error"), f"cell {index} error"))
+            kept = self.outputs.keep(outputs)
+            self.att.cells[index] = CellRun(index, status, error, kept)
+            if ev.get("output_limit") is True or len(kept) < len(outputs):
+                self.att.output_limited = True
+            self.current = None
+            self.next += 1
+        elif kind == "done":
+            if self.current is not None or self.next != len(self.order):
+                raise wire.ProtocolError("'done' before every cell was reported")
+            self.done = True
+        else:
+            raise wire.ProtocolError(f"unknown event {kind[:20]!r}")
+
+    # -- reading ----------------------------------------------------------------------------------------
+    def read_fd(self, fd: int) -> bool:
+        try:
+            data = os.read(fd, 1 << 16)
+        except OSError:
+            data = b""
+        if not data:
+            self.open_fds.discard(fd)
+            return False
+        if fd == self.r_ev:
+            for ev in self.frames.feed(data):
+                self.handle(ev)
+            if self.frames.error is not None:
+                raise self.frames.error
+        else:
+            self.streams[fd].feed(data)
+        return True
+
+    def drain(self, seconds: float = 1.0) -> None:
+        """Read what is already available, without blocking, for at most `seconds` (a leftover process of
+        the submission could keep writing forever)."""
+        give_up = time.monotonic() + seconds
+        while time.monotonic() < give_up:
+            ready = list(self.open_fds)
+            readable = select.select(ready, [], [], 0)[0] if ready else []
+            if not readable:
+                return
+            for fd in readable:
+                self.read_fd(fd)
+
+    def watch(self, pid: int, deadline: float) -> tuple[str | None, int | None]:
+        """Read until the child exits or a deadline passes: (kill reason or None, wait status or None)."""
+        limits = self.limits
+        try:
+            while True:
+                now = time.monotonic()
+                until = deadline
+                if self.current is not None:
+                    per_cell = (limits.exercise_wall_seconds if self.current["exercise"]
+                                else limits.cell_wall_seconds + limits.kill_grace_seconds)
+                    until = min(until, self.current["start"] + per_cell)
+                if now >= until:
+                    return ("notebook" if until == deadline else "cell"), None
+                got, st = os.waitpid(pid, os.WNOHANG)
+                if got:
+                    self.drain()
+                    return None, st
+                fds = list(self.open_fds)
+                # Once the event pipe is closed the child is ending: poll its exit more often.
+                wait = min(until - now, 0.25 if self.r_ev in self.open_fds else 0.01)
+                if fds:
+                    for fd in select.select(fds, [], [], wait)[0]:
+                        self.read_fd(fd)
+                else:
+                    time.sleep(wait)
+        except wire.ProtocolError as exc:
+            return f"protocol: {exc}", None
+
+
+# Room in one frame, and per cell in the whole stream, beyond outputs and exercise data: event fields and an
+# error (its traceback is at most TRACEBACK_LINES x TRACEBACK_LINE_CHARS, up to 6 canonical bytes each).
+_FRAME_SLACK = 256 * 1024
+_NOTE_SLACK = 1024
 
 
 class Worker:
@@ -140,8 +394,14 @@ class Worker:
         self.collector, self.shell = collector, shell
         self.tmp_dir = tmp_dir
         self.footprint_bytes = footprint_bytes
+        self.pid = os.getpid()
+        self.template: _Template | None = None
 
-    # -- one attempt ------------------------------------------------------------------------------------
+    def start_template(self) -> None:
+        """Fork the clean template (call once, after warming up and before the first job)."""
+        self.template = _Template(self._child)
+
+    # -- one attempt: the child's set-up ----------------------------------------------------------------
     def _prepare_dir(self, files: dict) -> tuple[str, str]:
         root = tempfile.mkdtemp(prefix="job-", dir=self.tmp_dir)
         os.chmod(root, 0o711)
@@ -164,18 +424,23 @@ class Worker:
             raise
         return root, work
 
-    def _child(self, job, skip, limits: Limits, work, w_ev, w_out, w_err):
+    def _child(self, r_job: int, w_ev: int, w_out: int, w_err: int) -> None:
+        """In the child forked by the template: read this job, confine the process, run the cells."""
         try:
             os.setsid()
+            payload = _read_payload(r_job)
+            os.close(r_job)
+            job, skip, limits = payload["job"], set(payload["skip"]), Limits.from_dict(payload["limits"])
+            work = payload["work"]
             devnull = os.open(os.devnull, os.O_RDONLY)
             os.dup2(devnull, 0)
             os.dup2(w_out, 1)
             os.dup2(w_err, 2)
-            # The job pipes to the pool and everything else inherited must not be reachable by student code.
+            os.dup2(w_ev, 3)
+            # Everything else inherited must not be reachable by student code.
             high = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
             high = 65536 if high == resource.RLIM_INFINITY else high
-            os.closerange(3, w_ev)
-            os.closerange(w_ev + 1, high)
+            os.closerange(4, high)
             faulthandler.enable(file=sys.__stderr__)
             os.chdir(work)
             for var in ("HOME", "TMPDIR", "IPYTHONDIR"):
@@ -183,7 +448,7 @@ class Worker:
             os.environ["MPLCONFIGDIR"] = os.path.join(work, ".matplotlib")
             tempfile.tempdir = work
             cpu = int(limits.notebook_wall_seconds) + 1
-            mem = (self.footprint_bytes or _vm_size()) + int(limits.memory_mb) * 1024 * 1024
+            mem = _vm_size() + int(limits.memory_mb) * 1024 * 1024
             disk = int(limits.disk_mb) * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
@@ -192,6 +457,11 @@ class Worker:
             resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
             if self.uid is not None:
                 resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
+                # Its own SysV IPC namespace (as root, before dropping it): objects die with the child.
+                try:
+                    sandbox.unshare_ipc()
+                except OSError:
+                    pass
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -199,13 +469,16 @@ class Worker:
                 sandbox.set_no_new_privs()
             except OSError:
                 pass
+            sandbox.deny_user_namespaces()
             if self.uid is not None:
                 os.setgroups([])
                 os.setgid(self.gid)
                 os.setuid(self.uid)
             sandbox.set_parent_death_signal(signal.SIGKILL)
+            if os.getppid() != self.pid:  # the worker is gone (the job was read after re-parenting)
+                os._exit(70)
             sys.path.insert(0, work)
-            harness.run_job(self.shell, job, skip, limits.to_dict(), w_ev, self.collector)
+            harness.run_job(self.shell, job, skip, limits.to_dict(), 3, self.collector)
             os._exit(0)
         except BaseException as exc:
             try:
@@ -213,135 +486,79 @@ class Worker:
             finally:
                 os._exit(70)
 
+    def _spawn(self, job: dict, skip: set, limits: Limits, work: str) -> tuple[int, tuple[int, int, int]]:
+        """Fork a child from the template and send it its job; (pid, read ends of events, stdout, stderr)."""
+        if self.template is None:
+            self.start_template()
+        pipes = [os.pipe() for _ in range(4)]
+        (r_job, w_job), (r_ev, w_ev), (r_out, w_out), (r_err, w_err) = pipes
+        try:
+            pid = self.template.spawn([r_job, w_ev, w_out, w_err])
+        finally:
+            for fd in (r_job, w_ev, w_out, w_err):
+                os.close(fd)
+        cells = [{k: c.get(k) for k in ("index", "cell_type", "source", "exercise")} for c in job["cells"]]
+        payload = {"job": {"cells": cells}, "skip": sorted(skip), "limits": limits.to_dict(), "work": work}
+        try:
+            wire.write_frame(w_job, payload)
+        except OSError:
+            pass  # the child died before reading: its wait status says so
+        finally:
+            os.close(w_job)
+        return pid, (r_ev, r_out, r_err)
+
     def _attempt(self, job: dict, skip: set, limits: Limits, deadline: float) -> _Attempt:
         att = _Attempt()
-        cells_by_index = {c["index"]: c for c in job["cells"]}
         root, work = self._prepare_dir(job.get("files") or {})
-        r_ev, w_ev = os.pipe()
-        r_out, w_out = os.pipe()
-        r_err, w_err = os.pipe()
-        # Memory is limited relative to the address space at this fork (it grows over a worker's life).
-        self.footprint_bytes = _vm_size()
-        pid = os.fork()
-        if pid == 0:
-            self._child(job, skip, limits, work, w_ev, w_out, w_err)
-        for fd in (w_ev, w_out, w_err):
-            os.close(fd)
-        reader = harness.FrameReader(int(limits.output_bytes) * 4 + (64 << 20))
-        fd_budget = _FdBudget(int(limits.output_bytes))
-        streams = {r_out: _FdStream("stdout", fd_budget), r_err: _FdStream("stderr", fd_budget)}
-        current: dict | None = None
-        done = False
-        kill_reason: str | None = None
-        wait_status: int | None = None
-        open_fds = {r_ev, r_out, r_err}
-
-        def read_fd(fd) -> bool:
-            try:
-                data = os.read(fd, 1 << 16)
-            except OSError:
-                data = b""
-            if not data:
-                open_fds.discard(fd)
-                return False
-            if fd == r_ev:
-                for ev in reader.feed(data):
-                    handle(ev)
-            else:
-                streams[fd].feed(data)
-            return True
-
-        def drain(fds, seconds: float = 1.0) -> None:
-            """Read what is already available on `fds`, without blocking, for at most `seconds` (a leftover
-            process of the submission could keep writing forever)."""
-            give_up = time.monotonic() + seconds
-            while time.monotonic() < give_up:
-                ready = [fd for fd in fds if fd in open_fds]
-                readable = select.select(ready, [], [], 0)[0] if ready else []
-                if not readable:
-                    return
-                for fd in readable:
-                    read_fd(fd)
-
-        def handle(ev):
-            nonlocal current, done
-            if not isinstance(ev, dict):
-                raise harness.ProtocolError("event is not an object")
-            kind = ev.get("event")
-            index = ev.get("index")
-            if kind == "done":
-                done = True
-            elif kind == "start" and index in cells_by_index:
-                current = {"index": index, "start": time.monotonic(),
-                           "exercise": bool(cells_by_index[index].get("exercise"))}
-            elif kind == "exercise" and index in cells_by_index and cells_by_index[index].get("exercise"):
-                data = ev.get("data")
-                ex_id = str(cells_by_index[index]["exercise"].get("id"))
-                att.exercises[ex_id] = data if isinstance(data, dict) else {
-                    "status": "error", "message": "the collector's data was not an object"}
-            elif kind == "cell" and index in cells_by_index:
-                outputs = [o for o in ev.get("outputs") or [] if isinstance(o, dict)]
-                status = ev.get("status") if ev.get("status") in CELL_STATUSES else "error"
-                error = ev.get("error") if isinstance(ev.get("error"), dict) else None
-                att.cells[index] = {"index": index, "status": status, "error": error,
-                                    "outputs": outputs,
-                                    "output_limit": bool(ev.get("output_limit"))}
-                current = None
-
         try:
-            while True:
-                now = time.monotonic()
-                until = deadline
-                if current is not None:
-                    per_cell = (limits.exercise_wall_seconds if current["exercise"]
-                                else limits.cell_wall_seconds + limits.kill_grace_seconds)
-                    until = min(until, current["start"] + per_cell)
-                if now >= until:
-                    kill_reason = "notebook" if until == deadline else "cell"
-                    break
-                got, st = os.waitpid(pid, os.WNOHANG)
-                if got:
-                    wait_status = st
-                    drain((r_ev, r_out, r_err))
-                    break
-                fds = [fd for fd in (r_ev, r_out, r_err) if fd in open_fds]
-                # Once the event pipe is closed the child is ending: poll its exit more often.
-                wait = min(until - now, 0.25 if r_ev in open_fds else 0.01)
-                if fds:
-                    for fd in select.select(fds, [], [], wait)[0]:
-                        read_fd(fd)
-                else:
-                    time.sleep(wait)
-        except harness.ProtocolError as exc:
-            kill_reason = f"protocol: {exc}"
+            pid, fds = self._spawn(job, skip, limits, work)
+        except BaseException:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
+        reader = _Reader(job, skip, limits, att, fds)
+        kill_reason = wait_status = None
+        try:
+            kill_reason, wait_status = reader.watch(pid, deadline)
         finally:
-            # The child leads its own session: its group goes first (all that can be done without a uid).
+            wait_status = self._end_child(pid, wait_status)
             try:
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                pass
-            if wait_status is None:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                _, wait_status = os.waitpid(pid, 0)
-            self._end_processes()
-            try:
-                drain((r_ev, r_out, r_err))  # all writers are gone now: this ends at EOF
-            except harness.ProtocolError:
+                reader.drain()  # all writers are gone now: this ends at EOF
+            except wire.ProtocolError:
                 pass
             shutil.rmtree(root, ignore_errors=True)
-            for fd in (r_ev, r_out, r_err):
+            for fd in fds:
                 os.close(fd)
+        return self._finish(att, reader, kill_reason, wait_status, limits)
 
+    def _end_child(self, pid: int, wait_status: int | None) -> int:
+        # The child leads its own session: its group goes first (all that can be done without a uid).
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        if wait_status is None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            _, wait_status = os.waitpid(pid, 0)
+        self._end_processes()
+        return wait_status
+
+    # -- one attempt: the result ------------------------------------------------------------------------
+    @staticmethod
+    def _finish(att: _Attempt, reader: _Reader, kill_reason: str | None, wait_status: int,
+                limits: Limits) -> _Attempt:
         # fd-level output (os.write, C code, subprocesses) is split per cell by the child's end-of-cell marks.
         for index, cell in att.cells.items():
-            for st in streams.values():
-                cell["outputs"] += st.outputs_of(index)
-        leftover = [o for st in streams.values() for o in st.outputs_of(None)]
-        att.fd_output_limited = fd_budget.limited
-        if done and kill_reason is None:
+            for st in reader.streams.values():
+                for o in st.outputs_of(index):
+                    cell.outputs += reader.outputs.keep_text(o["name"], o["text"])
+        leftover = [out for st in reader.streams.values() for o in st.outputs_of(None)
+                    for out in reader.outputs.keep_text(o["name"], o["text"])]
+        att.output_limited = att.output_limited or reader.fd_budget.limited or reader.outputs.limited
+        current = reader.current
+        if reader.done and kill_reason is None:
             return att
         if kill_reason == "notebook":
             att.notebook_timeout = True
@@ -359,6 +576,10 @@ class Worker:
             status, text = "crashed", f"it broke the grading protocol ({kill_reason[10:]})"
         else:
             status, text = _describe_exit(wait_status)
+        if current is None and kill_reason is not None and reader.last_started is not None:
+            # Between cells only the harness writes: a violation seen there was written by the code of the
+            # cell that ran last (say, it forged that cell's end).
+            current = {"index": reader.last_started}
         if current is not None:
             att.failure = {"index": current["index"], "status": status, "outputs": leftover,
                            "message": f"the cell did not finish: {text}"}
@@ -379,7 +600,8 @@ class Worker:
                 return
 
     def _end_processes(self) -> None:
-        """Kill every process of the slot uid and reap the orphans, until not even a zombie is left."""
+        """Kill every process of the slot uid, reap the orphans until not even a zombie is left, and remove
+        the SysV IPC objects the uid left in this worker's namespace."""
         if self.uid is not None:
             # SIGKILLed processes take a moment to release their memory and become zombies: repeat until
             # not even a zombie of the uid is left, so the next job starts from nothing.
@@ -390,6 +612,7 @@ class Worker:
                 if not sandbox.processes_of_uid(self.uid, zombies=True) or time.monotonic() > give_up:
                     break
                 time.sleep(0.005)
+            sandbox.remove_ipc_of_uid(self.uid)
         else:
             self._reap()
 
@@ -409,9 +632,9 @@ class Worker:
             if att.notebook_timeout or time.monotonic() >= deadline - 0.5:
                 att.notebook_timeout = True
                 break
-        return self._assemble(job, code_cells, failures, att, limits, time.monotonic() - started)
+        return self._assemble(job, code_cells, failures, att, limits, time.monotonic() - started).to_dict()
 
-    def _assemble(self, job, code_cells, failures, att: _Attempt, limits: Limits, seconds: float) -> dict:
+    def _assemble(self, job, code_cells, failures, att: _Attempt, limits: Limits, seconds: float) -> RunResult:
         cells, exercises, problems, flags = [], {}, [], set()
         for c in code_cells:
             i = c["index"]
@@ -419,8 +642,8 @@ class Worker:
             if i in failures:
                 f = failures[i]
                 ename = "CellTimeout" if f["status"] == "timeout" else "CellCrashed"
-                entry = {"index": i, "status": f["status"], "outputs": f["outputs"],
-                         "error": {"ename": ename, "evalue": f["message"], "traceback": []}}
+                entry = CellRun(i, f["status"], {"ename": ename, "evalue": f["message"], "traceback": []},
+                                f["outputs"])
                 flags.add(f["status"] if f["status"] == "timeout" else "crashed")
                 problems.append(f"cell {i}: {f['message']}" + ("" if att.notebook_timeout and f is att.failure
                                                                else "; graded the rest without it"))
@@ -428,31 +651,27 @@ class Worker:
                     exercises[str(spec.get("id"))] = {"status": f["status"], "message": f["message"]}
             elif i in att.cells:
                 entry = att.cells[i]
-                err = entry.get("error") or {}
-                if entry["status"] == "timeout":
+                err = entry.error or {}
+                if entry.status == "timeout":
                     flags.add("timeout")
                     problems.append(f"cell {i}: {err.get('evalue') or 'time limit exceeded'}")
                 evalue = str(err.get("evalue", ""))
                 if err.get("ename") == "MemoryError" or any(h in evalue for h in _MEMORY_HINTS):
                     flags.add("memory")
                     problems.append(f"cell {i}: ran out of memory (limit {limits.memory_mb} MB)")
-                if entry.pop("output_limit", False):
-                    flags.add("output-limit")
                 if spec:
                     exercises[str(spec.get("id"))] = att.exercises.get(str(spec.get("id")), {
                         "status": "error", "message": "the collector reported nothing for this exercise"})
             else:
                 why = ("the notebook's wall-clock limit was reached before this cell" if att.notebook_timeout
                        else att.harness_failure or "not reached")
-                entry = {"index": i, "status": "skipped", "error": None, "outputs": []}
+                entry = CellRun(i, "skipped")
                 if spec:
                     exercises[str(spec.get("id"))] = {
                         "status": "timeout" if att.notebook_timeout else "crashed", "message": why}
-            entry.pop("output_limit", None)
             cells.append(entry)
-        if att.fd_output_limited:
+        if att.output_limited:
             flags.add("output-limit")
-        if "output-limit" in flags:
             problems.append(f"output was cut at the limit of {limits.output_bytes} bytes")
         if att.notebook_timeout:
             flags.add("timeout")
@@ -462,8 +681,19 @@ class Worker:
             flags.add("crashed")
             problems.append(att.harness_failure)
         status = next((s for s in RUN_STATUS_ORDER if s in flags), "ok")
-        return {"job_id": job.get("job_id"), "status": status, "message": "; ".join(problems),
-                "sandbox": self.mode, "seconds": round(seconds, 3), "cells": cells, "exercises": exercises}
+        return RunResult(job.get("job_id"), status, "; ".join(problems), self.mode, seconds, cells, exercises)
+
+
+def _read_payload(fd: int) -> dict:
+    """The one frame the worker writes on the child's job pipe."""
+    reader = wire.FrameReader(1 << 30)
+    while True:
+        data = os.read(fd, 1 << 20)
+        if not data:
+            raise EOFError("the job pipe closed before a whole job was read")
+        frames = reader.feed(data)
+        if frames:
+            return frames[0]
 
 
 def _resolve_collector(path: str):
@@ -565,6 +795,7 @@ def main(argv: list[str] | None = None) -> None:
     footprint = _vm_size()
     worker = Worker(uid=uid, gid=gid if uid is not None else None, mode=args.sandbox, collector=collector,
                     shell=shell, tmp_dir=args.tmp_dir, footprint_bytes=footprint)
+    worker.start_template()  # before any job reaches this process
     harness.write_frame(proto_out, {"ready": True, "warnings": warnings, "footprint_mb": footprint / 2**20})
     reader = harness.FrameReader(1 << 30)
     while True:
@@ -578,9 +809,9 @@ def main(argv: list[str] | None = None) -> None:
         try:
             result = worker.grade(job)
         except Exception as exc:  # a bug of ours or a malformed job: report it, keep serving
-            result = {"job_id": job.get("job_id") if isinstance(job, dict) else None, "status": "crashed",
-                      "message": f"the grading worker failed: {type(exc).__name__}: {exc}",
-                      "sandbox": args.sandbox, "seconds": 0.0, "cells": [], "exercises": {}}
+            result = RunResult(job.get("job_id") if isinstance(job, dict) else None, "crashed",
+                               f"the grading worker failed: {type(exc).__name__}: {exc}", args.sandbox,
+                               0.0).to_dict()
         harness.write_frame(proto_out, result)
     # Nothing to flush or save: skip the interpreter's (slow, torch- and IPython-laden) shutdown.
     os._exit(0)

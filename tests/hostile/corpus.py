@@ -119,6 +119,37 @@ def _code(text: str) -> str:
     return textwrap.dedent(text).strip("\n")
 
 
+# Student code that finds the child's result channel (any pipe it may write besides fds 1 and 2) and writes
+# frames of its own to it: `frame(obj)` as the harness would, `raw(bytes)` anything at all.
+_WIRE = _code("""
+    import json, os, stat, struct
+    def _channels():
+        out = []
+        for name in os.listdir('/proc/self/fd'):
+            fd = int(name)
+            try:
+                st = os.fstat(fd)
+            except OSError:
+                continue
+            if fd > 2 and stat.S_ISFIFO(st.st_mode):
+                out.append(fd)
+        return out
+    def raw(data):
+        for fd in _channels():
+            try:
+                os.write(fd, data)
+            except OSError:
+                pass
+    def frame(obj, ascii=True):
+        data = json.dumps(obj, ensure_ascii=ascii).encode('utf-8', 'surrogatepass')
+        raw(struct.pack('>I', len(data)) + data)
+    """)
+
+
+def _wire(text: str) -> str:
+    return _WIRE + "\n" + _code(text)
+
+
 ATTACKS = [
     Attack("sys_exit", "import sys\nsys.exit(3)", "ok", "error", "SystemExit"),
     Attack("os_exit", "import os\nos._exit(0)", "crashed", "crashed", "CellCrashed"),
@@ -268,4 +299,57 @@ ATTACKS = [
         json.dumps = lambda *a, **k: '{}'
         print('patched')
         """), None, None, honest_data_intact=False),
+    # -- the wire: frames of the student's own on the result channel --------------------------------------
+    # Made-up snapshots for exercises that are not running: out of sequence, so this cell is charged with a
+    # crash and the notebook is graded again without it (the exercises keep their honest data).
+    Attack("forge_exercise_frames", _wire("""
+        for index, name in ((3, 'x'), (5, 'y')):
+            frame({'event': 'exercise', 'index': index, 'id': 'ex_' + name,
+                   'data': {'variables': {name: 'FORGED'}}})
+        print('forged')
+        """), "crashed", "crashed", "CellCrashed", must_not_print=("FORGED",)),
+    # A cell frame of 3 MB of non-ASCII text sent raw (it would be 6 MB re-encoded): never kept past the
+    # output budget, and the run is charged a crash of this cell.
+    Attack("oversized_cell_frame", _wire("""
+        frame({'event': 'cell', 'index': 4, 'status': 'ok', 'error': None,
+               'outputs': [{'output_type': 'stream', 'name': 'stdout', 'text': '\u4e00' * 1_000_000}]},
+              ascii=False)
+        print('sent')
+        """), "crashed", "crashed", "CellCrashed", must_not_print=("\u4e00" * 100,)),
+    # A header announcing a 2 GB frame: refused from the header, before anything is buffered.
+    Attack("huge_frame_header", _wire("""
+        raw((2**31).to_bytes(4, 'big') + b'[' * 1000)
+        import time
+        time.sleep(0.5)
+        print('sent')
+        """), "crashed", "crashed", "CellCrashed"),
+    Attack("deeply_nested_frame", _wire("""
+        deep = b'[' * 100_000 + b']' * 100_000
+        raw(len(deep).to_bytes(4, 'big') + deep)
+        import time
+        time.sleep(0.5)
+        """), "crashed", "crashed", "CellCrashed"),
+    Attack("ill_typed_frame", _wire("""
+        frame({'event': 'cell', 'index': 4, 'status': 'ok', 'error': None,
+               'outputs': [{'output_type': 'stream', 'name': 'stdout', 'text': 123}]})
+        import time
+        time.sleep(0.5)
+        """), "crashed", "crashed", "CellCrashed"),
+    Attack("garbage_on_the_channel", _wire("""
+        raw(b'\\x00\\x00\\x00\\x05{{{{{')
+        import time
+        time.sleep(0.5)
+        """), "crashed", "crashed", "CellCrashed"),
+    # Non-ASCII output grows 2 to 3 times when escaped: it is charged in escaped bytes, so the flood is cut
+    # within the budget however it is encoded later.
+    Attack("non_ascii_flood", "while True:\n    print('\\U0001F600' * 1000)", "output-limit", "error",
+           "OutputLimitExceeded"),
+    Attack("non_ascii_fd_flood", "import os\nfor _ in range(20_000):\n    os.write(1, b'\\xff' * 1000)",
+           "output-limit", "ok"),
+    # Lone surrogates (no UTF-8 file can hold them) become U+FFFD; the graded notebook can be written.
+    Attack("lone_surrogates", _code("""
+        print('\\ud800 lone')
+        from IPython.display import display
+        display({'text/plain': 'x\\udfff'}, raw=True)
+        """), "ok", "ok", must_print=("\ufffd lone", "x\ufffd")),
 ]

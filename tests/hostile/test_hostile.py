@@ -7,6 +7,7 @@ uid survives the grading.
 """
 
 import dataclasses
+import json
 import os
 import shutil
 import socket
@@ -32,6 +33,7 @@ from corpus import (
 import autodiff_course
 from autodiff_course.grading.pool import WorkerPool
 from autodiff_course.grading.sandbox import bwrap_available, processes_of_uid
+from autodiff_course.grading.wire import canonical_size
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox drops to a separate uid: needs root")
 
@@ -150,6 +152,11 @@ def test_attack_is_contained(pool, honest_alone, attack, course, listener):
         assert bad not in text, text
     for good in attack.must_print:
         assert good in text, text
+
+    # What crossed is bounded as the worker counts it, and can be written as UTF-8.
+    json.dumps(run, ensure_ascii=False).encode("utf-8")
+    shown = sum(canonical_size(o) for c in run["cells"] for o in c["outputs"] if o["output_type"] != "error")
+    assert shown <= TEST_LIMITS.output_bytes + 1024, shown
 
     # The honest exercises around the attack still yield exactly their data.
     if attack.honest_data_intact:
