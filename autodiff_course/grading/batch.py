@@ -144,11 +144,10 @@ def _config_digest(config: AssignmentConfig, source_bytes: bytes) -> str:
 
 def _submission_fingerprint(config_digest: str, sub: Submission) -> str:
     parts: list[bytes | str] = [config_digest, sub.notebook_path.name if sub.notebook_path else ""]
-    if sub.notebook_path is not None:
-        try:
-            parts.append(sub.notebook_path.read_bytes())
-        except OSError as exc:
-            parts.append(f"unreadable: {exc}")
+    if sub.notebook_bytes is not None:
+        parts.append(sub.notebook_bytes)
+    if sub.refused:
+        parts.append(f"refused: {sub.refused}")
     for name, data in sorted(sub.files.items()):
         parts += [name, data]
     return fingerprint(*parts)
@@ -217,11 +216,15 @@ def prepare(sub: Submission, config: AssignmentConfig, source_nb, digest: str, *
 
     prepared = Prepared(submission=sub, fingerprint=_submission_fingerprint(digest, sub),
                         problems=list(sub.problems))
+    if sub.refused:
+        prepared.problems.append(sub.refused)
+        prepared.failure_status = "error"
+        return prepared
     if sub.notebook_path is None:
         prepared.failure_status = "missing"
         return prepared
     try:
-        nb = read_submission(sub.notebook_path)
+        nb = read_submission(sub.notebook_path, sub.notebook_bytes)
     except SubmissionError as exc:
         prepared.problems.append(str(exc))
         prepared.failure_status = "missing" if str(exc).endswith("has no cells") else "error"

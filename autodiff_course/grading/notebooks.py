@@ -7,11 +7,17 @@ each of those into a readable problem line naming the file, so one bad submissio
 from __future__ import annotations
 
 import copy
+import errno
 import json
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+
+from autodiff_course.grading.wire import clean_data
 
 __all__ = [
     "DATA_SUFFIXES",
@@ -21,11 +27,16 @@ __all__ = [
     "find_submissions",
     "graded_notebook",
     "read_submission",
+    "read_untrusted",
+    "safe_folder_name",
+    "UntrustedFileError",
 ]
 
 #: Extra files in a submission folder reach the sandbox only if they are small data files of these kinds.
 DATA_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".json", ".npy", ".npz", ".dat"})
 MAX_DATA_FILE_BYTES = 1_000_000
+#: A notebook larger than this is refused unread (status error).
+MAX_NOTEBOOK_BYTES = 50_000_000
 
 #: Files nbgrader's exchange writes beside a hand-in; read by the grader (late work, feedback), never data.
 NBGRADER_FILES = frozenset({"timestamp.txt", "submission_secret.txt"})
@@ -46,6 +57,10 @@ class Submission:
     notebook_path: Path | None = None
     files: dict[str, bytes] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    #: The notebook's bytes as read once (O_NOFOLLOW, a plain file): all that is ever parsed or hashed.
+    notebook_bytes: bytes | None = None
+    #: Why this submission is not graded at all (a link, FIFO, device or badly named folder), naming it.
+    refused: str | None = None
 
     @property
     def key(self) -> str:
@@ -57,38 +72,171 @@ class Submission:
         return self.expected_notebook
 
 
-def _pick_notebook(folder: Path, expected: str, problems: list[str]) -> Path | None:
+class UntrustedFileError(OSError):
+    """A file of a submission that is refused before it is read: the message names it and says why."""
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISREG, "file"), (stat.S_ISDIR, "folder"), (stat.S_ISLNK, "symbolic link"),
+                       (stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device")):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def _lstat(dir_fd: int, name: str) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+def _open_dir(dir_fd: int | None, path: str | Path) -> int:
+    """A file descriptor of the real folder `path` (relative to `dir_fd`); refuses a symbolic link."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    return os.open(path, flags, dir_fd=dir_fd) if dir_fd is not None else os.open(path, flags)
+
+
+def read_untrusted(dir_fd: int | None, name: str | Path, max_bytes: int, shown: str | Path | None = None) -> bytes:
+    """The bytes of `name` (relative to `dir_fd`, or a path), read as untrusted data.
+
+    Opened with O_NOFOLLOW and O_NONBLOCK (a symbolic link is refused, a FIFO cannot block), then checked
+    on the open file: it must be a regular file with a single link (a hard link could reach a file outside
+    the submission) of at most `max_bytes`. Raises UntrustedFileError naming `shown` (default `name`)."""
+    shown = shown if shown is not None else name
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+    try:
+        fd = os.open(name, flags, dir_fd=dir_fd) if dir_fd is not None else os.open(name, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UntrustedFileError(f"{shown}: is a symbolic link; refused") from None
+        raise UntrustedFileError(f"{shown}: cannot be read ({exc.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UntrustedFileError(f"{shown}: is a {_kind(st.st_mode)}, not a plain file; refused")
+        if st.st_nlink != 1:
+            raise UntrustedFileError(f"{shown}: is a hard link ({st.st_nlink} names for one file); refused")
+        if st.st_size > max_bytes:
+            raise UntrustedFileError(f"{shown}: {st.st_size} bytes, over the limit of {max_bytes}")
+        chunks, left = [], max_bytes + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > max_bytes:
+            raise UntrustedFileError(f"{shown}: over the limit of {max_bytes} bytes")
+        return data
+    finally:
+        os.close(fd)
+
+
+def safe_folder_name(name: str) -> str | None:
+    """None when `name` is plain text (valid UTF-8, no control characters); else a printable form of it."""
+    raw = name.encode("utf-8", "surrogateescape")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and not any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        return None
+    shown = raw.decode("utf-8", "backslashreplace")
+    return "".join(ch if ord(ch) >= 32 and ord(ch) != 127 else f"\\x{ord(ch):02x}" for ch in shown)
+
+
+def _entries(dir_fd: int) -> list[tuple[str, os.stat_result]]:
+    out = []
+    for name in sorted(os.listdir(dir_fd)):
+        st = _lstat(dir_fd, name)
+        if st is not None:
+            out.append((name, st))
+    return out
+
+
+def _pick_notebook(folder: Path, entries, expected: str, problems: list[str]) -> tuple[str | None, str | None]:
+    """(name of the notebook to grade, or None; why it is refused, or None)."""
+    kinds = {name: st.st_mode for name, st in entries}
+    if expected in kinds:
+        if not stat.S_ISREG(kinds[expected]):
+            return None, (f"{folder / expected}: is a {_kind(kinds[expected])}, not a plain file of the "
+                          "student; not graded")
+        return expected, None
     expected_path = folder / expected
-    if expected_path.is_file():
-        return expected_path
-    candidates = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix == ".ipynb"
-                        and not p.name.startswith("."))
-    if len(candidates) == 1:
-        problems.append(f"{expected_path}: not found; grading {candidates[0].name} instead")
-        return candidates[0]
-    if candidates:
-        problems.append(f"{expected_path}: not found, and {len(candidates)} other notebooks "
-                        f"({', '.join(p.name for p in candidates)}) leave it ambiguous")
+    notebooks = [n for n in kinds if n.endswith(".ipynb") and not n.startswith(".")]
+    special = [n for n in notebooks if not stat.S_ISREG(kinds[n])]
+    if special:
+        return None, (f"{folder / special[0]}: is a {_kind(kinds[special[0]])}, not a plain file of the "
+                      "student; not graded")
+    if len(notebooks) == 1:
+        problems.append(f"{expected_path}: not found; grading {notebooks[0]} instead")
+        return notebooks[0], None
+    if notebooks:
+        problems.append(f"{expected_path}: not found, and {len(notebooks)} other notebooks "
+                        f"({', '.join(notebooks)}) leave it ambiguous")
     else:
         problems.append(f"{expected_path}: not found (no notebook in the folder)")
-    return None
+    return None, None
 
 
-def _collect_files(folder: Path, notebook: Path | None, problems: list[str]) -> dict[str, bytes]:
+def _collect_files(folder: Path, dir_fd: int, entries, notebook: str | None, problems: list[str]
+                   ) -> tuple[dict[str, bytes], str | None]:
+    """(small data files by name, why the submission is refused or None)."""
     files: dict[str, bytes] = {}
-    for path in sorted(folder.iterdir()):
-        if path == notebook or path.name.startswith(".") or path.name in NBGRADER_FILES:
+    for name, st in entries:
+        path = folder / name
+        if name == notebook or name.startswith(".") or name in NBGRADER_FILES:
             continue
-        if path.is_dir():
+        if stat.S_ISDIR(st.st_mode):
             problems.append(f"{path}: folder ignored (only small data files next to the notebook are used)")
-        elif path.suffix.lower() not in DATA_SUFFIXES:
-            problems.append(f"{path}: ignored ({path.suffix or 'no extension'} is not a data file)")
-        elif path.stat().st_size > MAX_DATA_FILE_BYTES:
-            problems.append(f"{path}: ignored ({path.stat().st_size} bytes, over the "
+        elif not stat.S_ISREG(st.st_mode):
+            return files, f"{path}: is a {_kind(st.st_mode)} in the submission; refused, not graded"
+        elif Path(name).suffix.lower() not in DATA_SUFFIXES:
+            problems.append(f"{path}: ignored ({Path(name).suffix or 'no extension'} is not a data file)")
+        elif st.st_size > MAX_DATA_FILE_BYTES:
+            problems.append(f"{path}: ignored ({st.st_size} bytes, over the "
                             f"{MAX_DATA_FILE_BYTES} byte limit for data files)")
         else:
-            files[path.name] = path.read_bytes()
-    return files
+            try:
+                files[name] = read_untrusted(dir_fd, name, MAX_DATA_FILE_BYTES, path)
+            except UntrustedFileError as exc:
+                return files, f"{exc}; not graded"
+    return files, None
+
+
+def _read_folder(sub: Submission, student_fd: int) -> None:
+    """Fill `sub` from its assignment folder (a real folder inside `student_fd`), refusing what is not plain."""
+    st = _lstat(student_fd, sub.assignment)
+    if st is None:
+        sub.problems.append(f"{sub.folder}: no submission")
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        sub.refused = f"{sub.folder}: is a {_kind(st.st_mode)}, not a folder of the student; not graded"
+        return
+    try:
+        fd = _open_dir(student_fd, sub.assignment)
+    except OSError as exc:
+        sub.refused = f"{sub.folder}: cannot be opened ({exc.strerror}); not graded"
+        return
+    try:
+        entries = _entries(fd)
+        name, sub.refused = _pick_notebook(sub.folder, entries, sub.expected_notebook, sub.problems)
+        if sub.refused:
+            return
+        sub.files, sub.refused = _collect_files(sub.folder, fd, entries, name, sub.problems)
+        if sub.refused or name is None:
+            return
+        try:
+            sub.notebook_bytes = read_untrusted(fd, name, MAX_NOTEBOOK_BYTES, sub.folder / name)
+        except UntrustedFileError as exc:
+            sub.refused = f"{exc}; not graded"
+            return
+        sub.notebook_path = sub.folder / name
+    finally:
+        os.close(fd)
 
 
 def find_submissions(submissions_dir: str | Path, configs: dict, *, assignments: list[str] | None = None
@@ -97,8 +245,11 @@ def find_submissions(submissions_dir: str | Path, configs: dict, *, assignments:
 
     Students are the sub-folders of `submissions_dir` (`<student>/<assignment>/<notebook>`); every student
     gets an entry for every selected assignment, with `notebook_path=None` when they handed nothing in.
-    Folders for assignments the course does not have are reported, not graded. Raises `SubmissionError`
-    only if the submissions folder itself is missing.
+    Everything below `submissions_dir` is untrusted: symbolic links, FIFOs, sockets, devices and hard
+    links are never followed or read; a submission holding one, or a folder whose name is not plain text,
+    gets `refused` (the reason, naming the file) and is not graded. Folders for assignments the course does
+    not have are reported, not graded. Raises `SubmissionError` only if the submissions folder itself is
+    missing.
     """
     root = Path(submissions_dir)
     if not root.is_dir():
@@ -106,50 +257,83 @@ def find_submissions(submissions_dir: str | Path, configs: dict, *, assignments:
     wanted = sorted(assignments) if assignments is not None else sorted(configs)
     problems: list[str] = []
     submissions: list[Submission] = []
-    students = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    for stray in sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith(".")):
-        problems.append(f"{stray}: ignored (expected one folder per student)")
-    if not students:
-        problems.append(f"{root}: no student folders, nothing to grade")
-    for student_dir in students:
-        for entry in sorted(student_dir.iterdir()):
-            if entry.name.startswith("."):
-                continue
-            if not entry.is_dir():
-                problems.append(f"{entry}: ignored (expected one folder per assignment)")
-            elif entry.name not in configs:
-                problems.append(f"{entry}: unknown assignment {entry.name!r} (the course has "
-                                f"{', '.join(sorted(configs))}); not graded")
-        for assignment in wanted:
-            config = configs[assignment]
-            folder = student_dir / assignment
-            sub = Submission(student=student_dir.name, assignment=assignment, folder=folder,
-                             expected_notebook=config.notebook)
-            if not folder.is_dir():
-                sub.problems.append(f"{folder}: no submission")
-            else:
-                sub.notebook_path = _pick_notebook(folder, config.notebook, sub.problems)
-                sub.files = _collect_files(folder, sub.notebook_path, sub.problems)
-            submissions.append(sub)
+    root_fd = _open_dir(None, root.resolve())
+    try:
+        top = [(n, st) for n, st in _entries(root_fd) if not n.startswith(".")]
+        students = [(n, st) for n, st in top if not stat.S_ISREG(st.st_mode)]
+        for stray, _st in [(n, st) for n, st in top if stat.S_ISREG(st.st_mode)]:
+            problems.append(f"{root / stray}: ignored (expected one folder per student)")
+        if not students:
+            problems.append(f"{root}: no student folders, nothing to grade")
+        for name, st in students:
+            submissions += _student(root, root_fd, name, st, configs, wanted, problems)
+    finally:
+        os.close(root_fd)
     return submissions, problems
 
 
-def read_submission(path: str | Path) -> nbformat.NotebookNode:
-    """The notebook at `path` as nbformat 4, converting older formats.
+def _student(root: Path, root_fd: int, name: str, st, configs: dict, wanted: list[str], problems: list[str]
+             ) -> list[Submission]:
+    shown = safe_folder_name(name)
+    student = name if shown is None else f"{shown} (invalid name)"
+    student_dir = root / name
+    refused = None
+    if shown is not None:
+        refused = f"{root / shown}: the folder name is not plain UTF-8 text; not graded (rename the folder)"
+    elif not stat.S_ISDIR(st.st_mode):
+        refused = f"{student_dir}: is a {_kind(st.st_mode)}, not a student folder; not graded"
+    subs = [Submission(student=student, assignment=a, folder=student_dir / a,
+                       expected_notebook=configs[a].notebook, refused=refused) for a in wanted]
+    if refused:
+        return subs
+    try:
+        fd = _open_dir(root_fd, name)
+    except OSError as exc:
+        for sub in subs:
+            sub.refused = f"{student_dir}: cannot be opened ({exc.strerror}); not graded"
+        return subs
+    try:
+        for entry, est in _entries(fd):
+            if entry.startswith("."):
+                continue
+            if not stat.S_ISDIR(est.st_mode):
+                problems.append(f"{student_dir / entry}: ignored (expected one folder per assignment)")
+            elif entry not in configs:
+                problems.append(f"{student_dir / entry}: unknown assignment {entry!r} (the course has "
+                                f"{', '.join(sorted(configs))}); not graded")
+        for sub in subs:
+            _read_folder(sub, fd)
+    finally:
+        os.close(fd)
+    return subs
 
-    Raises `SubmissionError` naming the file for: unreadable bytes, invalid JSON (with line and column),
-    JSON that is not a notebook, a format nbformat cannot convert, and a notebook without cells.
+
+def read_submission(path: str | Path, data: bytes | None = None) -> nbformat.NotebookNode:
+    """The notebook at `path` (or its bytes `data`, already read) as nbformat 4, converting older formats.
+
+    Raises `SubmissionError` naming the file for: a file that is not plain (`read_untrusted`), unreadable
+    bytes, invalid JSON (with line and column), JSON nested deeper than `MAX_NOTEBOOK_DEPTH`, JSON that is
+    not a notebook, a format nbformat cannot convert, and a notebook without cells. Metadata of the wrong
+    type (a `nbgrader` entry that is not an object, a `grade_id` that is not text) is dropped with a note in
+    `nb.metadata["autodiff_course"]["dropped"]`, so no later step meets it.
     """
     path = Path(path)
+    if data is None:
+        try:
+            data = read_untrusted(None, path, MAX_NOTEBOOK_BYTES)
+        except UntrustedFileError as exc:
+            raise SubmissionError(str(exc)) from None
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SubmissionError(
             f"{path}: not a notebook (not UTF-8 text: {exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise SubmissionError(f"{path}: cannot be read ({exc.strerror})") from None
     if not text.strip():
         raise SubmissionError(f"{path}: empty file, not a notebook")
+    depth = _nesting_depth(text)
+    if depth > MAX_NOTEBOOK_DEPTH:
+        raise SubmissionError(f"{path}: JSON nested {depth} levels deep (a notebook needs a handful; the "
+                              f"limit is {MAX_NOTEBOOK_DEPTH})")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -161,18 +345,27 @@ def read_submission(path: str | Path) -> nbformat.NotebookNode:
     try:
         nb = nbformat.reads(text, as_version=4, capture_validation_error={})
     except Exception as exc:  # noqa: BLE001 - nbformat raises many types for unconvertible input
-        raise SubmissionError(f"{path}: nbformat {version} notebook that cannot be converted to "
-                              f"nbformat 4 ({type(exc).__name__}: {exc})") from None
+        raise SubmissionError(f"{path}: nbformat {str(version)[:20]} notebook that cannot be converted to "
+                              f"nbformat 4 ({type(exc).__name__}: {str(exc)[:300]})") from None
     if not isinstance(nb.get("cells"), list):
         raise SubmissionError(f"{path}: notebook has no cell list")
     if not nb.cells:
         raise SubmissionError(f"{path}: notebook has no cells")
-    for cell in nb.cells:
+    if re.search(r"\\u[dD][89a-fA-F]", text):
+        # Escaped lone surrogates parse into strings no UTF-8 file can hold (the graded notebook, the store).
+        nb = nbformat.from_dict(clean_data(nb, "the notebook", -MAX_NOTEBOOK_DEPTH))
+    dropped = []
+    for pos, cell in enumerate(nb.cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
+            raise SubmissionError(f"{path}: cell {pos} is not a code, markdown or raw cell")
         # Converted (and some hand-edited) notebooks keep sources as lists of lines; the grader wants text.
         if isinstance(cell.get("source"), list):
             cell["source"] = "".join(str(part) for part in cell["source"])
         if not isinstance(cell.get("source", ""), str):
-            raise SubmissionError(f"{path}: cell {nb.cells.index(cell)} has a source that is not text")
+            raise SubmissionError(f"{path}: cell {pos} has a source that is not text")
+        dropped += _typed_metadata(cell, pos)
+    if dropped:
+        nb.metadata["autodiff_course"] = {"dropped": dropped}
     return nb
 
 
@@ -189,6 +382,47 @@ def _output_for_students(output: dict) -> dict:
     elif isinstance(out.get("data"), dict) and isinstance(out["data"].get("text/plain"), str):
         out["data"]["text/plain"] = for_students(out["data"]["text/plain"])
     return out
+
+
+#: Deepest JSON nesting a submitted notebook may have (outputs and metadata of real notebooks stay far below).
+MAX_NOTEBOOK_DEPTH = 100
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest nesting of JSON arrays and objects in `text`, brackets inside strings excluded.
+
+    Checked before parsing: Python's JSON parser, nbformat's validator and `copy.deepcopy` all recurse."""
+    depth = deepest = 0
+    for m in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]', text):
+        tok = m.group()
+        if tok in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif tok in "]}":
+            depth -= 1
+    return deepest
+
+
+def _typed_metadata(cell, pos: int) -> list[str]:
+    """Make `cell.metadata` a dict and its `nbgrader` entry well typed; returns what was dropped."""
+    dropped = []
+    if not isinstance(cell.get("metadata"), dict):
+        dropped.append(f"cell {pos}: metadata of type {type(cell.get('metadata')).__name__}")
+        cell["metadata"] = nbformat.NotebookNode()
+    meta = cell["metadata"]
+    if "nbgrader" in meta and not isinstance(meta["nbgrader"], dict):
+        dropped.append(f"cell {pos}: nbgrader metadata of type {type(meta['nbgrader']).__name__}")
+        del meta["nbgrader"]
+    nbg = meta.get("nbgrader")
+    if nbg is not None:
+        if "grade_id" in nbg and not isinstance(nbg["grade_id"], str):
+            dropped.append(f"cell {pos}: grade_id of type {type(nbg['grade_id']).__name__}")
+            del nbg["grade_id"]
+        for flag in ("grade", "solution", "locked"):
+            if flag in nbg and not isinstance(nbg[flag], bool):
+                dropped.append(f"cell {pos}: nbgrader {flag} of type {type(nbg[flag]).__name__}")
+                del nbg[flag]
+    return dropped
 
 
 def _feedback_outputs(exercise: dict) -> list:

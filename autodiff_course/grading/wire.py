@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 
 __all__ = [
@@ -35,6 +36,8 @@ _HEADER = struct.Struct(">I")
 #: Deepest nesting accepted in data from the sandbox (honest collector data and outputs are a few levels).
 MAX_DEPTH = 32
 OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
+# A str holds a surrogate code point only when it was alone (JSON decoding joins proper pairs).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ProtocolError(Exception):
@@ -116,7 +119,7 @@ def clean_text(s: str) -> str:
         s.encode("utf-8")
         return s
     except UnicodeEncodeError:
-        return s.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return _SURROGATE.sub("\ufffd", s)
 
 
 def clean_data(value, what: str = "data", depth: int = 0):
