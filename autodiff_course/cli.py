@@ -20,7 +20,8 @@ def _grade(args) -> int:
 
     args.course = _course(args)
     summary = grade(**_kwargs(args, "course", "assignments", "submissions", "out", "jobs", "dask_scheduler",
-                              "resume", "sandbox", "gradebook", "students", "rerun"), progress=not args.quiet)
+                              "resume", "sandbox", "gradebook", "students", "rerun"), progress=not args.quiet,
+                    allow_unsandboxed=args.i_understand_unsandboxed)
     print(summary)
     rejudged = f"{summary.rejudged} judged again from their stored runs, " if summary.rejudged else ""
     print(f"\n{summary.graded} graded, {rejudged}{summary.reused} unchanged since the last run; "
@@ -138,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--resume", action=argparse.BooleanOptionalAction,
                    help="skip submissions already graded with the same files and config (default on)")
     g.add_argument("--sandbox", choices=("auto", "bwrap", "none"))
+    g.add_argument("--i-understand-unsandboxed", action="store_true",
+                   help="allow --sandbox none (or auto without bubblewrap): submissions then run with weaker "
+                        "isolation")
     g.add_argument("--gradebook", help="nbgrader gradebook file (default: the one nbgrader_config.py names, "
                                        "which formgrader and nbgrader's commands use)")
     g.add_argument("--student", dest="students", action="append", metavar="NAME",
@@ -207,11 +211,13 @@ def main(argv: list[str] | None = None) -> int:
     from autodiff_course.course.config import ConfigError
     from autodiff_course.grading.distributed import SchedulerUnreachable
     from autodiff_course.grading.notebooks import SubmissionError
+    from autodiff_course.grading.sandbox import SandboxUnavailable
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, SubmissionError, FileNotFoundError, KeyError, SchedulerUnreachable, ValueError) as exc:
+    except (ConfigError, SubmissionError, SandboxUnavailable, FileNotFoundError, KeyError,
+            SchedulerUnreachable, ValueError) as exc:
         message = str(exc) if not isinstance(exc, KeyError) else str(exc.args[0] if exc.args else exc)
         for line in message.splitlines() or [type(exc).__name__]:
             print(f"autodiff-course {args.command}: {line}", file=sys.stderr)

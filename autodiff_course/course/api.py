@@ -134,12 +134,13 @@ def grade(assignment: str, exercise_id: str, *, points: float, namespace: dict |
     spec = _build_spec(assignment, exercise_id, points, spec_fields)
     try:
         with _silenced_stderr():
-            from autodiff_course.checks import collect, judge
+            from autodiff_course.checks import collect
             from autodiff_course.checks.reveal import notebook_view
 
+            from .judging import judge_exercise
+
             raw = collect(spec, namespace)
-            result = judge(spec, raw)
-            score = float(result.score)
+            result, earned = judge_exercise(spec, raw)
             result = notebook_view(result, spec)
     except Exception as exc:  # noqa: BLE001 - a checker bug must not become a traceback in the student's cell
         from autodiff_course.checks.privacy import for_students
@@ -147,9 +148,6 @@ def grade(assignment: str, exercise_id: str, *, points: float, namespace: dict |
         message = for_students(f"The checker itself failed on exercise {exercise_id!r} ({type(exc).__name__}: "
                                f"{exc}). This is not your mistake: please tell your instructor.")
         return Grade(assignment, exercise_id, points, 0.0, None, internal_error=message)
-    if score != score:  # NaN
-        score = 0.0
-    earned = round(min(max(score, 0.0), 1.0) * points, 4)
     return Grade(assignment, exercise_id, points, earned, result, stepper=_compare_stepper(result, raw, spec))
 
 

@@ -2,12 +2,16 @@
 
 The pipeline, per submission (order asserted in `PIPELINE`):
 
-1. find    - locate the student's notebook and small data files (`notebooks.find_submissions`)
-2. read    - parse it defensively, converting old nbformat versions (`notebooks.read_submission`)
-3. restore - put the instructor's test cells back, noting tampering (`grading.restore`)
-4. run     - execute student cells and collect each exercise in the sandbox (`grading.pool.WorkerPool`)
-5. judge   - score each exercise in the trusted parent (`checks.judge`), never in the student's process
-6. commit  - write the graded notebook, then the result JSON atomically (`store.ResultStore`)
+1. find    - locate the student's notebook and small data files, read as untrusted data, once
+              (`notebooks.find_submissions`; once per batch)
+2. read    - parse it defensively, converting old nbformat versions (`Read`)
+3. restore - put the instructor's test cells back, noting tampering (`Restore`)
+4. job     - what the sandbox may see: code cells, collect specs, data files (`BuildJob`)
+5. run     - execute student cells and collect each exercise in the sandbox (`Run`, `grading.pool`)
+6. judge   - score each exercise on the trusted side within a budget (`Judge`, `course.judging`)
+7. commit  - write the graded notebook, then the result JSON atomically (`Commit`, `store.ResultStore`)
+
+Steps 2 to 7 are `Step` objects in `PIPELINE`; a step that fails costs that submission an error row.
 
 and once per batch, `publish` rebuilds grades.csv, feedback, the class report and nbgrader's gradebook from
 the stored results. Because results are committed one by one and published from the store, a killed run
@@ -24,11 +28,12 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
 import nbformat
 
 from autodiff_course.checks import collect_spec
+from autodiff_course.course.cells import HIDDEN_BEGIN, HIDDEN_END
 from autodiff_course.course.config import (
     AssignmentConfig,
     ConfigError,
@@ -36,6 +41,7 @@ from autodiff_course.course.config import (
     load_course,
     source_notebook_path,
 )
+from autodiff_course.course.judging import EXERCISE_STATUSES, ExerciseEntry, judge_run, points_awarded
 from autodiff_course.grading.notebooks import (
     Submission,
     SubmissionError,
@@ -65,17 +71,18 @@ __all__ = [
 #: Bumped whenever a change to the grader could change a stored result, so old results are regraded.
 GRADER_VERSION = "1"
 
-PIPELINE = ("find", "read", "restore", "run", "judge", "commit")
-
 #: Every status an exercise row of grades.csv can carry.
-STATUSES = ("ok", "failed", "error", "timeout", "unanswered", "tampered", "missing")
+STATUSES = EXERCISE_STATUSES
 
 #: The `exercise` of the grades.csv row carrying a late hand-in's penalty (as a negative score, status late).
 LATE_ROW = "(late penalty)"
 
+#: A notebook with more code cells is not run (each cell costs the trusted side a little, whatever it holds).
+MAX_CODE_CELLS = 2000
+
 GRADES_CSV_COLUMNS = ("student", "assignment", "notebook", "exercise", "score", "max_score", "status")
 
-_HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?",
+_HIDDEN_TESTS = re.compile(rf"^[ \t]*{re.escape(HIDDEN_BEGIN)}.*?^[ \t]*{re.escape(HIDDEN_END)}[^\n]*\n?",
                            re.DOTALL | re.MULTILINE)
 
 
@@ -86,34 +93,31 @@ def format_points(value: float, places: int = 4) -> str:
     return text if text not in ("", "-0") else "0"
 
 
-def points_awarded(score: float, points: float) -> float:
-    """Points for a check that earned `score` (0..1) of an exercise worth `points`.
-
-    Clamped to [0, 1], NaN counted as 0 and rounded to 4 decimals exactly as the notebook's own `grade()`
-    (`autodiff_course.course.api`) reports them, so the grader and `nbgrader autograde` agree on every
-    cell."""
-    score = float(score)
-    if score != score:
-        score = 0.0
-    return round(min(max(score, 0.0), 1.0) * float(points), 4)
-
-
 @dataclass
 class Prepared:
-    """One submission ready to run: its job for the pool plus what the parent needs to judge and publish."""
+    """One submission on its way through `PIPELINE`: what each step found, and why it stopped if it did."""
 
     submission: Submission
     fingerprint: str
+    notebook: nbformat.NotebookNode | None = None
     restored: nbformat.NotebookNode | None = None
     tampered: dict[str, str] = field(default_factory=dict)
     job: dict | None = None
     present: set[str] = field(default_factory=set)
+    run: dict | None = None
+    exercises: list[dict] | None = None
     problems: list[str] = field(default_factory=list)
     failure_status: str | None = None
+    result: dict | None = None
 
     @property
     def key(self) -> str:
         return self.submission.key
+
+    def fail(self, problem: str | None, status: str) -> None:
+        if problem:
+            self.problems.append(problem)
+        self.failure_status = status
 
 
 @dataclass
@@ -207,107 +211,161 @@ def run_key(job: dict | None) -> str | None:
                        json.dumps({"cells": cells, "files": job["files"]}, sort_keys=True))
 
 
+@dataclass
+class _Batch:
+    """What the steps of one batch share: the configs and released notebooks, and how to run and judge."""
+
+    configs: dict[str, AssignmentConfig]
+    sources: dict
+    #: Each assignment's release history (`course.release.released_cells`), for `Restore`.
+    released: dict = field(default_factory=dict)
+    run: Callable[[dict], dict] | None = None
+    judge: Callable[..., list[dict]] = judge_run
+    out: Path | None = None
+    store: ResultStore | None = None
+
+
+class Step:
+    """One stage of a submission's way from its folder to a stored result (as nbgrader declares its
+    preprocessors). A step reads and fills a `Prepared`; a step that raises costs that submission an
+    ``error`` naming the step, never the batch; once a step has failed, only `Commit` still runs."""
+
+    name = ""
+
+    def __call__(self, item: Prepared, batch: _Batch) -> None:
+        raise NotImplementedError
+
+
+class Read(Step):
+    """Parse the notebook's bytes (read once, as untrusted data, by `find_submissions`)."""
+
+    name = "read"
+
+    def __call__(self, item, batch):
+        sub = item.submission
+        if sub.refused:
+            return item.fail(sub.refused, "error")
+        if sub.notebook_path is None:
+            return item.fail(None, "missing")
+        try:
+            item.notebook = read_submission(sub.notebook_path, sub.notebook_bytes)
+        except SubmissionError as exc:
+            item.fail(str(exc), "missing" if str(exc).endswith("has no cells") else "error")
+
+
+class Restore(Step):
+    """Put the instructor's test cells back, noting tampering (`grading.restore`)."""
+
+    name = "restore"
+
+    def __call__(self, item, batch):
+        from autodiff_course.grading.restore import restore_test_cells
+
+        try:
+            restored, tampered = restore_test_cells(batch.sources[item.submission.assignment], item.notebook)
+        except Exception as exc:  # noqa: BLE001 - a notebook restore cannot handle is reported, not fatal
+            return item.fail(f"{item.submission.notebook_path}: test cells could not be restored "
+                             f"({type(exc).__name__}: {exc})", "error")
+        # Test cells equal to a released version are not tampering (the instructor changed them since).
+        item.restored = restored
+        item.tampered = _released_versions(item.notebook, dict(tampered),
+                                           batch.released.get(item.submission.assignment))
+        for grade_id, reason in sorted(item.tampered.items()):
+            item.problems.append(f"{item.submission.notebook_path}: test cell {grade_id!r} tampered with "
+                                 f"({reason}); graded with the instructor's version")
+
+
+class BuildJob(Step):
+    """The sandbox's job: code cells, each test cell with only what collect needs, the data files."""
+
+    name = "job"
+
+    def __call__(self, item, batch):
+        specs = {spec["id"]: spec for spec in batch.configs[item.submission.assignment].exercises}
+        ids = _exercise_cell_ids(item.restored)
+        item.present = {grade_id for grade_id in specs if grade_id in ids}
+        # The sandbox sees only what to run (collect_spec), never the reference, expectations or domain.
+        exercise_at = {index: collect_spec(specs[gid]) for gid, index in ids.items() if gid in specs}
+        cells = [{"index": index, "cell_type": "code", "source": cell.source, "exercise": exercise_at.get(index)}
+                 for index, cell in enumerate(item.restored.cells) if cell.cell_type == "code"]
+        if len(cells) > MAX_CODE_CELLS:
+            return item.fail(f"{item.submission.notebook_path}: {len(cells)} code cells, more than the "
+                             f"{MAX_CODE_CELLS} a notebook may have; not graded", "error")
+        files = {name: base64.b64encode(data).decode("ascii") for name, data in sorted(item.submission.files.items())}
+        item.job = {"job_id": item.key, "cells": cells, "files": files}
+
+
+class Run(Step):
+    """Execute the student cells and collect each exercise in the sandbox (`grading.pool.WorkerPool`)."""
+
+    name = "run"
+
+    def __call__(self, item, batch):
+        try:
+            item.run = batch.run(item.job)
+        except Exception as exc:  # noqa: BLE001 - one job the pool refuses must not stop the batch
+            item.fail(f"{item.key}: could not be run ({type(exc).__name__}: {exc})", "error")
+
+
+class Judge(Step):
+    """Score each exercise on the trusted side (`course.judging`, within the notebook's judging budget)."""
+
+    name = "judge"
+
+    def __call__(self, item, batch):
+        specs = batch.configs[item.submission.assignment].exercises
+        item.exercises = batch.judge(specs, item.run, present=item.present)
+
+
+class Commit(Step):
+    """Write the graded notebook, then the result JSON, each atomically (`store.ResultStore`)."""
+
+    name = "commit"
+
+    def __call__(self, item, batch):
+        config = batch.configs[item.submission.assignment]
+        exercises = item.exercises if item.failure_status is None else _failed_result(item, config)
+        item.result = commit(item, config, exercises, item.run if item.failure_status is None else None,
+                             batch.out, batch.store)
+
+
+#: The steps of one submission, in order ("find" is `find_submissions`, once per batch).
+PIPELINE = (Read(), Restore(), BuildJob(), Run(), Judge(), Commit())
+assert tuple(step.name for step in PIPELINE) == ("read", "restore", "job", "run", "judge", "commit")
+_PREPARE = PIPELINE[:3]
+_RUN_AND_JUDGE = PIPELINE[3:5]
+
+
+def run_steps(item: Prepared, batch: _Batch, steps) -> Prepared:
+    """Apply `steps` to `item` until one fails; a step that raises is that submission's error."""
+    for step in steps:
+        if item.failure_status is not None and not isinstance(step, Commit):
+            continue
+        try:
+            step(item, batch)
+        except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
+            item.fail(f"{item.key}: grading step {step.name!r} failed ({type(exc).__name__}: "
+                      f"{str(exc)[:300]})", "error")
+            if isinstance(step, Commit):
+                raise
+    return item
+
+
 def prepare(sub: Submission, config: AssignmentConfig, source_nb, digest: str, *,
             released: dict | None = None) -> Prepared:
-    """Steps find..restore for one submission; never raises for a bad submission (problems are recorded).
+    """Steps read..job for one submission; never raises for a bad submission (problems are recorded).
     `released` is the assignment's release history (`course.release.released_cells`): test cells equal to
     a released version are not tampering."""
-    from autodiff_course.grading.restore import restore_test_cells
-
     prepared = Prepared(submission=sub, fingerprint=_submission_fingerprint(digest, sub),
                         problems=list(sub.problems))
-    if sub.refused:
-        prepared.problems.append(sub.refused)
-        prepared.failure_status = "error"
-        return prepared
-    if sub.notebook_path is None:
-        prepared.failure_status = "missing"
-        return prepared
-    try:
-        nb = read_submission(sub.notebook_path, sub.notebook_bytes)
-    except SubmissionError as exc:
-        prepared.problems.append(str(exc))
-        prepared.failure_status = "missing" if str(exc).endswith("has no cells") else "error"
-        return prepared
-    try:
-        restored, tampered = restore_test_cells(source_nb, nb)
-    except Exception as exc:  # noqa: BLE001 - a notebook restore cannot handle is reported, not fatal
-        prepared.problems.append(f"{sub.notebook_path}: test cells could not be restored "
-                                 f"({type(exc).__name__}: {exc})")
-        prepared.failure_status = "error"
-        return prepared
-    prepared.restored = restored
-    prepared.tampered = _released_versions(nb, dict(tampered), released)
-    for grade_id, reason in sorted(prepared.tampered.items()):
-        prepared.problems.append(f"{sub.notebook_path}: test cell {grade_id!r} tampered with ({reason}); "
-                                 "graded with the instructor's version")
-    specs = {spec["id"]: spec for spec in config.exercises}
-    ids = _exercise_cell_ids(restored)
-    prepared.present = {grade_id for grade_id in specs if grade_id in ids}
-    # The sandbox sees only what to run (collect_spec), never the reference, expectations or domain.
-    exercise_at = {index: collect_spec(specs[grade_id]) for grade_id, index in ids.items() if grade_id in specs}
-    cells = []
-    for index, cell in enumerate(restored.cells):
-        if cell.cell_type != "code":
-            continue
-        cells.append({"index": index, "cell_type": "code", "source": cell.source,
-                      "exercise": exercise_at.get(index)})
-    files = {name: base64.b64encode(data).decode("ascii") for name, data in sorted(sub.files.items())}
-    prepared.job = {"job_id": sub.key, "cells": cells, "files": files}
-    return prepared
-
-
-def judge_run(specs: list[dict], run: dict, *, present: Iterable[str]) -> list[dict]:
-    """Step judge: score every exercise of `specs` from the sandbox's raw `run`, as plain data.
-
-    Pure and trusted: it reads only the JSON-safe `run`, never student objects. Each entry holds
-    id, kind, max_score, score (points), status and the CheckResult as a dict (`check`) when one was judged.
-    Statuses: the check's own (ok/failed/error/timeout), `error` for a crashed run, `missing` when the
-    exercise's cell is not in the notebook.
-    """
-    from autodiff_course.checks import judge
-    from autodiff_course.checks.reveal import feedback_view
-    from autodiff_course.notation import note
-
-    present = set(present)
-    raw_by_id = run.get("exercises") or {}
-    judged = []
-    for spec in specs:
-        entry = {"id": spec["id"], "kind": spec["kind"], "max_score": float(spec["points"]),
-                 "score": 0.0, "status": "missing", "message": "", "check": None}
-        raw = raw_by_id.get(spec["id"])
-        if spec["id"] not in present:
-            entry["message"] = f"the test cell {spec['id']!r} is not in the notebook"
-        elif raw is None:
-            entry["status"] = "timeout" if run.get("status") == "timeout" else "error"
-            entry["message"] = (run.get("message")
-                                or f"the run ended before exercise {spec['id']!r} was checked")
-        elif raw.get("status") in ("error", "timeout", "crashed") and set(raw) <= {"status", "message"}:
-            entry["status"] = "timeout" if raw["status"] == "timeout" else "error"
-            entry["message"] = raw.get("message") or raw["status"]
-        else:
-            try:
-                result = judge(spec, raw)
-            except Exception as exc:  # noqa: BLE001 - a judge failure must not lose the whole batch
-                # The grader's fault: the student reads that it is not theirs, the instructor the detail.
-                entry["status"] = "error"
-                entry["message"] = note("checker-fault")
-                entry["internal"] = f"could not judge exercise {spec['id']!r}: {type(exc).__name__}: {exc}"
-            else:
-                entry["status"] = result.status if result.status in STATUSES else "error"
-                entry["score"] = points_awarded(result.score, spec["points"])
-                # The stored check is complete (the instructor's); the message is what the student is shown.
-                entry["check"] = result.to_dict()
-                entry["message"] = feedback_view(result, spec).feedback
-        judged.append(entry)
-    return judged
+    batch = _Batch({sub.assignment: config}, {sub.assignment: source_nb}, {sub.assignment: released})
+    return run_steps(prepared, batch, _PREPARE)
 
 
 def _failed_result(prepared: Prepared, config: AssignmentConfig) -> list[dict]:
     status = prepared.failure_status or "error"
     message = prepared.problems[-1] if prepared.problems else status
-    return [{"id": spec["id"], "kind": spec["kind"], "max_score": float(spec["points"]), "score": 0.0,
-             "status": status, "message": message, "check": None} for spec in config.exercises]
+    return [ExerciseEntry.unjudged(spec, status, message).to_dict() for spec in config.exercises]
 
 
 def _answer_errors(restored, run: dict | None) -> dict[str, dict]:
@@ -423,24 +481,29 @@ def _render_check_html(entry: dict) -> str | None:
 def commit(prepared: Prepared, config: AssignmentConfig, exercises: list[dict], run: dict | None,
            out: Path, store: ResultStore) -> dict:
     """Step commit: the graded notebook first, then the result, each atomically. A crash between the two
-    leaves no result, so the submission is graded again and its notebook rewritten."""
+    leaves no result, so the submission is graded again and its notebook rewritten. A graded notebook that
+    cannot be written is a problem of that submission; its result is still stored."""
     from autodiff_course.checks.reveal import feedback_data
     from autodiff_course.grading.report import spec_of
 
     result = make_result(prepared, config, exercises, run)
     if prepared.restored is not None:
-        shown = []
-        for entry in exercises:
-            # The graded notebook shows the check cut to the exercise's feedback level.
-            viewed = {**entry, "check": feedback_data(entry.get("check"), spec_of(config, entry["id"]))}
-            shown.append({**entry, "feedback_html": _render_check_html(viewed),
-                          "feedback_text": entry.get("message")})
-        nb = graded_notebook(prepared.restored, run, shown)
-        for cell in nb.cells:
-            if cell.cell_type == "code" and "### BEGIN HIDDEN TESTS" in cell.source:
-                cell.source = _HIDDEN_TESTS.sub("", cell.source)
-        path = out / "autograded" / prepared.submission.student / config.assignment / config.notebook
-        atomic_write_text(path, nbformat.writes(nb))
+        try:
+            shown = []
+            for entry in exercises:
+                # The graded notebook shows the check cut to the exercise's feedback level.
+                viewed = {**entry, "check": feedback_data(entry.get("check"), spec_of(config, entry["id"]))}
+                shown.append({**entry, "feedback_html": _render_check_html(viewed),
+                              "feedback_text": entry.get("message")})
+            nb = graded_notebook(prepared.restored, run, shown)
+            for cell in nb.cells:
+                if cell.cell_type == "code" and HIDDEN_BEGIN in cell.source:
+                    cell.source = _HIDDEN_TESTS.sub("", cell.source)
+            path = out / "autograded" / prepared.submission.student / config.assignment / config.notebook
+            atomic_write_text(path, nbformat.writes(nb))
+        except Exception as exc:  # noqa: BLE001 - the grades stand without the graded notebook
+            result["problems"] = [*result["problems"], f"{prepared.key}: the graded notebook could not be "
+                                                       f"written ({type(exc).__name__}: {str(exc)[:200]})"]
     store.put(result)
     return result
 
@@ -483,7 +546,7 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
           dask_scheduler: str | None = None, resume: bool = True, sandbox: str = "auto",
           gradebook: str | Path | None = None, progress: bool = True,
           report_line: Callable[[str], None] | None = None, students: list[str] | None = None,
-          rerun: bool = False) -> GradeSummary:
+          rerun: bool = False, allow_unsandboxed: bool = False) -> GradeSummary:
     """Grade every submission of the course into `out` and publish grades.csv, feedback, report, gradebook.
 
     Defaults: `course` is the folder holding `graders/` found from the current directory (then from the
@@ -495,6 +558,9 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
     judged again without running the notebook (`rerun=True` runs it anyway). `students` limits grading to
     those students. With `dask_scheduler` ("tcp://host:port"), each submission is graded (sandbox run and
     judging) on that Dask cluster and the results written here.
+
+    `sandbox="none"` (and "auto" where bubblewrap cannot run) grades without bubblewrap only with
+    `allow_unsandboxed` (see `sandbox.resolve_sandbox`).
 
     Bad submissions never stop the batch: each becomes rows with status error/missing and one problem line
     (sent to `report_line`, default: stderr). Raises `ConfigError` for an invalid course config or an unknown
@@ -567,31 +633,39 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
             continue
         todo.append(sub)
 
+    batch = _Batch(selected, sources, history, out=out, store=store)
     graded = 0
     with Progress(total=len(todo), enabled=progress) as bar:
+        def finish(item: Prepared) -> None:
+            nonlocal graded
+            run_steps(item, batch, PIPELINE[-1:])
+            graded += 1
+            _announce(item.result, bar, say)
+
         if dask_scheduler:
             from autodiff_course.grading.distributed import run_on_dask
 
             runnable = []
             for prepared in map(prep, todo):
-                if prepared.job is None:
-                    result = commit(prepared, selected[prepared.submission.assignment],
-                                    _failed_result(prepared, selected[prepared.submission.assignment]),
-                                    None, out, store)
-                    graded += 1
-                    _announce(result, bar, say)
+                if prepared.failure_status is not None:
+                    finish(prepared)
                 else:
                     runnable.append(prepared)
-            finished = run_on_dask(dask_scheduler, runnable, selected, sandbox=sandbox) if runnable else ()
+            finished = run_on_dask(dask_scheduler, runnable, selected, sandbox=sandbox,
+                                   allow_unsandboxed=allow_unsandboxed) if runnable else ()
+            for prepared, exercises, run in finished:
+                prepared.run, prepared.exercises = run, exercises
+                finish(prepared)
         else:
             # Under sandbox "none" the workers get these folders covered: other students' work, the
-            # configs and the outputs are not theirs to read.
-            hidden = _hideable([course_dir / "graders", course_dir / "notebooks", submissions_dir, out])
-            finished = _run_local(todo, prep, selected, jobs=jobs, sandbox=sandbox, hidden_paths=hidden)
-        for prepared, exercises, run in finished:
-            result = commit(prepared, selected[prepared.submission.assignment], exercises, run, out, store)
-            graded += 1
-            _announce(result, bar, say)
+            # configs, the outputs and the course's history are not theirs to read.
+            from autodiff_course.grading.sandbox import git_dirs
+
+            hidden = _hideable([course_dir, course_dir / "graders", course_dir / "notebooks",
+                                *git_dirs(course_dir), submissions_dir, out])
+            for prepared in _run_local(todo, prep, batch, jobs=jobs, sandbox=sandbox, hidden_paths=hidden,
+                                       allow_unsandboxed=allow_unsandboxed):
+                finish(prepared)
 
     book = _resolve_gradebook(gradebook, course_dir, out)
     results = publish(out=out, course=course_dir, configs=configs, gradebook=book)
@@ -650,57 +724,48 @@ def _announce(result: dict, bar, say: Callable[[str], None]) -> None:
 
 
 def _hideable(paths: list[Path]) -> list[Path]:
-    """The paths that can be covered without hiding the interpreter or this package from the workers."""
-    needed = [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
-              Path(__file__).resolve().parents[1]]
-    keep = []
-    for path in paths:
-        path = Path(path).resolve()
-        if path.exists() and not any(n == path or path in n.parents for n in needed):
-            keep.append(path)
-    return keep
+    """The paths that exist (the fallback sandbox covers each, keeping the interpreter and this package
+    visible where they lie below one)."""
+    return [Path(p).resolve() for p in paths if Path(p).exists()]
 
 
-def _run_local(subs: list[Submission], prep: Callable[[Submission], Prepared],
-               configs: dict[str, AssignmentConfig], *, jobs: int, sandbox: str, hidden_paths=()):
-    """Yield (prepared, judged exercises, run) for every submission as the local warm pool finishes it.
+def _run_local(subs: list[Submission], prep: Callable[[Submission], Prepared], batch: _Batch, *, jobs: int,
+               sandbox: str, hidden_paths=(), allow_unsandboxed: bool = False):
+    """Yield every submission as a `Prepared` through step judge, as the local warm pool finishes it.
 
     Each submission is prepared, run and judged in its own thread (twice as many threads as workers), so
     reading and restoring the next notebooks and judging the last ones overlap with the sandboxed runs.
-    The pool is started only if some submission has a notebook to run."""
+    Judging happens in `BoundedJudge` processes, within each notebook's budget. The pool is started only if
+    some submission has a notebook to run."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
+    from autodiff_course.grading.judge_pool import BoundedJudge
     from autodiff_course.grading.limits import Limits
     from autodiff_course.grading.pool import WorkerPool
 
-    def unrunnable(prepared: Prepared):
-        return prepared, _failed_result(prepared, configs[prepared.submission.assignment]), None
-
-    runnable = [s for s in subs if s.notebook_path is not None]
-    if not runnable:
-        for sub in subs:
-            yield unrunnable(prep(sub))
+    if not any(s.notebook_path is not None for s in subs):
+        yield from map(prep, subs)
         return
 
-    with WorkerPool(jobs=min(jobs, len(runnable)), sandbox=sandbox, limits=Limits(),
-                    hidden_paths=hidden_paths) as pool:
-        def work(sub: Submission):
-            prepared = prep(sub)
-            if prepared.job is None:
-                return unrunnable(prepared)
-            try:
-                run = pool.run(prepared.job)
-            except Exception as exc:  # noqa: BLE001 - one job the pool refuses must not stop the batch
-                prepared.problems.append(f"{sub.key}: could not be run ({type(exc).__name__}: {exc})")
-                prepared.failure_status = "error"
-                return unrunnable(prepared)
-            specs = configs[sub.assignment].exercises
-            return prepared, judge_run(specs, run, present=prepared.present), run
+    limits = Limits()
+    runnable = sum(s.notebook_path is not None for s in subs)
+    with WorkerPool(jobs=min(jobs, runnable), sandbox=sandbox, limits=limits, hidden_paths=hidden_paths,
+                    allow_unsandboxed=allow_unsandboxed) as pool, BoundedJudge(pool.jobs, limits) as judge:
+        batch.run, batch.judge = pool.run, judge.judge
+
+        def work(sub: Submission) -> Prepared:
+            return run_steps(prep(sub), batch, _RUN_AND_JUDGE)
 
         with ThreadPoolExecutor(max_workers=2 * pool.jobs, thread_name_prefix="grade") as executor:
-            futures = [executor.submit(work, sub) for sub in subs]
+            futures = {executor.submit(work, sub): sub for sub in subs}
             for future in as_completed(futures):
-                yield future.result()
+                try:
+                    yield future.result()
+                except Exception as exc:  # noqa: BLE001 - a bug of ours in one submission: its error row
+                    sub = futures[future]
+                    item = Prepared(submission=sub, fingerprint="", problems=list(sub.problems))
+                    item.fail(f"{sub.key}: could not be graded ({type(exc).__name__}: {exc})", "error")
+                    yield item
 
 
 def csv_rows(results: list[dict], configs: dict[str, AssignmentConfig]) -> list[tuple]:

@@ -15,6 +15,7 @@ from typing import Iterator
 __all__ = ["SchedulerUnreachable", "check_scheduler", "grade_task", "run_on_dask"]
 
 _POOLS: dict = {}
+_JUDGES: dict = {}
 _POOLS_LOCK = threading.Lock()
 
 
@@ -44,42 +45,46 @@ def check_scheduler(address: str, *, timeout: float = 3.0) -> None:
 
 def _close_pools() -> None:
     with _POOLS_LOCK:
-        for pool in _POOLS.values():
+        for pool in (*_POOLS.values(), *_JUDGES.values()):
             try:
                 pool.__exit__(None, None, None)
             except Exception:  # noqa: BLE001 - best effort at interpreter exit
                 pass
         _POOLS.clear()
+        _JUDGES.clear()
 
 
-def _worker_pool(sandbox: str, jobs: int):
+def _worker_pool(sandbox: str, jobs: int, allow_unsandboxed: bool = False):
     from autodiff_course.grading.limits import Limits
     from autodiff_course.grading.pool import WorkerPool
 
     with _POOLS_LOCK:
-        pool = _POOLS.get((sandbox, jobs))
+        key = (sandbox, jobs, allow_unsandboxed)
+        pool = _POOLS.get(key)
         if pool is None:
-            pool = WorkerPool(jobs=jobs, sandbox=sandbox, limits=Limits())
+            from autodiff_course.grading.judge_pool import BoundedJudge
+
+            limits = Limits()
+            pool = WorkerPool(jobs=jobs, sandbox=sandbox, limits=limits, allow_unsandboxed=allow_unsandboxed)
             pool.__enter__()
             if not _POOLS:
                 atexit.register(_close_pools)
-            _POOLS[(sandbox, jobs)] = pool
-        return pool
+            _POOLS[key] = pool
+            _JUDGES[key] = BoundedJudge(jobs, limits)
+        return pool, _JUDGES[key]
 
 
-def grade_task(job: dict, specs: list[dict], present: list[str], sandbox: str, jobs: int = 1) -> dict:
-    """Runs on a Dask worker: sandboxed run of `job`, then judging. Returns {"run", "exercises"}."""
-    from autodiff_course.grading.batch import judge_run
-
-    pool = _worker_pool(sandbox, jobs)
-    runs = list(pool.map([job]))
-    if len(runs) != 1:
-        raise RuntimeError(f"worker pool returned {len(runs)} runs for job {job['job_id']!r}")
-    run = runs[0]
-    return {"run": run, "exercises": judge_run(specs, run, present=present)}
+def grade_task(job: dict, specs: list[dict], present: list[str], sandbox: str, jobs: int = 1,
+               allow_unsandboxed: bool = False) -> dict:
+    """Runs on a Dask worker: sandboxed run of `job`, then judging within the notebook's budget (the same
+    `BoundedJudge` as local grading). Returns {"run", "exercises"}."""
+    pool, judge = _worker_pool(sandbox, jobs, allow_unsandboxed)
+    run = pool.run(job)
+    return {"run": run, "exercises": judge.judge(specs, run, present=present)}
 
 
-def run_on_dask(address: str, prepared: list, configs: dict, *, sandbox: str = "auto") -> Iterator[tuple]:
+def run_on_dask(address: str, prepared: list, configs: dict, *, sandbox: str = "auto",
+                allow_unsandboxed: bool = False) -> Iterator[tuple]:
     """Yield (prepared, judged exercises, run) as the cluster at `address` finishes each submission.
 
     Raises OSError (from distributed) naming the address if the scheduler cannot be reached."""
@@ -90,8 +95,9 @@ def run_on_dask(address: str, prepared: list, configs: dict, *, sandbox: str = "
         futures, items = [], {}
         for item in prepared:
             specs = configs[item.submission.assignment].exercises
-            future = client.submit(grade_task, item.job, specs, sorted(item.present), sandbox,
-                                   key=f"grade-{item.key}-{item.fingerprint[:12]}", pure=False, retries=1)
+            future = client.submit(grade_task, item.job, specs, sorted(item.present), sandbox, 1,
+                                   allow_unsandboxed, key=f"grade-{item.key}-{item.fingerprint[:12]}",
+                                   pure=False, retries=1)
             futures.append(future)
             items[future.key] = item
         for future in as_completed(futures, loop=client.loop):
@@ -99,7 +105,7 @@ def run_on_dask(address: str, prepared: list, configs: dict, *, sandbox: str = "
             try:
                 payload = future.result()
             except Exception as exc:  # noqa: BLE001 - a lost task is one error row, not a lost batch
-                from autodiff_course.grading.batch import judge_run
+                from autodiff_course.course.judging import judge_run
                 from autodiff_course.grading.records import RunResult
 
                 run = RunResult.failed(item.job, "crashed", f"grading task failed on the Dask cluster: "

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 
+from autodiff_course.grading.sanitize import clean_markup, clean_output
 from autodiff_course.grading.wire import clean_data
 
 __all__ = [
@@ -431,21 +432,35 @@ def _feedback_outputs(exercise: dict) -> list:
     text = for_students(exercise.get("feedback_text") or exercise.get("message") or exercise["status"])
     data = {"text/plain": f"[{exercise['status']}] {exercise['score']:g} / {exercise['max_score']:g}\n{text}"}
     if exercise.get("feedback_html"):
-        data["text/html"] = exercise["feedback_html"]
+        data["text/html"] = clean_markup(exercise["feedback_html"])
     return [nbformat.v4.new_output("display_data", data=data)]
+
+
+def _active_attachments(cell) -> bool:
+    """Whether a markdown cell carries attachments other than plain images (an SVG or HTML one can script)."""
+    for bundle in (cell.get("attachments") or {}).values():
+        if not isinstance(bundle, dict) or any(not str(m).startswith(("image/png", "image/jpeg", "image/gif"))
+                                               for m in bundle):
+            return True
+    return False
 
 
 def graded_notebook(restored: nbformat.NotebookNode, run: dict | None, exercises: list[dict]
                     ) -> nbformat.NotebookNode:
     """The notebook a student gets back: their cells with the outputs of the graded run, and each test
     cell's output replaced by the diagnosis of its exercise (never the hidden test code: test cells keep
-    the source the student saw)."""
+    the source the student saw). No active content: JavaScript outputs are dropped, scripts and event
+    handlers removed from HTML and SVG outputs and from markdown (`grading.sanitize`)."""
     nb = copy.deepcopy(restored)
     by_index = {cell["index"]: cell for cell in (run or {}).get("cells", [])}
     by_id = {ex["id"]: ex for ex in exercises}
     count = 0
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
+            # Markdown and raw cells are rendered as HTML by formgrader and nbconvert.
+            cell.source = clean_markup(cell.source)
+            if _active_attachments(cell):
+                cell.pop("attachments", None)
             continue
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         ran = by_index.get(index)
@@ -454,7 +469,8 @@ def graded_notebook(restored: nbformat.NotebookNode, run: dict | None, exercises
         if grade_id in by_id:
             cell.outputs = _feedback_outputs(by_id[grade_id])
         elif ran is not None:
-            cell.outputs = [nbformat.from_dict(_output_for_students(o)) for o in ran.get("outputs", [])]
+            cleaned = (clean_output(_output_for_students(o)) for o in ran.get("outputs", []))
+            cell.outputs = [nbformat.from_dict(o) for o in cleaned if o is not None]
         else:
             cell.outputs = []
     return nb

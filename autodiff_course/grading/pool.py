@@ -52,8 +52,9 @@ expressions or expectations), since a determined submission can read it.
 The pool is thread-safe for `run`/`map`; call `close` (or leave the ``with`` block) after they return.
 
 Errors: `WorkerPool` raises `autodiff_course.grading.sandbox.SandboxUnavailable` for ``sandbox="bwrap"``
-where bwrap cannot run, ``ValueError`` for a malformed job (naming the job and cell), ``RuntimeError`` when a
-worker cannot start (with its stderr). ``sandbox="auto"`` falls back to ``"none"`` with one
+where bwrap cannot run (and for ``"none"``, or ``"auto"`` without bwrap, unless ``allow_unsandboxed``),
+``ValueError`` for a malformed job (naming the job and cell), ``RuntimeError`` when a worker cannot start
+(with its stderr). Where allowed, ``sandbox="auto"`` falls back to ``"none"`` with one
 `autodiff_course.grading.sandbox.SandboxWarning`.
 """
 
@@ -285,7 +286,7 @@ class WorkerPool:
     Parameters (keyword-only after `jobs`):
     - `jobs`: number of workers, default ``os.cpu_count()``.
     - `sandbox`: ``"auto"`` (bwrap when it works, else ``"none"`` with a SandboxWarning), ``"bwrap"`` or
-      ``"none"``.
+      ``"none"``; grading without bwrap needs `allow_unsandboxed` (else SandboxUnavailable).
     - `limits`: `Limits` applied to every job.
     - `collector`: ``"module:function"`` called for test cells, default ``autodiff_course.checks:collect``.
     - `python_path`: extra directories (read-only in the sandbox) appended to the workers' ``sys.path``.
@@ -296,11 +297,12 @@ class WorkerPool:
 
     def __init__(self, jobs: int | None = None, *, sandbox: str = "auto", limits: Limits | None = None,
                  collector: str = DEFAULT_COLLECTOR, python_path=(), hidden_paths=(),
-                 startup_timeout: float = 120.0):
+                 startup_timeout: float = 120.0, allow_unsandboxed: bool = False):
         self.jobs = int(jobs or os.cpu_count() or 1)
         if self.jobs < 1:
             raise ValueError(f"jobs must be at least 1, got {jobs}")
         self.requested_sandbox = sandbox
+        self.allow_unsandboxed = allow_unsandboxed
         self.limits = limits or Limits()
         self.collector = collector
         self.python_path = [str(Path(p).resolve()) for p in python_path]
@@ -326,7 +328,7 @@ class WorkerPool:
         """Start every worker (in parallel). Raises SandboxUnavailable or RuntimeError (with the stderr)."""
         if self._workers:
             return
-        self.mode, self.warnings = sandbox.resolve_sandbox(self.requested_sandbox)
+        self.mode, self.warnings = sandbox.resolve_sandbox(self.requested_sandbox, self.allow_unsandboxed)
         self._spawner = _Spawner()
         uids = [sandbox.claim_uid() for _ in range(self.jobs)] if os.geteuid() == 0 else [None] * self.jobs
         self._workers = [_Worker(self, slot, uid if uid is not None else os.getuid())

@@ -57,6 +57,7 @@ __all__ = [
     "deny_user_namespaces",
     "remove_ipc_of_uid",
     "unshare_ipc",
+    "vm_size",
 ]
 
 UID_BASE = 62000
@@ -184,6 +185,15 @@ def deny_user_namespaces() -> bool:
     return _lib().prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
 
 
+def vm_size() -> int:
+    """This process's address-space size in bytes (what RLIMIT_AS limits), 0 where /proc does not say."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def unshare_ipc() -> None:
     """A new SysV IPC namespace for this process (needs CAP_SYS_ADMIN): its objects die with it."""
     _unshare(_CLONE_NEWIPC)
@@ -249,13 +259,21 @@ def _bwrap_has_option(option: str) -> bool:
     return option in _bwrap_probe["help"]
 
 
-def resolve_sandbox(mode: str) -> tuple[str, list[str]]:
+#: Setting this environment variable to 1 is the configuration form of `allow_unsandboxed=True`.
+ALLOW_UNSANDBOXED_ENV = "AUTODIFF_COURSE_ALLOW_UNSANDBOXED"
+
+
+def resolve_sandbox(mode: str, allow_unsandboxed: bool = False) -> tuple[str, list[str]]:
     """Map "auto" | "bwrap" | "none" to the mode used and the warnings to show.
 
-    Raises SandboxUnavailable for "bwrap" when bwrap cannot run, ValueError for an unknown mode.
+    Grading without bubblewrap ("none", or "auto" where bwrap cannot run) must be asked for explicitly:
+    `allow_unsandboxed` (the CLI's ``--i-understand-unsandboxed``, or ``AUTODIFF_COURSE_ALLOW_UNSANDBOXED=1``).
+    Raises SandboxUnavailable for "bwrap" when bwrap cannot run and for a fallback not asked for,
+    ValueError for an unknown mode.
     """
     if mode not in ("auto", "bwrap", "none"):
         raise ValueError(f'sandbox must be "auto", "bwrap" or "none", got {mode!r}')
+    allowed = allow_unsandboxed or os.environ.get(ALLOW_UNSANDBOXED_ENV) == "1"
     warns: list[str] = []
     if mode in ("auto", "bwrap"):
         ok, why = bwrap_available()
@@ -263,8 +281,15 @@ def resolve_sandbox(mode: str) -> tuple[str, list[str]]:
             return "bwrap", warns
         if mode == "bwrap":
             raise SandboxUnavailable(f'sandbox="bwrap" requested but {why}')
+        if not allowed:
+            raise SandboxUnavailable(f"{why}; grading without bubblewrap is weaker isolation and must be asked "
+                                     "for: --sandbox none --i-understand-unsandboxed")
         warns.append(f"{why}; grading untrusted notebooks without bubblewrap (weaker isolation: the "
                      "submission can read world-readable files outside the hidden course folders)")
+    elif not allowed:
+        raise SandboxUnavailable('sandbox="none" grades untrusted notebooks without bubblewrap; ask for it '
+                                 "explicitly: --sandbox none --i-understand-unsandboxed (allow_unsandboxed=True, "
+                                 f"or {ALLOW_UNSANDBOXED_ENV}=1)")
     if not hasattr(os, "fork") or not sys.platform.startswith("linux"):
         warns.append("not Linux: no namespaces, uid drop or process cleanup by uid; do not grade untrusted "
                      "submissions here")
@@ -473,59 +498,100 @@ def _expose(paths: list[str]) -> None:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-# World-writable places a submission could otherwise leave files in (made read-only in the fallback).
-SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/dev/mqueue")
+def _cover(path: str, keep: list[str], stage_root: str, mode: str = "755", size: str = "64k") -> None:
+    """Mount an empty tmpfs over `path`, keeping the directories `keep` below it visible where they were
+    (each is bind-mounted aside under `stage_root`, which must not be below `path`, and moved back)."""
+    stage = tempfile.mkdtemp(prefix="cover-", dir=stage_root)
+    try:
+        for i, sub in enumerate(keep):
+            os.mkdir(os.path.join(stage, str(i)))
+            _mount(sub, os.path.join(stage, str(i)), None, _MS_BIND | _MS_REC, None)
+        _mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, f"mode={mode},size={size}")
+        for i, sub in enumerate(keep):
+            os.makedirs(sub, mode=0o755, exist_ok=True)
+            _mount(os.path.join(stage, str(i)), sub, None, _MS_MOVE, None)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _below(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+# Where host services keep unix sockets (a socket on a read-only mount still accepts connections): covered.
+SOCKET_DIRS = ("/run", "/var/run", "/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock")
 
 
 def isolate_fallback(hidden_paths: list[str], expose_paths: list[str] = (), private_tmp: str | None = None,
                      tmp_bytes: int | None = None) -> list[str]:
     """Best-effort isolation of the current process (the fallback worker) without bwrap.
 
-    As root: a new network namespace (only a down loopback: no connection to anything) and a private mount
-    namespace in which every path of `hidden_paths` is covered by an empty tmpfs, every directory of
-    `expose_paths` (the interpreter, the package) is reachable by the unprivileged uid, the machine's
-    world-writable folders (`SHARED_WRITABLE`) are read-only, and `private_tmp` is a fresh tmpfs of
-    `tmp_bytes` (the only place a submission can write). Returns the list of what could not be done, as
-    warning texts (empty when everything was applied).
+    As root: new network and SysV IPC namespaces (only a down loopback, no abstract unix socket of the
+    host; IPC objects die with the worker) and a private mount namespace in which every path of
+    `hidden_paths` is covered by an empty tmpfs (keeping the directories of `expose_paths` below it, so a
+    course folder holding the package can be hidden as a whole), every directory of `expose_paths` (the
+    interpreter, the package) is reachable by the unprivileged uid, the folders where host services keep
+    unix sockets and where anyone may write (`SOCKET_DIRS`) are empty and read-only, and `private_tmp` is a
+    fresh tmpfs of `tmp_bytes` (the only place a submission can write). Returns the list of what could not
+    be done, as warning texts (empty when everything was applied).
     """
     problems = []
     if os.geteuid() != 0:
         return ["not root: no network or mount namespace for submissions"]
-    try:
-        _unshare(_CLONE_NEWNET)
-    except OSError as exc:
-        problems.append(f"unshare(CLONE_NEWNET) failed ({exc}): submissions can use the network")
-    hidden = [p for p in hidden_paths if os.path.exists(p)]
+    for flag, what in ((_CLONE_NEWNET, "submissions can use the network"),
+                       (_CLONE_NEWIPC, "SysV IPC objects of submissions reach the host")):
+        try:
+            _unshare(flag)
+        except OSError as exc:
+            problems.append(f"unshare({flag:#x}) failed ({exc}): {what}")
+    hidden = [os.path.realpath(p) for p in hidden_paths if os.path.exists(p)]
     try:
         _unshare(_CLONE_NEWNS)
         _mount("none", "/", None, _MS_REC | _MS_PRIVATE, None)
     except OSError as exc:
         return problems + [f"no private mount namespace ({exc}): submissions can read "
                            + (", ".join(hidden) or "the course folders")]
+    exposed = sorted({os.path.realpath(p) for p in expose_paths if os.path.isdir(p)})
     try:
-        _expose(list(expose_paths))
+        _expose(exposed)
     except OSError as exc:
         problems.append(f"cannot make the Python installation readable for the sandbox uid ({exc})")
+    # /run first: once it is a private tmpfs it is the staging place for covering the others.
+    dirs: list[str] = []
+    for d in SOCKET_DIRS:
+        if os.path.isdir(d) and not os.path.islink(d) and not any(_below(d, e) for e in dirs):
+            dirs.append(d)
+    stage_root = None
+    for d in dirs:
+        keep = [p for p in exposed + ([private_tmp] if private_tmp else []) if _below(p, d) and p != d]
+        try:
+            _cover(d, keep, stage_root or tempfile.gettempdir(), mode="755" if keep else "555")
+            stage_root = stage_root or d
+        except OSError as exc:
+            problems.append(f"cannot cover {d} ({exc}): host sockets or shared files there stay reachable")
     try:
-        for d in SHARED_WRITABLE:
-            if os.path.isdir(d) and not os.path.islink(d):
-                _mount(d, d, None, _MS_BIND | _MS_REC, None)
-                _mount(d, d, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY, None)
         if private_tmp:
             size = f",size={int(tmp_bytes)}" if tmp_bytes else ""
             _mount("tmpfs", private_tmp, "tmpfs", _MS_NOSUID | _MS_NODEV, f"mode=711{size}")
+        for d in dirs:
+            _mount(d, d, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV, None)
     except OSError as exc:
-        problems.append(f"cannot make the shared temp folders read-only ({exc}): submissions can leave files "
+        problems.append(f"cannot make the shared folders read-only ({exc}): submissions can leave files "
                         "in them")
     # Each path is hidden on its own, so one failure cannot leave the others readable. A path that no
     # longer exists here is already invisible: `_expose` covers a 0700 ancestor (say, a checkout in a
     # private temp folder) with a tmpfs that holds only the exposed directories.
     for p in hidden:
-        if not os.path.lexists(p):
+        covered = any(_below(p, d) for d in dirs) and not any(_below(p, e) for e in exposed)
+        if not os.path.lexists(p) or covered:
             continue
+        keep = [e for e in exposed if _below(e, p) and e != p]
         try:
             if os.path.isdir(p):
-                _mount("tmpfs", p, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
+                if keep:
+                    _cover(p, keep, stage_root or tempfile.gettempdir(), mode="711")
+                else:
+                    _mount("tmpfs", p, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
             else:
                 _mount("/dev/null", p, None, _MS_BIND, None)
         except OSError as exc:

@@ -263,6 +263,7 @@ class _Reader:
         self.current: dict | None = None
         self.last_started: int | None = None
         self.done = False
+        self.wait_status: int | None = None
 
     # -- frames -----------------------------------------------------------------------------------------
     def handle(self, ev) -> None:
@@ -367,6 +368,7 @@ class _Reader:
                     return ("notebook" if until == deadline else "cell"), None
                 got, st = os.waitpid(pid, os.WNOHANG)
                 if got:
+                    self.wait_status = st  # kept even if what is drained next breaks the protocol
                     self.drain()
                     return None, st
                 fds = list(self.open_fds)
@@ -378,7 +380,7 @@ class _Reader:
                 else:
                     time.sleep(wait)
         except wire.ProtocolError as exc:
-            return f"protocol: {exc}", None
+            return f"protocol: {exc}", self.wait_status
 
 
 # Room in one frame, and per cell in the whole stream, beyond outputs and exercise data: event fields and an
@@ -448,7 +450,7 @@ class Worker:
             os.environ["MPLCONFIGDIR"] = os.path.join(work, ".matplotlib")
             tempfile.tempdir = work
             cpu = int(limits.notebook_wall_seconds) + 1
-            mem = _vm_size() + int(limits.memory_mb) * 1024 * 1024
+            mem = sandbox.vm_size() + int(limits.memory_mb) * 1024 * 1024
             disk = int(limits.disk_mb) * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
@@ -736,14 +738,6 @@ def _warm_up(collector_path: str):
     return shell, _resolve_collector(collector_path)
 
 
-def _vm_size() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 def _read_exact(fd: int, n: int) -> bytes | None:
     buf = bytearray()
     while len(buf) < n:
@@ -786,13 +780,15 @@ def main(argv: list[str] | None = None) -> None:
     warnings = []
     shell, collector = _warm_up(args.collector)
     if args.sandbox == "none":
-        here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        expose = [sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix, here, *args.python_path]
+        # The package folder itself, not the folder holding it: that may be the course, which is hidden.
+        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        expose = [sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix, package,
+                  *args.python_path]
         warnings += sandbox.isolate_fallback(args.hide, expose, private_tmp=args.tmp_dir,
                                              tmp_bytes=args.disk_mb * 1024 * 1024)
     if uid is not None:
         sandbox.kill_uid_processes(uid)
-    footprint = _vm_size()
+    footprint = sandbox.vm_size()
     worker = Worker(uid=uid, gid=gid if uid is not None else None, mode=args.sandbox, collector=collector,
                     shell=shell, tmp_dir=args.tmp_dir, footprint_bytes=footprint)
     worker.start_template()  # before any job reaches this process

@@ -31,7 +31,7 @@ LIMITS = dataclasses.replace(TEST_LIMITS, output_bytes=200_000)
 def pool(request):
     if request.param == "bwrap" and not bwrap_available()[0]:
         pytest.skip("bubblewrap cannot run here")
-    with WorkerPool(jobs=2, sandbox=request.param, limits=LIMITS, collector=COLLECTOR,
+    with WorkerPool(jobs=2, sandbox=request.param, allow_unsandboxed=True, limits=LIMITS, collector=COLLECTOR,
                     python_path=[HERE]) as p:
         yield p
 
@@ -193,7 +193,8 @@ def test_malformed_jobs_raise_naming_the_problem(pool):
 
 
 def test_closed_pool_refuses_jobs_and_leaves_nothing_behind():
-    p = WorkerPool(jobs=1, sandbox="none", limits=TEST_LIMITS, collector=COLLECTOR, python_path=[HERE])
+    p = WorkerPool(jobs=1, sandbox="none", allow_unsandboxed=True, limits=TEST_LIMITS, collector=COLLECTOR,
+                   python_path=[HERE])
     p.start()
     pids, uids = p.worker_pids, p.uids
     p.close()
@@ -212,10 +213,23 @@ def test_bwrap_mode_is_refused_where_bwrap_is_missing(monkeypatch):
     monkeypatch.setattr(sandbox, "_bwrap_probe", {"result": (False, "bubblewrap (bwrap) is not installed")})
     with pytest.raises(sandbox.SandboxUnavailable, match="not installed"):
         WorkerPool(jobs=1, sandbox="bwrap").start()
+    with pytest.raises(sandbox.SandboxUnavailable, match="--i-understand-unsandboxed"):
+        sandbox.resolve_sandbox("auto")
     with pytest.warns(sandbox.SandboxWarning, match="without bubblewrap"):
-        mode, warns = sandbox.resolve_sandbox("auto")
+        mode, warns = sandbox.resolve_sandbox("auto", allow_unsandboxed=True)
         sandbox.warn_once(warns)
     assert mode == "none"
+
+
+def test_the_fallback_must_be_asked_for_explicitly(monkeypatch):
+    from autodiff_course.grading import sandbox
+
+    monkeypatch.delenv(sandbox.ALLOW_UNSANDBOXED_ENV, raising=False)
+    with pytest.raises(sandbox.SandboxUnavailable, match="--sandbox none --i-understand-unsandboxed"):
+        WorkerPool(jobs=1, sandbox="none").start()
+    assert sandbox.resolve_sandbox("none", allow_unsandboxed=True)[0] == "none"
+    monkeypatch.setenv(sandbox.ALLOW_UNSANDBOXED_ENV, "1")
+    assert sandbox.resolve_sandbox("none")[0] == "none"
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,120 @@
+"""No active content from a student reaches the instructor: outputs and markdown of graded notebooks.
+
+Formgrader and nbconvert show a graded notebook's outputs as they are, so a student's ``<script>``, a
+``application/javascript`` output or ``<img onerror=...>`` would run in the instructor's browser. Here
+JavaScript outputs are dropped, and HTML / SVG keep their text, markup and images but lose scripts,
+frames, plugins, event-handler attributes and ``javascript:`` links. Markup with nothing active is kept
+byte for byte (an honest table or graph is not rewritten).
+"""
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+__all__ = ["clean_markup", "clean_output", "is_active_mime"]
+
+_DROP_WITH_CONTENT = {"script", "iframe", "frame", "frameset", "object", "embed", "applet",
+                      "noscript", "template"}
+_DROP_TAG = {"base", "meta", "link", "form", "input", "button", "textarea", "select", "option", "portal",
+             "foreignobject", "animate", "set", "animatemotion", "animatetransform", "handler", "listener"}
+_URL_ATTRS = {"href", "src", "action", "formaction", "xlink:href", "data", "background", "poster", "srcset",
+              "lowsrc", "dynsrc", "codebase", "cite", "longdesc", "usemap", "ping"}
+_SAFE_DATA_URL = re.compile(r"^data:image/(png|jpeg|gif|webp|bmp);", re.IGNORECASE)
+_ACTIVE = re.compile(r"<\s*/?\s*(script|iframe|frame|object|embed|applet|base|meta|link|form|template|portal|"
+                     r"foreignobject|animate|set|handler|listener)\b|\bon[a-z]+\s*=|(java|vb|live)script\s*:|"
+                     r"data\s*:\s*text|srcdoc|expression\s*\(", re.IGNORECASE)
+
+
+def is_active_mime(mime: str) -> bool:
+    m = mime.lower()
+    return "javascript" in m or "ecmascript" in m or m in ("text/x-python-js", "application/x-shockwave-flash")
+
+
+def _url_ok(value: str) -> bool:
+    compact = re.sub(r"[\s\x00-\x1f]+", "", html.unescape(value)).lower()
+    if compact.startswith(("javascript:", "vbscript:", "livescript:")):
+        return False
+    return not compact.startswith("data:") or bool(_SAFE_DATA_URL.match(compact))
+
+
+class _Cleaner(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.skip: list[str] = []
+
+    def _attrs(self, attrs) -> str:
+        kept = []
+        for name, value in attrs:
+            name = name.lower()
+            if name.startswith("on") or name == "srcdoc":
+                continue
+            if value is not None and name in _URL_ATTRS and not _url_ok(value):
+                continue
+            if value is not None and name == "style" and _ACTIVE.search(html.unescape(value)):
+                continue
+            kept.append(f" {name}" if value is None else f' {name}="{html.escape(value, quote=True)}"')
+        return "".join(kept)
+
+    def handle_starttag(self, tag, attrs):
+        if self.skip:
+            if tag in _DROP_WITH_CONTENT:
+                self.skip.append(tag)
+            return
+        if tag in _DROP_WITH_CONTENT:
+            self.skip.append(tag)
+        elif tag not in _DROP_TAG:
+            self.out.append(f"<{tag}{self._attrs(attrs)}>")
+
+    def handle_startendtag(self, tag, attrs):
+        if not self.skip and tag not in _DROP_WITH_CONTENT and tag not in _DROP_TAG:
+            self.out.append(f"<{tag}{self._attrs(attrs)}/>")
+
+    def handle_endtag(self, tag):
+        if self.skip:
+            if tag == self.skip[-1]:
+                self.skip.pop()
+            return
+        if tag not in _DROP_WITH_CONTENT and tag not in _DROP_TAG:
+            self.out.append(f"</{tag}>")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.out.append(html.escape(data, quote=False))
+
+
+def clean_markup(text: str) -> str:
+    """`text` (HTML or SVG) without scripts, frames, event handlers or script links; unchanged when it
+    has nothing that could be active."""
+    if not _ACTIVE.search(text) and not _ACTIVE.search(html.unescape(text)):
+        return text
+    cleaner = _Cleaner()
+    cleaner.feed(text)
+    cleaner.close()
+    return "".join(cleaner.out)
+
+
+def _text(value) -> str | None:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "".join(value)
+    return value if isinstance(value, str) else None
+
+
+def clean_output(out: dict) -> dict | None:
+    """An nbformat output without active content; None when nothing of it is left to show."""
+    if out.get("output_type") not in ("display_data", "execute_result"):
+        return out
+    data = {}
+    for mime, value in (out.get("data") or {}).items():
+        if is_active_mime(mime):
+            continue
+        text = _text(value)
+        if ("html" in mime.lower() or "svg" in mime.lower() or "xml" in mime.lower()) and text is not None:
+            value = clean_markup(text)
+        elif "html" in mime.lower() or "svg" in mime.lower():
+            continue  # markup that is not text: nothing to show safely
+        data[mime] = value
+    if not data:
+        return None
+    return {**out, "data": data}
