@@ -199,13 +199,9 @@ def unshare_ipc() -> None:
     _unshare(_CLONE_NEWIPC)
 
 
-def remove_ipc_of_uid(uid: int) -> int:
-    """Remove every SysV shared memory segment, message queue and semaphore set that `uid` owns or created
-    in this IPC namespace; returns how many."""
-    removed = 0
-    libc = _lib()
-    for kind, rm in (("shm", lambda i: libc.shmctl(i, 0, None)), ("msg", lambda i: libc.msgctl(i, 0, None)),
-                     ("sem", lambda i: libc.semctl(i, 0, 0))):
+def _ipc_ids_of_uid(uid: int) -> list[tuple[str, int]]:
+    found = []
+    for kind in ("shm", "msg", "sem"):
         try:
             with open(f"/proc/sysvipc/{kind}") as f:
                 lines = f.read().splitlines()
@@ -214,13 +210,39 @@ def remove_ipc_of_uid(uid: int) -> int:
         if not lines:
             continue
         head = lines[0].split()
-        at_id, at_uid, at_cuid = 1, head.index("uid"), head.index("cuid")
+        at_uid, at_cuid = head.index("uid"), head.index("cuid")
         for line in lines[1:]:
             cols = line.split()
             if len(cols) > max(at_uid, at_cuid) and uid in (int(cols[at_uid]), int(cols[at_cuid])):
-                if rm(int(cols[at_id])) == 0:
-                    removed += 1
-    return removed
+                found.append((kind, int(cols[1])))
+    return found
+
+
+def remove_ipc_of_uid(uid: int) -> int:
+    """Remove every SysV shared memory segment, message queue and semaphore set that `uid` owns or created
+    in this IPC namespace; returns how many were found. The removal runs as `uid` (a worker without
+    CAP_SYS_ADMIN may not remove another uid's objects; their owner may)."""
+    found = _ipc_ids_of_uid(uid)
+    if not found or os.geteuid() != 0:
+        return len(found)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            libc = _lib()
+            for kind, ident in found:
+                if kind == "shm":
+                    libc.shmctl(ident, 0, None)
+                elif kind == "msg":
+                    libc.msgctl(ident, 0, None)
+                else:
+                    libc.semctl(ident, 0, 0)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    return len(found)
 
 
 _bwrap_probe: dict = {}
@@ -303,10 +325,28 @@ def _package_dir() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+def git_dirs(root: Path) -> list[Path]:
+    """The git folders of a checkout at `root`: ``.git``, and where a ``.git`` file (a worktree) points."""
+    dot = Path(root) / ".git"
+    found = [dot] if dot.exists() else []
+    if dot.is_file():
+        try:
+            target = dot.read_text().strip()
+        except OSError:
+            return found
+        if target.startswith("gitdir:"):
+            gitdir = (dot.parent / target[len("gitdir:"):].strip()).resolve()
+            found.append(gitdir)
+            common = gitdir / "commondir"
+            if common.is_file():
+                found.append((gitdir / common.read_text().strip()).resolve())
+    return found
+
+
 def default_hidden_paths() -> list[Path]:
     """Course folders next to the installed package (a source checkout) that a submission must never see."""
     root = _package_dir().parent
-    return [root / name for name in ("notebooks", "graders", "examples", ".git") if (root / name).exists()]
+    return [root / name for name in ("notebooks", "graders", "examples") if (root / name).exists()] + git_dirs(root)
 
 
 def _covered(path: Path, roots: list[Path]) -> bool:

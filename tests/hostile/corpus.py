@@ -231,10 +231,11 @@ ATTACKS = [
     Attack("read_instructor_files", _code("""
         import os
         for p in ['@REPO@/graders', '@REPO@/notebooks', '@COURSE@', '@GRADEBOOK@',
-                  '@COURSE@/source/assignment/assignment.ipynb']:
+                  '@COURSE@/source/assignment/assignment.ipynb', '@REPO@/.git/HEAD', '@REPO@/.git/config',
+                  '@REPO@/.git']:
             try:
                 data = os.listdir(p) if os.path.isdir(p) else open(p).read()
-                print('LEAK', p, data)
+                print('LEAK', p, data) if data else print('blocked (empty)')
             except OSError as e:
                 print('blocked', type(e).__name__)
         """), "ok", "ok", must_not_print=("LEAK", "SECRET"), must_print=("blocked",)),
@@ -299,6 +300,28 @@ ATTACKS = [
         json.dumps = lambda *a, **k: '{}'
         print('patched')
         """), None, None, honest_data_intact=False),
+    Attack("host_unix_socket", _code("""
+        import socket
+        for path in @SOCKETS@:
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect(path)
+                print('CONNECTED', path)
+            except OSError as e:
+                print('no socket', type(e).__name__)
+        """), "ok", "ok", must_not_print=("CONNECTED",), must_print=("no socket",)),
+    Attack("user_namespace", _code("""
+        import ctypes, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        for flags in (0x10000000, 0x10000000 | 0x00020000):
+            if libc.unshare(flags) == 0:
+                print('NEW USER NAMESPACE')
+            else:
+                print('refused', os.strerror(ctypes.get_errno()))
+        import subprocess
+        r = subprocess.run(['unshare', '-U', '-r', 'id'], capture_output=True, text=True)
+        print('unshare tool', r.returncode, 'uid=0(root)' in r.stdout and 'ROOT IN NAMESPACE' or 'refused')
+        """), "ok", "ok", must_not_print=("NEW USER NAMESPACE", "ROOT IN NAMESPACE"), must_print=("refused",)),
     # -- the wire: frames of the student's own on the result channel --------------------------------------
     # Made-up snapshots for exercises that are not running: out of sequence, so this cell is charged with a
     # crash and the notebook is graded again without it (the exercises keep their honest data).

@@ -123,17 +123,37 @@ def test_honest_notebook_is_graded_cleanly(pool, honest_alone):
     assert run["cells"][3]["outputs"][0]["execution_count"] == 3  # test cells are not executed
 
 
-def _fill(source, course, port):
+@pytest.fixture(scope="module")
+def host_socket():
+    """A unix socket of a host service, connectable by anyone, where such sockets live (/tmp, /run)."""
+    servers, paths = [], []
+    for d in ("/tmp", "/run"):
+        path = os.path.join(d, f"adc-host-{os.getpid()}.sock")
+        srv = socket.socket(socket.AF_UNIX)
+        srv.bind(path)
+        os.chmod(path, 0o777)
+        srv.listen(4)
+        srv.setblocking(False)
+        servers.append(srv)
+        paths.append(path)
+    yield paths, servers
+    for srv, path in zip(servers, paths, strict=True):
+        srv.close()
+        os.unlink(path)
+
+
+def _fill(source, course, port, sockets=()):
     return (source.replace("@COURSE@", str(course)).replace("@GRADEBOOK@", str(course / "gradebook.db"))
-            .replace("@REPO@", str(REPO)).replace("@PORT@", str(port)))
+            .replace("@REPO@", str(REPO)).replace("@PORT@", str(port)).replace("@SOCKETS@", repr(list(sockets))))
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
-def test_attack_is_contained(pool, honest_alone, attack, course, listener):
+def test_attack_is_contained(pool, honest_alone, attack, course, listener, host_socket):
     port, accepted = listener
+    socket_paths, socket_servers = host_socket
     before = hash_tree(course)
     connections_before = len(accepted)
-    nb = honest_notebook(_fill(attack.source, course, port))
+    nb = honest_notebook(_fill(attack.source, course, port, socket_paths))
     run = pool.run(notebook_to_job(nb, f"hostile-{attack.name}", attack.files))
 
     # A clear status for the run and for the attacking cell.
@@ -172,6 +192,9 @@ def test_attack_is_contained(pool, honest_alone, attack, course, listener):
     for d in ("/tmp", "/var/tmp", "/dev/shm"):
         assert not os.path.exists(os.path.join(d, f"adc-litter-{port}"))
     assert len(accepted) == connections_before
+    for srv in socket_servers:
+        with pytest.raises(BlockingIOError):
+            srv.accept()
     for uid in pool.uids:
         assert processes_of_uid(uid, zombies=True) == [], f"processes of uid {uid} survived {attack.name}"
 

@@ -80,3 +80,28 @@ def test_a_child_holds_nothing_of_the_previous_student(pool):
     assert second["status"] == "ok", second["message"]
     assert found, "the child of the second job was not seen"
     assert found == {SOURCE_MARK: False, OUTPUT_MARK: False}
+
+
+_IPC = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+KEY = 0x0ADC5EED
+def probe():
+    ids = [libc.shmget(KEY, 0, 0), libc.msgget(KEY, 0), libc.semget(KEY, 0, 0)]
+    print('FOUND' if any(i >= 0 for i in ids) else 'nothing left', ids)
+"""
+
+
+def test_sysv_ipc_objects_do_not_outlive_their_notebook(pool):
+    create = _IPC + ("probe()\nIPC_CREAT = 0o1000\n"
+                     "print('made', libc.shmget(KEY, 4096, IPC_CREAT | 0o666), libc.msgget(KEY, IPC_CREAT | 0o666),"
+                     " libc.semget(KEY, 1, IPC_CREAT | 0o666))")
+    first = pool.run(notebook_to_job(honest_notebook(create), "ipc-maker"))
+    text = "".join(o.get("text", "") for c in first["cells"] for o in c["outputs"])
+    assert "made" in text and "-1" not in text.split("made")[1], text
+    second = pool.run(notebook_to_job(honest_notebook(_IPC + "probe()"), "ipc-finder"))
+    text = "".join(o.get("text", "") for c in second["cells"] for o in c["outputs"])
+    assert "nothing left" in text, text
+    for kind in ("shm", "msg", "sem"):  # nor on the host
+        with open(f"/proc/sysvipc/{kind}") as f:
+            assert f"{0x0ADC5EED}" not in [line.split()[0] for line in f.read().splitlines()[1:]]
