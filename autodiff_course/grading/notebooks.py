@@ -38,6 +38,9 @@ DATA_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".json", ".npy", ".npz", ".da
 MAX_DATA_FILE_BYTES = 1_000_000
 #: A notebook larger than this is refused unread (status error).
 MAX_NOTEBOOK_BYTES = 50_000_000
+#: All data files of one submission together (beyond it the submission is refused, naming the folder).
+MAX_DATA_FILES = 100
+MAX_DATA_TOTAL_BYTES = 20_000_000
 
 #: Files nbgrader's exchange writes beside a hand-in; read by the grader (late work, feedback), never data.
 NBGRADER_FILES = frozenset({"timestamp.txt", "submission_secret.txt"})
@@ -200,6 +203,9 @@ def _collect_files(folder: Path, dir_fd: int, entries, notebook: str | None, pro
         elif st.st_size > MAX_DATA_FILE_BYTES:
             problems.append(f"{path}: ignored ({st.st_size} bytes, over the "
                             f"{MAX_DATA_FILE_BYTES} byte limit for data files)")
+        elif len(files) >= MAX_DATA_FILES or sum(map(len, files.values())) + st.st_size > MAX_DATA_TOTAL_BYTES:
+            return files, (f"{folder}: more than {MAX_DATA_FILES} data files or {MAX_DATA_TOTAL_BYTES} bytes of "
+                           "them; refused, not graded")
         else:
             try:
                 files[name] = read_untrusted(dir_fd, name, MAX_DATA_FILE_BYTES, path)

@@ -218,6 +218,28 @@ def _ipc_ids_of_uid(uid: int) -> list[tuple[str, int]]:
     return found
 
 
+def _as_uid(uid: int, action) -> None:
+    """Run `action()` in a forked helper that has dropped to `uid` (needs root), and wait for it."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            action()
+            os._exit(0)
+        except BaseException:
+            os._exit(2)
+    while True:
+        try:
+            os.waitpid(pid, 0)
+            return
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
+
+
 def remove_ipc_of_uid(uid: int) -> int:
     """Remove every SysV shared memory segment, message queue and semaphore set that `uid` owns or created
     in this IPC namespace; returns how many were found. The removal runs as `uid` (a worker without
@@ -225,23 +247,10 @@ def remove_ipc_of_uid(uid: int) -> int:
     found = _ipc_ids_of_uid(uid)
     if not found or os.geteuid() != 0:
         return len(found)
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-            libc = _lib()
-            for kind, ident in found:
-                if kind == "shm":
-                    libc.shmctl(ident, 0, None)
-                elif kind == "msg":
-                    libc.msgctl(ident, 0, None)
-                else:
-                    libc.semctl(ident, 0, 0)
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
+    libc = _lib()
+    removers = {"shm": lambda i: libc.shmctl(i, 0, None), "msg": lambda i: libc.msgctl(i, 0, None),
+                "sem": lambda i: libc.semctl(i, 0, 0)}
+    _as_uid(uid, lambda: [removers[kind](ident) for kind, ident in found])
     return len(found)
 
 
@@ -475,24 +484,7 @@ def kill_uid_processes(uid: int, *, rounds: int = 100) -> bool:
             return True
         if os.geteuid() != 0:
             return False
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.setgroups([])
-                os.setgid(uid)
-                os.setuid(uid)
-                os.kill(-1, signal.SIGKILL)
-                os._exit(0)
-            except BaseException:
-                os._exit(2)
-        while True:
-            try:
-                os.waitpid(pid, 0)
-                break
-            except ChildProcessError:
-                break
-            except InterruptedError:
-                continue
+        _as_uid(uid, lambda: os.kill(-1, signal.SIGKILL))
         time.sleep(0.002)
     return not processes_of_uid(uid)
 
@@ -527,15 +519,7 @@ def _expose(paths: list[str]) -> None:
             if not any(p == s or p.startswith(s + "/") for s in subs):
                 subs.append(p)
     for ancestor, subs in by_ancestor.items():
-        stage = tempfile.mkdtemp(prefix="expose-")
-        for i, sub in enumerate(subs):
-            os.mkdir(os.path.join(stage, str(i)))
-            _mount(sub, os.path.join(stage, str(i)), None, _MS_BIND | _MS_REC, None)
-        _mount("tmpfs", ancestor, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=755,size=64k")
-        for i, sub in enumerate(subs):
-            os.makedirs(sub, mode=0o755, exist_ok=True)
-            _mount(os.path.join(stage, str(i)), sub, None, _MS_MOVE, None)
-        shutil.rmtree(stage, ignore_errors=True)
+        _cover(ancestor, subs, tempfile.gettempdir())
 
 
 def _cover(path: str, keep: list[str], stage_root: str, mode: str = "755", size: str = "64k") -> None:

@@ -71,6 +71,23 @@ def _hostile_class(root: Path, outside: Path) -> dict[str, str]:
         make(folder / "data.csv")
         expect[name] = "error"
 
+    source_copy = outside.parent / "instructor-copy.ipynb"
+    shutil.copy(REPO / "notebooks" / ASSIGNMENT / NOTEBOOK, source_copy)
+    (root / "hardlink_notebook" / ASSIGNMENT).mkdir(parents=True)
+    os.link(source_copy, root / "hardlink_notebook" / ASSIGNMENT / NOTEBOOK)
+    expect["hardlink_notebook"] = "error"
+
+    many = root / "many_files" / ASSIGNMENT
+    shutil.copytree(EXAMPLES / "ada" / ASSIGNMENT, many)
+    for i in range(150):
+        (many / f"d{i}.csv").write_text("1\n")
+    expect["many_files"] = "error"
+
+    cells = _blank()
+    cells.cells += [nbformat.v4.new_code_cell("pass") for _ in range(2100)]
+    _write(root / "many_cells" / ASSIGNMENT, cells)
+    expect["many_cells"] = "error"
+
     deep = root / "deep_json" / ASSIGNMENT
     deep.mkdir(parents=True)
     (deep / NOTEBOOK).write_text('{"nbformat": 4, "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
@@ -157,7 +174,8 @@ def test_a_class_with_every_hostile_folder_is_graded(sandbox, tmp_path):
     # The problem lines name what was refused.
     text = "\n".join(lines)
     for what in ("is a symbolic link", "is a FIFO", "is a hard link", "is a character device", "is a socket",
-                 "JSON nested 100001 levels deep", "not plain UTF-8"):
+                 "JSON nested 100001 levels deep", "not plain UTF-8", "more than 100 data files",
+                 "more than the 2000 a notebook may have"):
         assert what in text, what
 
     # Nothing the grader must not read came back, and no active content reaches the instructor.
