@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 # Written to fds 1 and 2 after each cell, so the worker can tell which cell wrote what at the fd level.
-CELL_END = re.compile(rb"\x00\x1eADC-CELL-END (\d+)\x1e\x00")
+CELL_END = re.compile(rb"\x00\x1eADC-CELL-END (\d{1,9})\x1e\x00")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 TRACEBACK_LINES = 40
 TRACEBACK_LINE_CHARS = 400

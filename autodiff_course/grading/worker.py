@@ -98,20 +98,29 @@ class _FdStream:
     ended) is `outputs_of(None)`.
     """
 
-    def __init__(self, name: str, budget: _FdBudget):
+    def __init__(self, name: str, budget: _FdBudget, cells=None):
         self.name, self.budget = name, budget
+        self.cells = None if cells is None else set(cells)
         self.pending = bytearray()
         self.segments: dict[int, bytearray] = {}
 
     def feed(self, data: bytes) -> None:
         self.pending += data
+        pos = 0
         while True:
-            m = harness.CELL_END.search(self.pending)
+            m = harness.CELL_END.search(self.pending, pos)
             if m is None:
                 break
-            self.segments.setdefault(int(m.group(1)), bytearray()).extend(
-                self.budget.take(bytes(self.pending[: m.start()])))
+            index = int(m.group(1))
+            if self.cells is not None and index not in self.cells:
+                # A mark the student wrote for a cell the job does not have: dropped, so the number of
+                # segments stays bounded by the job's cells.
+                del self.pending[m.start():m.end()]
+                pos = m.start()
+                continue
+            self.segments.setdefault(index, bytearray()).extend(self.budget.take(bytes(self.pending[: m.start()])))
             del self.pending[: m.end()]
+            pos = 0
         tail = 64  # long enough to hold the start of a mark split across reads
         if len(self.pending) > max(0, self.budget.left) + tail + 4096:
             self.pending = self.pending[: max(0, self.budget.left)] + self.pending[-tail:]
@@ -255,7 +264,8 @@ class _Reader:
         per_frame = int(limits.output_bytes) + int(limits.exercise_bytes) + _FRAME_SLACK
         self.frames = wire.FrameReader(per_frame, per_frame + _FRAME_SLACK * len(self.order))
         self.fd_budget = _FdBudget(int(limits.output_bytes))
-        self.streams = {r_out: _FdStream("stdout", self.fd_budget), r_err: _FdStream("stderr", self.fd_budget)}
+        self.streams = {r_out: _FdStream("stdout", self.fd_budget, self.order),
+                        r_err: _FdStream("stderr", self.fd_budget, self.order)}
         # The slack keeps the harness's own "[output truncated ...]" note, which it adds beyond its budget.
         self.outputs = _OutputBudget(int(limits.output_bytes) + _NOTE_SLACK)
         self.exercise_left = int(limits.exercise_bytes)

@@ -67,6 +67,15 @@ def test_fd_output_is_split_per_cell_even_when_marks_straddle_reads():
     assert not budget.limited
 
 
+def test_forged_cell_marks_cannot_grow_the_segments():
+    budget = _FdBudget(1000)
+    st = _FdStream("stdout", budget, cells=[3, 5])
+    st.feed(b"".join(b"x\x00\x1eADC-CELL-END %d\x1e\x00" % i for i in range(100, 5000)))
+    st.feed(b"\x00\x1eADC-CELL-END " + b"9" * 5000 + b"\x1e\x00end\x00\x1eADC-CELL-END 3\x1e\x00")
+    assert set(st.segments) == {3}
+    assert st.outputs_of(3)[0]["text"] == "x" * 1000 and budget.limited
+
+
 def test_fd_output_memory_stays_bounded_by_the_budget():
     budget = _FdBudget(100)
     st = _FdStream("stderr", budget)

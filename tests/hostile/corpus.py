@@ -369,6 +369,57 @@ ATTACKS = [
            "OutputLimitExceeded"),
     Attack("non_ascii_fd_flood", "import os\nfor _ in range(20_000):\n    os.write(1, b'\\xff' * 1000)",
            "output-limit", "ok"),
+    # -- second round: attacks written after the fix, against it ------------------------------------------
+    # End-of-cell marks of its own on fd 1, for cells the job does not have (and one with 5000 digits):
+    # dropped, so the worker's bookkeeping stays bounded; the text around them is ordinary output.
+    Attack("forged_cell_marks", _code("""
+        import os
+        os.write(1, b''.join(b'\\x00\\x1eADC-CELL-END %d\\x1e\\x00' % i for i in range(100, 200_000)))
+        os.write(1, b'\\x00\\x1eADC-CELL-END ' + b'9' * 5000 + b'\\x1e\\x00')
+        print('marked')
+        """), None, "ok", must_print=("marked",)),
+    Attack("read_other_processes", _code("""
+        import os
+        for pid in os.listdir('/proc'):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                with open(f'/proc/{pid}/mem', 'rb') as fh:
+                    fh.seek(0x400000)
+                    print('LEAK', pid, len(fh.read(16)))
+            except (OSError, ValueError) as e:
+                print('refused', type(e).__name__)
+        """), "ok", "ok", must_not_print=("LEAK",), must_print=("refused",)),
+    Attack("signal_everyone", _code("""
+        import os, signal
+        for pid in os.listdir('/proc'):
+            if pid.isdigit() and int(pid) not in (os.getpid(), 1):
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                    print('KILLED', pid)
+                except OSError as e:
+                    print('refused', type(e).__name__)
+        """), "ok", "ok", must_not_print=("KILLED",), must_print=("refused",)),
+    Attack("ptrace_parent", _code("""
+        import ctypes, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.ptrace(16, os.getppid(), None, None) == 0:
+            print('ATTACHED')
+        else:
+            print('refused', os.strerror(ctypes.get_errno()))
+        """), "ok", "ok", must_not_print=("ATTACHED",), must_print=("refused",)),
+    Attack("surrogate_mime_key", _code("""
+        from IPython.display import display
+        display({'text/plain': 'ok', 'x-\\udc80/y': 'v\\ud801'}, raw=True)
+        """), "ok", "ok", must_print=("ok",)),
+    # Display data nested beyond the wire's depth limit: refused by the worker, the cell counts as crashed.
+    Attack("deep_display_data", _code("""
+        from IPython.display import display
+        deep = []
+        for _ in range(60):
+            deep = [deep]
+        display({'text/plain': 'deep', 'application/json': deep}, raw=True)
+        """), "crashed", "crashed", "CellCrashed"),
     # Lone surrogates (no UTF-8 file can hold them) become U+FFFD; the graded notebook can be written.
     Attack("lone_surrogates", _code("""
         print('\\ud800 lone')
