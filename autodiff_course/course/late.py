@@ -7,8 +7,11 @@ it apart from the raw score (`late_submission_penalty`) and so do we.
 """
 from __future__ import annotations
 
+import errno
 import math
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -56,11 +59,20 @@ def read_timestamp(folder: str | Path) -> datetime | None:
     no such file or it is empty. Raises ValueError naming the file when it holds no time."""
     path = Path(folder) / "timestamp.txt"
     try:
-        # A hand-in folder is the student's: read no more than a time can take.
-        with path.open("rb") as handle:
-            text = handle.read(200).decode("utf-8", errors="replace").strip()
+        # A hand-in folder is the student's: no link is followed, a FIFO cannot block, and no more is read
+        # than a time can take.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
+    except OSError as exc:
+        reason = "a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+        raise ValueError(f"{path}: not read ({reason})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path}: not a plain file; not read")
+        text = os.read(fd, 200).decode("utf-8", errors="replace").strip()
+    finally:
+        os.close(fd)
     if not text:
         return None
     try:

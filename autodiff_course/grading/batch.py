@@ -48,6 +48,7 @@ from autodiff_course.grading.notebooks import (
     find_submissions,
     graded_notebook,
     read_submission,
+    read_untrusted,
 )
 from autodiff_course.grading.store import ResultStore, atomic_write_text, fingerprint
 
@@ -459,9 +460,9 @@ def _submission_secret(prepared: Prepared) -> str:
     """nbgrader's submission_secret.txt (its exchange writes one per hand-in; `release_feedback` names the
     released page by a hash of it). A hand-in placed without nbgrader gets one derived from its own files,
     which other students cannot know."""
-    try:
-        with (prepared.submission.folder / "submission_secret.txt").open("rb") as handle:
-            text = handle.read(200).decode("ascii").strip()  # nbgrader's are 32 hex digits
+    try:  # the student's folder: read as untrusted data (no link, no FIFO); nbgrader's are 32 hex digits
+        text = read_untrusted(None, prepared.submission.folder / "submission_secret.txt", 200).decode("ascii")
+        text = text.strip()
     except (OSError, UnicodeDecodeError):
         text = ""
     return text if text else fingerprint("submission secret", prepared.fingerprint)[:32]
@@ -623,15 +624,17 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
 
     todo: list[Submission] = []
     reused = rejudged = 0
+    rejudging = _LazyJudge(jobs)  # judging stored runs again is judging too: within the same budget
     for sub in found:
         fp = _submission_fingerprint(digests[sub.assignment], sub)
         if resume and not rerun and store.is_current(sub.student, sub.assignment, fp):
             reused += _refresh_timestamp(store, sub)
             continue
-        if not rerun and _rejudge(sub, prep, selected[sub.assignment], out, store):
+        if not rerun and _rejudge(sub, prep, selected[sub.assignment], out, store, rejudging.judge):
             rejudged += 1
             continue
         todo.append(sub)
+    rejudging.close()
 
     batch = _Batch(selected, sources, history, out=out, store=store)
     graded = 0
@@ -701,8 +704,27 @@ def _refresh_timestamp(store: ResultStore, sub: Submission) -> int:
     return 1
 
 
+class _LazyJudge:
+    """A `BoundedJudge` started on first use (most runs judge no stored run again)."""
+
+    def __init__(self, processes: int):
+        self.processes = processes
+        self._judge = None
+
+    def judge(self, specs: list[dict], run: dict, *, present) -> list[dict]:
+        if self._judge is None:
+            from autodiff_course.grading.judge_pool import BoundedJudge
+
+            self._judge = BoundedJudge(self.processes)
+        return self._judge.judge(specs, run, present=present)
+
+    def close(self) -> None:
+        if self._judge is not None:
+            self._judge.close()
+
+
 def _rejudge(sub: Submission, prep: Callable[[Submission], Prepared], config: AssignmentConfig, out: Path,
-             store: ResultStore) -> bool:
+             store: ResultStore, judge: Callable[..., list[dict]]) -> bool:
     """Judge a submission again from its stored raw run if the run itself would be the same (same student
     cells, files and collected data), committing the new result; False if it has to be run."""
     stored = store.get(sub.student, sub.assignment)
@@ -712,7 +734,7 @@ def _rejudge(sub: Submission, prep: Callable[[Submission], Prepared], config: As
     if prepared.job is None or run_key(prepared.job) != stored["run_key"]:
         return False
     run = stored["run"]
-    commit(prepared, config, judge_run(config.exercises, run, present=prepared.present), run, out, store)
+    commit(prepared, config, judge(config.exercises, run, present=prepared.present), run, out, store)
     return True
 
 
