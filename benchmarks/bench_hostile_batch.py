@@ -68,7 +68,8 @@ def _grade(submissions: Path, out: Path, jobs: int, sandbox: str) -> tuple[float
     """(seconds, peak PSS bytes) of one `autodiff-course grade` run."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
     cmd = [sys.executable, "-m", "autodiff_course.cli", "grade", "--course", str(REPO), "--submissions",
-           str(submissions), "--out", str(out), "--jobs", str(jobs), "--sandbox", sandbox, "-q"]
+           str(submissions), "--out", str(out), "--gradebook", str(out / "gradebook.db"), "--jobs", str(jobs),
+           "--sandbox", sandbox, "-q"]
     if sandbox == "none":
         cmd.append("--i-understand-unsandboxed")
     started = time.monotonic()

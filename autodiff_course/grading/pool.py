@@ -274,6 +274,12 @@ class _Worker:
         # bwrap's pid namespace dies with the worker; without bwrap, the slot uid's processes are ended here.
         if os.geteuid() == 0:
             sandbox.kill_uid_processes(self.uid)
+            # Children of a killed worker are re-parented to init, which reaps them in its own time: wait
+            # (briefly) until not even a zombie of the uid is left, so the next worker starts from nothing.
+            give_up = time.monotonic() + 5
+            while sandbox.processes_of_uid(self.uid, zombies=True) and time.monotonic() < give_up:
+                sandbox.kill_uid_processes(self.uid)
+                time.sleep(0.02)
         if self.tmp_dir:
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
             self.tmp_dir = None

@@ -71,6 +71,14 @@ def _hostile_class(root: Path, outside: Path) -> dict[str, str]:
         make(folder / "data.csv")
         expect[name] = "error"
 
+    # nbgrader's own files beside a hand-in, made hostile: a FIFO for the time, a link for the secret.
+    for name, make in (("fifo_timestamp", lambda f: os.mkfifo(f / "timestamp.txt")),
+                       ("link_secret", lambda f: (f / "submission_secret.txt").symlink_to(
+                           REPO / "graders" / f"{ASSIGNMENT}.toml"))):
+        _write(root / name / ASSIGNMENT, _blank())
+        make(root / name / ASSIGNMENT)
+        expect[name] = None
+
     source_copy = outside.parent / "instructor-copy.ipynb"
     shutil.copy(REPO / "notebooks" / ASSIGNMENT / NOTEBOOK, source_copy)
     (root / "hardlink_notebook" / ASSIGNMENT).mkdir(parents=True)
@@ -134,7 +142,8 @@ def test_a_class_with_every_hostile_folder_is_graded(sandbox, tmp_path):
 
     def run(submissions: Path, out: Path):
         return grade(course=REPO, assignments=[ASSIGNMENT], submissions=submissions, out=out, jobs=2,
-                     sandbox=sandbox, allow_unsandboxed=True, progress=False, report_line=lines.append)
+                     sandbox=sandbox, allow_unsandboxed=True, progress=False, report_line=lines.append,
+                     gradebook=out / "gradebook.db")  # never the course's own
 
     alone = tmp_path / "alone"
     _honest_class(alone)
@@ -175,7 +184,7 @@ def test_a_class_with_every_hostile_folder_is_graded(sandbox, tmp_path):
     text = "\n".join(lines)
     for what in ("is a symbolic link", "is a FIFO", "is a hard link", "is a character device", "is a socket",
                  "JSON nested 100001 levels deep", "not plain UTF-8", "more than 100 data files",
-                 "more than the 2000 a notebook may have"):
+                 "more than the 2000 a notebook may have", "timestamp.txt: not a plain file"):
         assert what in text, what
 
     # Nothing the grader must not read came back, and no active content reaches the instructor.
@@ -189,6 +198,8 @@ def test_a_class_with_every_hostile_folder_is_graded(sandbox, tmp_path):
             assert bad not in rendered, (path, bad)
         assert secret[:200] not in path.read_text(encoding="utf-8")
     assert not (graded / "link_notebook").exists() and not (graded / "link_folder").exists()
+    for stored in (out / ".results").rglob("*.json"):
+        assert secret[:40] not in stored.read_text(encoding="utf-8"), stored
     active = json.loads((graded / "active_content" / ASSIGNMENT / NOTEBOOK).read_text(encoding="utf-8"))
     shown = json.dumps(active)
     assert "<b>bold</b>" in shown and "\\ufffd" in shown
