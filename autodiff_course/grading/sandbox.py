@@ -629,7 +629,3 @@ def warn_once(messages: list[str], _seen: set = set()) -> None:  # noqa: B006 - 
         if m not in _seen:
             _seen.add(m)
             warnings.warn(m, SandboxWarning, stacklevel=3)
-
-
-def errno_name(code: int) -> str:
-    return errno.errorcode.get(code, str(code))
