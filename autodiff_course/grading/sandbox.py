@@ -126,9 +126,12 @@ def set_child_subreaper() -> None:
 # -- no user namespaces inside the sandbox (what bwrap's --disable-userns gives, without --unshare-user) ------
 # A seccomp filter: unshare/clone with CLONE_NEWUSER and setns fail with EPERM, clone3 (whose flags a filter
 # cannot read) with ENOSYS so that libc falls back to clone; syscalls of another ABI (x32, i386) fail too.
-_SECCOMP_ARCH = {  # machine: (AUDIT_ARCH, unshare, clone, clone3, setns)
-    "x86_64": (0xC000003E, 272, 56, 435, 308),
-    "aarch64": (0xC00000B7, 97, 220, 435, 268),
+# POSIX message queues (mq_open) and the kernel's keyrings (add_key, request_key, keyctl) fail with EPERM as
+# well: both outlive the process that made them and are reachable by the next student given the same uid (an
+# outside review passed a secret from one student to the next through each), and no answer needs them.
+_SECCOMP_ARCH = {  # machine: (AUDIT_ARCH, unshare, clone, clone3, setns, (mq_open, add_key, request_key, keyctl))
+    "x86_64": (0xC000003E, 272, 56, 435, 308, (240, 248, 249, 250)),
+    "aarch64": (0xC00000B7, 97, 220, 435, 268, (180, 217, 218, 219)),
 }
 _PR_SET_SECCOMP = 22
 _SECCOMP_MODE_FILTER = 2
@@ -148,25 +151,33 @@ class _SockFprog(ctypes.Structure):
 def _userns_filter(machine: str) -> list[tuple[int, int, int, int]] | None:
     if machine not in _SECCOMP_ARCH:
         return None
-    arch, unshare, clone, clone3, setns = _SECCOMP_ARCH[machine]
+    arch, unshare, clone, clone3, setns, denied = _SECCOMP_ARCH[machine]
     ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
     eperm, enosys = _RET_ERRNO | errno.EPERM, _RET_ERRNO | errno.ENOSYS
-    return [
-        (ld, 0, 0, 4),                   # 0: arch
-        (jeq, 1, 0, arch),               # 1: same ABI -> 3
-        (ret, 0, 0, enosys),             # 2: another ABI
-        (ld, 0, 0, 0),                   # 3: syscall number
-        (jge, 7, 0, 0x40000000),         # 4: x32 numbers -> 12
-        (jeq, 6, 0, clone3),             # 5: -> 12
-        (jeq, 4, 0, setns),              # 6: -> 11
-        (jeq, 1, 0, unshare),            # 7: -> 9
-        (jeq, 0, 4, clone),              # 8: -> 9, else allow (13)
-        (ld, 0, 0, 16),                  # 9: low half of the first argument (the flags)
-        (jset, 0, 2, _CLONE_NEWUSER),    # 10: no new user namespace -> 13
-        (ret, 0, 0, eperm),              # 11
-        (ret, 0, 0, enosys),             # 12
-        (ret, 0, 0, _RET_ALLOW),         # 13
+    # Written with labels; jumps are resolved below (BPF jumps count the instructions they skip).
+    prog: list[tuple] = [
+        (ld, None, None, 4),                       # arch
+        (jeq, "nr", "enosys", arch),               # same ABI, else ENOSYS
+        ("nr", ld, None, None, 0),                 # syscall number
+        (jge, "enosys", None, 0x40000000),         # x32 numbers
+        (jeq, "enosys", None, clone3),
+        (jeq, "eperm", None, setns),
+        *[(jeq, "eperm", None, number) for number in denied],
+        (jeq, "flags", None, unshare),
+        (jeq, "flags", "allow", clone),
+        ("flags", ld, None, None, 16),             # low half of the first argument (the flags)
+        (jset, "eperm", "allow", _CLONE_NEWUSER),
+        ("eperm", ret, None, None, eperm),
+        ("enosys", ret, None, None, enosys),
+        ("allow", ret, None, None, _RET_ALLOW),
     ]
+    labels = {ins[0]: pc for pc, ins in enumerate(prog) if isinstance(ins[0], str)}
+    plain = [ins[1:] if isinstance(ins[0], str) else ins for ins in prog]
+
+    def offset(target, pc):
+        return 0 if target is None else labels[target] - pc - 1
+
+    return [(code, offset(jt, pc), offset(jf, pc), k) for pc, (code, jt, jf, k) in enumerate(plain)]
 
 
 def user_namespaces_deniable() -> bool:

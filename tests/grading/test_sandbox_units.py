@@ -140,3 +140,37 @@ def test_kill_uid_processes_ends_a_daemon_of_that_uid_only():
         bystander.wait()
     finally:
         sandbox.release_uid(uid)
+
+
+_CHANNEL_PROBE = r"""
+import ctypes, errno, os, sys
+from autodiff_course.grading import sandbox
+NR = {"x86_64": {"mq_open": 240, "add_key": 248, "keyctl": 250},
+      "aarch64": {"mq_open": 180, "add_key": 217, "keyctl": 219}}[os.uname().machine]
+libc = ctypes.CDLL(None, use_errno=True)
+def call(name, *args):
+    ctypes.set_errno(0)
+    r = libc.syscall(NR[name], *args)
+    return r, ctypes.get_errno()
+if sys.argv[1] == "filtered":
+    sandbox.set_no_new_privs()
+    assert sandbox.deny_user_namespaces()
+O_CREAT, O_RDWR = 0o100, 0o2
+mq = call("mq_open", b"probe_q_%d" % os.getpid(), O_CREAT | O_RDWR, 0o600, None)
+key = call("add_key", b"user", b"probe_key", b"secret", 6, ctypes.c_long(-4))  # KEY_SPEC_USER_KEYRING
+print(mq[0] >= 0, mq[1] == errno.EPERM, key[0] >= 0, key[1] == errno.EPERM, os.getpid() > 0)
+if mq[0] >= 0:
+    libc.mq_unlink(b"/probe_q_%d" % os.getpid())
+if key[0] >= 0:
+    call("keyctl", 21, ctypes.c_long(key[0]))  # KEYCTL_INVALIDATE
+"""
+
+
+@pytest.mark.skipif(not sandbox.user_namespaces_deniable(), reason="the seccomp filter is for Linux x86_64/aarch64")
+def test_the_child_filter_refuses_message_queues_and_keyrings_that_outlive_a_student():
+    # An outside review passed a secret from one student to the next through a POSIX message queue and through
+    # the uid's kernel keyring. Without the filter both calls work here (so the test can fail); with it, EPERM.
+    run = lambda mode: subprocess.run([sys.executable, "-c", _CHANNEL_PROBE, mode], capture_output=True,
+                                      text=True, timeout=60, check=True).stdout.split()
+    assert run("plain") == ["True", "False", "True", "False", "True"]
+    assert run("filtered") == ["False", "True", "False", "True", "True"]
