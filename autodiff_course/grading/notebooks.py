@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from autodiff_course.grading.sanitize import clean_markup, clean_output
+from autodiff_course.grading.sanitize import clean_markdown, clean_markup, clean_output
 from autodiff_course.grading.wire import clean_data
 
 __all__ = [
@@ -464,7 +464,7 @@ def graded_notebook(restored: nbformat.NotebookNode, run: dict | None, exercises
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             # Markdown and raw cells are rendered as HTML by formgrader and nbconvert.
-            cell.source = clean_markup(cell.source)
+            cell.source = clean_markdown(cell.source)
             if _active_attachments(cell):
                 cell.pop("attachments", None)
             continue

@@ -12,7 +12,7 @@ import html
 import re
 from html.parser import HTMLParser
 
-__all__ = ["clean_markup", "clean_output", "is_active_mime"]
+__all__ = ["clean_markdown", "clean_markup", "clean_output", "is_active_mime"]
 
 _DROP_WITH_CONTENT = {"script", "iframe", "frame", "frameset", "object", "embed", "applet",
                       "noscript", "template"}
@@ -95,6 +95,50 @@ def clean_markup(text: str) -> str:
     return "".join(cleaner.out)
 
 
+def _spelled(word: str) -> str:
+    """A pattern for ``word`` written with any letter as itself or as an HTML character reference, with
+    blanks or control characters between letters (how browsers and markdown renderers still read a scheme)."""
+    parts = [rf"(?:{re.escape(c)}|&#0*{ord(c)};?|&#x0*{ord(c):x};?)" for c in word]
+    return r"[\s\x00-\x1f]*".join(parts)
+
+
+#: A script scheme however it is spelled: `javascript:`, `JaVaScRiPt :`, `&#106;avascript:`.
+_SCRIPT_SCHEME = re.compile("|".join(_spelled(w) + r"[\s\x00-\x1f]*(?::|&#0*58;?|&#x0*3a;?|&colon;)"
+                                     for w in ("javascript", "vbscript", "livescript")), re.IGNORECASE)
+
+
+def clean_markdown(text: str) -> str:
+    """Markdown (a cell, or a ``text/markdown`` output) as ``clean_markup`` leaves its raw HTML, and with
+    every script scheme in it made inert, whatever the link syntax: ``[t](javascript:...)``, ``<javascript:...>``,
+    a reference definition ``[r]: javascript:...``. Unchanged when it has nothing of either."""
+    text = clean_markup(text)
+    return _SCRIPT_SCHEME.sub("blocked-script:", text)
+
+
+#: What output metadata may say per MIME type; nbconvert writes it into attributes unescaped (an image's
+#: ``height`` of ``1 onerror=...`` becomes an event handler), so anything else is dropped.
+_SAFE_METADATA = {"width": (int, float), "height": (int, float), "unconfined": (bool,), "isolated": (bool,)}
+
+
+def _allowed(key: str, value) -> bool:
+    if _SAFE_METADATA[key] == (bool,):
+        return isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _clean_metadata(metadata) -> dict:
+    if not isinstance(metadata, dict):
+        return {}
+    out = {}
+    for mime, entry in metadata.items():
+        if not isinstance(entry, dict):
+            continue
+        kept = {k: v for k, v in entry.items() if k in _SAFE_METADATA and _allowed(k, v)}
+        if kept:
+            out[mime] = kept
+    return out
+
+
 def _text(value) -> str | None:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return "".join(value)
@@ -110,11 +154,14 @@ def clean_output(out: dict) -> dict | None:
         if is_active_mime(mime):
             continue
         text = _text(value)
-        if ("html" in mime.lower() or "svg" in mime.lower() or "xml" in mime.lower()) and text is not None:
+        lower = mime.lower()
+        if "markdown" in lower and text is not None:
+            value = clean_markdown(text)  # rendered to HTML, raw HTML and links included
+        elif ("html" in lower or "svg" in lower or "xml" in lower) and text is not None:
             value = clean_markup(text)
-        elif "html" in mime.lower() or "svg" in mime.lower():
+        elif "html" in lower or "svg" in lower or "markdown" in lower:
             continue  # markup that is not text: nothing to show safely
         data[mime] = value
     if not data:
         return None
-    return {**out, "data": data}
+    return {**out, "data": data, "metadata": _clean_metadata(out.get("metadata"))}

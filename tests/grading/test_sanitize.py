@@ -1,0 +1,61 @@
+"""Active content an outside review got past the grader into what nbconvert and formgrader render for the
+instructor (each reproduced here in our own words), made inert; honest markup unchanged."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from nbconvert import HTMLExporter
+
+from autodiff_course.grading.sanitize import clean_markdown, clean_output
+
+SCRIPT_LINKS = [
+    "[t](javascript:alert(1))",
+    "[t](JAVASCRIPT:alert(1))",
+    "[t](&#106;avascript:alert(1))",
+    "[t](&#x6A;avascript&#58;alert(1))",
+    "<javascript:alert(1)>",
+    "[t](<javascript:alert(1)>)",
+    "[t][r]\n\n[r]: javascript:alert(1)",
+    "[t](java\tscript:alert(1))",
+    "[t](vbscript:msgbox(1))",
+]
+
+
+@pytest.mark.parametrize("markdown", SCRIPT_LINKS)
+def test_markdown_links_with_a_script_scheme_are_inert_once_rendered(markdown):
+    html = _render(nbformat.v4.new_markdown_cell(clean_markdown(markdown)))
+    assert "javascript:" not in html.lower() and "vbscript:" not in html.lower(), html
+
+
+def test_a_markdown_output_loses_its_script_and_script_links():
+    out = {"output_type": "display_data", "metadata": {},
+           "data": {"text/markdown": "<script>alert(2)</script>[c](javascript:alert(3)) *fine*",
+                    "text/plain": "x"}}
+    html = _render(nbformat.v4.new_code_cell("x", outputs=[nbformat.from_dict(clean_output(out))]))
+    assert "alert(2)" not in html and "javascript:" not in html.lower()
+    assert "fine" in html
+
+
+def test_image_metadata_cannot_carry_an_event_handler_into_the_page():
+    out = {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo="},
+           "metadata": {"image/png": {"height": "1 onerror=alert(4)", "width": 40}}}
+    cleaned = clean_output(out)
+    assert cleaned["metadata"] == {"image/png": {"width": 40}}
+    html = _render(nbformat.v4.new_code_cell("x", outputs=[nbformat.from_dict(cleaned)]))
+    assert "onerror" not in html and 'width="40"' in html
+
+
+def test_honest_markdown_and_image_sizes_are_kept():
+    honest = "See [the notes](https://example.org/notes) and <b>v3 = sin(v0)</b>; a < b."
+    assert clean_markdown(honest) == honest
+    out = {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo="},
+           "metadata": {"image/png": {"width": 320, "height": 240}}}
+    assert clean_output(out)["metadata"] == out["metadata"]
+
+
+def _render(cell) -> str:
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    start = body.index("<body")  # the exporter's own page scripts are not the student's
+    return body[start:]
