@@ -458,6 +458,7 @@ def graded_notebook(restored: nbformat.NotebookNode, run: dict | None, exercises
     the source the student saw). No active content: JavaScript outputs are dropped, scripts and event
     handlers removed from HTML and SVG outputs and from markdown (`grading.sanitize`)."""
     nb = copy.deepcopy(restored)
+    nb.metadata.pop("widgets", None)  # widget state is drawn as HTML by nbconvert's page (see grading.sanitize)
     by_index = {cell["index"]: cell for cell in (run or {}).get("cells", [])}
     by_id = {ex["id"]: ex for ex in exercises}
     count = 0

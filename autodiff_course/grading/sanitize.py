@@ -27,8 +27,12 @@ _ACTIVE = re.compile(r"<\s*/?\s*(script|iframe|frame|object|embed|applet|base|me
 
 
 def is_active_mime(mime: str) -> bool:
+    """Output types a page runs as code. A widget view counts: nbconvert's page loads the widget renderer,
+    which draws the widget state the student's notebook carries (HTML widgets render their value as HTML);
+    the graded notebook keeps the output's other forms (the stepper's self-contained HTML among them)."""
     m = mime.lower()
-    return "javascript" in m or "ecmascript" in m or m in ("text/x-python-js", "application/x-shockwave-flash")
+    return ("javascript" in m or "ecmascript" in m or m in ("text/x-python-js", "application/x-shockwave-flash")
+            or m.startswith("application/vnd.jupyter.widget"))
 
 
 def _url_ok(value: str) -> bool:

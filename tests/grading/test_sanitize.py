@@ -59,3 +59,20 @@ def _render(cell) -> str:
     body, _ = HTMLExporter().from_notebook_node(nb)
     start = body.index("<body")  # the exporter's own page scripts are not the student's
     return body[start:]
+
+
+def test_widget_views_and_widget_state_do_not_reach_the_graded_notebook():
+    from autodiff_course.grading.notebooks import graded_notebook
+
+    state = {"application/vnd.jupyter.widget-state+json": {"version_major": 2, "version_minor": 0, "state": {
+        "m1": {"model_name": "HTMLModel", "model_module": "@jupyter-widgets/controls", "model_module_version": "2",
+               "state": {"value": "<img src=x onerror=alert(5)>"}}}}}
+    cell = nbformat.v4.new_code_cell("w")
+    nb = nbformat.v4.new_notebook(cells=[cell], metadata={"widgets": state})
+    view = {"output_type": "display_data", "metadata": {},
+            "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "m1", "version_major": 2,
+                                                                   "version_minor": 0},
+                     "text/html": "<p>the stepper's own HTML</p>"}}
+    graded = graded_notebook(nb, {"cells": [{"index": 0, "outputs": [view]}]}, [])
+    assert "widgets" not in graded.metadata
+    assert list(graded.cells[0].outputs[0]["data"]) == ["text/html"]
