@@ -50,7 +50,7 @@ from autodiff_course.grading.notebooks import (
     read_submission,
     read_untrusted,
 )
-from autodiff_course.grading.store import ResultStore, atomic_write_text, fingerprint
+from autodiff_course.grading.store import ResultStore, atomic_write_text, fingerprint, spreadsheet_row
 
 __all__ = [
     "GRADES_CSV_COLUMNS",
@@ -810,7 +810,7 @@ def write_grades_csv(path: Path, results: list[dict], configs: dict[str, Assignm
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(GRADES_CSV_COLUMNS)
-    writer.writerows(csv_rows(results, configs))
+    writer.writerows(spreadsheet_row(row) for row in csv_rows(results, configs))
     atomic_write_text(path, buffer.getvalue())
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from autodiff_course.grading.store import spreadsheet_row
+
 __all__ = ["CANVAS_COLUMNS", "MOODLE_COLUMNS", "lms_export"]
 
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
@@ -75,5 +77,5 @@ def lms_export(*, gradebook: str | Path, to: str | Path, lms: str, missing: str 
     to = Path(to)
     to.parent.mkdir(parents=True, exist_ok=True)
     with to.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle, lineterminator="\n").writerows(rows)
+        csv.writer(handle, lineterminator="\n").writerows(spreadsheet_row(row) for row in rows)
     return to

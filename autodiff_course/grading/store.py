@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["RESULT_FORMAT", "ResultStore", "atomic_write_bytes", "atomic_write_text", "fingerprint"]
+__all__ = ["RESULT_FORMAT", "ResultStore", "atomic_write_bytes", "atomic_write_text", "fingerprint",
+           "spreadsheet_row"]
 
 RESULT_FORMAT = "autodiff-course.result/1"
 
@@ -41,6 +42,22 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def spreadsheet_row(row) -> list:
+    """``row`` for a CSV an instructor opens in a spreadsheet: a text cell that a spreadsheet would read as a
+    formula (``=HYPERLINK(...)``, ``+``, ``-``, ``@`` first, from a student's folder name) starts with ``'``.
+    Numbers, negative ones included, are left as they are."""
+    return ["'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(v)
+            else v for v in row]
 
 
 def fingerprint(*parts: bytes | str) -> str:

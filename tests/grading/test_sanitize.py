@@ -76,3 +76,11 @@ def test_widget_views_and_widget_state_do_not_reach_the_graded_notebook():
     graded = graded_notebook(nb, {"cells": [{"index": 0, "outputs": [view]}]}, [])
     assert "widgets" not in graded.metadata
     assert list(graded.cells[0].outputs[0]["data"]) == ["text/html"]
+
+
+def test_a_folder_name_a_spreadsheet_would_run_as_a_formula_is_written_as_text():
+    from autodiff_course.grading.store import spreadsheet_row
+
+    row = ['=HYPERLINK("evil.example","x")', "+1+1", "@SUM(A1)", "ada", "-0.5", "-1e-3", "3", -2.0]
+    assert spreadsheet_row(row) == ["'=HYPERLINK(\"evil.example\",\"x\")", "'+1+1", "'@SUM(A1)", "ada", "-0.5",
+                                    "-1e-3", "3", -2.0]
