@@ -274,6 +274,7 @@ class _Reader:
         self.last_started: int | None = None
         self.done = False
         self.wait_status: int | None = None
+        self.violation: wire.ProtocolError | None = None
 
     # -- frames -----------------------------------------------------------------------------------------
     def handle(self, ev) -> None:
@@ -343,10 +344,18 @@ class _Reader:
             self.open_fds.discard(fd)
             return False
         if fd == self.r_ev:
-            for ev in self.frames.feed(data):
-                self.handle(ev)
-            if self.frames.error is not None:
-                raise self.frames.error
+            if self.violation is not None:
+                # After a violation nothing on the channel is believed: the frames the child wrote before it
+                # was killed would move the reader on and charge the violation to a later, honest cell.
+                return True
+            try:
+                for ev in self.frames.feed(data):
+                    self.handle(ev)
+                if self.frames.error is not None:
+                    raise self.frames.error
+            except wire.ProtocolError as exc:
+                self.violation = exc
+                raise
         else:
             self.streams[fd].feed(data)
         return True

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from autodiff_course.grading import harness, sandbox
+from autodiff_course.grading import harness, sandbox, wire
 from autodiff_course.grading.limits import Limits
-from autodiff_course.grading.worker import _FdBudget, _FdStream, safe_relative_path
+from autodiff_course.grading.worker import _Attempt, _FdBudget, _FdStream, _Reader, safe_relative_path
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -84,6 +84,32 @@ def test_fd_output_memory_stays_bounded_by_the_budget():
     assert len(st.pending) < 100 + 64 + 4096 + 10_000
     assert budget.limited
     assert len(st.outputs_of(None)[0]["text"]) <= 100
+
+
+def test_a_protocol_violation_is_charged_to_the_cell_that_was_running():
+    """Frames the child wrote after its violation, read before it was killed, must not move the reader on:
+    they would charge the violation to the honest cell after it (and grade that cell's exercise without it)."""
+    job = {"cells": [{"index": i, "cell_type": "code", "source": "", "exercise": None} for i in (1, 4, 5)]}
+    fds = [os.pipe() for _ in range(3)]
+    att = _Attempt()
+    reader = _Reader(job, set(), Limits(), att, tuple(r for r, _ in fds))
+    def send(*events):
+        for ev in events:
+            wire.write_frame(fds[0][1], ev)
+    send({"event": "start", "index": 1}, {"event": "cell", "index": 1, "status": "ok", "error": None,
+                                          "outputs": []},
+         {"event": "start", "index": 4}, {"event": "exercise", "index": 3, "data": {}})
+    with pytest.raises(wire.ProtocolError, match="out of sequence"):
+        reader.read_fd(fds[0][0])
+    # What the still-running child wrote next: the end of cell 4 and the start of cell 5.
+    send({"event": "cell", "index": 4, "status": "ok", "error": None, "outputs": []},
+         {"event": "start", "index": 5})
+    for _, w in fds:
+        os.close(w)
+    reader.drain()
+    assert reader.current["index"] == 4 and set(att.cells) == {1}
+    for r, _ in fds:
+        os.close(r)
 
 
 def test_short_traceback_drops_colours_and_length():
