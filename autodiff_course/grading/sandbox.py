@@ -604,15 +604,6 @@ def isolate_fallback(hidden_paths: list[str], expose_paths: list[str] = (), priv
             stage_root = stage_root or d
         except OSError as exc:
             problems.append(f"cannot cover {d} ({exc}): host sockets or shared files there stay reachable")
-    try:
-        if private_tmp:
-            size = f",size={int(tmp_bytes)}" if tmp_bytes else ""
-            _mount("tmpfs", private_tmp, "tmpfs", _MS_NOSUID | _MS_NODEV, f"mode=711{size}")
-        for d in dirs:
-            _mount(d, d, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV, None)
-    except OSError as exc:
-        problems.append(f"cannot make the shared folders read-only ({exc}): submissions can leave files "
-                        "in them")
     # Each path is hidden on its own, so one failure cannot leave the others readable. A path that no
     # longer exists here is already invisible: `_expose` covers a 0700 ancestor (say, a checkout in a
     # private temp folder) with a tmpfs that holds only the exposed directories.
@@ -631,6 +622,17 @@ def isolate_fallback(hidden_paths: list[str], expose_paths: list[str] = (), priv
                 _mount("/dev/null", p, None, _MS_BIND, None)
         except OSError as exc:
             problems.append(f"cannot hide {p} ({exc}): submissions can read it")
+    # Read-only last: covering a hidden folder that holds the package (a course with its .venv inside) stages
+    # its bind mounts in /run, which must still be writable then.
+    try:
+        if private_tmp:
+            size = f",size={int(tmp_bytes)}" if tmp_bytes else ""
+            _mount("tmpfs", private_tmp, "tmpfs", _MS_NOSUID | _MS_NODEV, f"mode=711{size}")
+        for d in dirs:
+            _mount(d, d, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV, None)
+    except OSError as exc:
+        problems.append(f"cannot make the shared folders read-only ({exc}): submissions can leave files "
+                        "in them")
     return problems
 
 

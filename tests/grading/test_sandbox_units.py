@@ -1,5 +1,6 @@
 """The sandbox's pieces on their own: limits, wire format, file names, the bwrap view, uid claims."""
 
+import json
 import os
 import subprocess
 import sys
@@ -200,3 +201,42 @@ def test_the_child_filter_refuses_message_queues_and_keyrings_that_outlive_a_stu
                                       text=True, timeout=60, check=True).stdout.split()
     assert run("plain") == ["True", "False", "True", "False", "True"]
     assert run("filtered") == ["False", "True", "False", "True", "True"]
+
+
+def _outside_socket_dirs() -> str:
+    for d in ("/srv", "/opt", "/var/lib", "/usr/local"):
+        if os.path.isdir(d) and os.access(d, os.W_OK) and not any(
+                d == s or d.startswith(s + "/") for s in sandbox.SOCKET_DIRS):
+            return d
+    pytest.skip("no writable folder outside the socket folders")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the fallback's namespaces need root")
+def test_the_fallback_hides_a_course_folder_that_holds_the_package(tmp_path):
+    """A world-readable course folder with its environment inside (a .venv in the course) is covered with
+    only the environment left in it. Covering it stages bind mounts in /run, which used to be read-only by
+    then: the course, instructor notebooks and graders included, stayed readable by every submission."""
+    import shutil
+    import tempfile
+    course = tempfile.mkdtemp(prefix="adc-course-", dir=_outside_socket_dirs())
+    try:
+        os.chmod(course, 0o755)
+        os.makedirs(os.path.join(course, ".venv", "lib"))
+        Path(course, "graders.toml").write_text("SECRET")
+        Path(course, ".venv", "lib", "kept.py").write_text("kept")
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            problems = sandbox.isolate_fallback([course], [os.path.join(course, ".venv")])
+            seen = (os.path.exists(os.path.join(course, "graders.toml")),
+                    os.path.exists(os.path.join(course, ".venv", "lib", "kept.py")))
+            os.write(w, json.dumps([problems, seen]).encode())
+            os._exit(0)
+        os.close(w)
+        with os.fdopen(r) as f:
+            problems, seen = json.loads(f.read())
+        os.waitpid(pid, 0)
+        assert problems == [] and seen == [False, True], (problems, seen)
+    finally:
+        shutil.rmtree(course)
