@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks.numbers import DEFAULT_RTOL
 from ..notation import adjoint_name, join_sum, operand, student_names, tangent_name, times
 from ..notation import format_number as format_value
 from .layout import graph_data
@@ -37,6 +38,10 @@ __all__ = [
 ]
 
 SLOT_VALUE, SLOT_DERIV, SLOT_STATE = 0, 1, 2
+
+#: The absolute floor of a compare dict written by hand without ``atol`` (a 0 that rounding left as 1e-17 passes); a
+#: check's own result always says its tolerances, so this only serves hand-made dicts.
+COMPARE_ATOL = 1e-12
 
 
 def _scalar(value: Any) -> bool:
@@ -173,8 +178,8 @@ def _normalise_compare(compare: Any) -> dict | None:
         # computes the wrong function agrees with itself, not with the exercise's reference.
         "expected": dict(compare.get("expected") or {}),
         "wrong": compare.get("wrong") or None,
-        "rtol": float(compare.get("rtol", 1e-9)),
-        "atol": float(compare.get("atol", 1e-12)),
+        "rtol": float(compare.get("rtol", DEFAULT_RTOL)),
+        "atol": float(compare.get("atol", COMPARE_ATOL)),
     }
 
 
@@ -234,7 +239,7 @@ def build_steps(graph: Any, mode: str = "forward", wrt: Any = 0, compare: Any = 
     cmp = _normalise_compare(compare)
     received = cmp["received"] if cmp else {}
     expected_by_name = cmp["expected"] if cmp else {}
-    rtol, atol = (cmp["rtol"], cmp["atol"]) if cmp else (1e-9, 1e-12)
+    rtol, atol = (cmp["rtol"], cmp["atol"]) if cmp else (DEFAULT_RTOL, COMPARE_ATOL)
     checks: dict[tuple[int, str], dict] = {}
 
     def check_for(node: Mapping, kind: str, expected: Any, wrt_arg: str | None = None) -> dict | None:
