@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..graph import Graph
 from ..notation import and_list
 from .analysis import GraphFacts
-from .numbers import close, fmt, near
+from .numbers import close, finite, fmt, near
 from .source import SourceFacts
 
 _MAX_SUBSET_TERMS = 8
@@ -202,6 +202,16 @@ def diagnose(
                        numbers=numbers, source=source)
     found.solution = f"{labels[node]} = {rule_words}"
     return found
+
+
+def unreadable(label: str, received, missing: str, not_finite: str) -> Diagnosis | None:
+    """The diagnosis of a derivative that cannot be compared: absent (``missing`` says what to do) or not a
+    finite number (``not_finite`` says what it is instead); None for a finite float."""
+    if received is None:
+        return Diagnosis("missing", f"{label} is missing: {missing}")
+    if not finite(received):
+        return Diagnosis("not-a-number", f"{label} is {fmt(received)}, {not_finite}.")
+    return None
 
 
 def _diagnosis(*, mode, graph, facts, node, received, terms, own, scale, labels, carried, rtol, atol, seed,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from ..notation import join_sum, tangent_name, tangent_names, times
 from .analysis import GraphFacts
-from .diagnose import Diagnosis, Term, diagnose, partial_formula
+from .diagnose import Diagnosis, Term, diagnose, partial_formula, unreadable
 from .expected import expected_at
 from .judge import PointData, finite, numbers_shown, point_words, settle_part
-from .numbers import close, fmt
+from .numbers import close
 from .reverse import PointVerdict, check_y, combine, derivative_scales, faithless, find_local
 from .spec import tolerances
 from .torch_replay import ensure_agreement, torch_tangents
@@ -105,7 +105,9 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
         )
 
     graded = [n for n in named if n in received or n == out]
-    first = None
+    # What every diagnosis at this point reads (the student's tangents are fixed before any is judged).
+    at_point = dict(mode="forward", graph=graph, facts=facts, labels=labels, rtol=rtol, atol=atol,
+                    carried={m: carried[m] for m in named}, numbers=numbers_shown(spec, p), source=source)
     rows: dict[int, dict] = {}
     for n in graded:
         node = graph.nodes[n]
@@ -115,11 +117,8 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
                                    lambda node=node: _wrong_inputs(node))
         if not settled:
             rule = _rule_words(graph, n, labels, wrt_id, wrt_arg)
-            if r is None:
-                d = Diagnosis("missing", f"{label} is missing: return y and its derivative {label}.")
-            elif not finite(r):
-                d = Diagnosis("not-a-number", f"{label} is {fmt(r)}, not a finite number.")
-            else:
+            d = unreadable(label, r, f"return y and its derivative {label}.", "not a finite number")
+            if d is None:
                 terms = (
                     [
                         Term(other=i, k=k, partial=facts.partials[n][k], carried=carried.get(i, 0.0))
@@ -129,39 +128,14 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
                     if n in facts.partials
                     else []
                 )
-                d = diagnose(
-                    mode="forward",
-                    graph=graph,
-                    facts=facts,
-                    node=n,
-                    received=r,
-                    terms=terms,
-                    own=own[n],
-                    scale=scale[n],
-                    labels=labels,
-                    carried={m: carried[m] for m in named},
-                    rtol=rtol,
-                    atol=atol,
-                    rule_words=rule,
-                    seed=own[n] if node.op == "input" else None,
-                    numbers=numbers_shown(spec, p),
-                    source=source,
-                )
+                d = diagnose(node=n, received=r, terms=terms, own=own[n], scale=scale[n], rule_words=rule,
+                             seed=own[n] if node.op == "input" else None, **at_point)
                 if d.code in ("wrong", "wrong-local-derivative") and n == out:
                     d = _wrong_input(graph, facts, spec, r, scale[n], rtol, atol, label, wrt_id) or d
-            row.update(ok=False, status="wrong", message=d.words, code=d.code, solution=f"{label} = {rule}")
-            if first is None:
-                first = n
-                v.solution = row["solution"]
-                v.mistakes.insert(0, d.code)
-                v.messages.insert(0, f"{label} is wrong {point_words(spec, p)}: {d.words}")
-            else:
-                v.mistakes.append(d.code)
+            v.mistake(row, label, rule, d.code, d.words, point_words(spec, p))
         rows[n] = row
     for n in graded:
         v.add(labels[n], rows[n])
-    if first is not None:
-        v.culprit = labels[first]
     _swapped(v, items, facts, engine, out, rtol, atol)
     return v
 

@@ -8,7 +8,6 @@ by the engine and by PyTorch. Malformed data is an ``error`` result, never an ex
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +22,7 @@ from .analysis import name_unnamed
 from .collect import RAW_FORMAT
 from .errors import InternalCheckError, MalformedRawError
 from .kinds import KINDS
-from .numbers import as_number, close, fmt
+from .numbers import as_number, close, finite, fmt
 from .points import test_points, visible_count
 from .privacy import for_students
 from .result import CheckResult, render
@@ -577,10 +576,6 @@ def scrub_numbers(text: str) -> str:
     """``text`` with its decimal numbers replaced: an error message at a hidden point may quote values
     computed from the hidden inputs."""
     return _DECIMAL.sub("(a number)", text)
-
-
-def finite(v) -> bool:
-    return isinstance(v, float) and math.isfinite(v)
 
 
 #: The share of a part's credit kept by a value that is wrong only because it builds on an earlier mistake.

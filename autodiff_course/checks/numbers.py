@@ -35,6 +35,11 @@ def as_number(v: Any) -> float | None:
     return None
 
 
+def finite(v: Any) -> bool:
+    """``v`` is a float and finite: a student's value that can be compared at all."""
+    return isinstance(v, float) and math.isfinite(v)
+
+
 def close(received: float, expected: float, scale: float, rtol: float, atol: float) -> bool:
     """``received`` equals ``expected`` up to ``rtol`` times the larger of |expected| and ``scale``, plus
     atol."""

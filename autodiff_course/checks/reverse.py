@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..notation import _NUMBERED, adjoint_name, adjoint_names, join_sum, numbered_order, times
 from .analysis import GraphFacts
-from .diagnose import Term, diagnose, partial_formula
+from .diagnose import Term, diagnose, partial_formula, unreadable
 from .expected import Expected, expected_at
 from .judge import (
     PointData,
@@ -76,11 +76,27 @@ class PointVerdict:
         self.labels: dict[str, str] = {}
         self.received: dict = {}
         self.expected: dict = {}
+        #: Whether a tangent or adjoint was found wrong by a mistake of its own (then ``culprit`` names the first).
+        self.own_mistake = False
 
     def add(self, part: str, row: dict) -> None:
         if part not in self.rows:
             self.order.append(part)
         self.rows[part] = row
+
+    def mistake(self, row: dict, label: str, rule: str, code: str, words: str, where: str) -> None:
+        """Mark the tangent or adjoint ``row`` as the student's own mistake ``code`` (``words``), with its
+        corrected line ``label = rule``. The point's first such mistake is its culprit: it leads the messages,
+        saying ``where`` it was seen, and gives the solution shown."""
+        row.update(ok=False, status="wrong", message=words, code=code, solution=f"{label} = {rule}")
+        if self.own_mistake:
+            self.mistakes.append(code)
+            return
+        self.own_mistake = True
+        self.culprit = label
+        self.solution = row["solution"]
+        self.mistakes.insert(0, code)
+        self.messages.insert(0, f"{label} is wrong {where}: {words}")
 
     @property
     def failed(self) -> bool:
@@ -321,8 +337,10 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
             }
         )
 
+    # What every diagnosis at this point reads (the student's adjoints are fixed before any is judged).
+    at_point = dict(mode="reverse", graph=graph, facts=facts, labels=labels, rtol=rtol, atol=atol,
+                    carried={m: carried[m] for m in variables}, numbers=numbers_shown(spec, p), source=source)
     rows: dict[int, dict] = {}
-    first_mistake = None
     for n in sorted(variables, reverse=True):
         label = labels[n]
         r = received.get(n)
@@ -333,45 +351,15 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
                 Term(other=c, k=k, partial=facts.partials[c][k], carried=carried[c]) for c, k in facts.uses[n]
             ]
             rule = _rule_words(graph, n, facts, labels)
-            if r is None:
-                code, words = "missing", f"{label} is missing: compute it by the chain rule and return it."
-            elif not finite(r):
-                what = "not a number" if isinstance(r, dict) else "not a finite number"
-                code, words = "not-a-number", f"{label} is {fmt(r)}, {what}."
-            else:
-                d = diagnose(
-                    mode="reverse",
-                    graph=graph,
-                    facts=facts,
-                    node=n,
-                    received=r,
-                    terms=terms,
-                    own=own[n],
-                    scale=scale[n],
-                    labels=labels,
-                    carried={m: carried[m] for m in variables},
-                    rtol=rtol,
-                    atol=atol,
-                    rule_words=rule,
-                    seed=1.0 if n == out else None,
-                    numbers=numbers_shown(spec, p),
-                    source=source,
-                )
-                code, words = d.code, d.words
-            row.update(ok=False, status="wrong", message=words, code=code, solution=f"{label} = {rule}")
-            if first_mistake is None:
-                first_mistake = n
-                v.solution = row["solution"]
-                v.mistakes.insert(0, code)
-                v.messages.insert(0, f"{label} is wrong {point_words(spec, p)}: {words}")
-            else:
-                v.mistakes.append(code)
+            what = "not a number" if isinstance(r, dict) else "not a finite number"
+            d = unreadable(label, r, "compute it by the chain rule and return it.", what) or diagnose(
+                node=n, received=r, terms=terms, own=own[n], scale=scale[n], rule_words=rule,
+                seed=1.0 if n == out else None, **at_point)
+            v.mistake(row, label, rule, d.code, d.words, point_words(spec, p))
         rows[n] = row
     for n in variables:
         v.add(labels[n], rows[n])
-    if first_mistake is not None:
-        v.culprit = labels[first_mistake]
-    elif return_problem is not None and return_problem[0] == "swapped-order":
+    if not v.own_mistake and return_problem is not None and return_problem[0] == "swapped-order":
         v.culprit = v.culprit or labels[misplaced[0]]
     return v
 
