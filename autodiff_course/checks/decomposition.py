@@ -10,14 +10,22 @@ from __future__ import annotations
 
 from .analysis import GraphFacts, written_out
 from .expected import expected_at
-from .judge import PointData, drawn_graph, hidden_summary, make_result, numbers_shown, shown_point, without_numbers
+from .judge import (
+    Findings,
+    PointData,
+    drawn_graph,
+    hidden_summary,
+    make_result,
+    numbers_shown,
+    shown_point,
+    without_numbers,
+)
 from .reverse import PointVerdict, check_y, part_credit
 
 
-def structure_rows(graph) -> tuple[list[dict], list[str], str | None]:
+def structure_rows(graph) -> Findings:
     """One row per operation; a failing row for each line that holds more than one operation."""
-    rows, messages = [], []
-    culprit = None
+    found = Findings()
     written = written_out(graph)
     out = graph.outputs[0]
     unnamed = [n for n in graph.nodes if n.op not in ("input", "const") and not n.names]
@@ -49,20 +57,10 @@ def structure_rows(graph) -> tuple[list[dict], list[str], str | None]:
                 "a decomposition gives every operation a new intermediate variable, so each value keeps its "
                 "own name."
             )
-            rows.append({"part": f"{earlier} (line {n.line})", "label": label, "ok": False, "status": "wrong",
-                         "message": msg, "code": "reassigned"})
-            messages.append(msg)
-            culprit = culprit or earlier
+            found.wrong(f"{earlier} (line {n.line})", msg, "reassigned", label=label, culprit=earlier)
             continue
         if not hidden:
-            rows.append(
-                {
-                    "part": label,
-                    "label": graph.equation(n.id) if n.names else label,
-                    "ok": True,
-                    "status": "ok",
-                }
-            )
+            found.right(label, label=graph.equation(n.id) if n.names else label)
             continue
         ops = [written[m.id] for m in hidden]
         shown = ", ".join(ops[:4]) + (", ..." if len(ops) > 4 else "")
@@ -73,18 +71,7 @@ def structure_rows(graph) -> tuple[list[dict], list[str], str | None]:
             + (f"{ops[0]} its" if len(ops) == 1 else f"each of {shown} its")
             + " own intermediate variable, so every line does one elementary operation on earlier variables."
         )
-        rows.append(
-            {
-                "part": label,
-                "label": label,
-                "ok": False,
-                "status": "wrong",
-                "message": msg,
-                "code": "not-elementary",
-            }
-        )
-        messages.append(msg)
-        culprit = culprit or label
+        found.wrong(label, msg, "not-elementary", culprit=label)
         by_line.pop(n.line, None)
     for line, nodes in by_line.items():  # operations on a line no variable ends up holding
         ops = [written[m.id] for m in nodes]
@@ -94,18 +81,8 @@ def structure_rows(graph) -> tuple[list[dict], list[str], str | None]:
             f"in an "
             "intermediate variable."
         )
-        rows.append(
-            {
-                "part": f"line {line}",
-                "label": f"line {line}",
-                "ok": False,
-                "status": "wrong",
-                "message": msg,
-                "code": "not-elementary",
-            }
-        )
-        messages.append(msg)
-    return rows, messages, culprit
+        found.wrong(f"line {line}", msg, "not-elementary")
+    return found
 
 
 def judge_decomposition(spec: dict, points: list[PointData], failures: dict | None = None):
@@ -119,7 +96,8 @@ def judge_decomposition(spec: dict, points: list[PointData], failures: dict | No
         verdicts.append(v)
     first = next((i for i, v in enumerate(verdicts) if v.failed), 0)
     shown = verdicts[first]
-    rows, messages, culprit = structure_rows(points[0].graph)
+    found = structure_rows(points[0].graph)
+    rows, messages, culprit = found.rows, found.messages, found.culprit
     # Two halves of equal weight: the right value of y, and a true decomposition (credit per operation).
     y_credit = part_credit([v.rows["y"] for v in verdicts], len(points) + len(failures))
     structure = sum(1 for r in rows if r["ok"]) / len(rows) if rows else 1.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..notation import natural_key
 from .analysis import name_unnamed, shapes, written_out
 from .expected import expected_at
-from .judge import PointData, error_result, make_result, point_words
+from .judge import Findings, PointData, error_result, make_result, point_words
 from .numbers import close
 from .reverse import unfaithful
 from .unanswered import unanswered_parents
@@ -25,7 +25,7 @@ def _is_constant(text: str) -> bool:
         return False
 
 
-def function_rows(spec: dict, p: PointData, graph, rows: list, messages: list, mistakes: list) -> None:
+def function_rows(spec: dict, p: PointData, graph, found: Findings) -> None:
     """Rows comparing the student's function with the reference's graph: operations no variable holds (the
     dict cannot list them), and, when the function is not the exercise's, each operation of the reference's
     graph the student's graph lacks."""
@@ -34,10 +34,7 @@ def function_rows(spec: dict, p: PointData, graph, rows: list, messages: list, m
         if n.op not in ("input", "const") and not n.names and n.id != graph.outputs[0]:
             msg = (f"line {n.line} computes {written[n.id]} without storing it in an intermediate variable, so "
                    "your graph cannot show that step: give it its own variable.")
-            rows.append({"part": f"({written[n.id]})", "label": written[n.id], "ok": False, "status": "wrong",
-                         "message": msg, "code": "not-elementary"})
-            messages.append(msg)
-            mistakes.append("not-elementary")
+            found.wrong(f"({written[n.id]})", msg, "not-elementary", label=written[n.id])
     if spec.get("reference") is None:
         return
     exp = expected_at(spec, p.inputs)
@@ -51,10 +48,7 @@ def function_rows(spec: dict, p: PointData, graph, rows: list, messages: list, m
     msg = ("Your function does not compute the exercise's function "
            f"({'its derivatives differ' if same_value else 'its value differs'} {point_words(spec, p)}), so its "
            "graph is not the exercise's graph.")
-    rows.insert(0, {"part": "function", "label": "function", "ok": False, "status": "wrong", "message": msg,
-                    "code": "wrong-function"})
-    messages.insert(0, msg)
-    mistakes.insert(0, "wrong-function")
+    found.wrong("function", msg, "wrong-function", first=True)
     theirs = set(shapes(graph).values())
     ref = exp.graph
     ref_written = written_out(ref)
@@ -63,10 +57,7 @@ def function_rows(spec: dict, p: PointData, graph, rows: list, messages: list, m
             continue
         what = ref_written[n.id]
         msg = f"the exercise's function computes {what}; your function does not."
-        rows.append({"part": f"reference ({what})", "label": what, "ok": False, "status": "missing",
-                     "message": msg, "code": "missing-operation"})
-        messages.append(msg)
-        mistakes.append("missing-operation")
+        found.wrong(f"reference ({what})", msg, "missing-operation", label=what, status="missing")
 
 
 def judge_graph(spec: dict, raw: dict, points: list[PointData]):
@@ -121,8 +112,7 @@ def judge_graph(spec: dict, raw: dict, points: list[PointData]):
     for n in graph.nodes:
         for name in [n.name, *n.names]:
             owner.setdefault(name, n.id)
-    rows, messages, mistakes = [], [], []
-    culprit = None
+    found = Findings()
     used_keys = set()
     for n in graph.nodes:
         if n.op == "const" or (n.op != "input" and not n.names):
@@ -148,20 +138,8 @@ def judge_graph(spec: dict, raw: dict, points: list[PointData]):
             )
             if not ok:
                 msg = f"{label} is an input: nothing comes before it, so its list of parents is empty."
-                rows.append(
-                    {
-                        "part": label,
-                        "label": label,
-                        "ok": False,
-                        "status": "wrong",
-                        "message": msg,
-                        "received": ", ".join(given[key]) or "(none)",
-                        "code": "input-with-parents",
-                    }
-                )
-                messages.append(msg)
-                mistakes.append("input-with-parents")
-                culprit = culprit or label
+                found.wrong(label, msg, "input-with-parents", received=", ".join(given[key]) or "(none)",
+                            culprit=label)
             continue
         if key is None:
             msg = (
@@ -169,19 +147,7 @@ def judge_graph(spec: dict, raw: dict, points: list[PointData]):
                 + " and ".join(sorted({graph.nodes[i].name for i in want}, key=natural_key))
                 + "."
             )
-            rows.append(
-                {
-                    "part": label,
-                    "label": label,
-                    "ok": False,
-                    "status": "missing",
-                    "message": msg,
-                    "code": "missing-variable",
-                }
-            )
-            messages.append(msg)
-            mistakes.append("missing-variable")
-            culprit = culprit or label
+            found.wrong(label, msg, "missing-variable", status="missing", culprit=label)
             continue
         used_keys.add(key)
         names = [s for s in given[key] if not _is_constant(s)]
@@ -189,16 +155,7 @@ def judge_graph(spec: dict, raw: dict, points: list[PointData]):
         received = ", ".join(given[key]) or "(none)"
         expected = ", ".join(sorted({graph.nodes[i].name for i in want}, key=natural_key)) or "(none)"
         if got == want:
-            rows.append(
-                {
-                    "part": label,
-                    "label": label,
-                    "ok": True,
-                    "status": "ok",
-                    "received": received,
-                    "expected": expected,
-                }
-            )
+            found.right(label, received=received, expected=expected)
             continue
         missing = sorted({graph.nodes[i].name for i in want - got}, key=natural_key)
         extra = [
@@ -206,51 +163,24 @@ def judge_graph(spec: dict, raw: dict, points: list[PointData]):
             for s, g in zip(names, [owner.get(s, -1 - k) for k, s in enumerate(names)], strict=True)
             if g not in want
         ]
-        bits = []
+        bits, codes = [], []
         if missing:
             bits.append(f"it also reads {' and '.join(missing)}")
-            mistakes.append("missing-parent")
+            codes.append("missing-parent")
         if extra:
             bits.append(f"it does not read {' or '.join(extra)}")
-            mistakes.append("extra-parent")
+            codes.append("extra-parent")
         msg = f"{label} = {graph.equation(n.id).split(' = ', 1)[1]}: " + "; ".join(bits) + "."
-        rows.append(
-            {
-                "part": label,
-                "label": label,
-                "ok": False,
-                "status": "wrong",
-                "message": msg,
-                "received": received,
-                "expected": expected,
-                "code": mistakes[-1],
-            }
-        )
-        messages.append(msg)
-        culprit = culprit or label
-    function_rows(spec, points[0], graph, rows, messages, mistakes)
+        found.mistakes += codes[:-1]  # the row names the last; both are the student's mistakes
+        found.wrong(label, msg, codes[-1], received=received, expected=expected, culprit=label)
+    function_rows(spec, points[0], graph, found)
     unknown = [k for k in given if k not in used_keys and k not in owner]
     for k in unknown:
         msg = f"`{variable}` has an entry {k!r}, but your function has no intermediate variable called {k}."
-        rows.append(
-            {
-                "part": k,
-                "label": k,
-                "ok": False,
-                "status": "wrong",
-                "message": msg,
-                "code": "unknown-variable",
-            }
-        )
-        messages.append(msg)
-        mistakes.append("unknown-variable")
-    return make_result(
+        found.wrong(k, msg, "unknown-variable")
+    rows = found.rows
+    return found.result(
         spec,
-        status="ok",
-        rows=rows,
-        messages=messages,
-        mistakes=mistakes,
-        culprit=culprit,
         received={r["label"]: r["received"] for r in rows if "received" in r},
         expected={r["label"]: r["expected"] for r in rows if "expected" in r},
         wrong=[r["label"] for r in rows if not r["ok"]],

@@ -166,6 +166,38 @@ def make_result(
     return result
 
 
+@dataclass
+class Findings:
+    """What a check finds, in order: its rows, the messages and mistake codes of the wrong ones, and the
+    culprit (the first wrong part that names one). ``result`` makes the check's result of them."""
+
+    rows: list[dict] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    mistakes: list[str] = field(default_factory=list)
+    culprit: str | None = None
+
+    def right(self, part: str, label: str | None = None, **fields) -> None:
+        self.rows.append({"part": part, "label": part if label is None else label, "ok": True, "status": "ok",
+                          **fields})
+
+    def wrong(self, part: str, message: str, code: str, *, label: str | None = None, status: str = "wrong",
+              culprit: str | None = None, first: bool = False, **fields) -> None:
+        """A wrong (or, with ``status="missing"``, absent) part; ``fields`` (received, expected) go into its
+        row; ``first`` puts it before everything found so far; ``culprit`` names it unless one is named."""
+        row = {"part": part, "label": part if label is None else label, "ok": False, "status": status,
+               "message": message, **fields, "code": code}
+        at = 0 if first else len(self.rows)
+        self.rows.insert(at, row)
+        self.messages.insert(0 if first else len(self.messages), message)
+        self.mistakes.insert(0 if first else len(self.mistakes), code)
+        self.culprit = self.culprit or culprit
+
+    def result(self, spec: dict, **rest) -> CheckResult:
+        """The check's result (``make_result``; ``rest`` as there) of what was found."""
+        return make_result(spec, status="ok", rows=self.rows, messages=self.messages, mistakes=self.mistakes,
+                           culprit=self.culprit, **rest)
+
+
 def error_result(
     spec: dict, message: str, *, mistakes: list[str] | None = None, culprit: str | None = None
 ) -> CheckResult:

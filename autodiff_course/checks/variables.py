@@ -290,7 +290,7 @@ def _instructor_data(spec: dict, snapshots: dict, rtol: float, atol: float) -> t
 
 def judge_variables(spec: dict, raw: dict):
     from .errors import MalformedRawError
-    from .judge import make_result
+    from .judge import Findings
     from .unanswered import unanswered_variables
 
     data = raw.get("variables")
@@ -314,8 +314,8 @@ def judge_variables(spec: dict, raw: dict):
     instructor, replaced = _instructor_data(spec, snapshots, rtol, atol)
     show = bool(spec.get("show_expected", True))
     total = sum(float(e.get("weight", 1)) for e in expectations)
-    rows, messages, mistakes = [], [], []
-    culprit = None
+    found = Findings()
+    rows, messages, mistakes = found.rows, found.messages, found.mistakes
     earned = 0.0
     received, expected, wrong = {}, {}, []
     for e in expectations:
@@ -393,25 +393,15 @@ def judge_variables(spec: dict, raw: dict):
             messages.append(msg)
             mistakes.append(code)
             wrong.append(check)
-            if culprit is None:
-                culprit = next((n for n in re.findall(r"[A-Za-z_]\w*", check) if n in names), None)
+            if found.culprit is None:
+                found.culprit = next((n for n in re.findall(r"[A-Za-z_]\w*", check) if n in names), None)
         rows.append(row)
     for r in rows:
         r.pop("weight", None)
     if (stub := unanswered_variables(spec, snapshots, rows, Missing)) is not None:
         return stub
-    return make_result(
-        spec,
-        status="ok",
-        rows=rows,
-        messages=messages,
-        mistakes=mistakes,
-        culprit=culprit,
-        received=received,
-        expected=expected,
-        wrong=wrong,
-        score=earned / total if total else 0.0,
-    )
+    return found.result(spec, received=received, expected=expected, wrong=wrong,
+                        score=earned / total if total else 0.0)
 
 
 def judge_collected(spec: dict, raw: dict):
