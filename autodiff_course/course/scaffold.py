@@ -61,6 +61,17 @@ def new_course(directory: str | Path, *, course_id: str | None = None) -> list[P
     return created
 
 
+#: What every function exercise of the scaffold shares: the function and its arguments, and its test points
+#: (shown, hidden, drawn at random where x1 is not near 0, which f divides by).
+_REFERENCE = """reference = "np.tanh(x0*x1) + x0/x1"
+args = ["x0", "x1"]
+"""
+_POINTS = """test_points = [[1.5, 0.5]]
+hidden_points = [[-0.7, 1.3]]
+random_points = 2
+domain = ["abs(x1) > 0.2"]
+"""
+
 _TOML = '''\
 # Grader config of notebooks/{name}/{name}.ipynb: the single source of truth for its autograded test cells.
 # After editing, run `autodiff-course sync-notebooks` to regenerate the test cells from this file.
@@ -91,13 +102,7 @@ id = "decomposition"
 kind = "decomposition"
 points = 2
 function = "function"
-reference = "np.tanh(x0*x1) + x0/x1"
-args = ["x0", "x1"]
-test_points = [[1.5, 0.5]]
-hidden_points = [[-0.7, 1.3]]
-random_points = 2
-domain = ["abs(x1) > 0.2"]
-
+{reference}{points}
 # kind "graph": a dict `variable` of each intermediate variable's parents, checked against `function`'s graph.
 [[exercise]]
 id = "graph"
@@ -105,9 +110,7 @@ kind = "graph"
 points = 1
 function = "function"
 variable = "parents"
-reference = "np.tanh(x0*x1) + x0/x1"
-args = ["x0", "x1"]
-test_points = [[1.5, 0.5]]
+{reference}test_points = [[1.5, 0.5]]
 
 # kind "forward": forward mode by hand; the function returns (value, derivative with respect to `wrt`).
 [[exercise]]
@@ -115,27 +118,15 @@ id = "forward"
 kind = "forward"
 points = 3
 function = "function_dx0"
-reference = "np.tanh(x0*x1) + x0/x1"
-args = ["x0", "x1"]
-wrt = 0
-test_points = [[1.5, 0.5]]
-hidden_points = [[-0.7, 1.3]]
-random_points = 2
-domain = ["abs(x1) > 0.2"]
-
+{reference}wrt = 0
+{points}
 # kind "reverse": reverse mode by hand; the function returns (value, vbar0, vbar1, ...).
 [[exercise]]
 id = "reverse"
 kind = "reverse"
 points = 3
 function = "function_reverse"
-reference = "np.tanh(x0*x1) + x0/x1"
-args = ["x0", "x1"]
-test_points = [[1.5, 0.5]]
-hidden_points = [[-0.7, 1.3]]
-random_points = 2
-domain = ["abs(x1) > 0.2"]
-
+{reference}{points}
 # kind "variables": named variables of the notebook (here PyTorch tensors) checked by expectations; `check`
 # and `equals` are the instructor's expressions over the variables (`.values`, `.grad`, `.requires_grad`).
 [[exercise]]
@@ -231,8 +222,9 @@ def new_assignment(name: str, *, course_dir: str | Path | None = None, title: st
         nb.cells.append(cell)
     toml_path.parent.mkdir(parents=True, exist_ok=True)
     nb_path.parent.mkdir(parents=True, exist_ok=True)
-    toml_path.write_text(_TOML.format(name=name, title=title or name.replace("_", " ").capitalize()),
-                         encoding="utf-8")
+    toml = _TOML.format(name=name, title=title or name.replace("_", " ").capitalize(), reference=_REFERENCE,
+                        points=_POINTS)
+    toml_path.write_text(toml, encoding="utf-8")
     nbformat.write(nb, nb_path)
     sync_notebooks(course, assignments=[name])
     return [nb_path, toml_path]
