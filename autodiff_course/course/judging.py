@@ -8,7 +8,7 @@ plain JSON data, never a student's object.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Iterable
 
 __all__ = ["EXERCISE_STATUSES", "ExerciseEntry", "judge_exercise", "judge_run", "points_awarded"]
@@ -42,12 +42,27 @@ class ExerciseEntry:
     check: dict | None = None
     #: What went wrong in the grader itself (for the instructor; the student's message says it is not theirs).
     internal: str | None = None
+    #: How the student changed this exercise's test cell (the batch grader's restore step), if they did.
+    tampered: str | None = None
 
     def to_dict(self) -> dict:
+        """Plain JSON data, as the judging processes send it and the results store keeps it (the optional
+        fields only where set)."""
         out = asdict(self)
-        if out["internal"] is None:
-            del out["internal"]
+        for optional in ("internal", "tampered"):
+            if out[optional] is None:
+                del out[optional]
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ExerciseEntry:
+        """The entry of a `to_dict` form. Raises TypeError for a key it does not know or a required one it
+        lacks."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise TypeError(f"exercise entry with unknown fields {unknown}")
+        return cls(**data)
 
     @classmethod
     def unjudged(cls, spec: dict, status: str, message: str) -> ExerciseEntry:

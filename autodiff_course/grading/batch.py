@@ -50,6 +50,7 @@ from autodiff_course.grading.notebooks import (
     read_submission,
     read_untrusted,
 )
+from autodiff_course.grading.records import StoredResult
 from autodiff_course.grading.store import ResultStore, atomic_write_text, fingerprint, spreadsheet_row
 
 __all__ = [
@@ -106,10 +107,10 @@ class Prepared:
     job: dict | None = None
     present: set[str] = field(default_factory=set)
     run: dict | None = None
-    exercises: list[dict] | None = None
+    exercises: list[ExerciseEntry] | None = None
     problems: list[str] = field(default_factory=list)
     failure_status: str | None = None
-    result: dict | None = None
+    result: StoredResult | None = None
 
     @property
     def key(self) -> str:
@@ -315,7 +316,7 @@ class Judge(Step):
 
     def __call__(self, item, batch):
         specs = batch.configs[item.submission.assignment].exercises
-        item.exercises = batch.judge(specs, item.run, present=item.present)
+        item.exercises = entries(batch.judge(specs, item.run, present=item.present))
 
 
 class Commit(Step):
@@ -363,10 +364,16 @@ def prepare(sub: Submission, config: AssignmentConfig, source_nb, digest: str, *
     return run_steps(prepared, batch, _PREPARE)
 
 
-def _failed_result(prepared: Prepared, config: AssignmentConfig) -> list[dict]:
+def entries(judged: list[dict]) -> list[ExerciseEntry]:
+    """The judged exercises as records: judging sends them as plain dicts (from its own processes, or from a
+    Dask worker), all of our own making."""
+    return [ExerciseEntry.from_dict(entry) for entry in judged]
+
+
+def _failed_result(prepared: Prepared, config: AssignmentConfig) -> list[ExerciseEntry]:
     status = prepared.failure_status or "error"
     message = prepared.problems[-1] if prepared.problems else status
-    return [ExerciseEntry.unjudged(spec, status, message).to_dict() for spec in config.exercises]
+    return [ExerciseEntry.unjudged(spec, status, message) for spec in config.exercises]
 
 
 def _answer_errors(restored, run: dict | None) -> dict[str, dict]:
@@ -384,52 +391,52 @@ def _answer_errors(restored, run: dict | None) -> dict[str, dict]:
     return errors
 
 
-def make_result(prepared: Prepared, config: AssignmentConfig, exercises: list[dict],
-                run: dict | None) -> dict:
-    """The stored form of one graded submission (plain JSON data)."""
+def make_result(prepared: Prepared, config: AssignmentConfig, exercises: list[ExerciseEntry],
+                run: dict | None) -> StoredResult:
+    """The stored record of one graded submission (the only place one is built)."""
     from autodiff_course.checks.reveal import feedback_view
     from autodiff_course.checks.unanswered import answer_error_result, stub_cell_result
 
     answer_errors = _answer_errors(prepared.restored, run)
     for entry in exercises:
-        error = answer_errors.get(entry["id"])
-        if error is None or entry["score"] != 0:
+        error = answer_errors.get(entry.id)
+        if error is None or entry.score != 0:
             continue
-        spec = config.exercise(entry["id"])
-        if error.get("ename") == "NotImplementedError" and entry["status"] in ("failed", "error"):
-            unanswered = stub_cell_result(spec)
-            entry.update(status="unanswered", score=0.0, check=unanswered.to_dict(),
-                         message=feedback_view(unanswered, spec).feedback)
-        elif error.get("ename") != "NotImplementedError" and entry["status"] == "unanswered":
-            failed = answer_error_result(spec, f"{error.get('ename')}: {error.get('evalue')}")
-            entry.update(status="error", score=0.0, check=failed.to_dict(),
-                         message=feedback_view(failed, spec).feedback)
+        spec = config.exercise(entry.id)
+        if error.get("ename") == "NotImplementedError" and entry.status in ("failed", "error"):
+            check = stub_cell_result(spec)
+            entry.status = "unanswered"
+        elif error.get("ename") != "NotImplementedError" and entry.status == "unanswered":
+            check = answer_error_result(spec, f"{error.get('ename')}: {error.get('evalue')}")
+            entry.status = "error"
+        else:
+            continue
+        entry.score, entry.check, entry.message = 0.0, check.to_dict(), feedback_view(check, spec).feedback
     for entry in exercises:
-        if entry["id"] in prepared.tampered and entry["status"] != "missing":
-            entry["status"] = "tampered"
-            entry["tampered"] = prepared.tampered[entry["id"]]
+        if entry.id in prepared.tampered and entry.status != "missing":
+            entry.status = "tampered"
+            entry.tampered = prepared.tampered[entry.id]
     sub = prepared.submission
-    return {
-        "student": sub.student,
-        "assignment": sub.assignment,
-        "notebook": sub.notebook_name,
-        "submitted": sub.notebook_path.name if sub.notebook_path else None,
-        "handed_in": sub.notebook_path is not None,
-        "fingerprint": prepared.fingerprint,
-        "problems": prepared.problems,
-        "run_status": (run or {}).get("status"),
-        "run_message": (run or {}).get("message"),
-        "run_seconds": (run or {}).get("seconds"),
-        "tampered": prepared.tampered,
-        "timestamp": _timestamp_text(prepared),
-        "submission_secret": _submission_secret(prepared),
-        "run_key": run_key(prepared.job),
-        # The raw run (plain data from the sandbox), so changed points or tests are judged again from it.
-        "run": _storable(run) if prepared.job is not None else None,
-        "exercises": exercises,
-        "score": round(sum(e["score"] for e in exercises), 4),
-        "max_score": config.max_score,
-    }
+    return StoredResult(
+        student=sub.student,
+        assignment=sub.assignment,
+        notebook=sub.notebook_name,
+        submitted=sub.notebook_path.name if sub.notebook_path else None,
+        handed_in=sub.notebook_path is not None,
+        fingerprint=prepared.fingerprint,
+        problems=prepared.problems,
+        run_status=(run or {}).get("status"),
+        run_message=(run or {}).get("message"),
+        run_seconds=(run or {}).get("seconds"),
+        tampered=prepared.tampered,
+        timestamp=_timestamp_text(prepared),
+        submission_secret=_submission_secret(prepared),
+        run_key=run_key(prepared.job),
+        run=_storable(run) if prepared.job is not None else None,
+        exercises=exercises,
+        score=round(sum(e.score for e in exercises), 4),
+        max_score=config.max_score,
+    )
 
 
 def _storable(run: dict | None) -> dict | None:
@@ -479,8 +486,8 @@ def _render_check_html(entry: dict) -> str | None:
         return None
 
 
-def commit(prepared: Prepared, config: AssignmentConfig, exercises: list[dict], run: dict | None,
-           out: Path, store: ResultStore) -> dict:
+def commit(prepared: Prepared, config: AssignmentConfig, exercises: list[ExerciseEntry], run: dict | None,
+           out: Path, store: ResultStore) -> StoredResult:
     """Step commit: the graded notebook first, then the result, each atomically. A crash between the two
     leaves no result, so the submission is graded again and its notebook rewritten. A graded notebook that
     cannot be written is a problem of that submission; its result is still stored."""
@@ -491,7 +498,7 @@ def commit(prepared: Prepared, config: AssignmentConfig, exercises: list[dict], 
     if prepared.restored is not None:
         try:
             shown = []
-            for entry in exercises:
+            for entry in map(ExerciseEntry.to_dict, exercises):
                 # The graded notebook shows the check cut to the exercise's feedback level.
                 viewed = {**entry, "check": feedback_data(entry.get("check"), spec_of(config, entry["id"]))}
                 shown.append({**entry, "feedback_html": _render_check_html(viewed),
@@ -503,25 +510,25 @@ def commit(prepared: Prepared, config: AssignmentConfig, exercises: list[dict], 
             path = out / "autograded" / prepared.submission.student / config.assignment / config.notebook
             atomic_write_text(path, nbformat.writes(nb))
         except Exception as exc:  # noqa: BLE001 - the grades stand without the graded notebook
-            result["problems"] = [*result["problems"], f"{prepared.key}: the graded notebook could not be "
-                                                       f"written ({type(exc).__name__}: {str(exc)[:200]})"]
-    store.put(result)
+            result.problems = [*result.problems, f"{prepared.key}: the graded notebook could not be "
+                                                 f"written ({type(exc).__name__}: {str(exc)[:200]})"]
+    store.put(result.to_dict())
     return result
 
 
-def _problem_line(result: dict) -> str | None:
+def _problem_line(result: StoredResult) -> str | None:
     """One line for a submission that needs the instructor's eye: unreadable or misfiled, tampered with,
     crashed or out of time. Students' own exceptions are ordinary wrong answers and get no line."""
-    lines = [p for p in result.get("problems", []) if not p.endswith(": no submission")]
-    if result.get("run_status") not in (None, "ok"):
-        first = (result.get("run_message") or "").strip().splitlines()[:1]
-        lines.append(f"run {result['run_status']}" + (f": {first[0]}" if first else ""))
-    slow = [e["id"] for e in result["exercises"] if e["status"] == "timeout"]
-    if slow and result.get("run_status") in (None, "ok"):
+    lines = [p for p in result.problems if not p.endswith(": no submission")]
+    if result.run_status not in (None, "ok"):
+        first = (result.run_message or "").strip().splitlines()[:1]
+        lines.append(f"run {result.run_status}" + (f": {first[0]}" if first else ""))
+    slow = [e.id for e in result.exercises if e.status == "timeout"]
+    if slow and result.run_status in (None, "ok"):
         lines.append(f"out of time in {', '.join(slow)}")
     if not lines:
         return None
-    return f"{result['student']}/{result['assignment']}: " + "; ".join(lines)
+    return f"{result.student}/{result.assignment}: " + "; ".join(lines)
 
 
 def _resolve_gradebook(gradebook: str | Path | None, course_dir: Path, out: Path) -> Path:
@@ -657,7 +664,7 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
             finished = run_on_dask(dask_scheduler, runnable, selected, sandbox=sandbox,
                                    allow_unsandboxed=allow_unsandboxed) if runnable else ()
             for prepared, exercises, run in finished:
-                prepared.run, prepared.exercises = run, exercises
+                prepared.run, prepared.exercises = run, entries(exercises)
                 finish(prepared)
         else:
             # Under sandbox "none" the workers get these folders covered: other students' work, the
@@ -692,15 +699,24 @@ def _enrolled_without_folder(found: list[Submission], gradebook: Path, submissio
     return extra
 
 
+def _stored(store: ResultStore, sub: Submission) -> StoredResult | None:
+    """The stored result of `sub`, or None where there is none or it does not read as one (then the
+    submission is graded again)."""
+    data = store.get(sub.student, sub.assignment)
+    try:
+        return StoredResult.from_dict(data) if data is not None else None
+    except (KeyError, TypeError):
+        return None
+
+
 def _refresh_timestamp(store: ResultStore, sub: Submission) -> int:
     """Count a reused result, first updating its hand-in time if timestamp.txt changed since (it is not part
     of the fingerprint: a new time never needs the notebook run again)."""
-    stored = store.get(sub.student, sub.assignment)
+    stored = _stored(store, sub)
     now = _timestamp_text(Prepared(submission=sub, fingerprint=""))
-    if stored is not None and stored.get("timestamp") != now:
-        stored["timestamp"] = now
-        stored.pop("format", None)
-        store.put(stored)
+    if stored is not None and stored.timestamp != now:
+        stored.timestamp = now
+        store.put(stored.to_dict())
     return 1
 
 
@@ -727,18 +743,18 @@ def _rejudge(sub: Submission, prep: Callable[[Submission], Prepared], config: As
              store: ResultStore, judge: Callable[..., list[dict]]) -> bool:
     """Judge a submission again from its stored raw run if the run itself would be the same (same student
     cells, files and collected data), committing the new result; False if it has to be run."""
-    stored = store.get(sub.student, sub.assignment)
-    if not stored or not stored.get("run") or not stored.get("run_key"):
+    stored = _stored(store, sub)
+    if stored is None or not stored.run or not stored.run_key:
         return False
     prepared = prep(sub)
-    if prepared.job is None or run_key(prepared.job) != stored["run_key"]:
+    if prepared.job is None or run_key(prepared.job) != stored.run_key:
         return False
-    run = stored["run"]
-    commit(prepared, config, judge(config.exercises, run, present=prepared.present), run, out, store)
+    run = stored.run
+    commit(prepared, config, entries(judge(config.exercises, run, present=prepared.present)), run, out, store)
     return True
 
 
-def _announce(result: dict, bar, say: Callable[[str], None]) -> None:
+def _announce(result: StoredResult, bar, say: Callable[[str], None]) -> None:
     line = _problem_line(result)
     if line:
         bar.write(line) if bar.enabled else say(line)
