@@ -57,8 +57,10 @@ from .engine.primitives import abs_ as abs
 from .graph import Graph, GraphNode, trace
 
 # Feedback registers how a CheckResult renders, the widgets how a Graph displays itself (its SVG, its
-# stepper); importing both here lets the lower layers render without importing upward.
+# stepper), the course its trusted recomputations for expectations (`reference`); importing them here lets
+# the lower layers use them without importing upward.
 from . import feedback, widgets  # noqa: E402,F401  isort: skip
+from .course import reference  # noqa: E402,F401  isort: skip
 
 
 __all__ = [

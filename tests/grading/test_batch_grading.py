@@ -18,6 +18,8 @@ import pytest
 from autodiff_course.course.config import load_course
 from autodiff_course.grading.batch import GRADES_CSV_COLUMNS, STATUSES, grade, publish
 from autodiff_course.grading.gradebook import gradebook_totals
+from autodiff_course.grading.records import StoredResult
+from autodiff_course.grading.store import RESULT_FORMAT, ResultStore
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "submitted"
@@ -222,6 +224,23 @@ def test_a_changed_hand_in_is_regraded_and_only_it(graded, tmp_path):
     table = by_student(read_rows(out / "grades.csv"))
     assert {k: v for k, v in table["ben"].items() if k[0] == "worksheet"} == {
         k: v for k, v in table["ada"].items() if k[0] == "worksheet"}
+
+
+def test_every_stored_result_reads_back_as_the_record_it_was_written_from(graded):
+    # The grader's own results, broken hand-ins included: read back and written again they are the same JSON,
+    # so what an earlier run stored is reused and judged again as it was.
+    statuses = set()
+    stored = ResultStore(graded["out"]).all()
+    assert len(stored) == len(graded["summary"].results)
+    for data in stored:
+        data = dict(data)
+        assert data.pop("format") == RESULT_FORMAT
+        record = StoredResult.from_dict(data)
+        assert record.to_dict() == data
+        statuses |= {entry.status for entry in record.exercises}
+    assert {"ok", "failed", "tampered", "missing", "error"} <= statuses, statuses
+    with pytest.raises(KeyError, match="run_key"):
+        StoredResult.from_dict({k: v for k, v in data.items() if k != "run_key"})
 
 
 def test_feedback_command_rebuilds_outputs_from_stored_results_alone(graded, tmp_path):

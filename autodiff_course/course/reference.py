@@ -9,9 +9,12 @@ with a `.values` array), tensors' numpy arrays, or nested lists.
 """
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
+
+from ..checks.variables import EXPRESSION_MODULES
 
 __all__ = [
     "linear_gd",
@@ -190,3 +193,8 @@ def chain_rule_training_line_data() -> dict:
     """The data of notebook `chain_rule_training`'s line fit: the locked cell's ``x`` and starting
     ``model_params`` (the targets ``y`` are the student's own first line of the answer)."""
     return {"x": np.array([1.0, 2.0, 3.0]), "model_params": np.array([1.0, 1.0])}
+
+
+# Expectations of the variables kind name this module `reference`; registering it here keeps the checks from
+# importing the course (the package imports this module, so every grader has it).
+EXPRESSION_MODULES["reference"] = sys.modules[__name__]
