@@ -747,12 +747,8 @@ def _warm_up(collector_path: str):
         import matplotlib_inline.backend_inline  # noqa: F401
     except ImportError:
         pass
-    import autodiff_course  # noqa: F401
-
-    try:
-        import autodiff_course.checks  # noqa: F401
-    except ImportError:
-        pass
+    # The package itself (engine, checks, feedback, widgets) is warm already: importing this module ran
+    # autodiff_course/__init__.py, which imports every layer.
     shell = harness.make_shell()
     return shell, _resolve_collector(collector_path)
 
