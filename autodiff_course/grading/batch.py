@@ -50,7 +50,7 @@ from autodiff_course.grading.notebooks import (
     read_submission,
     read_untrusted,
 )
-from autodiff_course.grading.records import StoredResult
+from autodiff_course.grading.records import RunResult, StoredResult
 from autodiff_course.grading.store import ResultStore, atomic_write_text, fingerprint, spreadsheet_row
 
 __all__ = [
@@ -106,7 +106,7 @@ class Prepared:
     tampered: dict[str, str] = field(default_factory=dict)
     job: dict | None = None
     present: set[str] = field(default_factory=set)
-    run: dict | None = None
+    run: RunResult | None = None
     exercises: list[ExerciseEntry] | None = None
     problems: list[str] = field(default_factory=list)
     failure_status: str | None = None
@@ -304,9 +304,10 @@ class Run(Step):
 
     def __call__(self, item, batch):
         try:
-            item.run = batch.run(item.job)
+            run = batch.run(item.job)
         except Exception as exc:  # noqa: BLE001 - one job the pool refuses must not stop the batch
-            item.fail(f"{item.key}: could not be run ({type(exc).__name__}: {exc})", "error")
+            return item.fail(f"{item.key}: could not be run ({type(exc).__name__}: {exc})", "error")
+        item.run = RunResult.from_dict(run)
 
 
 class Judge(Step):
@@ -316,7 +317,7 @@ class Judge(Step):
 
     def __call__(self, item, batch):
         specs = batch.configs[item.submission.assignment].exercises
-        item.exercises = entries(batch.judge(specs, item.run, present=item.present))
+        item.exercises = entries(batch.judge(specs, item.run.to_dict(), present=item.present))
 
 
 class Commit(Step):
@@ -376,12 +377,11 @@ def _failed_result(prepared: Prepared, config: AssignmentConfig) -> list[Exercis
     return [ExerciseEntry.unjudged(spec, status, message) for spec in config.exercises]
 
 
-def _answer_errors(restored, run: dict | None) -> dict[str, dict]:
+def _answer_errors(restored, run: RunResult | None) -> dict[str, dict]:
     """Exercise id -> the error its answer cell (nbgrader's solution cell `<id>-answer`) stopped with in the
     run. NotImplementedError there is the stub as released (unanswered); any other error is an answer that
     was written and failed, which must not read as "not answered"."""
-    raised = {c["index"]: c["error"] for c in (run or {}).get("cells", [])
-              if isinstance(c, dict) and isinstance(c.get("error"), dict)}
+    raised = {c.index: c.error for c in (run.cells if run is not None else []) if isinstance(c.error, dict)}
     errors = {}
     for index, cell in enumerate(restored.cells if restored is not None else []):
         meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -392,7 +392,7 @@ def _answer_errors(restored, run: dict | None) -> dict[str, dict]:
 
 
 def make_result(prepared: Prepared, config: AssignmentConfig, exercises: list[ExerciseEntry],
-                run: dict | None) -> StoredResult:
+                run: RunResult | None) -> StoredResult:
     """The stored record of one graded submission (the only place one is built)."""
     from autodiff_course.checks.reveal import feedback_view
     from autodiff_course.checks.unanswered import answer_error_result, stub_cell_result
@@ -425,14 +425,14 @@ def make_result(prepared: Prepared, config: AssignmentConfig, exercises: list[Ex
         handed_in=sub.notebook_path is not None,
         fingerprint=prepared.fingerprint,
         problems=prepared.problems,
-        run_status=(run or {}).get("status"),
-        run_message=(run or {}).get("message"),
-        run_seconds=(run or {}).get("seconds"),
+        run_status=run.status if run is not None else None,
+        run_message=run.message if run is not None else None,
+        run_seconds=round(run.seconds, 3) if run is not None else None,
         tampered=prepared.tampered,
         timestamp=_timestamp_text(prepared),
         submission_secret=_submission_secret(prepared),
         run_key=run_key(prepared.job),
-        run=_storable(run) if prepared.job is not None else None,
+        run=_storable(run.to_dict() if run is not None else None) if prepared.job is not None else None,
         exercises=exercises,
         score=round(sum(e.score for e in exercises), 4),
         max_score=config.max_score,
@@ -486,7 +486,7 @@ def _render_check_html(entry: dict) -> str | None:
         return None
 
 
-def commit(prepared: Prepared, config: AssignmentConfig, exercises: list[ExerciseEntry], run: dict | None,
+def commit(prepared: Prepared, config: AssignmentConfig, exercises: list[ExerciseEntry], run: RunResult | None,
            out: Path, store: ResultStore) -> StoredResult:
     """Step commit: the graded notebook first, then the result, each atomically. A crash between the two
     leaves no result, so the submission is graded again and its notebook rewritten. A graded notebook that
@@ -503,7 +503,7 @@ def commit(prepared: Prepared, config: AssignmentConfig, exercises: list[Exercis
                 viewed = {**entry, "check": feedback_data(entry.get("check"), spec_of(config, entry["id"]))}
                 shown.append({**entry, "feedback_html": _render_check_html(viewed),
                               "feedback_text": entry.get("message")})
-            nb = graded_notebook(prepared.restored, run, shown)
+            nb = graded_notebook(prepared.restored, run.to_dict() if run is not None else None, shown)
             for cell in nb.cells:
                 if cell.cell_type == "code" and HIDDEN_BEGIN in cell.source:
                     cell.source = _HIDDEN_TESTS.sub("", cell.source)
@@ -664,7 +664,10 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
             finished = run_on_dask(dask_scheduler, runnable, selected, sandbox=sandbox,
                                    allow_unsandboxed=allow_unsandboxed) if runnable else ()
             for prepared, exercises, run in finished:
-                prepared.run, prepared.exercises = run, entries(exercises)
+                try:
+                    prepared.run, prepared.exercises = RunResult.from_dict(run), entries(exercises)
+                except (TypeError, ValueError) as exc:  # one submission never stops the batch
+                    prepared.fail(f"{prepared.key}: the Dask task's result is malformed ({exc})", "error")
                 finish(prepared)
         else:
             # Under sandbox "none" the workers get these folders covered: other students' work, the
@@ -749,8 +752,12 @@ def _rejudge(sub: Submission, prep: Callable[[Submission], Prepared], config: As
     prepared = prep(sub)
     if prepared.job is None or run_key(prepared.job) != stored.run_key:
         return False
-    run = stored.run
-    commit(prepared, config, entries(judge(config.exercises, run, present=prepared.present)), run, out, store)
+    try:
+        run = RunResult.from_dict(stored.run)
+    except ValueError:
+        return False
+    judged = entries(judge(config.exercises, stored.run, present=prepared.present))
+    commit(prepared, config, judged, run, out, store)
     return True
 
 

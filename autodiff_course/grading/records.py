@@ -51,6 +51,22 @@ class RunResult:
                 "exercises": self.exercises}
 
     @classmethod
+    def from_dict(cls, data) -> RunResult:
+        """The run of a `to_dict` form (from the pool, a Dask worker or the results store); ``exercises`` stay
+        the raw collected data, for judging to read as untrusted. Raises ValueError for anything else."""
+        keys = {"job_id", "status", "message", "sandbox", "seconds", "cells", "exercises"}
+        if not isinstance(data, dict) or set(data) != keys:
+            raise ValueError(f"not a run: keys {sorted(data) if isinstance(data, dict) else type(data).__name__}")
+        if not isinstance(data["cells"], list) or not isinstance(data["exercises"], dict):
+            raise ValueError("not a run: cells must be a list and exercises a dict")
+        try:
+            cells = [CellRun(**cell) for cell in data["cells"]]
+        except TypeError as exc:
+            raise ValueError(f"not a run: a cell is malformed ({exc})") from None
+        return cls(data["job_id"], data["status"], data["message"], data["sandbox"], data["seconds"], cells,
+                   data["exercises"])
+
+    @classmethod
     def failed(cls, job: dict | None, status: str, message: str, sandbox: str | None,
                seconds: float = 0.0) -> RunResult:
         """The run of a job whose grading process was lost: every code cell and exercise carries `message`
