@@ -18,7 +18,7 @@ import pytest
 from autodiff_course.course.config import load_course
 from autodiff_course.grading.batch import GRADES_CSV_COLUMNS, STATUSES, grade, publish
 from autodiff_course.grading.gradebook import gradebook_totals
-from autodiff_course.grading.records import StoredResult
+from autodiff_course.grading.records import RunResult, StoredResult
 from autodiff_course.grading.store import RESULT_FORMAT, ResultStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -237,10 +237,18 @@ def test_every_stored_result_reads_back_as_the_record_it_was_written_from(graded
         assert data.pop("format") == RESULT_FORMAT
         record = StoredResult.from_dict(data)
         assert record.to_dict() == data
+        if record.run is not None:
+            assert RunResult.from_dict(record.run).to_dict() == record.run
+            runs = record.run
         statuses |= {entry.status for entry in record.exercises}
     assert {"ok", "failed", "tampered", "missing", "error"} <= statuses, statuses
     with pytest.raises(KeyError, match="run_key"):
         StoredResult.from_dict({k: v for k, v in data.items() if k != "run_key"})
+    with pytest.raises(TypeError, match="unknown fields"):
+        StoredResult.from_dict({**data, "exercises": [{**data["exercises"][0], "bonus": 1}]})
+    for broken in ({**runs, "extra": 1}, {**runs, "cells": [{"index": 0}]}, {**runs, "cells": {}}, []):
+        with pytest.raises(ValueError, match="not a run"):
+            RunResult.from_dict(broken)
 
 
 def test_feedback_command_rebuilds_outputs_from_stored_results_alone(graded, tmp_path):
