@@ -42,6 +42,22 @@ def _url_ok(value: str) -> bool:
     return not compact.startswith("data:") or bool(_SAFE_DATA_URL.match(compact))
 
 
+def _spelled(word: str) -> str:
+    """A pattern for ``word`` written with any letter as itself or as an HTML character reference, with
+    blanks or control characters between letters (how browsers and markdown renderers still read a scheme)."""
+    parts = [rf"(?:{re.escape(c)}|&#0*{ord(c)};?|&#x0*{ord(c):x};?)" for c in word]
+    return _BLANKS.join(parts)
+
+
+#: What a browser drops from a URL, written raw or as a character reference (`jav&#x09;ascript:`).
+_BLANKS = r"(?:[\s\x00-\x1f]|&#0*(?:9|10|13);?|&#x0*(?:9|a|d);?|&tab;|&newline;)*"
+
+
+#: A script scheme however it is spelled: `javascript:`, `JaVaScRiPt :`, `&#106;avascript:`.
+_SCRIPT_SCHEME = re.compile("|".join(_spelled(w) + _BLANKS + r"(?::|&#0*58;?|&#x0*3a;?|&colon;)"
+                                     for w in ("javascript", "vbscript", "livescript")), re.IGNORECASE)
+
+
 class _Cleaner(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -91,24 +107,14 @@ class _Cleaner(HTMLParser):
 def clean_markup(text: str) -> str:
     """`text` (HTML or SVG) without scripts, frames, event handlers or script links; unchanged when it
     has nothing that could be active."""
-    if not _ACTIVE.search(text) and not _ACTIVE.search(html.unescape(text)):
+    # A scheme with a tab or a newline inside (`jav&#x09;ascript:`) is still one to a browser, which drops
+    # them from URLs: the quick test must read it as `_url_ok` does.
+    if not _ACTIVE.search(text) and not _ACTIVE.search(html.unescape(text)) and not _SCRIPT_SCHEME.search(text):
         return text
     cleaner = _Cleaner()
     cleaner.feed(text)
     cleaner.close()
     return "".join(cleaner.out)
-
-
-def _spelled(word: str) -> str:
-    """A pattern for ``word`` written with any letter as itself or as an HTML character reference, with
-    blanks or control characters between letters (how browsers and markdown renderers still read a scheme)."""
-    parts = [rf"(?:{re.escape(c)}|&#0*{ord(c)};?|&#x0*{ord(c):x};?)" for c in word]
-    return r"[\s\x00-\x1f]*".join(parts)
-
-
-#: A script scheme however it is spelled: `javascript:`, `JaVaScRiPt :`, `&#106;avascript:`.
-_SCRIPT_SCHEME = re.compile("|".join(_spelled(w) + r"[\s\x00-\x1f]*(?::|&#0*58;?|&#x0*3a;?|&colon;)"
-                                     for w in ("javascript", "vbscript", "livescript")), re.IGNORECASE)
 
 
 def clean_markdown(text: str) -> str:

@@ -19,13 +19,46 @@ SCRIPT_LINKS = [
     "[t][r]\n\n[r]: javascript:alert(1)",
     "[t](java\tscript:alert(1))",
     "[t](vbscript:msgbox(1))",
+    "[t](jav&#x09;ascript:alert(1))",
+    "[t](java&#10;script&#x3a;alert(1))",
 ]
+
+#: Links in HTML outputs with what a browser drops from a URL inside the scheme (an outside review's A4).
+SCRIPT_HREFS = ["jav&#x09;ascript:alert(1)", "java\nscript:alert(1)", "ja&#10;vascript:alert(1)",
+                "javascript&Tab;:alert(1)", " \tjavascript:alert(1)", "&#x6A;ava&#13;script:alert(1)"]
+
+
+def _script_urls(page: str) -> list[str]:
+    """Every attribute value of the page that a browser would follow as a script URL (it unescapes the
+    value and drops tabs, newlines and other control characters from it)."""
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Links(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            for _, value in attrs:
+                compact = "".join(c for c in (value or "") if c > " ").lower()
+                if compact.startswith(("javascript:", "vbscript:")):
+                    found.append(value)
+
+    Links().feed(page)
+    return found
 
 
 @pytest.mark.parametrize("markdown", SCRIPT_LINKS)
 def test_markdown_links_with_a_script_scheme_are_inert_once_rendered(markdown):
     html = _render(nbformat.v4.new_markdown_cell(clean_markdown(markdown)))
     assert "javascript:" not in html.lower() and "vbscript:" not in html.lower(), html
+    assert _script_urls(html) == [], html
+
+
+@pytest.mark.parametrize("href", SCRIPT_HREFS)
+def test_html_links_with_blanks_inside_the_scheme_are_dropped(href):
+    out = {"output_type": "display_data", "metadata": {},
+           "data": {"text/html": f'<a href="{href}">see my plot</a> <b>fine</b>', "text/plain": "x"}}
+    page = _render(nbformat.v4.new_code_cell("x", outputs=[nbformat.from_dict(clean_output(out))]))
+    assert _script_urls(page) == [] and "see my plot" in page and "<b>fine</b>" in page
 
 
 def test_a_markdown_output_loses_its_script_and_script_links():
