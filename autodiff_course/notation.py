@@ -153,6 +153,8 @@ NOTES: dict[str, str] = {
     "hidden-only": "Right at {visible}, wrong at {wrong}. The hidden "
                    "points are kept private so they test your method rather than your numbers; what follows "
                    "describes the mistake without them.",
+    "fresh-point": "at a fresh point {point} (not one of the test points)",
+    "fresh-values": "For example, {where}, your {part} is {received}{expected}.",
     "unanswered": "Not answered yet: {what} is still the stub from the released notebook (it raises "
                   "NotImplementedError or gives None). Write your answer in its place and run this cell again.",
     "unanswered-cell": "Not answered yet: the answer cell still raises NotImplementedError, as in the released "

@@ -13,6 +13,8 @@ The raw data (format ``autodiff-course.raw/1``)::
                  "graph": Graph.to_dict() | None, "output_index": int | None,  # the traced run
                  "trace_error": {...} | None,
                  "locals": {name: value}}],
+     "fresh": [...],          # records of the same shape at the fresh points (never scored): present once
+                              # every test point was collected
      "source": {"text", "first_line"} | None,  # the function's own text, read (never run) by the judge
      "parents": ...,          # graph kind: the student's dict of parents
      "variables": {...}}      # variables kind: snapshots by name
@@ -37,7 +39,7 @@ from ..engine.state import by_hand
 from ..graph import Graph
 from ..graph.tracing import run_traced
 from .kinds import FUNCTION_KINDS, KINDS
-from .points import test_points
+from .points import fresh_points, test_points
 from .timeout import CheckTimeout, time_limit
 
 RAW_FORMAT = "autodiff-course.raw/1"
@@ -53,12 +55,14 @@ def collect_spec(spec: dict) -> dict:
     """The part of ``spec`` that untrusted code may see: what to run and where, never what is right.
 
     The points (hidden and random ones included) are computed here, on the trusted side, and sent as a plain
-    list, so the student's process needs neither the reference nor the domain. ``collect(collect_spec(s), ns)``
-    returns the same data as ``collect(s, ns)``.
+    list, so the student's process needs neither the reference nor the domain; the fresh points (never
+    scored, see ``points.fresh_points``) follow as ``fresh_points``. ``collect(collect_spec(s), ns)`` returns
+    the same data as ``collect(s, ns)``.
     """
     out = {k: spec[k] for k in COLLECT_FIELDS if k in spec}
     if spec.get("kind") in FUNCTION_KINDS:
         out["test_points"] = test_points(spec, hidden=True)
+        out["fresh_points"] = fresh_points(spec)
     return out
 
 
@@ -86,8 +90,11 @@ def collect(spec: dict, namespace: dict) -> dict:
                 raw["status"] = "error"
                 raw["message"] = f"unknown exercise kind {kind!r}"
     except CheckTimeout:
-        raw["timed_out"] = True
-        raw["message"] = f"your code ran for more than {float(limit):g} s (the time limit of this check)"
+        if "fresh" not in raw:
+            raw["timed_out"] = True
+            raw["message"] = f"your code ran for more than {float(limit):g} s (the time limit of this check)"
+        # Else every test point was collected in time: the fresh points only illustrate feedback, so the
+        # ones not reached are left out and the verdict is the same.
     except Exception as exc:  # noqa: BLE001 - the collector's own failure is data, never a traceback
         raw["status"] = "error"
         raw["message"] = (
@@ -119,21 +126,32 @@ def collect_function(spec: dict, namespace: dict, raw: dict) -> None:
     if spec.get("kind") == "graph":
         points = points[:1]
     for point in points:
-        record: dict[str, Any] = {
-            "inputs": list(point),
-            "returned": None,
-            "error": None,
-            "graph": None,
-            "output_index": None,
-            "trace_error": None,
-            "locals": {},
-        }
-        raw["points"].append(record)
-        # A forward or reverse answer writes its derivatives itself: the engine's grad/backward refuse to run
-        # for it (the same answer through the engine's differentiation would earn the marks of one by hand).
-        with by_hand() if spec.get("kind") in ("forward", "reverse") else contextlib.nullcontext():
-            _plain_run(fn, point, record)
-            _traced_run(fn, point, record)
+        raw["points"].append(_run_at(spec, fn, point))
+    fresh = fresh_points(spec) if spec.get("kind") != "graph" else []
+    if fresh:
+        # After every test point, so the time the fresh points take can never cost a scored one.
+        raw["fresh"] = []
+        for point in fresh:
+            raw["fresh"].append(_run_at(spec, fn, point))
+
+
+def _run_at(spec: dict, fn: Callable, point) -> dict:
+    """The record of the plain and the traced run of ``fn`` at ``point``."""
+    record: dict[str, Any] = {
+        "inputs": list(point),
+        "returned": None,
+        "error": None,
+        "graph": None,
+        "output_index": None,
+        "trace_error": None,
+        "locals": {},
+    }
+    # A forward or reverse answer writes its derivatives itself: the engine's grad/backward refuse to run
+    # for it (the same answer through the engine's differentiation would earn the marks of one by hand).
+    with by_hand() if spec.get("kind") in ("forward", "reverse") else contextlib.nullcontext():
+        _plain_run(fn, point, record)
+        _traced_run(fn, point, record)
+    return record
 
 
 def _source(fn: Callable) -> dict | None:

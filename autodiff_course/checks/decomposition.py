@@ -20,7 +20,7 @@ from .judge import (
     shown_point,
     without_numbers,
 )
-from .reverse import PointVerdict, check_y, part_credit
+from .reverse import PointVerdict, _hidden_numbers, check_y, fresh_reading, part_credit
 
 
 def structure_rows(graph) -> Findings:
@@ -85,15 +85,17 @@ def structure_rows(graph) -> Findings:
     return found
 
 
-def judge_decomposition(spec: dict, points: list[PointData], failures: dict | None = None):
+def _y_verdict(spec: dict, p: PointData, atol: float) -> PointVerdict:
+    v = PointVerdict()
+    items = p.returned or []
+    check_y(spec, p, v, GraphFacts(p.graph), items[0] if items else None, expected_at(spec, p.inputs), atol)
+    return v
+
+
+def judge_decomposition(spec: dict, points: list[PointData], failures: dict | None = None, fresh=()):
     failures = failures or {}
     atol = float(spec.get("atol", 0.0) or 0.0)
-    verdicts = []
-    for p in points:
-        v = PointVerdict()
-        items = p.returned or []
-        check_y(spec, p, v, GraphFacts(p.graph), items[0] if items else None, expected_at(spec, p.inputs), atol)
-        verdicts.append(v)
+    verdicts = [_y_verdict(spec, p, atol) for p in points]
     first = next((i for i, v in enumerate(verdicts) if v.failed), 0)
     shown = verdicts[first]
     found = structure_rows(points[0].graph)
@@ -112,11 +114,16 @@ def judge_decomposition(spec: dict, points: list[PointData], failures: dict | No
         all_rows[0] = without_numbers(all_rows[0])
     summary = hidden_summary(points + [f.point for f in failures.values()],
                              [v.failed for v in verdicts] + [True] * len(failures))
+    extra = None
+    if fresh and shown.failed and not numbers_shown(spec, points[first]):
+        extra = fresh_reading(spec, shown, fresh, lambda p: _y_verdict(spec, p, atol),
+                              _hidden_numbers(points, verdicts))
     return make_result(
         spec,
         status="ok",
         rows=all_rows,
-        messages=[summary] * bool(summary) + list(shown.messages) + messages,
+        messages=[summary] * bool(summary) + list(shown.messages[:1]) + ([extra[0]] if extra else [])
+        + list(shown.messages[1:]) + messages,
         mistakes=list(shown.mistakes) + [r["code"] for r in all_rows[1:] if not r["ok"]],
         culprit=culprit or shown.culprit,
         received=received,
@@ -125,4 +132,5 @@ def judge_decomposition(spec: dict, points: list[PointData], failures: dict | No
         point=shown_point(spec, points[first]),
         graph=drawn_graph(points, verdicts),
         score=(y_credit + structure) / 2,
+        fresh=extra[1] if extra is not None else None,
     )

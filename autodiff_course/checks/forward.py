@@ -188,7 +188,8 @@ def _rule_words(graph, n: int, labels: dict[int, str], wrt_id: int, wrt_arg: str
     return join_sum(terms)
 
 
-def judge_forward(spec: dict, points: list[PointData], failures: dict | None = None, source=None):
+def judge_forward(spec: dict, points: list[PointData], failures: dict | None = None, source=None, fresh=()):
     rtol, atol = tolerances(spec)
     verdicts = [_evaluate_point(spec, p, rtol, atol, source) for p in points]
-    return combine(spec, points, verdicts, failures, source)
+    return combine(spec, points, verdicts, failures, source,
+                   fresh=fresh, evaluate=lambda p: _evaluate_point(spec, p, rtol, atol, source))

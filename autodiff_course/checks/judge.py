@@ -23,7 +23,7 @@ from .collect import RAW_FORMAT
 from .errors import InternalCheckError, MalformedRawError
 from .kinds import KINDS
 from .numbers import as_number, close, finite, fmt
-from .points import test_points, visible_count
+from .points import fresh_points, test_points, visible_count
 from .privacy import for_students
 from .result import CheckResult, render
 from .source import source_facts
@@ -120,6 +120,7 @@ def make_result(
     point: list[float] | None = None,
     score: float | None = None,
     graph: dict | None = None,
+    fresh: dict | None = None,
 ) -> CheckResult:
     """A result whose score is ``score`` if given, else the mean credit of ``rows`` (1 right, 0.5 wrong only
     by inheritance, 0 wrong); all-or-nothing without ``partial_credit``. ``feedback`` is rendered from the
@@ -161,6 +162,7 @@ def make_result(
         rtol=tolerances(spec)[0],
         atol=tolerances(spec)[1],
         show_expected=show,
+        fresh=None if fresh is None else {**fresh, "expected": fresh.get("expected", {}) if show else {}},
     )
     result.feedback = render(result, "text")
     return result
@@ -257,6 +259,8 @@ class PointData:
     output_index: int | None
     trace_error: dict | None
     locals: dict[str, Any] = field(default_factory=dict)
+    #: A fresh point (``points.fresh_points``): never scored, its numbers may be quoted.
+    fresh: bool = False
 
 
 @dataclass
@@ -315,82 +319,107 @@ def _load_points(spec: dict, raw: dict) -> list[PointData]:
     ):
         raise MalformedRawError(f"{len(records)} points collected, the exercise has {len(expected_points)}")
     nvisible = visible_count(spec)
-    out = []
-    for i, (rec, point) in enumerate(zip(records, expected_points, strict=False)):
-        if not isinstance(rec, dict):
-            raise MalformedRawError(f"point {i} is not a dict")
-        inputs = rec.get("inputs")
-        if not isinstance(inputs, list) or [as_number(v) for v in inputs] != [float(v) for v in point]:
-            raise MalformedRawError(f"point {i} was run at other inputs than the exercise's")
-        returned = rec.get("returned")
-        items, is_tuple = None, False
-        if returned is not None:
-            if not isinstance(returned, dict) or not isinstance(returned.get("items"), list):
-                raise MalformedRawError(f"point {i}: returned values are malformed")
-            items = [_value(v) for v in returned["items"]]
-            is_tuple = bool(returned.get("tuple"))
-        graph = None
-        if rec.get("graph") is not None:
-            nodes = rec["graph"].get("nodes") if isinstance(rec["graph"], dict) else None
-            if isinstance(nodes, list) and len(nodes) > MAX_OPERATIONS:
-                raise TooLarge(sum(1 for d in nodes if not (isinstance(d, dict) and d.get("op") in ("input", "const"))))
-            try:
-                graph = Graph.from_dict(rec["graph"])
-            except (AutodiffError, KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-                raise MalformedRawError(f"point {i}: the traced graph is malformed ({exc})") from None
-            if any(np.ndim(n.value) != 0 or n.op not in _SCALAR_OPS for n in graph.nodes):
-                raise MalformedRawError(f"point {i}: the traced graph is not a graph of numbers")
-            for n in graph.nodes:
-                if not (n.line is None or (isinstance(n.line, int) and not isinstance(n.line, bool))):
-                    raise MalformedRawError(f"point {i}: node {n.id} has a line that is not a number")
-                if not (n.source is None or isinstance(n.source, str)):
-                    raise MalformedRawError(f"point {i}: node {n.id} has a source that is not text")
-            ins = (
-                [graph.nodes[k] for k in graph.inputs]
-                if all(isinstance(k, int) and 0 <= k < len(graph.nodes) for k in graph.inputs)
-                else None
-            )
-            if (
-                ins is None
-                or [as_number(n.value) for n in ins] != [float(v) for v in point]
-                or any(n.op != "input" for n in ins)
-            ):
-                raise MalformedRawError(f"point {i}: the graph's inputs are not the test point")
-            if len(graph.outputs) != 1 or not 0 <= graph.outputs[0] < len(graph.nodes):
-                raise MalformedRawError(f"point {i}: the graph must have one output")
-        locals_raw = rec.get("locals") or {}
-        if not isinstance(locals_raw, dict):
-            raise MalformedRawError(f"point {i}: locals are malformed")
-        output_index = rec.get("output_index")
-        out.append(
-            PointData(
-                index=i,
-                inputs=[float(v) for v in point],
-                visible=i < nvisible,
-                returned=items,
-                returned_tuple=is_tuple,
-                error=_error_dict(rec.get("error")),
-                graph=graph,
-                output_index=output_index if isinstance(output_index, int) else None,
-                trace_error=_error_dict(rec.get("trace_error")),
-                locals={str(k): _value(v) for k, v in locals_raw.items()},
-            )
-        )
+    return [_point_record(i, rec, point, visible=i < nvisible)
+            for i, (rec, point) in enumerate(zip(records, expected_points, strict=False))]
+
+
+def load_fresh(spec: dict, raw: dict) -> list[PointData]:
+    """What was collected at the exercise's fresh points (``points.fresh_points``, derived again here), each
+    checked like a test point. They are never scored, so data that does not fit (forged or cut short) only
+    leaves them out: []."""
+    records = raw.get("fresh")
+    if not isinstance(records, list) or not records or spec.get("kind") == "graph":
+        return []
+    candidates = fresh_points(spec)
+    if len(records) > len(candidates):
+        return []
+    try:
+        out = [_point_record(i, rec, point, visible=False)
+               for i, (rec, point) in enumerate(zip(records, candidates, strict=False))]
+    except (MalformedRawError, TooLarge, ValueError, TypeError, KeyError, IndexError, AttributeError,
+            OverflowError):
+        return []
+    for p in out:
+        p.fresh = True
     return out
 
 
+def _point_record(i: int, rec, point, visible: bool) -> PointData:
+    """One collected record at ``point`` (the exercise's own), checked for shape, its graph rebuilt."""
+    if not isinstance(rec, dict):
+        raise MalformedRawError(f"point {i} is not a dict")
+    inputs = rec.get("inputs")
+    if not isinstance(inputs, list) or [as_number(v) for v in inputs] != [float(v) for v in point]:
+        raise MalformedRawError(f"point {i} was run at other inputs than the exercise's")
+    returned = rec.get("returned")
+    items, is_tuple = None, False
+    if returned is not None:
+        if not isinstance(returned, dict) or not isinstance(returned.get("items"), list):
+            raise MalformedRawError(f"point {i}: returned values are malformed")
+        items = [_value(v) for v in returned["items"]]
+        is_tuple = bool(returned.get("tuple"))
+    graph = None
+    if rec.get("graph") is not None:
+        nodes = rec["graph"].get("nodes") if isinstance(rec["graph"], dict) else None
+        if isinstance(nodes, list) and len(nodes) > MAX_OPERATIONS:
+            raise TooLarge(sum(1 for d in nodes if not (isinstance(d, dict) and d.get("op") in ("input", "const"))))
+        try:
+            graph = Graph.from_dict(rec["graph"])
+        except (AutodiffError, KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise MalformedRawError(f"point {i}: the traced graph is malformed ({exc})") from None
+        if any(np.ndim(n.value) != 0 or n.op not in _SCALAR_OPS for n in graph.nodes):
+            raise MalformedRawError(f"point {i}: the traced graph is not a graph of numbers")
+        for n in graph.nodes:
+            if not (n.line is None or (isinstance(n.line, int) and not isinstance(n.line, bool))):
+                raise MalformedRawError(f"point {i}: node {n.id} has a line that is not a number")
+            if not (n.source is None or isinstance(n.source, str)):
+                raise MalformedRawError(f"point {i}: node {n.id} has a source that is not text")
+        ins = (
+            [graph.nodes[k] for k in graph.inputs]
+            if all(isinstance(k, int) and 0 <= k < len(graph.nodes) for k in graph.inputs)
+            else None
+        )
+        if (
+            ins is None
+            or [as_number(n.value) for n in ins] != [float(v) for v in point]
+            or any(n.op != "input" for n in ins)
+        ):
+            raise MalformedRawError(f"point {i}: the graph's inputs are not the test point")
+        if len(graph.outputs) != 1 or not 0 <= graph.outputs[0] < len(graph.nodes):
+            raise MalformedRawError(f"point {i}: the graph must have one output")
+    locals_raw = rec.get("locals") or {}
+    if not isinstance(locals_raw, dict):
+        raise MalformedRawError(f"point {i}: locals are malformed")
+    output_index = rec.get("output_index")
+    return PointData(
+        index=i,
+        inputs=[float(v) for v in point],
+        visible=visible,
+        returned=items,
+        returned_tuple=is_tuple,
+        error=_error_dict(rec.get("error")),
+        graph=graph,
+        output_index=output_index if isinstance(output_index, int) else None,
+        trace_error=_error_dict(rec.get("trace_error")),
+        locals={str(k): _value(v) for k, v in locals_raw.items()},
+    )
+
+
 def numbers_shown(spec: dict, p: PointData) -> bool:
-    """Whether words about ``p`` may quote numbers: only at a visible test point. At a hidden one every
-    number (its inputs, the reference there, the student's own values, which give the inputs away:
-    vbar4 = v1 = x1) stays out of what a student sees, whatever ``show_expected`` says."""
-    return p.visible
+    """Whether words about ``p`` may quote numbers: only at a visible test point or a fresh point (no test
+    point). At a hidden one every number (its inputs, the reference there, the student's own values, which
+    give the inputs away: vbar4 = v1 = x1) stays out of what a student sees, whatever ``show_expected``
+    says."""
+    return p.visible or p.fresh
 
 
 def point_words(spec: dict, p: PointData) -> str:
-    """``at x0 = 1.8, x1 = 2.4`` for a point the student may see; a hidden point is never spelled out."""
+    """``at x0 = 1.8, x1 = 2.4`` for a point the student may see (``at a fresh point x0 = ..., not one of the
+    test points`` for a fresh one); a hidden point is never spelled out."""
     if numbers_shown(spec, p):
         args = list(spec.get("args") or [f"x{i}" for i in range(len(p.inputs))])
-        return "at " + ", ".join(f"{a} = {fmt(v)}" for a, v in zip(args, p.inputs, strict=False))
+        inputs = ", ".join(f"{a} = {fmt(v)}" for a, v in zip(args, p.inputs, strict=False))
+        return note("fresh-point", point=inputs) if p.fresh else "at " + inputs
     return "at one of the hidden test points"
 
 
@@ -450,7 +479,8 @@ def judge_function(spec: dict, raw: dict) -> CheckResult:
         return timeout_result(spec, raw)
     if not points:
         raise InternalCheckError(f"exercise {spec.get('id')!r} has no test points")
-    for p in points:
+    fresh = load_fresh(spec, raw)
+    for p in points + fresh:
         if p.graph is not None:
             name_unnamed(p.graph)
     stub = unanswered_function(spec, points)
@@ -482,14 +512,14 @@ def judge_function(spec: dict, raw: dict) -> CheckResult:
     if spec["kind"] == "reverse":
         from .reverse import judge_reverse
 
-        return judge_reverse(spec, points, failures, source_facts(raw.get("source")))
+        return judge_reverse(spec, points, failures, source_facts(raw.get("source")), fresh)
     if spec["kind"] == "forward":
         from .forward import judge_forward
 
-        return judge_forward(spec, points, failures, source_facts(raw.get("source")))
+        return judge_forward(spec, points, failures, source_facts(raw.get("source")), fresh)
     from .decomposition import judge_decomposition
 
-    return judge_decomposition(spec, points, failures)
+    return judge_decomposition(spec, points, failures, fresh)
 
 
 def _by_value_rows(spec: dict, points: list[PointData]) -> list[dict]:

@@ -82,37 +82,71 @@ def _inside(spec: dict, point) -> bool:
     return True
 
 
-def seed_of(spec: dict) -> int:
-    """The random generator's seed of an exercise: the first 8 bytes of SHA-256("assignment:id")."""
-    text = f"{spec.get('assignment', '')}:{spec.get('id', '')}".encode()
+def seed_of(spec: dict, purpose: str = "") -> int:
+    """The random generator's seed of an exercise: the first 8 bytes of SHA-256("assignment:id"), or of
+    "assignment:id:purpose" for a generator of another purpose (the fresh points)."""
+    text = f"{spec.get('assignment', '')}:{spec.get('id', '')}{f':{purpose}' if purpose else ''}".encode()
     return int.from_bytes(hashlib.sha256(text).digest()[:8], "big")
 
 
 def random_points(spec: dict) -> list[list[float]]:
     """The exercise's ``random_points`` points (see the module docstring). Raises InternalCheckError if the
-    domain
-    leaves too little room to find them."""
+    domain leaves too little room to find them."""
     count = int(spec.get("random_points") or 0)
     if count <= 0:
         return []
+    found = _draw(spec, count, seed_of(spec), digits=4)
+    if len(found) < count:
+        raise InternalCheckError(
+            f"exercise {spec.get('id')!r}: found only {len(found)} of {count} random points "
+            f"inside the domain {spec.get('domain')} after {_MAX_DRAWS} draws"
+        )
+    return found
+
+
+def _draw(spec: dict, count: int, seed: int, digits: int, avoid=None) -> list[list[float]]:
+    """Up to ``count`` points drawn from the generator ``seed`` inside the domain, where the reference is
+    finite, rounded to ``digits`` decimals; with ``avoid``, distinct and none of them in ``avoid``."""
     arity = len(spec.get("args") or [])
     low, high = spec.get("random_range") or DEFAULT_RANGE
-    rng = np.random.default_rng(seed_of(spec))
+    rng = np.random.default_rng(seed)
     found: list[list[float]] = []
     for _ in range(_MAX_DRAWS):
         # Rounded so a point reads well in feedback and survives a JSON round trip exactly.
-        point = [round(float(v), 4) for v in rng.uniform(low, high, size=arity)]
-        if not _inside(spec, point):
+        point = [round(float(v), digits) for v in rng.uniform(low, high, size=arity)]
+        if (avoid is not None and (point in avoid or point in found)) or not _inside(spec, point):
             continue
         if spec.get("reference") is not None and not math.isfinite(reference_value(spec, point)):
             continue
         found.append(point)
         if len(found) == count:
-            return found
-    raise InternalCheckError(
-        f"exercise {spec.get('id')!r}: found only {len(found)} of {count} random points "
-        f"inside the domain {spec.get('domain')} after {_MAX_DRAWS} draws"
-    )
+            break
+    return found
+
+
+#: How many fresh points an exercise with hidden points is also run at (see ``fresh_points``).
+FRESH_CANDIDATES = 3
+#: The kinds whose diagnosis at a hidden point can be shown again with numbers at a fresh point.
+FRESH_KINDS = ("decomposition", "forward", "reverse")
+
+
+def fresh_points(spec: dict) -> list[list[float]]:
+    """The candidates for a fresh point of an exercise with hidden points: points that are none of its test
+    points (visible, hidden or random), inside its domain, where the reference is finite, drawn from their own
+    generator ("assignment:id:fresh", so never the random points' sequence and never derived from a hidden
+    point). The student's function is run there too, but a fresh point is never scored: when the diagnosis is
+    at a hidden point, feedback may quote numbers at a fresh point where the answer is also wrong.
+
+    A spec that carries ``fresh_points`` (what ``collect_spec`` sends to the sandbox) has them as given. None
+    for an exercise without hidden points or of another kind."""
+    if "fresh_points" in spec:
+        return [[float(v) for v in p] for p in spec["fresh_points"] or []]
+    tests = test_points(spec, hidden=True)
+    if spec.get("kind") not in FRESH_KINDS or spec.get("reference") is None or len(tests) <= visible_count(spec):
+        return []
+    # Four decimals, like the random points: an instructor's short decimals (0.3, -1.2) never turn up in one
+    # by chance, so no number of a fresh point reads as a hidden one.
+    return _draw(spec, FRESH_CANDIDATES, seed_of(spec, "fresh"), digits=4, avoid=tests)
 
 
 def test_points(spec: dict, hidden: bool = True) -> list[list[float]]:

@@ -44,7 +44,9 @@ class CheckResult:
     ``graph``: the student's traced graph at the visible test point (``{"data", "labels"}``), drawn by the
     feedback. ``solution``: the corrected line of the culprit. ``reveal``: how much of this result a student may see
     (``checks.reveal.LEVELS``); a result straight from ``judge`` is complete ("solution"), ``revealed`` cuts
-    it down to a level.
+    it down to a level. ``fresh``: when the diagnosis is at a hidden point, the same mistake at a fresh point
+    (no test point, never scored) with its numbers, ``{"point", "part", "received", "expected"}``; None
+    otherwise.
     """
 
     exercise: str
@@ -67,6 +69,7 @@ class CheckResult:
     solution: str = ""
     reveal: str = "solution"
     graph: dict | None = None
+    fresh: dict | None = None
 
     def to_dict(self) -> dict:
         """JSON-safe plain data (non-finite numbers become the strings "nan", "inf", "-inf")."""

@@ -61,6 +61,7 @@ def revealed(result: CheckResult, level: str) -> CheckResult:
             out.point = None
             out.received = {}
             out.graph = None
+        out.fresh = None
         keep = _ROW_KEYS[level]
         out.rows = [{k: v for k, v in r.items() if k in keep} for r in out.rows if keep]
         out.expected = {}

@@ -9,7 +9,7 @@ wrong: an adjoint that follows correctly from wrong downstream adjoints only inh
 
 from __future__ import annotations
 
-from ..notation import _NUMBERED, adjoint_name, adjoint_names, join_sum, numbered_order, times
+from ..notation import _NUMBERED, adjoint_name, adjoint_names, join_sum, note, numbered_order, times
 from .analysis import GraphFacts
 from .diagnose import Term, diagnose, partial_formula, unreadable
 from .expected import Expected, expected_at
@@ -21,6 +21,7 @@ from .judge import (
     hidden_summary,
     make_result,
     numbers_shown,
+    point_failure,
     point_words,
     settle_part,
     shown_point,
@@ -375,10 +376,61 @@ def _rule_words(graph, n: int, facts: GraphFacts, labels: dict[int, str]) -> str
     return join_sum(terms)
 
 
-def judge_reverse(spec: dict, points: list[PointData], failures: dict | None = None, source=None):
+def judge_reverse(spec: dict, points: list[PointData], failures: dict | None = None, source=None, fresh=()):
     rtol, atol = tolerances(spec)
     verdicts = [_evaluate_point(spec, p, rtol, atol, source) for p in points]
-    return combine(spec, points, verdicts, failures, source)
+    return combine(spec, points, verdicts, failures, source,
+                   fresh=fresh, evaluate=lambda p: _evaluate_point(spec, p, rtol, atol, source))
+
+
+def _hidden_numbers(points: list[PointData], verdicts: list[PointVerdict]) -> list[float]:
+    """What a fresh point's words must never quote: every hidden point's inputs, and the reference's and the
+    student's values there, but for those the visible points show anyway (a number pasted in is the same at
+    every point) and whole numbers (the rules' words use them). An honest answer's values at a fresh point
+    match none of them; an answer that remembered the hidden points it was called at, and returns them at a
+    fresh point, gets no numbers."""
+    hidden, shown = [], []
+    for p, v in zip(points, verdicts, strict=True):
+        (shown if p.visible else hidden).extend([*p.inputs, *v.expected.values(), *v.received.values()])
+    shown = {f"{float(x):.10g}" for x in shown if finite(x)}
+    return [float(x) for x in hidden
+            if finite(x) and not float(x).is_integer() and f"{float(x):.10g}" not in shown]
+
+
+def _any_of(values, numbers: list[float]) -> bool:
+    """Whether any of ``values`` is one of ``numbers`` (to 10 significant digits: the same number, however it
+    was computed)."""
+    return any(f"{float(x):.10g}" == f"{h:.10g}" for x in values for h in numbers)
+
+
+def fresh_reading(spec: dict, shown: PointVerdict, fresh, evaluate, forbidden: list[float]) -> tuple[str, dict] | None:
+    """The mistake ``shown`` diagnosed at a hidden point, shown with numbers at the first fresh point where the
+    answer is wrong the same way (the same culprit and mistake): ``(words, data)``, the data for
+    ``CheckResult.fresh``. None when no fresh point fits. A fresh point never changes the verdict, so one that
+    cannot be judged is passed over."""
+    for p in fresh:
+        if point_failure(spec, p, None) is not None:
+            continue
+        try:
+            v = evaluate(p)
+        except Exception:  # noqa: BLE001 - an illustration that cannot be made is left out, never fatal
+            continue
+        if not v.failed or v.culprit != shown.culprit or v.mistakes[:1] != shown.mistakes[:1]:
+            continue
+        wrong = [row.get("name", row["part"]) for row in v.rows.values() if not row["ok"]]
+        part = next((name for name in sorted(wrong, key=lambda name: name != shown.culprit)
+                     if finite(v.received.get(name))), None)
+        if part is None:
+            continue
+        received, expected = v.received[part], v.expected.get(part)
+        show = spec.get("show_expected", True) and finite(expected)
+        if _any_of([received, expected] if show else [received], forbidden):
+            continue
+        words = note("fresh-values", where=point_words(spec, p), part=part, received=fmt(received),
+                     expected=f", and the right value is {fmt(expected)}" if show else "")
+        return words, {"point": list(p.inputs), "part": part, "received": {part: received},
+                       "expected": {part: expected} if show else {}}
+    return None
 
 
 def _consistent_reading(shown: PointVerdict, verdicts: list[PointVerdict]) -> PointVerdict:
@@ -429,10 +481,12 @@ def _lost_at_point(row: dict) -> bool:
 
 
 def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
-            failures: dict[int, PointFailure] | None = None, source=None):
+            failures: dict[int, PointFailure] | None = None, source=None, fresh=(), evaluate=None):
     """One result from the verdicts at every judged point: a part is right only if it is right at every point;
     the words and compared values come from the first point where something is wrong. A point in
-    ``failures`` (or a part that is NaN at one point only) costs that point's share."""
+    ``failures`` (or a part that is NaN at one point only) costs that point's share. When those words are
+    about a hidden point, ``evaluate`` (a point's verdict) reads the ``fresh`` points for the same mistake
+    with numbers (``fresh_reading``); they never change the score."""
     failures = failures or {}
     total = len(points) + len(failures)
     first = next((i for i, v in enumerate(verdicts) if v.failed), 0)
@@ -468,6 +522,11 @@ def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
                              [v.failed for v in verdicts] + [True] * len(failures))
     if summary:
         messages.insert(0, summary)
+    extra = None
+    if evaluate is not None and fresh and shown.failed and not numbers_shown(spec, points[first]):
+        extra = fresh_reading(spec, shown, fresh, evaluate, _hidden_numbers(points, verdicts))
+        if extra is not None:
+            messages.insert(bool(summary) + 1, extra[0])
     for f in sorted(failures.values(), key=lambda f: f.point.index):
         rows.append({"part": f"point {f.point.index + 1}", "label": "a test point", "ok": False,
                      "status": "wrong", "message": f.message, "code": f.code})
@@ -496,4 +555,5 @@ def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
         point=shown_point(spec, points[first]),
         graph=drawn_graph(points, verdicts),
         score=score,
+        fresh=extra[1] if extra is not None else None,
     )

@@ -162,7 +162,9 @@ def test_no_message_at_any_level_uses_the_graders_jargon(results, level):
 def test_every_shared_sentence_renders_with_its_fields_and_reads_plainly():
     fields = {"visible": "the visible test point", "wrong": "all 4 hidden test points", "what": "`f`",
               "verb": "is", "culprit": "vbar1", "runs": 2, "s": "s", "more": LEVEL_WORDS["hint"],
-              "error": "ZeroDivisionError: division by zero"}
+              "error": "ZeroDivisionError: division by zero", "point": "x0 = 0.5107, x1 = -1.3021",
+              "where": "at a fresh point x0 = 0.5107, x1 = -1.3021 (not one of the test points)", "part": "vbar1",
+              "received": "0.25", "expected": ", and the right value is 1.5"}
     for key in NOTES:
         text = note(key, **fields)
         assert "{" not in text and not JARGON.search(text), key
