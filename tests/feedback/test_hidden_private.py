@@ -116,5 +116,16 @@ def test_batch_outputs_quote_no_hidden_number(tmp_path):
         seen["gradebook comments"] = "\n".join(str(c) for (c,) in db.execute(
             "select coalesce(auto_comment, '') || ' ' || coalesce(manual_comment, '') from comment"))
     assert "Right at the visible test point" in seen["paste_derivatives feedback"]
+    # The fresh points were run in the sandbox with the test points and judged here: their numbers are shown
+    # (tests/feedback/test_fresh_point.py checks them), the score is the one without them.
+    for where in ("paste_derivatives feedback", "paste_derivatives notebook"):
+        assert seen[where].count("(not one of the test points)") >= len(hidden_exercises(CONFIG)), where
+    by_student = {r["student"]: r for r in summary.results}
+    for entry in by_student["paste_derivatives"]["exercises"]:
+        if entry["id"] in {s["id"] for s in hidden_exercises(CONFIG)}:
+            spec = CONFIG.exercise(entry["id"])
+            raw = collect(spec, _namespace(spec, "derivatives"))
+            unfresh = judge(spec, {k: v for k, v in raw.items() if k != "fresh"})
+            assert entry["check"]["fresh"] is not None and entry["score"] == round(unfresh.score * spec["points"], 4)
     for where, text in seen.items():
         assert leaks(text, FORBIDDEN, allowed) == [], where
