@@ -133,4 +133,5 @@ def judge_decomposition(spec: dict, points: list[PointData], failures: dict | No
         graph=drawn_graph(points, verdicts),
         score=(y_credit + structure) / 2,
         fresh=extra[1] if extra is not None else None,
+        failed_at=[p.index for p, v in zip(points, verdicts, strict=True) if v.failed] + list(failures),
     )

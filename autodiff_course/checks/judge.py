@@ -121,6 +121,7 @@ def make_result(
     score: float | None = None,
     graph: dict | None = None,
     fresh: dict | None = None,
+    failed_at: list[int] | None = None,
 ) -> CheckResult:
     """A result whose score is ``score`` if given, else the mean credit of ``rows`` (1 right, 0.5 wrong only
     by inheritance, 0 wrong); all-or-nothing without ``partial_credit``. ``feedback`` is rendered from the
@@ -163,6 +164,7 @@ def make_result(
         atol=tolerances(spec)[1],
         show_expected=show,
         fresh=None if fresh is None else {**fresh, "expected": fresh.get("expected", {}) if show else {}},
+        failed_at=sorted(failed_at or []),
     )
     result.feedback = render(result, "text")
     return result
@@ -491,11 +493,14 @@ def judge_function(spec: dict, raw: dict) -> CheckResult:
         # Nothing can be judged anywhere: the first failure is the whole verdict.
         f = failures[points[0].index]
         if f.code == "exception":
-            return error_result(spec, f.message, mistakes=["exception"])
+            result = error_result(spec, f.message, mistakes=["exception"])
+            result.failed_at = sorted(failures)
+            return result
         by_value = _by_value_rows(spec, points) if f.code == "cannot-follow" else []
         return make_result(
             spec,
             status="failed",
+            failed_at=list(failures),
             rows=by_value + [{"part": "trace", "label": "traced graph", "ok": False, "status": "wrong",
                               "message": f.message}],
             messages=[f.message],

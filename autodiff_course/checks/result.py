@@ -46,7 +46,8 @@ class CheckResult:
     (``checks.reveal.LEVELS``); a result straight from ``judge`` is complete ("solution"), ``revealed`` cuts
     it down to a level. ``fresh``: when the diagnosis is at a hidden point, the same mistake at a fresh point
     (no test point, never scored) with its numbers, ``{"point", "part", "received", "expected"}``; None
-    otherwise.
+    otherwise. ``failed_at``: the indexes (into ``points.test_points``) of the test points where the answer
+    is wrong or could not be judged, for the instructor's report; a student's view never carries them.
     """
 
     exercise: str
@@ -70,6 +71,7 @@ class CheckResult:
     reveal: str = "solution"
     graph: dict | None = None
     fresh: dict | None = None
+    failed_at: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """JSON-safe plain data (non-finite numbers become the strings "nan", "inf", "-inf")."""

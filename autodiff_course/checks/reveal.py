@@ -83,8 +83,12 @@ def with_solution(result: CheckResult) -> CheckResult:
 
 def student_view(result: CheckResult, level: str) -> CheckResult:
     """What a student sees of ``result`` at ``level``: cut down, or at ``solution`` with the corrected line
-    written out."""
-    return with_solution(result) if level == "solution" else revealed(result, level)
+    written out; never which test points it failed at (that is the instructor's report's)."""
+    view = with_solution(result) if level == "solution" else revealed(result, level)
+    if view.failed_at:
+        view = copy.deepcopy(view) if view is result else view
+        view.failed_at = []
+    return view
 
 
 def feedback_view(result: CheckResult, spec: dict) -> CheckResult:

@@ -556,4 +556,5 @@ def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
         graph=drawn_graph(points, verdicts),
         score=score,
         fresh=extra[1] if extra is not None else None,
+        failed_at=[p.index for p, v in zip(points, verdicts, strict=True) if v.failed] + list(failures),
     )

@@ -1,5 +1,8 @@
 """Per-student feedback pages and the class report, rendered from stored results only.
 
+The class report is the instructor's: it alone lists each exercise's hidden test points and how many
+students failed at each, in a section marked "instructor only".
+
 Feedback shows the checkers' diagnosis of each exercise (rendered by `CheckResult._repr_html_`, which honours
 the exercise's `show_expected`), never test cell source, hidden points or hidden reference values: nothing
 from the config but the exercise id, kind and points reaches the page. Everything here is deterministic
@@ -206,8 +209,36 @@ def class_statistics(results: list[dict], configs: dict) -> dict:
                        "totals": [(r["student"], r["score"]) for r in mine], "exercises": exercises,
                        "states": {k: states.get(k, 0) for k in ("submitted", "unanswered", "missing")},
                        "late": sum(bool((r.get("late") or {}).get("seconds_late")) for r in every),
-                       "items": item_statistics(mine, config)}
+                       "items": item_statistics(mine, config), "hidden": hidden_point_statistics(mine, config)}
     return stats
+
+
+def hidden_point_statistics(submitted: list[dict], config) -> dict[str, list[dict]]:
+    """Per exercise with hidden test points (``hidden_points`` and the seeded random ones), each of them:
+    ``{"point", "origin" ("hidden" or "random"), "failed" (how many of the submitted students' answers were
+    wrong there, or raised there), "judged" (how many were judged at the points at all)}``. For the instructor
+    only."""
+    from autodiff_course.checks.points import test_points, visible_count
+
+    out = {}
+    for spec in config.exercises:
+        try:
+            points = test_points(spec, hidden=True)
+        except Exception:  # noqa: BLE001 - an exercise whose points cannot be drawn has nothing to list
+            continue
+        start = visible_count(spec)
+        if len(points) <= start:
+            continue
+        # Judged at the points: a verdict, or an error that names the points it failed at (it raised there).
+        checks = [e["check"] for r in submitted for e in r["exercises"]
+                  if e["id"] == spec["id"] and e.get("check") is not None
+                  and (e["check"].get("status") in ("ok", "failed") or e["check"].get("failed_at"))]
+        given = len(spec.get("hidden_points") or [])
+        out[spec["id"]] = [
+            {"point": point, "origin": "hidden" if i - start < given else "random", "judged": len(checks),
+             "failed": sum(i in (c.get("failed_at") or []) for c in checks)}
+            for i, point in enumerate(points) if i >= start]
+    return out
 
 
 def _histogram_svg(stats: dict) -> str:
@@ -270,6 +301,7 @@ def render_report(results: list[dict], configs: dict) -> str:
                         f"<td>{100 * ex['pass_rate']:.0f}%</td><td>{mistakes}</td><td>{statuses}</td></tr>")
         parts.append("<table><tr><th>exercise</th><th>mean</th><th>pass rate</th>"
                      "<th>most common mistakes</th><th>statuses</th></tr>" + "".join(rows) + "</table>")
+        parts.append(_hidden_points_table(info["hidden"]))
     flagged = []
     for result in sorted(results, key=lambda r: (r["student"], r["assignment"])):
         bad = sorted({e["status"] for e in result["exercises"]} & {"tampered", "error", "timeout"})
@@ -310,6 +342,22 @@ def _student_table(results: list[dict], configs: dict) -> str:
     head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
     return ("<h2>Students</h2><table class=\"students\"><tr><th>student</th>" + head + "<th>total</th></tr>"
             + "".join(rows) + "</table>")
+
+
+def _hidden_points_table(hidden: dict[str, list[dict]]) -> str:
+    if not hidden:
+        return ""
+    from autodiff_course.notation import fmt
+
+    rows = []
+    for ex_id, points in hidden.items():
+        for p in points:
+            where = "(" + ", ".join(fmt(v) for v in p["point"]) + ")"
+            rows.append(f"<tr><td>{html.escape(ex_id)}</td><td>{html.escape(where)}</td><td>{p['origin']}</td>"
+                        f"<td>{p['failed']} of {p['judged']}</td></tr>")
+    return ("<h3 class=\"instructor-only\">Hidden test points (instructor only: never shown to students)</h3>"
+            "<table class=\"hidden-points instructor-only\"><tr><th>exercise</th><th>hidden point</th>"
+            "<th>from</th><th>students wrong there</th></tr>" + "".join(rows) + "</table>")
 
 
 def _item_table(items: dict) -> str:

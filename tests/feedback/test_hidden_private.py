@@ -129,3 +129,8 @@ def test_batch_outputs_quote_no_hidden_number(tmp_path):
             assert entry["check"]["fresh"] is not None and entry["score"] == round(unfresh.score * spec["points"], 4)
     for where, text in seen.items():
         assert leaks(text, FORBIDDEN, allowed) == [], where
+        assert "instructor only" not in text, where
+    # The instructor's own report lists them, marked as the instructor's.
+    report = (out / "report.html").read_text()
+    assert "Hidden test points (instructor only" in report
+    assert leaks(report, FORBIDDEN, allowed), "the report shows the hidden points"

@@ -170,3 +170,77 @@ def test_a_hand_in_of_the_untouched_stubs_is_unanswered_not_a_zero_of_the_class(
     stats = class_statistics([*RESULTS, stub, tried], CONFIGS)["hw"]
     assert stats["states"] == {"submitted": 4, "unanswered": 1, "missing": 1}
     assert [s for s, _ in stats["totals"]] == ["amy", "bo", "cal", "fay"]
+
+
+def _course_forward():
+    """The course's forward exercise (4 hidden points: 2 given, 2 drawn) and its instructor's solution."""
+    import sys
+
+    import nbformat
+    import numpy as np
+
+    from autodiff_course.course.config import load_config
+
+    repo = Path(__file__).resolve().parents[2]
+    config = load_config(repo / "graders" / "autodiff_by_hand.toml")
+    sys.path.insert(0, str(repo / "examples"))
+    try:
+        import make_examples
+    finally:
+        sys.path.pop(0)
+    nb = nbformat.read(repo / "notebooks" / "autodiff_by_hand" / "autodiff_by_hand.ipynb", as_version=4)
+    scope = {"np": np}
+    exec(make_examples.solutions(nb)["forward"], scope)  # noqa: S102 - the instructor's solution
+    return config, config.exercise("forward"), scope["function_dx0"]
+
+
+def _wrong_where(solution, wrong: list[bool]):
+    """The solution with its returned derivative off by one at the test points ``wrong`` marks (the function
+    is run plain then traced at each point in turn; later calls, at the fresh points, are right)."""
+    calls = []
+
+    def function_dx0(x0, x1, x2):
+        k = len(calls) // 2
+        calls.append(k)
+        y, d = solution(x0, x1, x2)
+        return y, d + (1.0 if k < len(wrong) and wrong[k] else 0.0)
+
+    return function_dx0
+
+
+def test_only_the_instructors_report_lists_the_hidden_points_and_who_failed_at_each():
+    from autodiff_course.checks import collect, judge
+    from autodiff_course.checks.points import test_points
+    from autodiff_course.checks.reveal import feedback_data
+    from autodiff_course.notation import fmt
+
+    config, spec, solution = _course_forward()
+    points = test_points(spec, hidden=True)
+    answers = {"right": [False] * len(points), "negative_x0": [p[0] < 0 for p in points],
+               "hidden_only": [False] + [True] * (len(points) - 1),
+               "first_hidden": [i == 1 for i in range(len(points))]}
+    results = []
+    for student, wrong in answers.items():
+        check = judge(spec, collect(spec, {"function_dx0": _wrong_where(solution, wrong)}))
+        assert check.passed == (not any(wrong))
+        ex = {"id": "forward", "kind": "forward", "max_score": 3.0, "score": points_awarded(check.score, 3),
+              "status": check.status, "message": check.feedback, "check": check.to_dict()}
+        results.append({"student": student, "assignment": config.assignment, "notebook": config.notebook,
+                        "handed_in": True, "problems": [], "tampered": {}, "exercises": [ex],
+                        "score": ex["score"], "max_score": 3.0})
+    page = render_report(results, {config.assignment: config})
+    section = page.split("Hidden test points (instructor only")[1].split("</table>")[0]
+    rows = re.findall(r"<tr><td>forward</td><td>\(([^)]*)\)</td><td>(\w+)</td><td>(\d+) of (\d+)</td></tr>",
+                      section)
+    assert [r[0] for r in rows] == [", ".join(fmt(v) for v in p) for p in points[1:]]
+    assert [r[1] for r in rows] == ["hidden", "hidden", "random", "random"]
+    # Counted from the answers as written, not from the checker: who was made wrong at each hidden point.
+    assert [(int(r[2]), int(r[3])) for r in rows] == [
+        (sum(wrong[i] for wrong in answers.values()), len(answers)) for i in range(1, len(points))]
+    # What students see of the same results carries none of it.
+    for r in results:
+        entry_ = r["exercises"][0]
+        viewed = {**entry_, "check": feedback_data(entry_["check"], spec)}
+        page = render_feedback({**r, "exercises": [viewed]}, config)
+        assert "instructor only" not in page and viewed["check"]["failed_at"] == []
+        assert all(", ".join(fmt(v) for v in p) not in page for p in points[1:])
