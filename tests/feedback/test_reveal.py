@@ -12,6 +12,7 @@ from autodiff_course.checks import check_reverse, collect, judge
 from autodiff_course.checks.reveal import LEVELS, feedback_view, notebook_view, revealed, student_view
 from autodiff_course.course import grade as notebook_grade
 from autodiff_course.course.config import load_config
+from autodiff_course.notation import note
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "checks"))
@@ -132,3 +133,69 @@ def test_the_compare_stepper_is_offered_from_hint_up():
     offered = {level: notebook_grade("steps", "reverse", points=4, notebook_reveal=level, **fields).stepper
                is not None for level in LEVELS}
     assert offered == {"verdict": False, "culprit": False, "hint": True, "solution": True}
+
+
+# -- every level on answers nobody wrote by hand ------------------------------------------------------------
+import generate as G  # noqa: E402  (tests/checks, on the path above)
+
+
+def _generated_wrong_answers() -> list:
+    """For every function exercise of graders/*.toml, the first mutant of its solution of each mutation class
+    that the checker fails (a mutant that raises, or whose values equal the solution's, has no diagnosis to
+    reveal)."""
+    picked = []
+    for ex in G.exercises():
+        seen = set()
+        for mutant in G.mutants(ex):
+            if mutant.what in seen or not G.values_differ(ex, mutant, ex.spec["test_points"]):
+                continue
+            seen.add(mutant.what)
+            picked.append(mutant)
+    return picked
+
+
+WRONG = _generated_wrong_answers()
+
+
+def _judged(mutant):
+    ex = mutant.exercise
+    return ex.spec, judge(ex.spec, collect(ex.spec, {ex.name: G.compile_variant(mutant)}))
+
+
+def test_the_generated_answers_cover_every_function_exercise():
+    exercises = {ex.spec["id"] for ex in G.exercises()}
+    assert {m.exercise.spec["id"] for m in WRONG} == exercises and len(exercises) == 4
+    assert len(WRONG) >= 4 * 3
+
+
+@pytest.mark.parametrize("mutant", WRONG, ids=[f"{m.exercise.spec['id']}: {m.what} line {m.line}" for m in WRONG])
+def test_each_level_shows_exactly_what_it_allows_on_a_generated_wrong_answer(mutant):
+    spec, full = _judged(mutant)
+    assert full.status == "failed" and full.culprit, mutant.source
+    diagnosis = next(m for m in full.messages if not m.startswith("Right at "))
+    summary = [m for m in full.messages if m.startswith("Right at ")]
+    corrected = f"The corrected line: {full.solution}"
+    for level in LEVELS:
+        # The notebook check and the graded feedback at the same level show the same.
+        seen = notebook_view(full, dict(spec, notebook_reveal=level, reveal_ladder=0))
+        graded = feedback_view(full, dict(spec, feedback_reveal=level))
+        assert seen.to_dict() == graded.to_dict(), level
+        shown = _everything(seen)
+        assert seen.failed_at == [] and seen.score == full.score, level
+        if level == "verdict":
+            assert seen.messages == summary + [note("verdict-only")] and seen.rows == []
+            assert seen.culprit is None and full.culprit not in seen.feedback + seen._repr_html_()
+            assert seen.graph is None and seen.received == {} and seen.point is None
+        elif level == "culprit":
+            assert seen.messages == summary + [note("culprit-only", culprit=full.culprit)]
+            assert all(set(r) <= {"part", "label", "name", "status", "ok", "received"} for r in seen.rows)
+            assert seen.expected == {} and seen.mistakes == []
+        if level in ("verdict", "culprit"):
+            assert diagnosis not in shown and not any(r.get("message") for r in seen.rows), level
+            assert seen.fresh is None and seen.solution == ""
+        else:
+            assert diagnosis in seen.feedback and seen.mistakes == full.mistakes
+        # The corrected line: at `solution` only (a forward pass has none to give).
+        assert (corrected in seen.feedback) == (level == "solution" and bool(full.solution)), level
+        if full.solution and level != "solution":
+            assert full.solution not in shown and "The corrected line" not in shown, level
