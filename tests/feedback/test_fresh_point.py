@@ -227,3 +227,10 @@ def test_the_in_notebook_check_with_hidden_tests_shows_the_fresh_point():
     assert "at a fresh point" in str(g) and "not one of the test points" in g._repr_html_()
     assert g.earned == pytest.approx(judge(spec, {k: v for k, v in collect(spec, _namespace(spec)).items()
                                                   if k != "fresh"}).score * spec["points"], abs=1e-4)
+
+
+def test_the_readme_quotes_the_fresh_point_as_the_checker_writes_it():
+    spec = CONFIG.exercise("forward")
+    words = next(m for m in judge(spec, collect(spec, _namespace(spec))).messages if "fresh point" in m)
+    readme = " ".join((REPO / "README.md").read_text().split())
+    assert f'"{words}"' in readme
