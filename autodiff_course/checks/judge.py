@@ -220,8 +220,7 @@ def timeout_result(spec: dict, raw: dict) -> CheckResult:
         messages=[
             f"Your code did not finish within the time limit of {float(limit):g} s for this check. Look "
             "for a loop that never ends (a `while` whose condition never becomes false), a function that "
-            "calls itself forever, or a long loop the exercise does not need: the check follows your "
-            "function line by line, which makes each line slower than when you run it yourself."
+            "calls itself forever, or a long loop the exercise does not need."
         ],
     )
 

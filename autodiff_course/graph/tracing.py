@@ -119,17 +119,37 @@ def _rebind(f: types.FunctionType, g: dict, depth: int = 0) -> types.FunctionTyp
     return new
 
 
-class Tracer:
-    """Records nodes in creation order, the student's line that created each, and the locals that held them."""
+class GraphTooLarge(BaseException):
+    """The traced graph grew past the tracer's limit of operations: the function is stopped there (a
+    BaseException, so a student's ``except Exception`` does not swallow it; a bare ``except:`` that does
+    leaves the tracer marked, and ``run_traced`` raises it again when the function returns)."""
 
-    def __init__(self, code: types.CodeType | None):
+    def __init__(self, limit: int):
+        super().__init__(f"the graph has more than {limit} operations")
+        self.limit = limit
+
+
+class Tracer:
+    """Records nodes in creation order, the student's line that created each, and the locals that held them.
+
+    Cost: tracing must not make a student's plain Python slow (a loop of 10^5 iterations is an honest
+    answer), so no hook runs per line or per call. The student's frame is read only when the engine creates
+    a node (its locals then hold every value bound so far, so a name is recorded for every node it still
+    holds when the next node is made or the function returns) and once after the function returned.
+    ``max_nodes`` bounds the graph: creating one more node raises ``GraphTooLarge``.
+    """
+
+    def __init__(self, code: types.CodeType | None, max_nodes: int | None = None):
         self.code = code
         self.nodes: list = []
         self.seq: dict[int, int] = {}
         self.lines: dict[int, int | None] = {}
         self.names: dict[int, list[str]] = {}
         self.final_locals: dict[str, Any] | None = None
-        self.returned: Any = None
+        self.frame = None
+        self.previous_trace = None
+        self.max_nodes = max_nodes
+        self.too_large = False
 
     def add(self, node, line: int | None) -> None:
         key = id(node)
@@ -140,20 +160,32 @@ class Tracer:
         self.lines[key] = line
 
     def created(self, out, inputs) -> None:
+        if self.max_nodes is not None and len(self.nodes) >= self.max_nodes:
+            self.too_large = True
+            raise GraphTooLarge(self.max_nodes)
         for n in inputs:
             if id(n) not in self.seq:
                 self.add(n, None)
-        self.add(out, self.current_line())
+        frame = self._student_frame()
+        if frame is not None:
+            # The names bound since the last node was made (the store of a line happens after its
+            # operations, so ``out`` itself is named by a later read).
+            self._scan(frame.f_locals)
+        self.add(out, frame.f_lineno if frame is not None else None)
 
-    def current_line(self) -> int | None:
+    def _student_frame(self):
         frame = sys._getframe(2)
         for _ in range(40):
             if frame is None:
                 return None
             if frame.f_code is self.code:
-                return frame.f_lineno
+                return frame
             frame = frame.f_back
         return None
+
+    def current_line(self) -> int | None:
+        frame = self._student_frame()
+        return frame.f_lineno if frame is not None else None
 
     def source(self, line: int | None) -> str | None:
         if line is None or self.code is None:
@@ -174,7 +206,6 @@ class Tracer:
             "autodiff_course functions instead."
         )
 
-    # sys.settrace hooks: record which locals hold which nodes, line by line.
     def _scan(self, local_vars: dict) -> None:
         for name, value in local_vars.items():
             if isinstance(value, (Scalar, Tensor)):
@@ -184,18 +215,20 @@ class Tracer:
                     if name not in names:
                         names.append(name)
 
-    def _local(self, frame, event, arg):
-        if event in ("line", "return"):
-            self._scan(frame.f_locals)
-        if event == "return":
-            self.final_locals = dict(frame.f_locals)
-            self.returned = arg
-        return self._local
-
+    # The one trace event: the call of the student's function gives its frame, and tracing stops there, so
+    # nothing runs per line or per call of anything else. The frame keeps its locals after it returns.
     def _global(self, frame, event, arg):
-        if event == "call" and frame.f_code is self.code:
-            return self._local
+        if frame.f_code is self.code:
+            self.frame = frame
+            sys.settrace(self.previous_trace)
         return None
+
+    def read_final_locals(self) -> None:
+        if self.frame is not None:
+            local_vars = self.frame.f_locals
+            self._scan(local_vars)
+            self.final_locals = dict(local_vars)
+            self.frame = None  # the frame holds every value the function made
 
 
 def _lift(x, i: int):
@@ -223,15 +256,17 @@ class TracedRun:
     locals: dict[str, Any] = field(default_factory=dict)
 
 
-def run_traced(f: Callable, inputs) -> TracedRun:
+def run_traced(f: Callable, inputs, *, max_nodes: int | None = None) -> TracedRun:
     """Call ``f`` on engine versions of ``inputs`` while recording the graph and the names of its locals.
 
     Exceptions raised by ``f`` propagate unchanged (TraceError for things tracing cannot follow).
+    ``max_nodes``: the most nodes the graph may have (inputs and constants included); beyond it the function
+    is stopped with ``GraphTooLarge``, which is raised even if the function caught it.
     """
     code = getattr(f, "__code__", None)
     arg_names = list(code.co_varnames[: code.co_argcount]) if code is not None else []
     nodes = [_lift(x, i) for i, x in enumerate(inputs)]
-    tracer = Tracer(code)
+    tracer = Tracer(code, max_nodes)
     for node, name in zip(nodes, arg_names + [None] * len(nodes)):
         tracer.add(node, code.co_firstlineno if code is not None else None)
         if name is not None:
@@ -241,12 +276,17 @@ def run_traced(f: Callable, inputs) -> TracedRun:
     previous_trace = sys.gettrace()
     previous_tracer = STATE.tracer
     STATE.tracer = tracer
-    sys.settrace(tracer._global)
+    tracer.previous_trace = previous_trace
+    if code is not None:
+        sys.settrace(tracer._global)
     try:
         returned = g(*nodes)
     finally:
         sys.settrace(previous_trace)
         STATE.tracer = previous_tracer
+        tracer.read_final_locals()
+    if tracer.too_large:
+        raise GraphTooLarge(max_nodes)
     run.returned = returned
     run.locals = tracer.final_locals or {}
     return run
