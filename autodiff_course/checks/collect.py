@@ -16,6 +16,7 @@ The raw data (format ``autodiff-course.raw/1``)::
      "fresh": [...],          # records of the same shape at the fresh points (never scored): present once
                               # every test point was collected
      "source": {"text", "first_line"} | None,  # the function's own text, read (never run) by the judge
+     "too_large": int,        # only when the traced graph passed this many nodes (the points stop there)
      "parents": ...,          # graph kind: the student's dict of parents
      "variables": {...}}      # variables kind: snapshots by name
 
@@ -37,9 +38,10 @@ import numpy as np
 from ..engine import primitives as P
 from ..engine.state import by_hand
 from ..graph import Graph
-from ..graph.tracing import run_traced
+from ..graph.tracing import GraphTooLarge, run_traced
 from .kinds import FUNCTION_KINDS, KINDS
 from .points import fresh_points, test_points
+from .spec import MAX_OPERATIONS
 from .timeout import CheckTimeout, time_limit
 
 RAW_FORMAT = "autodiff-course.raw/1"
@@ -125,18 +127,27 @@ def collect_function(spec: dict, namespace: dict, raw: dict) -> None:
     points = test_points(spec, hidden=True)
     if spec.get("kind") == "graph":
         points = points[:1]
-    for point in points:
-        raw["points"].append(_run_at(spec, fn, point))
+    try:
+        for point in points:
+            raw["points"].append(_run_at(spec, fn, point))
+    except GraphTooLarge:
+        # Past the judge's size limit: no graph to send, and the other points would stop there too.
+        raw["too_large"] = MAX_OPERATIONS
+        return
     fresh = fresh_points(spec) if spec.get("kind") != "graph" else []
     if fresh:
         # After every test point, so the time the fresh points take can never cost a scored one.
         raw["fresh"] = []
         for point in fresh:
-            raw["fresh"].append(_run_at(spec, fn, point))
+            try:
+                raw["fresh"].append(_run_at(spec, fn, point))
+            except GraphTooLarge:  # only illustrations: the ones before it are kept
+                break
 
 
 def _run_at(spec: dict, fn: Callable, point) -> dict:
-    """The record of the plain and the traced run of ``fn`` at ``point``."""
+    """The record of the plain and the traced run of ``fn`` at ``point``. Raises GraphTooLarge when the
+    traced run passes the size limit."""
     record: dict[str, Any] = {
         "inputs": list(point),
         "returned": None,
@@ -188,7 +199,7 @@ def _plain_run(fn: Callable, point, record: dict) -> None:
 
 def _traced_run(fn: Callable, point, record: dict) -> None:
     try:
-        run = run_traced(fn, [float(v) for v in point])
+        run = run_traced(fn, [float(v) for v in point], max_nodes=MAX_OPERATIONS)
     except (Exception, SystemExit) as exc:  # noqa: BLE001
         record["trace_error"] = error_record(exc, fn)
         return

@@ -27,7 +27,7 @@ from .points import fresh_points, test_points, visible_count
 from .privacy import for_students
 from .result import CheckResult, render
 from .source import source_facts
-from .spec import tolerances
+from .spec import MAX_OPERATIONS, tolerances
 from .timeout import CheckTimeout, time_limit
 from .unanswered import unanswered_function
 
@@ -55,23 +55,25 @@ def judge(spec: dict, raw: dict) -> CheckResult:
         )
 
 
-#: The most operations a traced graph may have: hand-written answers to the course's exercises have a few
-#: dozen; judging is linear in this, and a graph over it is refused before it is rebuilt.
-MAX_OPERATIONS = 5000
 #: The trusted side's own time limit per check (student code never runs in it; this bounds the judging).
 JUDGE_SECONDS = 30.0
 
 
 class TooLarge(Exception):
-    def __init__(self, operations: int):
+    """The answer's graph is over ``MAX_OPERATIONS``: ``operations`` is its size, or None when the tracer
+    stopped the answer at the limit (its full size is not known, and finding it would cost what the limit
+    saves)."""
+
+    def __init__(self, operations: int | None):
         super().__init__(operations)
         self.operations = operations
 
 
-def too_large_result(spec: dict, operations: int) -> CheckResult:
+def too_large_result(spec: dict, operations: int | None) -> CheckResult:
+    size = f"more than {MAX_OPERATIONS}" if operations is None else str(operations)
     return make_result(
         spec, status="error", rows=[], mistakes=["too-large"],
-        messages=[f"Your answer is too large to check: {operations} operations (the limit is "
+        messages=[f"Your answer is too large to check: {size} operations (the limit is "
                   f"{MAX_OPERATIONS}; a hand-written answer to this exercise has a few dozen)."],
     )
 
@@ -312,6 +314,9 @@ def _load_points(spec: dict, raw: dict) -> list[PointData]:
     expected_points = test_points(spec, hidden=True)
     if spec.get("kind") == "graph":
         expected_points = expected_points[:1]
+    if raw.get("too_large"):
+        # The tracer stopped the answer at the limit. (Only the answer's own score rests on this claim.)
+        raise TooLarge(None)
     records = raw.get("points")
     if not isinstance(records, list):
         raise MalformedRawError("no list of points")

@@ -8,6 +8,12 @@ from typing import Any
 
 from .numbers import DEFAULT_RTOL
 
+#: The most nodes a traced graph may have (inputs and constants included): hand-written answers to the
+#: course's exercises have a few dozen, and judging is linear in this. The tracer stops an answer at it (so
+#: collecting costs milliseconds however long the answer's loop), and the judge refuses a graph over it
+#: before rebuilding it.
+MAX_OPERATIONS = 5000
+
 #: Defaults every exercise spec receives when it leaves the key out.
 DEFAULTS: dict[str, Any] = {
     "rtol": DEFAULT_RTOL,

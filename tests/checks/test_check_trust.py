@@ -114,7 +114,8 @@ def test_a_graph_over_the_size_limit_is_too_large_to_check():
     started = time.perf_counter()
     result = check_forward(huge, "x0 + 6000*x1", points=[[1.0, 2.0, 3.0]])
     assert result.status == "error" and result.mistakes == ["too-large"]
-    assert "too large to check: 6000 operations" in result.feedback
+    # The tracer stops the answer at the limit, so its full size is not counted.
+    assert "too large to check: more than 5000 operations" in result.feedback
     assert time.perf_counter() - started < 5.0
 
 
