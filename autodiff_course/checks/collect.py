@@ -16,7 +16,7 @@ The raw data (format ``autodiff-course.raw/1``)::
      "fresh": [...],          # records of the same shape at the fresh points (never scored): present once
                               # every test point was collected
      "source": {"text", "first_line"} | None,  # the function's own text, read (never run) by the judge
-     "too_large": int,        # only when the traced graph passed this many nodes (the points stop there)
+     "too_large": int,        # only when the answer made more than this many operations (points stop there)
      "parents": ...,          # graph kind: the student's dict of parents
      "variables": {...}}      # variables kind: snapshots by name
 
@@ -199,7 +199,7 @@ def _plain_run(fn: Callable, point, record: dict) -> None:
 
 def _traced_run(fn: Callable, point, record: dict) -> None:
     try:
-        run = run_traced(fn, [float(v) for v in point], max_nodes=MAX_OPERATIONS)
+        run = run_traced(fn, [float(v) for v in point], max_operations=MAX_OPERATIONS)
     except (Exception, SystemExit) as exc:  # noqa: BLE001
         record["trace_error"] = error_record(exc, fn)
         return

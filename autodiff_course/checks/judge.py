@@ -27,7 +27,7 @@ from .points import fresh_points, test_points, visible_count
 from .privacy import for_students
 from .result import CheckResult, render
 from .source import source_facts
-from .spec import MAX_OPERATIONS, tolerances
+from .spec import MAX_NODES, MAX_OPERATIONS, tolerances
 from .timeout import CheckTimeout, time_limit
 from .unanswered import unanswered_function
 
@@ -368,7 +368,9 @@ def _point_record(i: int, rec, point, visible: bool) -> PointData:
     if rec.get("graph") is not None:
         nodes = rec["graph"].get("nodes") if isinstance(rec["graph"], dict) else None
         if isinstance(nodes, list) and len(nodes) > MAX_OPERATIONS:
-            raise TooLarge(sum(1 for d in nodes if not (isinstance(d, dict) and d.get("op") in ("input", "const"))))
+            operations = sum(1 for d in nodes if not (isinstance(d, dict) and d.get("op") in ("input", "const")))
+            if operations > MAX_OPERATIONS or len(nodes) > MAX_NODES:
+                raise TooLarge(operations)
         try:
             graph = Graph.from_dict(rec["graph"])
         except (AutodiffError, KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:

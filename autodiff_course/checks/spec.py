@@ -8,11 +8,13 @@ from typing import Any
 
 from .numbers import DEFAULT_RTOL
 
-#: The most nodes a traced graph may have (inputs and constants included): hand-written answers to the
-#: course's exercises have a few dozen, and judging is linear in this. The tracer stops an answer at it (so
-#: collecting costs milliseconds however long the answer's loop), and the judge refuses a graph over it
-#: before rebuilding it.
+#: The most operations a traced graph may have (its inputs and constants not counted): hand-written answers to
+#: the course's exercises have a few dozen, and judging is linear in this. The tracer stops an answer at it
+#: (so collecting costs milliseconds however long the answer's loop), and the judge refuses a graph over it,
+#: or with more than ``MAX_NODES`` nodes in all, before rebuilding it.
 MAX_OPERATIONS = 5000
+#: Every operation reads at most two constants, so an honest graph within MAX_OPERATIONS stays within this.
+MAX_NODES = 3 * MAX_OPERATIONS + 100
 
 #: Defaults every exercise spec receives when it leaves the key out.
 DEFAULTS: dict[str, Any] = {

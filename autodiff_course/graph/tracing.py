@@ -136,10 +136,10 @@ class Tracer:
     answer), so no hook runs per line or per call. The student's frame is read only when the engine creates
     a node (its locals then hold every value bound so far, so a name is recorded for every node it still
     holds when the next node is made or the function returns) and once after the function returned.
-    ``max_nodes`` bounds the graph: creating one more node raises ``GraphTooLarge``.
+    ``max_operations`` bounds the graph: one operation more raises ``GraphTooLarge``.
     """
 
-    def __init__(self, code: types.CodeType | None, max_nodes: int | None = None):
+    def __init__(self, code: types.CodeType | None, max_operations: int | None = None):
         self.code = code
         self.nodes: list = []
         self.seq: dict[int, int] = {}
@@ -148,7 +148,8 @@ class Tracer:
         self.final_locals: dict[str, Any] | None = None
         self.frame = None
         self.previous_trace = None
-        self.max_nodes = max_nodes
+        self.max_operations = max_operations
+        self.operations = 0  # nodes made by an operation (not inputs or constants)
         self.too_large = False
 
     def add(self, node, line: int | None) -> None:
@@ -160,9 +161,10 @@ class Tracer:
         self.lines[key] = line
 
     def created(self, out, inputs) -> None:
-        if self.max_nodes is not None and len(self.nodes) >= self.max_nodes:
+        if self.max_operations is not None and self.operations >= self.max_operations:
             self.too_large = True
-            raise GraphTooLarge(self.max_nodes)
+            raise GraphTooLarge(self.max_operations)
+        self.operations += 1
         for n in inputs:
             if id(n) not in self.seq:
                 self.add(n, None)
@@ -256,17 +258,17 @@ class TracedRun:
     locals: dict[str, Any] = field(default_factory=dict)
 
 
-def run_traced(f: Callable, inputs, *, max_nodes: int | None = None) -> TracedRun:
+def run_traced(f: Callable, inputs, *, max_operations: int | None = None) -> TracedRun:
     """Call ``f`` on engine versions of ``inputs`` while recording the graph and the names of its locals.
 
     Exceptions raised by ``f`` propagate unchanged (TraceError for things tracing cannot follow).
-    ``max_nodes``: the most nodes the graph may have (inputs and constants included); beyond it the function
-    is stopped with ``GraphTooLarge``, which is raised even if the function caught it.
+    ``max_operations``: the most operations the function may make (inputs and constants not counted); beyond
+    it the function is stopped with ``GraphTooLarge``, which is raised even if the function caught it.
     """
     code = getattr(f, "__code__", None)
     arg_names = list(code.co_varnames[: code.co_argcount]) if code is not None else []
     nodes = [_lift(x, i) for i, x in enumerate(inputs)]
-    tracer = Tracer(code, max_nodes)
+    tracer = Tracer(code, max_operations)
     for node, name in zip(nodes, arg_names + [None] * len(nodes)):
         tracer.add(node, code.co_firstlineno if code is not None else None)
         if name is not None:
@@ -286,7 +288,7 @@ def run_traced(f: Callable, inputs, *, max_nodes: int | None = None) -> TracedRu
         STATE.tracer = previous_tracer
         tracer.read_final_locals()
     if tracer.too_large:
-        raise GraphTooLarge(max_nodes)
+        raise GraphTooLarge(max_operations)
     run.returned = returned
     run.locals = tracer.final_locals or {}
     return run

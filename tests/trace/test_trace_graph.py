@@ -248,4 +248,4 @@ def test_a_graph_past_the_tracers_limit_stops_the_function_even_if_it_catches_ev
         return t
 
     with pytest.raises(GraphTooLarge):
-        run_traced(swallowing, [1.0], max_nodes=100)
+        run_traced(swallowing, [1.0], max_operations=100)
