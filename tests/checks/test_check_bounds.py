@@ -135,3 +135,17 @@ def test_after_a_time_limit_ran_out_in_a_thread_tracing_in_another_still_finishe
     started = time.perf_counter()
     run_traced(_padded(10), POINTS[0])
     assert time.perf_counter() - started < 1.0
+
+
+def test_judging_a_forward_answer_grows_linearly_with_its_graph():
+    spec = {"id": "f", "kind": "forward", "function": "f", "reference": Y, "args": ["x0", "x1", "x2"],
+            "test_points": POINTS, "wrt": 0}
+    judge(spec, collect(spec, {"f": _padded(5)}))  # warm: the first judgement imports PyTorch
+    times = {}
+    for n in (100, 800):
+        raw = collect(spec, {"f": _padded(n)})
+        started = time.perf_counter()
+        judge(spec, raw)
+        times[n] = time.perf_counter() - started
+    # 8x the operations: one PyTorch gradient per node made it ~30x (11 s at 800); linear is ~8x.
+    assert times[800] < 16 * times[100] + 0.2, times
