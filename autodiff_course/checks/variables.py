@@ -316,6 +316,7 @@ def judge_variables(spec: dict, raw: dict):
     rows, messages, mistakes = found.rows, found.messages, found.mistakes
     earned = 0.0
     received, expected, wrong = {}, {}, []
+    on_replaced: list[str] = []  # the replaced inputs that a wrong part was computed on
     for e in expectations:
         check, equals = str(e.get("check")), str(e.get("equals"))
         weight = float(e.get("weight", 1))
@@ -387,6 +388,7 @@ def judge_variables(spec: dict, raw: dict):
                         f"{'it' if one else 'them'}, so the answer was computed on other data. Run the notebook's "
                         "cells again, in order.")
                 code = "replaced-input"
+                on_replaced += swapped
             row["message"] = msg
             messages.append(msg)
             mistakes.append(code)
@@ -394,6 +396,17 @@ def judge_variables(spec: dict, raw: dict):
             if found.culprit is None:
                 found.culprit = next((n for n in re.findall(r"[A-Za-z_]\w*", check) if n in names), None)
         rows.append(row)
+    if on_replaced:
+        # The answer was computed on other data than the exercise's: a part that still holds (a shape, a flag)
+        # is no evidence of the computation, so nothing is credited.
+        earned = 0.0
+        why = f"not credited: the answer was computed on a replaced {_and(list(dict.fromkeys(on_replaced)))}."
+        for r in rows:
+            if r["ok"]:
+                r.update(ok=False, status="not-credited", message=f"{r['part']}: {why}")
+                wrong.append(r["part"])
+                messages.append(r["message"])
+                mistakes.append("replaced-input")
     for r in rows:
         r.pop("weight", None)
     if (stub := unanswered_variables(spec, snapshots, rows, Missing)) is not None:

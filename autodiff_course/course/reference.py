@@ -27,6 +27,9 @@ __all__ = [
     "autodiff_by_hand_mlp_data",
     "autograd_basics_network_data",
     "chain_rule_training_line_data",
+    "doubling_factor",
+    "tensors_grad_fn_vector_data",
+    "worksheet_x_data",
 ]
 
 
@@ -193,6 +196,33 @@ def chain_rule_training_line_data() -> dict:
     """The data of notebook `chain_rule_training`'s line fit: the locked cell's ``x`` and starting
     ``model_params`` (the targets ``y`` are the student's own first line of the answer)."""
     return {"x": np.array([1.0, 2.0, 3.0]), "model_params": np.array([1.0, 1.0])}
+
+
+def worksheet_x_data() -> dict:
+    """The ``x`` every exercise of notebook `worksheet` is computed on: ``torch.linspace(-5, 5, 21)``, which its
+    first exercise asks for (its values are multiples of 0.5, the same in float32 and float64)."""
+    return {"x": np.linspace(-5.0, 5.0, 21)}
+
+
+def tensors_grad_fn_vector_data() -> dict:
+    """The vector notebook `tensors_grad_fn`'s locked cell passes to ``y.backward(v)``, in float32 as torch
+    makes it."""
+    return {"v": _torch().tensor([0.1, 1.0, 0.0001]).numpy().astype(np.float64)}
+
+
+def doubling_factor(x, bound: float = 1000.0) -> float:
+    """dy/dx of notebook `tensors_grad_fn`'s locked cell ``y = x * 2``, then ``y = y * 2`` while the norm of
+    ``y`` is under ``bound``: ``2**k``, the number of doublings found from ``x`` alone (the student's ``y`` is
+    not read). Doubling is exact in float32, so only a norm within rounding of ``bound`` could count
+    differently from torch. Raises ValueError for an ``x`` of norm 0, which the cell would double forever."""
+    values = _array(x)
+    norm = float(np.linalg.norm(values))
+    if not norm > 0 or not np.isfinite(norm):
+        raise ValueError(f"x has norm {norm}: the notebook's loop would never end")
+    factor = 2.0
+    while norm * factor < bound:
+        factor *= 2.0
+    return factor
 
 
 # Expectations of the variables kind name this module `reference`; registering it here keeps the checks from

@@ -7,8 +7,10 @@ import html
 from ..notation import fmt
 from .graph_figure import graph_figure
 
-_COLOURS = {"ok": "#1a7f37", "wrong": "#cf222e", "inherited": "#9a6700", "missing": "#cf222e"}
-_WORDS = {"ok": "right", "wrong": "wrong", "inherited": "wrong, inherited", "missing": "missing"}
+_COLOURS = {"ok": "#1a7f37", "wrong": "#cf222e", "inherited": "#9a6700", "missing": "#cf222e",
+            "not-credited": "#9a6700"}
+_WORDS = {"ok": "right", "wrong": "wrong", "inherited": "wrong, inherited", "missing": "missing",
+          "not-credited": "not credited, computed on replaced inputs"}
 _HEAD = {
     "ok": "Passed",
     "failed": "Not yet right",

@@ -11,7 +11,8 @@ _HEADLINE = {
     "timeout": "your code ran out of time",
     "unanswered": "not answered yet",
 }
-_MARK = {"ok": "ok", "wrong": "WRONG", "inherited": "wrong (inherited)", "missing": "missing"}
+_MARK = {"ok": "ok", "wrong": "WRONG", "inherited": "wrong (inherited)", "missing": "missing",
+         "not-credited": "not credited (computed on replaced inputs)"}
 
 
 def result_text(result) -> str:

@@ -214,12 +214,14 @@ def test_pytorch_expectations_come_from_the_instructors_data_and_replaced_inputs
     assert honest.passed, honest.feedback
     zeroed = check_variables(_mlp_namespace(True), spec["variables"], spec["expect"], **opts)
     assert not zeroed.passed and "replaced-input" in zeroed.mistakes, zeroed.feedback
-    assert "Your `x_batch` is not the notebook's" in zeroed.feedback
+    assert "Your `x_batch` is not the notebook's" in zeroed.feedback and zeroed.score == 0.0
     # Zeroed inputs and zero gradients, the attack that scored 3/3: only the shape is right.
     namespace = dict(_mlp_namespace(False), x_batch=__import__("torch").zeros(100, 3))
     namespace["gradients"] = __import__("torch").zeros(3, 50)
     attack = check_variables(namespace, spec["variables"], spec["expect"], **opts)
-    assert attack.score == pytest.approx(1 / 3), attack.feedback
+    # The shape still holds, but an answer computed on replaced inputs earns nothing.
+    assert attack.score == 0.0 and not any(r["ok"] for r in attack.rows), attack.feedback
+    assert "not credited: the answer was computed on a replaced `x_batch`" in attack.feedback
 
 
 def test_a_reading_that_fits_one_point_by_coincidence_is_told_apart_at_the_others():
