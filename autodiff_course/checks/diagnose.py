@@ -99,6 +99,10 @@ RULE_SLIPS: dict[str, tuple[tuple, ...]] = {
          "the quotient rule subtracts: d({a}/{b}) = ({b}*d{a} - {a}*d{b}) / {b}^2."),
         (lambda a, b, da, db: (b * da - a * db) / b, "quotient-rule",
          "the quotient rule divides by {b}^2, not by {b}."),
+        (lambda a, b, da, db: (b * da - a * db) * b * b, "quotient-rule",
+         "the quotient rule divides by {b}^2; your line multiplies by it."),
+        (lambda a, b, da, db: b * da - a * db, "quotient-rule",
+         "the quotient rule divides by {b}^2: d({a}/{b}) = ({b}*d{a} - {a}*d{b}) / {b}^2."),
         (lambda a, b, da, db: da / db, "quotient-rule",
          "the tangent of a quotient is not the quotient of the tangents."),
     ),
@@ -139,6 +143,14 @@ def _primitive_candidates(
                 facts.value(node_id),
                 "wrong-local-derivative",
                 f"you used {n.name} = {n.primitive.describe(names)} itself where its derivative belongs: "
+                f"d/d{names[0]} {n.primitive.describe(names)} is {right}",
+            )
+        )
+        out.append(
+            (
+                -facts.value(node_id),
+                "wrong-local-derivative",
+                f"you used -{n.name} = -{n.primitive.describe(names)} where its derivative belongs: "
                 f"d/d{names[0]} {n.primitive.describe(names)} is {right}",
             )
         )
@@ -252,6 +264,10 @@ def _diagnosis(*, mode, graph, facts, node, received, terms, own, scale, labels,
                              source)
     if grounded is not None:
         return grounded
+    grounded = _value_for_derivative(mode, graph, facts, node, label, received, terms, own, labels, same, source,
+                                     yours)
+    if grounded is not None:
+        return grounded
     if len(terms) >= 2 and len(terms) <= _MAX_SUBSET_TERMS:
         for size in range(len(terms) - 1, 0, -1):
             for subset in itertools.combinations(range(len(terms)), size):
@@ -271,6 +287,16 @@ def _diagnosis(*, mode, graph, facts, node, received, terms, own, scale, labels,
     if terms and received == 0 and own != 0:
         return _missing(mode, n.name, label, uses_words, [])
     for t in terms:
+        through = graph.nodes[t.other].name
+        with _quiet():
+            for wrong in (t.carried / t.partial, t.partial / t.carried):
+                if (t.partial != 0 and t.carried != 0 and not same(wrong, t.value)
+                        and same(received, own - t.value + wrong)):
+                    return Diagnosis("wrong-local-derivative",
+                                     f"in {label} the term through {through} divides where the chain rule "
+                                     f"multiplies: it is the {'adjoint' if mode == 'reverse' else 'tangent'} "
+                                     "times the local derivative.")
+    for t in terms:
         if t.carried == 0:
             continue
         implied = (received - (own - t.value)) / t.carried
@@ -285,20 +311,38 @@ def _diagnosis(*, mode, graph, facts, node, received, terms, own, scale, labels,
         found = _forward_rule_slip(graph, facts, node, terms, received, same)
         if found is not None:
             return Diagnosis(found[0], found[1])
+    # After the catalogue: a quotient rule's missing square is also "times the denominator".
+    grounded = _extra_factor(graph, label, received, own, labels, same, source, yours, terms, carried)
+    if grounded is not None:
+        return grounded
     if len(terms) == 1 and terms[0].partial != 0:
         t = terms[0]
         carried_label = labels.get(t.other)
-        if (carried_label is not None and t.carried != 1 and same(received, t.partial)
-                and source is not None and source.reads(label, carried_label) is False):
+        if carried_label is not None and t.carried != 1 and same(received, t.partial):
             what = "adjoint" if mode == "reverse" else "tangent"
-            return Diagnosis(
-                "missing-factor",
-                f"your line for {label} leaves out {carried_label}, the {what} the chain rule carries.",
-            )
+            reads = source.reads(label, carried_label) if source is not None else None
+            if reads is False:
+                return Diagnosis(
+                    "missing-factor",
+                    f"your line for {label} leaves out {carried_label}, the {what} the chain rule carries.",
+                )
+            if reads is None:
+                # The line cannot be read: say only what the numbers show (the local derivative times 1), and
+                # which other reading gives the same number.
+                ones = [labels[m] for m, value in carried.items()
+                        if m not in (node, t.other) and m in labels and value == 1]
+                op_node, k = (t.other, t.k) if mode == "reverse" else (node, t.k)
+                also = (f" The same number comes from using {_either(ones)} (which is 1) in place of "
+                        f"{carried_label}." if ones else "")
+                return Diagnosis(
+                    "missing-factor",
+                    f"{label} equals the local derivative {partial_formula(graph, op_node, k)} alone{yours}: "
+                    f"the chain rule multiplies it by {carried_label}, the {what} it carries.{also}",
+                )
         implied_carried = received / t.partial
         for other, value in carried.items():
             if (
-                other != t.other
+                other not in (t.other, node)
                 and other in labels
                 and value != 0
                 and same(implied_carried * t.partial, value * t.partial)
@@ -311,8 +355,13 @@ def _diagnosis(*, mode, graph, facts, node, received, terms, own, scale, labels,
                         f"{n.name} is used by {graph.nodes[t.other].name}, so its adjoint comes from {right}"
                     )
                 else:
-                    source = graph.nodes[t.other].name
-                    why = f"{n.name} is computed from {source}, so its tangent comes from {right}"
+                    why = f"{n.name} is computed from {graph.nodes[t.other].name}, so its tangent comes from {right}"
+                if source is None or not source.known:
+                    # Unread line: the numbers show the value, not which name was written.
+                    return Diagnosis(
+                        "wrong-neighbour",
+                        f"{label} is the value the chain rule gives with {used} in place of {right}: {why}.",
+                    )
                 return Diagnosis(
                     "wrong-neighbour",
                     f"{label} uses {used} where {right} belongs: {why}.",
@@ -358,7 +407,10 @@ def _substitution(mode, graph, facts, node, label, received, terms, own, labels,
             used = labels.get(other)
             # Only a name the line reads for no other term: a neighbour that belongs to another term explains
             # nothing (that reading is a dropped term).
-            if (other == t.other or used is None or used in legitimate or value == t.carried
+            # A neighbour that belongs to another term is claimed only when it adds something (reading it twice,
+            # ``dv4 * v1 + dv4 * v4``); one whose term is 0 there reads as a dropped term.
+            if (other in (t.other, node) or used is None or value == t.carried
+                    or (used in legitimate and value * t.partial == 0 and _mentions(source, label, used) < 2)
                     or not same(received, rest + value * t.partial)):
                 continue
             if source.reads(label, used) and source.reads(label, right) is False:
@@ -369,7 +421,9 @@ def _substitution(mode, graph, facts, node, label, received, terms, own, labels,
                 return Diagnosis("wrong-neighbour", f"{label} uses {used} where {right} belongs: {why}.")
         op_node, k = (t.other, t.k) if mode == "reverse" else (node, t.k)
         formula = partial_formula(graph, op_node, k)
-        found = _operand_swapped(graph, facts, op_node, k, t, rest, received, same, label, source)
+        legit = {w for t2 in terms for w in _words(partial_formula(
+            graph, *((t2.other, t2.k) if mode == "reverse" else (node, t2.k))))} | legitimate
+        found = _operand_swapped(graph, facts, op_node, k, t, rest, received, same, label, source, legit)
         if found is not None:
             return Diagnosis("wrong-local-derivative", f"in {label} the local derivative "
                              f"d{graph.nodes[op_node].name}/d{graph.nodes[graph.nodes[op_node].inputs[k]].name} "
@@ -381,7 +435,9 @@ def _substitution(mode, graph, facts, node, label, received, terms, own, labels,
             value = facts.value(m.id)
             if value == t.partial or not same(received, rest + t.carried * value):
                 continue
-            if source.reads(label, m.name) and not any(source.reads(label, w) for w in _words(formula)):
+            # A line that does not read the carried adjoint (tangent) replaced it, not the local derivative.
+            if (source.reads(label, m.name) and source.reads(label, right)
+                    and not any(source.reads(label, w) for w in _words(formula))):
                 return Diagnosis(
                     "wrong-local-derivative",
                     f"in {label} you used {m.name} where the local derivative "
@@ -391,7 +447,83 @@ def _substitution(mode, graph, facts, node, label, received, terms, own, labels,
     return None
 
 
-def _operand_swapped(graph, facts, op_node, k, t, rest, received, same, label, source):
+def _value_for_derivative(mode, graph, facts, node, label, received, terms, own, labels, same, source,
+                          yours) -> Diagnosis | None:
+    """A neighbour's VALUE where its adjoint (tangent) belongs: ``vbar5 = v7`` for ``vbar5 = vbar7``, or
+    ``dv7 = dv3 + v5`` for ``dv7 = dv3 + dv5``. Claimed from the line when it can be read (it reads the value's
+    name and not the derivative's); from the numbers alone otherwise, and then said as what they show."""
+    what = "adjoint" if mode == "reverse" else "tangent"
+    for t in terms:
+        neighbour = graph.nodes[t.other]
+        right = labels.get(t.other)
+        if right is None or not neighbour.names or neighbour.op == "const":
+            continue
+        value = facts.value(t.other)
+        if value == t.carried or not same(received, own - t.value + value * t.partial):
+            continue
+        name = neighbour.name
+        reads = source.reads(label, name) if source is not None else None
+        if reads is False or (reads and source.reads(label, right)):
+            continue
+        if mode == "reverse":
+            why = f"{graph.nodes[node].name} is used by {name}, so its adjoint comes from {right}"
+        else:
+            why = f"{graph.nodes[node].name} is computed from {name}, so its tangent comes from {right}"
+        if reads:
+            words = f"{label} uses the value {name} where its {what} {right} belongs: {why}."
+        else:
+            words = (f"{label}{yours} is what the chain rule gives with the value {name} in place of its {what} "
+                     f"{right}: {why}.")
+        return Diagnosis("value-for-derivative", words)
+    return None
+
+
+def _extra_factor(graph, label, received, own, labels, same, source, yours, terms, carried) -> Diagnosis | None:
+    """The right derivative times one of the student's variables that does not belong in it (``vbar2 =
+    vbar5*(-v1/v2**2)*v4``): claimed only when the line reads that variable (or cannot be read)."""
+    if own == 0:
+        return None
+    known = source is not None and source.known
+    for m in graph.nodes:
+        if not m.names or m.op == "const" or m.value in (0, 1, -1):
+            continue
+        try:
+            value = float(m.value)
+        except (TypeError, ValueError):
+            continue
+        if not same(received, own * value) or (known and not source.reads(label, m.name)):
+            continue
+        if known:
+            also = "".join(
+                f" It also reads {labels[o]} where {labels[t.other]} belongs; the two are equal here, so the "
+                "number does not show that."
+                for t in terms if t.other in labels and source.reads(label, labels[t.other]) is False
+                for o in [next((o for o, c in carried.items() if o in labels and o != t.other and c == t.carried
+                                and source.reads(label, labels[o])), None)] if o is not None)
+            return Diagnosis("extra-factor", f"{label}{yours} is the chain rule's value times {m.name}: your "
+                                             f"line multiplies by {m.name}, which is no part of this "
+                                             f"derivative.{also}")
+        return Diagnosis("extra-factor", f"{label}{yours} equals the chain rule's value times the value of "
+                                         f"{m.name}: a factor that is no part of this derivative.")
+    return None
+
+
+def _mentions(source, label: str, name: str) -> int:
+    """How many times the last line assigning ``label`` writes ``name`` (``dv0 * v0 + dv0 * v2``: 2)."""
+    import re
+
+    found = source.assignments.get(label) if source is not None and source.known else None
+    if not found:
+        return 0
+    text = found[-1].text.split("=", 1)[-1]
+    return len(re.findall(rf"(?<![\w.]){re.escape(name)}(?!\w)", text))
+
+
+def _either(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _operand_swapped(graph, facts, op_node, k, t, rest, received, same, label, source, legit):
     """``(right, used)`` when the local derivative, computed with one operand replaced by another variable the
     line reads (and the operand's own name absent from it), explains the number."""
     op = graph.nodes[op_node]
@@ -400,11 +532,14 @@ def _operand_swapped(graph, facts, op_node, k, t, rest, received, same, label, s
     args = [graph.nodes[i].value for i in op.inputs]
     for j, i in enumerate(op.inputs):
         right = graph.nodes[i].name
-        if graph.nodes[i].op == "const" or source.reads(label, right) is not False:
+        if graph.nodes[i].op == "const":
             continue
+        absent = source.reads(label, right) is False
         for m in graph.nodes:
-            # The other operand of the same operation is the catalogue's product/quotient slip, not this.
-            if not m.names or m.id in op.inputs or not source.reads(label, m.name):
+            # The other operand of the same operation is the catalogue's product/quotient slip, not this. With
+            # the operand's name elsewhere in the line (another term reads it), only a name no term needs.
+            if (not m.names or m.id in op.inputs or not source.reads(label, m.name)
+                    or not (absent or m.name not in legit)):
                 continue
             swapped = list(args)
             swapped[j] = m.value

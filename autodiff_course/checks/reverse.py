@@ -112,7 +112,8 @@ def check_y(spec: dict, p: PointData, v: PointVerdict, facts: GraphFacts, y_valu
     graph = facts.graph
     out = graph.nodes[facts.output]
     scale, rtol = exp.y_scale, exp.rel
-    label = out.name if out.names else "y"
+    # The name the output was given last (``v8`` of ``v8 = v6``): the variable the student returned.
+    label = out.names[-1] if out.names else "y"
     v.received[label] = y_value
     v.expected[label] = ref
     ok = finite(y_value) and close(y_value, ref, scale, rtol, atol)

@@ -35,7 +35,7 @@ EXPECTED_CODES = {
     "swap-operands": {"quotient-rule", "wrong-input", "product-rule", "sign", "wrong-local-derivative",
                       "power-rule"},
     "other-variable": {"wrong-neighbour", "wrong-input", "product-rule", "wrong-local-derivative",
-                       "missing-factor", "quotient-rule"},
+                       "missing-factor", "quotient-rule", "value-for-derivative", "extra-factor"},
     "other-function": {"wrong-local-derivative", "sign"},
     "overwrite": {"overwritten"},
     "seed": {"seed"},
