@@ -15,7 +15,8 @@ from typing import Any
 from .graph.data import format_number
 
 __all__ = [
-    "LEVEL_WORDS", "MISTAKES", "NOTES", "adjoint_name", "adjoint_names", "and_list", "fmt", "format_number", "join_sum",
+    "LEVEL_WORDS", "MISTAKES", "NOTES", "adjoint_name", "adjoint_names", "and_list", "fmt", "fmt_apart",
+    "format_number", "join_sum",
     "natural_key", "note", "numbered_order", "operand", "student_names", "tangent_name", "tangent_names", "times",
 ]
 
@@ -134,6 +135,23 @@ def fmt(v: Any) -> str:
     except (TypeError, ValueError):
         return repr(v)
     return format_number(f, 10)
+
+
+def fmt_apart(a: Any, b: Any) -> tuple[str, str]:
+    """``a`` and ``b`` as ``fmt`` shows them, with as many more significant digits (up to 17, which tell any
+    two floats apart) as it takes for two different numbers not to read the same."""
+    sa, sb = fmt(a), fmt(b)
+    try:
+        fa, fb = float(a), float(b)
+    except (TypeError, ValueError):
+        return sa, sb
+    if isinstance(a, (dict, str)) or isinstance(b, (dict, str)) or a is None or b is None or fa == fb:
+        return sa, sb
+    digits = 10
+    while sa == sb and digits < 17:
+        digits += 1
+        sa, sb = format_number(fa, digits), format_number(fb, digits)
+    return sa, sb
 
 
 def operand(value: Any) -> str:

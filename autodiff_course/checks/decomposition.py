@@ -42,6 +42,7 @@ def structure_rows(graph) -> Findings:
         if n.op not in ("input", "const"):
             for name in n.names:
                 holders.setdefault(name, []).append(n)
+    said: set[str] = set()
     for n in graph.nodes:
         if n.op in ("input", "const") or (not n.names and n.id != out):
             continue
@@ -49,11 +50,18 @@ def structure_rows(graph) -> Findings:
         label = n.name if n.names else "y"
         earlier = next((name for name in n.names if holders[name][0] is not n), None)
         if earlier is not None and not hidden:
+            if earlier in said:
+                continue  # one row per name, however often it is assigned again (a loop)
+            said.add(earlier)
             first = holders[earlier][0]
-            at = f" on line {n.line}" if n.line is not None else ""
-            src = f" (`{n.source}`)" if n.source else ""
+            again = holders[earlier][1:]
+            lines = sorted({m.line for m in again if m.line is not None})
+            at = (f" on line {lines[0]}" if len(lines) == 1 else
+                  f" on lines {', '.join(map(str, lines[:-1]))} and {lines[-1]}" if lines else "")
+            src = f" (`{n.source}`)" if n.source and len(again) == 1 else ""
+            times = "again" if len(again) == 1 else f"{len(again)} more times"
             msg = (
-                f"`{earlier}` is assigned again{at}{src}, after it already held {graph.equation(first.id)}: "
+                f"`{earlier}` is assigned {times}{at}{src}, after it already held {graph.equation(first.id)}: "
                 "a decomposition gives every operation a new intermediate variable, so each value keeps its "
                 "own name."
             )
@@ -100,7 +108,8 @@ def judge_decomposition(spec: dict, points: list[PointData], failures: dict | No
     shown = verdicts[first]
     found = structure_rows(points[0].graph)
     rows, messages, culprit = found.rows, found.messages, found.culprit
-    # Two halves of equal weight: the right value of y, and a true decomposition (credit per operation).
+    # Two halves of equal weight: the right value of y, and a true decomposition (credit per operation; a
+    # name assigned again, however often, is one wrong step). The headline counts the two halves apart.
     y_credit = part_credit([v.rows["y"] for v in verdicts], len(points) + len(failures))
     structure = sum(1 for r in rows if r["ok"]) / len(rows) if rows else 1.0
     all_rows = [shown.rows["y"]] + rows

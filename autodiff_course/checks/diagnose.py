@@ -481,7 +481,7 @@ def _value_for_derivative(mode, graph, facts, node, label, received, terms, own,
 def _extra_factor(graph, label, received, own, labels, same, source, yours, terms, carried) -> Diagnosis | None:
     """The right derivative times one of the student's variables that does not belong in it (``vbar2 =
     vbar5*(-v1/v2**2)*v4``): claimed only when the line reads that variable (or cannot be read)."""
-    if own == 0:
+    if own == 0 or not terms:
         return None
     known = source is not None and source.known
     for m in graph.nodes:

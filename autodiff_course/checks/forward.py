@@ -12,8 +12,8 @@ from .analysis import GraphFacts
 from .diagnose import Diagnosis, Term, diagnose, partial_formula, unreadable
 from .expected import expected_at
 from .judge import PointData, finite, numbers_shown, point_words, settle_part
-from .numbers import close
-from .reverse import PointVerdict, check_y, combine, derivative_scales, faithless, find_local
+from .numbers import close, fmt, near
+from .reverse import PointVerdict, check_y, combine, derivative_scales, faithless, find_local, held_last
 from .spec import tolerances
 from .torch_replay import ensure_agreement, torch_tangents
 
@@ -52,21 +52,33 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
     spellings = lambda name: tangent_names(name, wrt_names)  # noqa: E731
     # The output is always graded (its tangent is the returned derivative), named or returned directly.
     named = [n.id for n in graph.nodes if n.op != "const" and (n.names or n.id == out)]
+    named = [n for n in named if n == out or n in held_last(graph, named)]
     found = {n: find_local(p, [graph.nodes[n].name, *graph.nodes[n].names], spellings) for n in named}
     wrt_arg = wrt_node.names[0] if wrt_node.names else wrt_node.name
     labels = {n: (found[n][0] if found[n] else tangent_name(graph.nodes[n].name, wrt_arg)) for n in named}
     found[out] = found[out] if out_node.names else None
     # The returned tangent is the student's answer for the output, whatever local held it.
-    y_name = "y" if "y" in out_node.names or not out_node.names else out_node.name
-    out_label = found[out][0] if found.get(out) else f"d{y_name}d{wrt_arg}"
+    # A derivative returned without a variable of its own is "dy/dx0", the name of no variable: the student's
+    # words name only what they wrote.
+    out_label = found[out][0] if found.get(out) else f"dy/d{wrt_arg}"
     labels[out] = out_label
     v.labels = {graph.nodes[n].name: labels[n] for n in named}
     if faithless(spec, p, v, graph, exp, {k: float(x) for k, x in graph.adjoints().items()}, atol,
                  [labels[n] for n in named if n in found and found[n] is not None or n == out]):
         return v
     received: dict[int, object] = {n: found[n][1] for n in named if found[n] is not None}
+    not_returned = None
     if p.returned_tuple and len(items) == 2:
-        received[out] = items[1]
+        mine = found[out][1] if found.get(out) else None
+        # "The same value" here is loose: a local is read in another run than the returned value, and a finite
+        # difference in it differs between the two runs in its last digits.
+        if finite(mine) and not (finite(items[1]) and near(items[1], mine, scale[out])):
+            # The student's own tangent of y is kept in a variable but another value is returned: judge the
+            # tangent as written, and the return for what it is.
+            received[out] = mine
+            not_returned = items[1]
+        else:
+            received[out] = items[1]
     else:
         count = len(items) if p.returned_tuple else 1
         msg = (
@@ -118,26 +130,57 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
         if not settled:
             rule = _rule_words(graph, n, labels, wrt_id, wrt_arg)
             d = unreadable(label, r, f"return y and its derivative {label}.", "not a finite number")
+            if d is None and n == out and found.get(out) is None and (lit := _returned_literal(source)) is not None:
+                d = Diagnosis("pasted-constant", f"your return line writes the number {fmt(lit)} as the "
+                                                 f"derivative: compute it with tangents, {label} = {rule}.")
             if d is None:
+                # Without a tangent of the student's own, the terms of the chain rule would be the checker's
+                # values, not theirs: no claim about which term a line has.
                 terms = (
                     [
                         Term(other=i, k=k, partial=facts.partials[n][k], carried=carried.get(i, 0.0))
                         for k, i in enumerate(node.inputs)
                         if graph.nodes[i].op != "const"
                     ]
-                    if n in facts.partials
+                    if n in facts.partials and any(m in received for m in named if m != out)
                     else []
                 )
                 d = diagnose(node=n, received=r, terms=terms, own=own[n], scale=scale[n], rule_words=rule,
                              seed=own[n] if node.op == "input" else None, **at_point)
                 if d.code in ("wrong", "wrong-local-derivative") and n == out:
                     d = _wrong_input(graph, facts, spec, r, scale[n], rtol, atol, label, wrt_id) or d
-            v.mistake(row, label, rule, d.code, d.words, point_words(spec, p))
+            # A culprit is a variable the student wrote (``dy/dx0`` returned directly names none).
+            v.mistake(row, label, rule, d.code, d.words, point_words(spec, p), written=found.get(n) is not None)
         rows[n] = row
     for n in graded:
         v.add(labels[n], rows[n])
+    if not_returned is not None:
+        _returned_other(spec, p, v, not_returned, out_label, received[out], source, graded, labels)
     _swapped(v, items, facts, engine, out, rtol, atol)
     return v
+
+
+def _returned_literal(source) -> float | None:
+    """The number written as the derivative in the return line (``return v8, 0.0``), if any."""
+    if source is None or not source.known or len(source.return_literals) != 2:
+        return None
+    return source.return_literals[1]
+
+
+def _returned_other(spec, p, v: PointVerdict, returned, label: str, mine, source, graded, labels) -> None:
+    """The derivative returned is not the student's own tangent of y (``return v8, 0.0`` after computing
+    dv8dx0): a part of its own, and the tangents behind it count half (they do not reach the answer)."""
+    numbers = numbers_shown(spec, p)
+    literal = _returned_literal(source)
+    what = (f"the number {fmt(literal)} written into your return line" if literal is not None
+            else f"{fmt(returned)}" if numbers else "another value")
+    msg = (f"The derivative your function returns is {what}, not your {label}"
+           + (f" (= {fmt(mine)})" if numbers else "") + f": return y and {label}.")
+    v.add("returned", {"part": "returned", "label": "returned derivative", "ok": False, "status": "wrong",
+                       "message": msg, "code": "not-returned"})
+    v.mistakes.insert(0, "not-returned")
+    v.messages.insert(0, msg)
+    v.capped |= {labels[n] for n in graded}
 
 
 def _swapped(v: PointVerdict, items, facts: GraphFacts, engine, out, rtol, atol) -> None:

@@ -656,13 +656,14 @@ INHERITED_CREDIT = 0.5
 
 
 def settle_part(verdict, label: str, received, expected: float, own: float, scale: float, rtol: float,
-                atol: float, wrong_neighbours) -> tuple[dict, bool]:
+                atol: float, wrong_neighbours, inherits: bool = True) -> tuple[dict, bool]:
     """Record one tangent or adjoint on ``verdict`` and judge it if it is not a mistake of its own.
 
     ``own`` is the chain rule applied to the student's own neighbouring values (upstream tangents, downstream
     adjoints); ``wrong_neighbours()`` names those that are wrong. Returns ``(row, settled)``: settled rows are
     right, or "inherited" (right given the student's wrong neighbours); an unsettled row is the student's own
-    mistake, for the caller to diagnose.
+    mistake, for the caller to diagnose. Without ``inherits`` (a number written into the return line, not
+    computed from any neighbour) a wrong value is never inherited.
     """
     verdict.received[label] = received
     verdict.expected[label] = expected
@@ -670,7 +671,7 @@ def settle_part(verdict, label: str, received, expected: float, own: float, scal
     if finite(received) and close(received, expected, scale, rtol, atol):
         row.update(ok=True, status="ok")
         return row, True
-    if finite(received) and close(received, own, scale, rtol, atol):
+    if inherits and finite(received) and close(received, own, scale, rtol, atol):
         wrong = wrong_neighbours()
         if wrong:
             row.update(ok=False, status="inherited", credit=INHERITED_CREDIT,

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from ..notation import _NUMBERED, adjoint_name, adjoint_names, join_sum, note, numbered_order, times
 from .analysis import GraphFacts
-from .diagnose import Term, diagnose, partial_formula, unreadable
+from .diagnose import Diagnosis, Term, diagnose, partial_formula, unreadable
 from .expected import Expected, expected_at
 from .judge import (
+    INHERITED_CREDIT,
     PointData,
     PointFailure,
     drawn_graph,
@@ -37,7 +38,7 @@ def student_variables(graph) -> list[int]:
     each
     has a name numbered alike (``v0 .. v8``, whatever other names a node also has), else in the order the
     function created them."""
-    ids = [n.id for n in graph.nodes if n.op != "const" and n.names]
+    ids = held_last(graph, [n.id for n in graph.nodes if n.op != "const" and n.names])
     for prefix in dict.fromkeys(
         m.group(1) for i in ids for m in map(_NUMBERED.match, graph.nodes[i].names) if m
     ):
@@ -52,6 +53,30 @@ def student_variables(graph) -> list[int]:
             if order is not None:
                 return [ids[i] for i in order]
     return ids
+
+
+def held_last(graph, ids: list[int]) -> list[int]:
+    """``ids`` without the values a name held before it was assigned again (``t = t + t`` in a loop): the
+    student has one variable of that name, holding its last value, and one derivative of it to give."""
+    last: dict[str, int] = {}
+    for i in ids:
+        for name in graph.nodes[i].names:
+            last[name] = i
+    return [i for i in ids if any(last[name] == i for name in graph.nodes[i].names)]
+
+
+def written_by_student(p: PointData, graph, found, value, position: int | None, source) -> bool:
+    """Whether a derivative is the student's own work, held in a variable they wrote (a local of its name, or
+    of any name holding its value, or computed in the return line), rather than a number written into the
+    return line. Only such a value can inherit a mistake from its neighbours."""
+    if found is not None:
+        return True
+    if (position is not None and source is not None and source.known and source.returns is not None
+            and position < len(source.returns)):
+        return bool(source.returns[position])
+    values = {name for m in graph.nodes for name in m.names}
+    return finite(value) and any(k not in values and isinstance(x, float) and x == value
+                                 for k, x in p.locals.items())
 
 
 def find_local(p: PointData, names: list[str], spellings) -> tuple[str, object] | None:
@@ -80,24 +105,33 @@ class PointVerdict:
         #: Whether a tangent or adjoint was found wrong by a mistake of its own (then ``culprit`` names the first).
         self.own_mistake = False
 
+        #: Parts right by name but not where the function returns them (adjoints in the wrong places, a
+        #: derivative computed but another one returned): their credit is at most ``INHERITED_CREDIT``.
+        self.capped: set[str] = set()
+        #: The part the first message is about (the culprit's, or one no variable of the student's holds).
+        self.first_part: str | None = None
+
     def add(self, part: str, row: dict) -> None:
         if part not in self.rows:
             self.order.append(part)
         self.rows[part] = row
 
-    def mistake(self, row: dict, label: str, rule: str, code: str, words: str, where: str) -> None:
+    def mistake(self, row: dict, label: str, rule: str, code: str, words: str, where: str, *,
+                written: bool = True, shown: str | None = None) -> None:
         """Mark the tangent or adjoint ``row`` as the student's own mistake ``code`` (``words``), with its
         corrected line ``label = rule``. The point's first such mistake is its culprit: it leads the messages,
-        saying ``where`` it was seen, and gives the solution shown."""
+        saying ``where`` it was seen (and calling it ``shown``), and gives the solution shown. A culprit names
+        only a variable the student ``written``: a value no variable of theirs holds has none."""
         row.update(ok=False, status="wrong", message=words, code=code, solution=f"{label} = {rule}")
         if self.own_mistake:
             self.mistakes.append(code)
             return
         self.own_mistake = True
-        self.culprit = label
+        self.first_part = label
+        self.culprit = label if written else None
         self.solution = row["solution"]
         self.mistakes.insert(0, code)
-        self.messages.insert(0, f"{label} is wrong {where}: {words}")
+        self.messages.insert(0, f"{shown or label} is wrong {where}: {words}")
 
     @property
     def failed(self) -> bool:
@@ -279,19 +313,23 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
                     m for m in variables if m != n and close(received[n], by_name[m], scale[n], rtol, atol)
                 ]
                 if held:
-                    holders.append(
-                        f"position {2 + variables.index(n)} holds {labels[held[0]]} where {labels[n]} belongs"
-                    )
-            if holders:
+                    # Several adjoints may share the value there (many are 1): name them all, claim none.
+                    what = labels[held[0]] if len(held) == 1 else "the value of " + _or([labels[m] for m in held])
+                    holders.append(f"position {2 + variables.index(n)} holds {what} where {labels[n]} belongs")
+            backwards = len(variables) > 2 and all(
+                close(received[n], by_name[variables[-1 - i]], scale[n], rtol, atol) for i, n in enumerate(variables))
+            if holders or backwards:
+                what = (f"in reverse order ({labels[variables[-1]]} first, {labels[variables[0]]} last)" if backwards
+                        else "in the wrong order: " + "; ".join(holders))
                 return_problem = (
                     "swapped-order",
-                    "Your function returns its adjoints in the wrong order: "
-                    + "; ".join(holders)
-                    + ". Return y first, then "
+                    f"Your function returns its adjoints {what}. Return y first, then "
                     + ", ".join(labels[n] for n in variables)
                     + ".",
                 )
                 received = dict(by_name)
+                # Right by name, but not where they are returned: these count half (see ``combine``).
+                v.capped |= {labels[n] for n in misplaced}
     else:
         count = len(items) if p.returned_tuple else 1
         return_problem = (
@@ -343,27 +381,57 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
     at_point = dict(mode="reverse", graph=graph, facts=facts, labels=labels, rtol=rtol, atol=atol,
                     carried={m: carried[m] for m in variables}, numbers=numbers_shown(spec, p), source=source)
     rows: dict[int, dict] = {}
+    written: dict[int, bool] = {}
+    positional = p.returned_tuple and len(items) == want
     for n in sorted(variables, reverse=True):
         label = labels[n]
         r = received.get(n)
+        written[n] = written_by_student(p, graph, found[n], r, 1 + variables.index(n) if positional else None,
+                                        source)
         row, settled = settle_part(v, label, r, engine[n], own[n], scale[n], rtol, atol,
-                                   lambda n=n: _wrong_uses(n))
+                                   lambda n=n: _wrong_uses(n), inherits=written[n])
         if not settled:
             terms = [
                 Term(other=c, k=k, partial=facts.partials[c][k], carried=carried[c]) for c, k in facts.uses[n]
             ]
             rule = _rule_words(graph, n, facts, labels)
             what = "not a number" if isinstance(r, dict) else "not a finite number"
-            d = unreadable(label, r, "compute it by the chain rule and return it.", what) or diagnose(
-                node=n, received=r, terms=terms, own=own[n], scale=scale[n], rule_words=rule,
-                seed=1.0 if n == out else None, **at_point)
-            v.mistake(row, label, rule, d.code, d.words, point_words(spec, p))
+            d = unreadable(label, r, "compute it by the chain rule and return it.", what)
+            if d is not None:
+                pass
+            elif not written[n] and (literal := _literal_at(source, 1 + variables.index(n))) is not None:
+                d = Diagnosis("pasted-constant", f"your return line writes the number {fmt(literal)} there: an "
+                                                 f"adjoint is computed by the chain rule, {label} = {rule}.")
+            elif not written[n] and close(r, own[n], scale[n], rtol, atol):
+                # Equal to the chain rule on wrong neighbours, but nothing of the student's computes it.
+                d = Diagnosis("missing", f"no variable of yours computes it: compute {label} = {rule} and return "
+                                         "it.")
+            else:
+                d = diagnose(node=n, received=r, terms=terms, own=own[n], scale=scale[n], rule_words=rule,
+                             seed=1.0 if n == out else None, **at_point)
+            # A number written into the return line is no variable of the student's: no culprit, and the
+            # message says which returned value it is.
+            shown = (f"{label} (value {2 + variables.index(n)} of {want} you return)"
+                     if not written[n] and positional and r is not None else label)
+            v.mistake(row, label, rule, d.code, d.words, point_words(spec, p), written=written[n], shown=shown)
         rows[n] = row
     for n in variables:
         v.add(labels[n], rows[n])
     if not v.own_mistake and return_problem is not None and return_problem[0] == "swapped-order":
         v.culprit = v.culprit or labels[misplaced[0]]
     return v
+
+
+def _literal_at(source, position: int) -> float | None:
+    """The number the student's return line writes literally at ``position`` (``return v8, 0.0``), if any."""
+    if source is None or not source.known or position >= len(source.return_literals):
+        return None
+    return source.return_literals[position]
+
+
+def _or(words: list[str]) -> str:
+    words = words[:4] + (["..."] if len(words) > 4 else [])
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def _rule_words(graph, n: int, facts: GraphFacts, labels: dict[int, str]) -> str:
@@ -450,20 +518,40 @@ def _consistent_reading(shown: PointVerdict, verdicts: list[PointVerdict]) -> Po
     return next(v for v, code in codes if code == best)
 
 
-def _pasted(label: str, verdicts: list[PointVerdict], source) -> str | None:
-    """The words for a value the student's line sets to a number literal (it reads no variable), the same at
-    every point while the right value is not: a number pasted in rather than computed. None otherwise."""
-    assigned = (source.assignments.get(label) or [None])[-1] if source is not None and source.known else None
-    if assigned is None or assigned.reads:
-        return None
+#: Readings of a wrong value that a constant explains better: a number the same at every point, where the
+#: right one changes, is not a slip of the chain rule.
+_CONSTANT_EXPLAINS = {"wrong", "wrong-local-derivative", "missing-term", "missing-path", "missing", "sign",
+                      "finite-difference", "extra-factor", "missing-factor"}
+
+
+def _pasted(label: str, verdicts: list[PointVerdict], source, code: str | None = None, show: bool = True,
+            message: str = "", derivatives: frozenset = frozenset()) -> str | None:
+    """The words for a value that is the same at every test point while its right value changes: a number
+    pasted in (the student's line reads no variable), or a line whose variables add nothing (``x0 * 0.0 +
+    2.56``). A line that reads variables and has a reading of its own (``code``) keeps that reading. None
+    when the value changes, or the right one does not."""
     got = [v.received.get(label) for v in verdicts if label in v.received]
     want = [v.expected.get(label) for v in verdicts if label in v.received]
     if len(got) < 2 or not all(finite(g) for g in got) or len(set(got)) != 1:
         return None
     if not all(finite(w) for w in want) or len(set(want)) == 1:
         return None
-    return (f"{label} is {fmt(got[0])} at every test point, but its right value changes from point to point: "
-            "it is a number pasted in, not computed from your variables.")
+    assigned = (source.assignments.get(label) or [None])[-1] if source is not None and source.known else None
+    number = fmt(got[0]) if show else "the same number"
+    if assigned is not None and not assigned.reads:
+        return (f"{label} is {number} at every test point, but its right value changes from point to point: "
+                "it is a number pasted in, not computed from your variables.")
+    if assigned is not None:
+        # A line built on the student's own derivatives (``vbar4 = vbar5``) is constant because what it kept
+        # is: its reading (a missing factor, a dropped term) stands.
+        if assigned.reads & derivatives or code not in _CONSTANT_EXPLAINS:
+            return None
+    elif not (code in ("wrong", "missing", "finite-difference") or "does not follow the chain rule" in message):
+        # An unread line: only a reading that names no cause of its own gives way to the constant.
+        return None
+    return (f"{label} is {number} at every test point, but its right value changes from point to point: it "
+            "does not change with the inputs, so it is not computed from them by the chain rule (a number "
+            "written in stays the same, and a term multiplied by 0 adds nothing).")
 
 
 def part_credit(rows_at_points: list[dict | None], total: int) -> float:
@@ -481,13 +569,25 @@ def _lost_at_point(row: dict) -> bool:
         row.get("received"), dict)
 
 
+#: How a forward or reverse answer is scored (also in the README). Every graded part (y, each tangent or
+#: adjoint, and a "returned values" part when the function returns the wrong number or order of values) earns
+#: a credit; the score is the mean credit. A part right at every test point earns 1. A derivative whose own
+#: step is right, wrong only because it builds on the student's wrong neighbours, earns INHERITED_CREDIT
+#: (0.5) - only if the student computed it (a number written into the return line inherits nothing). A
+#: derivative right by name but not returned where it belongs (adjoints in the wrong order, a tangent computed
+#: but another value returned as the derivative) earns at most INHERITED_CREDIT. Anything else wrong earns 0.
+#: A point where the code raised or a value is NaN costs that point's share of each part. The headline says
+#: "N of M parts right, K partly right", so the score can be read off the parts.
+SCORING = "mean credit of the parts: 1 right, 0.5 inherited or misplaced, 0 wrong"
+
+
 def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
             failures: dict[int, PointFailure] | None = None, source=None, fresh=(), evaluate=None):
     """One result from the verdicts at every judged point: a part is right only if it is right at every point;
     the words and compared values come from the first point where something is wrong. A point in
     ``failures`` (or a part that is NaN at one point only) costs that point's share. When those words are
     about a hidden point, ``evaluate`` (a point's verdict) reads the ``fresh`` points for the same mistake
-    with numbers (``fresh_reading``); they never change the score."""
+    with numbers (``fresh_reading``); they never change the score. Scored by ``SCORING``."""
     failures = failures or {}
     total = len(points) + len(failures)
     first = next((i for i, v in enumerate(verdicts) if v.failed), 0)
@@ -509,14 +609,20 @@ def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
             if row is None or (row["ok"] and not other["ok"]):
                 # A row judged at a hidden point keeps its words (they quote no number) but not its values.
                 row = other if p.visible else without_numbers(other)
-        credits.append(part_credit([v.rows.get(part) for v in verdicts], total))
+        credit = part_credit([v.rows.get(part) for v in verdicts], total)
+        if any(part in v.capped for v in verdicts):
+            credit = min(credit, INHERITED_CREDIT)
+        credits.append(credit)
         rows.append(dict(row))
     messages, mistakes = list(shown.messages), list(shown.mistakes)
+    show = any(p.visible for p in points)
+    derivatives = frozenset(r["part"] for r in rows)
     for row in rows:
-        pasted = _pasted(row["part"], verdicts, source)
+        pasted = _pasted(row["part"], verdicts, source, row.get("code"), show, str(row.get("message", "")),
+                         derivatives)
         if pasted is not None and not row["ok"]:
             row.update(code="pasted-constant", message=pasted)
-            if shown.culprit == row["part"] and mistakes:
+            if row["part"] in (shown.culprit, shown.first_part) and mistakes:
                 mistakes[0] = "pasted-constant"
                 messages[0] = pasted
     summary = hidden_summary(points + [f.point for f in failures.values()],
@@ -540,8 +646,10 @@ def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
     if not numbers_shown(spec, points[first]):
         # The student's own values at a hidden point would give its inputs away (vbar4 = v1 = x1).
         received, expected = {}, {}
-    for r in rows:
+    for r, credit in zip(rows, credits + [0.0] * (len(rows) - len(credits)), strict=True):
+        # What the part earned (1 right, 0 wrong, between: see SCORING); the headline counts these.
         r.pop("credit", None)
+        r["share"] = round(credit, 6)
     return make_result(
         spec,
         status="ok",

@@ -30,6 +30,12 @@ class SourceFacts:
     assignments: dict[str, list[Assignment]] = field(default_factory=dict)
     names: set[str] = field(default_factory=set)
     known: bool = False
+    #: The names each returned value reads, by position, in the function's last ``return`` of several values
+    #: (``return v8, 0.0`` -> [{"v8"}, {}]); None when there is no such line.
+    returns: list[frozenset[str]] | None = None
+    #: The text of that return line and, by position, the literal number written there (None elsewhere).
+    return_text: str = ""
+    return_literals: list[float | None] = field(default_factory=list)
 
     def reads(self, target: str, name: str) -> bool | None:
         """Whether the last assignment of ``target`` reads ``name`` (None when the source is unknown)."""
@@ -67,6 +73,7 @@ def source_facts(raw_source) -> SourceFacts:
         nodes = list(ast.walk(tree))
     except RecursionError:
         return SourceFacts()
+    _return_line = [0]
     for node in nodes:
         if isinstance(node, ast.Name):
             facts.names.add(node.id)
@@ -81,9 +88,27 @@ def source_facts(raw_source) -> SourceFacts:
                 if isinstance(t, ast.Name):
                     facts.assignments.setdefault(t.id, []).append(
                         Assignment(line + offset, isinstance(node, ast.AugAssign), reads, src))
+        if isinstance(node, ast.Return) and isinstance(node.value, (ast.Tuple, ast.List)) and (
+                facts.returns is None or node.lineno >= _return_line[0]):
+            _return_line[0] = node.lineno
+            facts.returns = [frozenset(n.id for n in ast.walk(e) if isinstance(n, ast.Name))
+                             for e in node.value.elts]
+            facts.return_literals = [_literal(e) for e in node.value.elts]
+            facts.return_text = lines[node.lineno - 1].strip() if 0 < node.lineno <= len(lines) else ""
     for found in facts.assignments.values():
         found.sort(key=lambda a: a.line)
     return facts
+
+
+def _literal(e) -> float | None:
+    """The number an expression writes literally (``0.0``, ``-2.5``), else None."""
+    sign = 1.0
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
+        sign = -1.0 if isinstance(e.op, ast.USub) else 1.0
+        e = e.operand
+    if isinstance(e, ast.Constant) and isinstance(e.value, (int, float)) and not isinstance(e.value, bool):
+        return sign * float(e.value)
+    return None
 
 
 def _dedent(text: str) -> str:

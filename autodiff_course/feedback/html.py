@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from ..notation import fmt
+from ..notation import fmt, fmt_apart
 from .graph_figure import graph_figure
 
 _COLOURS = {"ok": "#1a7f37", "wrong": "#cf222e", "inherited": "#9a6700", "missing": "#cf222e",
@@ -48,12 +48,15 @@ def result_html(result) -> str:
             label = r.get("label", r.get("part"))
             culprit = result.culprit is not None and label == result.culprit
             style = ' style="background:#fff8c5"' if culprit else ""
+            # Two different numbers never read the same: as many digits as tell them apart.
+            yours, expected = (fmt_apart(r["received"], r["expected"]) if "received" in r and "expected" in r
+                               else (fmt(r.get("received")), fmt(r.get("expected"))))
             cells = [
                 f"<td><code>{_e(label)}</code>{' &larr; start here' if culprit else ''}</td>",
-                f"<td>{_e(fmt(r['received'])) if 'received' in r else ''}</td>",
+                f"<td>{_e(yours) if 'received' in r else ''}</td>",
             ]
             if show:
-                cells.append(f"<td>{_e(fmt(r['expected'])) if 'expected' in r else ''}</td>")
+                cells.append(f"<td>{_e(expected) if 'expected' in r else ''}</td>")
             cells.append(
                 f'<td style="color:{_COLOURS.get(status, "#cf222e")}">{_e(_WORDS.get(status, status))}'
                 + (f"<br><small>{_e(r['message'])}</small>" if r.get("message") and not r.get("ok") else "")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..notation import fmt
+from ..notation import fmt, fmt_apart
 
 _HEADLINE = {
     "ok": "passed",
@@ -19,9 +19,19 @@ def result_text(result) -> str:
     """The feedback of ``result`` (a CheckResult or anything with its attributes) as plain text."""
     head = f"{result.exercise}: {_HEADLINE.get(result.status, result.status)}"
     rows = list(result.rows)
-    if rows:
-        right = sum(1 for r in rows if r.get("ok"))
-        head += f" ({right} of {len(rows)} parts right, score {result.score:.2f})"
+    if rows and result.kind == "decomposition" and rows[0].get("part") == "y":
+        # Scored in two halves (y, and the steps: see checks.decomposition), so counted in two.
+        steps = rows[1:]
+        right = sum(1 for r in steps if r.get("ok"))
+        head += (f" (y {'right' if rows[0].get('ok') else 'wrong'}, {right} of {len(steps)} steps right, "
+                 f"score {result.score:.2f})")
+    elif rows:
+        right = sum(1 for r in rows if r.get("ok") and r.get("share", 1) == 1)
+        # Parts that earned some credit but not all (inherited, misplaced, or lost at one point): with them the
+        # score can be read off the count.
+        partly = sum(1 for r in rows if 0 < r.get("share", 1 if r.get("ok") else 0) < 1)
+        head += f" ({right} of {len(rows)} parts right{f', {partly} partly right' if partly else ''}, " \
+                f"score {result.score:.2f})"
     elif result.status == "failed":
         head += f" (score {result.score:.2f})"
     lines = [head + "."]
@@ -39,10 +49,11 @@ def result_text(result) -> str:
         lines.append("Not right yet" + (f" at {_point(result)}" if result.point is not None else "") + ":")
         for r in table:
             text = f"  {r.get('label', r.get('part'))}: {_MARK.get(r.get('status'), r.get('status'))}"
+            yours, expected = fmt_apart(r.get("received"), r.get("expected"))
             if "received" in r:
-                text += f", yours {fmt(r.get('received'))}"
+                text += f", yours {yours if 'expected' in r else fmt(r.get('received'))}"
             if result.show_expected and "expected" in r and not r.get("ok"):
-                text += f", expected {fmt(r.get('expected'))}"
+                text += f", expected {expected}"
             lines.append(text)
     return "\n".join(lines)
 

@@ -11,7 +11,7 @@ from autodiff_course.checks import CheckResult, check_reverse
 # Written by hand from the answer's slip: vbar4 = -vbar5 * v1 at (1.8, 2.4, 0.7), where vbar4 should be
 # v1 = 2.4 and vbar0 = cos(1.8) - 2.4 sin(1.8) = -2.564436409 (the student's vbar0 = cos(1.8) + 2.4 sin(1.8)).
 EXPECTED_TEXT = """\
-reverse_inherited: not yet right (8 of 10 parts right, score 0.85).
+reverse_inherited: not yet right (8 of 10 parts right, 1 partly right, score 0.85).
 vbar4 is wrong at x0 = 1.8, x1 = 2.4, x2 = 0.7: vbar4 has the wrong sign.
 Fix vbar4 first: vbar0 is wrong only because it builds on wrong values.
 

@@ -7,6 +7,7 @@ import re
 
 import answers_attacks as A
 import answers_by_hand as S
+import answers_grounded as G
 import numpy as np
 import pytest
 from test_check_verdicts import CASES, run
@@ -113,6 +114,13 @@ def _results():
         ("missing-factor", check_forward(A.forward_example_dx1_tangent_left_out, A.F, wrt=1, points=A.POINTS_F,
                                          **solution)),
         ("pasted-constant", check_reverse(A.reverse_pasted_constant, A.Y, points=A.POINTS, **solution)),
+        ("value-for-derivative", check_reverse(G.reverse_value_for_adjoint, G.Y, points=G.POINTS, **solution)),
+        ("extra-factor", check_reverse(G.reverse_extra_factor_and_equal_neighbour, G.Y, points=G.POINTS,
+                                       **solution)),
+        ("not-returned", check_forward(G.forward_computed_but_zero_returned, G.Y, points=G.POINTS, **solution)),
+        ("reversed", check_reverse(G.reverse_adjoints_backwards, G.Y, points=G.POINTS, **solution)),
+        ("numbers in the return line", check_reverse(G.reverse_zeros_in_the_return_line, G.Y, points=G.POINTS,
+                                                     **solution)),
         ("not-the-function", check_forward(_pasted_y_inputs, S.Y, points=S.POINT_Y, **solution)),
         ("power-rule", check_forward(_power_rule_slip, "x0**3", points=S.POINT_Y, **solution)),
         ("missing", check_reverse(_adjoints_left_out, "x0*x1", points=S.POINT_Y, **solution)),

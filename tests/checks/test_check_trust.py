@@ -25,7 +25,9 @@ STEPS = [1e-3, 1e-4, 1e-5, 6e-6, 3e-6, 1e-6, 1e-7, 1e-8]
 def test_a_finite_difference_fails_at_any_step_in_forward_mode_and_is_named(make, h):
     result = check_forward(make(h), A.Y, points=A.POINTS)
     assert not result.passed, result.feedback
-    assert result.culprit == "dydx0" and result.mistakes[0] == "finite-difference", result.feedback
+    # The derivative is returned without a variable of its own: no culprit names a variable never written.
+    assert result.culprit is None and result.mistakes[0] == "finite-difference", result.feedback
+    assert "dy/dx0 is wrong" in result.feedback and "dydx0" not in result.feedback
 
 
 @pytest.mark.parametrize("h", STEPS)
@@ -64,7 +66,7 @@ def test_a_value_outside_the_graph_is_caught_and_said_so():
 @pytest.mark.parametrize(
     "check,fn,wrong",
     [
-        (check_forward, A.forward_huge_cancelling_terms, {"dydx0"}),
+        (check_forward, A.forward_huge_cancelling_terms, {"dy/dx0"}),
         # Every adjoint is 1: right for vbar3 and vbar5..vbar8 (the huge terms cancel exactly in vbar7 too).
         (check_reverse, A.reverse_huge_cancelling_terms, {"vbar0", "vbar1", "vbar2", "vbar4"}),
     ],
@@ -93,7 +95,8 @@ def test_an_exception_at_one_point_costs_that_point_only():
 def test_a_reassigned_name_breaks_the_decomposition_rule():
     result = check_decomposition(A.decomposition_reassigned, A.Y, points=A.POINTS)
     assert not result.passed and result.mistakes[0] == "reassigned" and result.culprit == "v3"
-    assert "`v3` is assigned again on line" in result.feedback
+    # One sentence for the name, however often it is assigned again.
+    assert result.feedback.count("`v3` is assigned 2 more times on lines") == 1, result.feedback
 
 
 @pytest.mark.parametrize("check", [check_forward, check_reverse, check_decomposition])

@@ -1,0 +1,129 @@
+"""A diagnosis says only what the student's line and numbers show, names only variables the student wrote, and
+the score can be read off the parts (tests/checks/answers_grounded.py has the answers and why each is
+tricky)."""
+
+import re
+
+import answers_attacks as A
+import answers_grounded as G
+import pytest
+
+from autodiff_course.checks import check_decomposition, check_forward, check_reverse
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+#: The visible point first, the other two hidden (a pasted number is right at the visible point only).
+HIDDEN = {"points": G.POINTS[:1], "hidden_points": G.POINTS[1:]}
+
+
+def test_a_value_used_where_its_adjoint_belongs_is_named_as_such():
+    result = check_reverse(G.reverse_value_for_adjoint, G.Y, points=G.POINTS)
+    assert result.culprit == "vbar5" and result.mistakes[0] == "value-for-derivative", result.feedback
+    assert "vbar5 uses the value v7 where its adjoint vbar7 belongs" in result.feedback
+    # Before: "vbar5 uses vbar5 where vbar7 belongs" (its own value taken for a neighbour's).
+    assert "uses vbar5" not in result.feedback
+
+
+def test_a_value_used_where_its_tangent_belongs_is_named_as_such():
+    result = check_forward(G.forward_value_for_tangent, G.Y, points=G.POINTS)
+    assert result.culprit == "dv7dx0" and result.mistakes[0] == "value-for-derivative", result.feedback
+    assert "dv7dx0 uses the value v5 where its tangent dv5dx0 belongs" in result.feedback
+
+
+def test_a_tangent_computed_but_a_constant_returned_is_said_so_and_scores_half_at_most():
+    result = check_forward(G.forward_computed_but_zero_returned, G.Y, points=G.POINTS)
+    assert result.mistakes[0] == "not-returned" and result.culprit is None, result.feedback
+    assert "returns is the number 0 written into your return line, not your dv8dx0" in result.feedback
+    # Before: 0.9, and "your dv8dx0 only has the term through v6" of a dv8dx0 that is right.
+    assert "only has the term" not in result.feedback
+    assert result.score <= 0.5
+
+
+def test_a_derivative_written_as_a_number_without_any_tangent_is_a_pasted_constant():
+    result = check_forward(G.forward_no_tangents_zero_returned, G.Y, points=G.POINTS)
+    assert result.mistakes == ["pasted-constant"] and result.culprit is None, result.feedback
+    assert "missing-term" not in result.mistakes and "only has the term" not in result.feedback
+
+
+@pytest.mark.parametrize("check,fn,part", [
+    (check_forward, G.forward_constant_plus_zero_times_input, "dy/dx0"),
+    (check_reverse, G.reverse_adjoints_constant_plus_zero, "vbar1"),
+])
+def test_a_number_plus_zero_times_an_input_is_named_a_constant_not_a_chain_rule_slip(check, fn, part):
+    result = check(fn, G.Y, **HIDDEN)
+    assert not result.passed and result.mistakes[0] == "pasted-constant", result.feedback
+    assert f"{part} is " in result.feedback and "at every test point" in result.feedback
+    assert "does not follow the chain rule" not in result.feedback
+
+
+def test_numbers_in_the_return_line_have_no_culprit_and_inherit_nothing():
+    zeros = check_reverse(G.reverse_zeros_in_the_return_line, G.Y, points=G.POINTS)
+    nothing = check_reverse(G.reverse_nothing_in_the_return_line, G.Y, points=G.POINTS)
+    # Before: culprit vbar8 (never written), "Fix vbar8 first: vbar0, ... build on wrong values", score 0.5
+    # against 0.1 for the same answer with None.
+    assert zeros.culprit is None and nothing.culprit is None, zeros.feedback
+    assert "Fix" not in zeros.feedback and "inherited" not in zeros.feedback
+    assert zeros.score == nothing.score == pytest.approx(0.1)
+    assert "your return line writes the number 0" in zeros.feedback
+
+
+def test_a_seed_slip_with_every_line_written_keeps_the_credit_of_the_lines_that_follow_from_it():
+    result = check_reverse(G.reverse_seed_zero_every_line_written, G.Y, points=G.POINTS)
+    assert result.culprit == "vbar8" and result.score == pytest.approx(0.5), result.feedback
+    assert "(1 of 10 parts right, 8 partly right, score 0.50)" in result.feedback
+
+
+def test_an_extra_factor_is_named_and_an_equal_neighbour_is_said_to_be_invisible():
+    result = check_reverse(G.reverse_extra_factor_and_equal_neighbour, G.Y, points=G.POINTS)
+    assert result.culprit == "vbar2" and result.mistakes[0] == "extra-factor", result.feedback
+    assert "your line multiplies by v4" in result.feedback
+    # vbar5 and vbar6 are both 1 everywhere: the line shows the swap, the numbers cannot; say both.
+    assert "reads vbar5 where vbar6 belongs; the two are equal here" in result.feedback
+    assert "check the local derivative" not in result.feedback
+
+
+def test_adjoints_returned_backwards_are_said_to_be_reversed_and_do_not_score_nearly_full_marks():
+    result = check_reverse(G.reverse_adjoints_backwards, G.Y, points=G.POINTS)
+    assert result.mistakes[0] == "swapped-order", result.feedback
+    assert "in reverse order (vbar8 first, vbar0 last)" in result.feedback
+    assert "holds vbar3" not in result.feedback  # many adjoints are 1: no single one is claimed
+    assert result.score < 0.7  # before: 0.91
+
+
+def test_a_name_reassigned_in_a_loop_is_one_variable_and_one_message():
+    reverse = check_reverse(G.reverse_loop_reassigns_a_name, G.Y, points=G.POINTS)
+    assert reverse.feedback.count("tbar") <= 4, reverse.feedback  # before: "tbar" 30 times, "return 40"
+    assert "it should return 11" in reverse.feedback
+    decomposition = check_decomposition(G.decomposition_loop_reassigns_a_name, G.Y, points=G.POINTS)
+    assert decomposition.mistakes == ["reassigned"]
+    assert decomposition.feedback.count("is assigned") == 1, decomposition.feedback
+    assert "`v0` is assigned 12 more times" in decomposition.feedback
+
+
+def test_two_different_numbers_never_read_the_same_in_the_table():
+    result = check_forward(G.forward_central_difference, G.Y, points=G.POINTS[:1])
+    row = re.search(r"dy/dx0: WRONG, yours (\S+), expected (\S+)", result.feedback)
+    assert row is not None and row.group(1) != row.group(2), result.feedback
+
+
+def test_an_unreadable_line_gets_only_what_the_numbers_show():
+    # dv4dx1 = exp(v2), the factor dv2dx1 left out; dv1dx1 = 1, so "dv1dx1 in its place" fits the numbers.
+    fn = G.unreadable(A.forward_example_dx1_tangent_left_out)
+    result = check_forward(fn, G.F, wrt=1, points=G.POINTS_F)
+    assert result.culprit == "dv4dx1" and result.mistakes[0] == "missing-factor", result.feedback
+    # Before: "dv4dx1 uses dv1dx1 where dv2dx1 belongs", of a line that reads no tangent at all.
+    assert "uses dv1dx1" not in result.feedback
+    assert "dv4dx1 equals the local derivative exp(v2) alone" in result.feedback
+    assert "using dv1dx1 (which is 1) in place of dv2dx1" in result.feedback  # the other reading, as such
+
+
+@pytest.mark.parametrize("name", [n for n in dir(G) if n.startswith(("forward_", "reverse_"))])
+def test_the_score_is_the_mean_credit_of_the_parts_the_headline_counts(name):
+    check = check_forward if name.startswith("forward_") else check_reverse
+    result = check(getattr(G, name), G.Y, points=G.POINTS)
+    shares = [r["share"] for r in result.rows]
+    assert result.score == pytest.approx(sum(shares) / len(shares), abs=1e-6), result.feedback
+    right = sum(1 for s in shares if s == 1)
+    partly = sum(1 for s in shares if 0 < s < 1)
+    head = f"({right} of {len(shares)} parts right{f', {partly} partly right' if partly else ''}, score"
+    assert head in result.feedback.splitlines()[0], result.feedback
