@@ -264,10 +264,12 @@ def _diagnosis(*, mode, graph, facts, node, received, terms, own, scale, labels,
                              source)
     if grounded is not None:
         return grounded
-    grounded = _value_for_derivative(mode, graph, facts, node, label, received, terms, own, labels, same, source,
-                                     yours)
-    if grounded is not None:
-        return grounded
+    readable = source is not None and source.known
+    if readable:
+        grounded = _value_for_derivative(mode, graph, facts, node, label, received, terms, own, labels, same,
+                                         source, yours)
+        if grounded is not None:
+            return grounded
     if len(terms) >= 2 and len(terms) <= _MAX_SUBSET_TERMS:
         for size in range(len(terms) - 1, 0, -1):
             for subset in itertools.combinations(range(len(terms)), size):
@@ -311,10 +313,13 @@ def _diagnosis(*, mode, graph, facts, node, received, terms, own, scale, labels,
         found = _forward_rule_slip(graph, facts, node, terms, received, same)
         if found is not None:
             return Diagnosis(found[0], found[1])
-    # After the catalogue: a quotient rule's missing square is also "times the denominator".
-    grounded = _extra_factor(graph, label, received, own, labels, same, source, yours, terms, carried)
-    if grounded is not None:
-        return grounded
+    if not readable:
+        # From the numbers alone, a value in place of a derivative comes after the catalogue's slips, which
+        # may give the same number (``/v1`` for ``/v1**2`` where dv1 = 1).
+        grounded = _value_for_derivative(mode, graph, facts, node, label, received, terms, own, labels, same,
+                                         source, yours)
+        if grounded is not None:
+            return grounded
     if len(terms) == 1 and terms[0].partial != 0:
         t = terms[0]
         carried_label = labels.get(t.other)
@@ -366,6 +371,11 @@ def _diagnosis(*, mode, graph, facts, node, received, terms, own, scale, labels,
                     "wrong-neighbour",
                     f"{label} uses {used} where {right} belongs: {why}.",
                 )
+    # After the catalogue and the neighbours: a quotient rule's missing square is also "times the
+    # denominator", and a neighbour's tangent may be another's times a value.
+    grounded = _extra_factor(graph, label, received, own, labels, same, source, yours, terms, carried)
+    if grounded is not None:
+        return grounded
     if len(terms) == 1:
         op_node, k = (terms[0].other, terms[0].k) if mode == "reverse" else (node, terms[0].k)
         on = graph.nodes[op_node]

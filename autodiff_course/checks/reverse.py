@@ -550,8 +550,9 @@ def _pasted(label: str, verdicts: list[PointVerdict], source, code: str | None =
         # An unread line: only a reading that names no cause of its own gives way to the constant.
         return None
     return (f"{label} is {number} at every test point, but its right value changes from point to point: it "
-            "does not change with the inputs, so it is not computed from them by the chain rule (a number "
-            "written in stays the same, and a term multiplied by 0 adds nothing).")
+            "does not change with the inputs, so its line does not compute it from them by the chain rule (a "
+            "number written in, a term multiplied by 0, or a function of the seeds alone stays the same at every "
+            "point).")
 
 
 def part_credit(rows_at_points: list[dict | None], total: int) -> float:
