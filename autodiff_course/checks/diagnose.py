@@ -278,7 +278,7 @@ def _diagnosis(*, mode, graph, facts, node, received, terms, own, scale, labels,
                     replaced = source.overwritten(label) if source is not None else None
                     if replaced is not None:
                         return _overwritten(label, replaced)
-                    return _missing(mode, n.name, label, uses_words, kept)
+                    return _missing(mode, n.name, label, uses_words, kept, readable)
         for j, t in enumerate(terms):
             if t.value != 0 and same(received, own - 2 * t.value):
                 through = uses_words[j]
@@ -287,7 +287,7 @@ def _diagnosis(*, mode, graph, facts, node, received, terms, own, scale, labels,
                     f"in {label} the term through {through} has the wrong sign.",
                 )
     if terms and received == 0 and own != 0:
-        return _missing(mode, n.name, label, uses_words, [])
+        return _missing(mode, n.name, label, uses_words, [], readable)
     for t in terms:
         through = graph.nodes[t.other].name
         with _quiet():
@@ -580,7 +580,19 @@ def _overwritten(label: str, replaced) -> Diagnosis:
     )
 
 
-def _missing(mode: str, name: str, label: str, uses: list[str], kept: list[str]) -> Diagnosis:
+def _missing(mode: str, name: str, label: str, uses: list[str], kept: list[str], readable: bool = True
+             ) -> Diagnosis:
+    """A path (term) left out. From an unreadable line, said as what the number equals, not what the line
+    has (another line may give the same number)."""
+    if not readable and kept:
+        what = "path" if mode == "reverse" else "term"
+        rule = ("An adjoint adds up the contributions of every use." if mode == "reverse" else
+                "A tangent adds up the terms of every input.")
+        verb = "is used by" if mode == "reverse" else "depends on"
+        return Diagnosis(
+            "missing-path" if mode == "reverse" else "missing-term",
+            f"{name} {verb} {and_list(uses)}; your {label} equals the {what}{'s' if len(kept) > 1 else ''} "
+            f"through {and_list(kept)} alone. {rule}")
     if mode == "reverse":
         if len(set(uses)) == 1:
             head = f"{name} is used {len(uses)} times by {uses[0]}"
