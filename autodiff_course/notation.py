@@ -125,6 +125,8 @@ def fmt(v: Any) -> str:
     """A number as feedback shows it: up to 10 significant digits, integers without a decimal point; the
     collected stand-ins for what is not a number (a dict describing it, None for missing) in words."""
     if isinstance(v, dict):
+        if v.get("type") == "NoneType":
+            return "None (not a number)"  # the type's name says nothing None does not
         return f"{v.get('repr', '?')} (a {v.get('type', 'value')}, not a number)"
     if isinstance(v, str):
         return v

@@ -222,7 +222,9 @@ def unreadable(label: str, received, missing: str, not_finite: str) -> Diagnosis
     if received is None:
         return Diagnosis("missing", f"{label} is missing: {missing}")
     if not finite(received):
-        return Diagnosis("not-a-number", f"{label} is {fmt(received)}, {not_finite}.")
+        # A value that is no number is quoted as the student wrote it (``None``), once.
+        shown = str(received.get("repr", "?")) if isinstance(received, dict) else fmt(received)
+        return Diagnosis("not-a-number", f"{label} is {shown}, {not_finite}.")
     return None
 
 

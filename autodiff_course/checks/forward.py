@@ -69,6 +69,8 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
     received: dict[int, object] = {n: found[n][1] for n in named if found[n] is not None}
     not_returned = None
     if p.returned_tuple and len(items) == 2:
+        v.returned_other = items[1] if finite(items[1]) else None
+        v.returned_right = engine[out]
         mine = found[out][1] if found.get(out) else None
         # "The same value" here is loose: a local is read in another run than the returned value, and a finite
         # difference in it differs between the two runs in its last digits.

@@ -110,6 +110,9 @@ class PointVerdict:
         self.capped: set[str] = set()
         #: The part the first message is about (the culprit's, or one no variable of the student's holds).
         self.first_part: str | None = None
+        #: Forward mode: the derivative the function returns (whether or not it is the student's own tangent).
+        self.returned_other: float | None = None
+        self.returned_right: float | None = None
 
     def add(self, part: str, row: dict) -> None:
         if part not in self.rows:
@@ -397,16 +400,16 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
             rule = _rule_words(graph, n, facts, labels)
             what = "not a number" if isinstance(r, dict) else "not a finite number"
             d = unreadable(label, r, "compute it by the chain rule and return it.", what)
-            if d is not None:
-                pass
-            elif not written[n] and (literal := _literal_at(source, 1 + variables.index(n))) is not None:
-                d = Diagnosis("pasted-constant", f"your return line writes the number {fmt(literal)} there: an "
-                                                 f"adjoint is computed by the chain rule, {label} = {rule}.")
-            elif not written[n] and close(r, own[n], scale[n], rtol, atol):
-                # Equal to the chain rule on wrong neighbours, but nothing of the student's computes it.
-                d = Diagnosis("missing", f"no variable of yours computes it: compute {label} = {rule} and return "
-                                         "it.")
-            else:
+            if d is None and not written[n]:
+                literal = _literal_at(source, 1 + variables.index(n))
+                if literal is not None:
+                    d = Diagnosis("pasted-constant", f"your return line writes the number {fmt(literal)} there: "
+                                                     f"an adjoint is computed by the chain rule, {label} = {rule}.")
+                elif close(r, own[n], scale[n], rtol, atol):
+                    # Equal to the chain rule on wrong neighbours, but nothing of the student's computes it.
+                    d = Diagnosis("missing", f"no variable of yours computes it: compute {label} = {rule} and "
+                                             "return it.")
+            if d is None:
                 d = diagnose(node=n, received=r, terms=terms, own=own[n], scale=scale[n], rule_words=rule,
                              seed=1.0 if n == out else None, **at_point)
             # A number written into the return line is no variable of the student's: no culprit, and the
@@ -618,6 +621,13 @@ def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
     messages, mistakes = list(shown.messages), list(shown.mistakes)
     show = any(p.visible for p in points)
     derivatives = frozenset(r["part"] for r in rows)
+    returned = [v.returned_other for v in verdicts]
+    right = [v.returned_right for v in verdicts]
+    if (mistakes and mistakes[0] == "not-returned" and len(returned) > 1 and None not in returned
+            and len(set(returned)) == 1 and len(set(right)) > 1):
+        at = next(i for i, m in enumerate(messages) if m.startswith("The derivative your function returns"))
+        messages[at] += (f" It is {fmt(returned[0]) if show else 'the same number'} at every test point: a "
+                         "number, not computed from the inputs.")
     for row in rows:
         pasted = _pasted(row["part"], verdicts, source, row.get("code"), show, str(row.get("message", "")),
                          derivatives)

@@ -36,6 +36,7 @@ def test_a_tangent_computed_but_a_constant_returned_is_said_so_and_scores_half_a
     assert "returns is the number 0 written into your return line, not your dv8dx0" in result.feedback
     # Before: 0.9, and "your dv8dx0 only has the term through v6" of a dv8dx0 that is right.
     assert "only has the term" not in result.feedback
+    assert "It is 0 at every test point" in result.feedback
     assert result.score <= 0.5
 
 
@@ -65,6 +66,7 @@ def test_numbers_in_the_return_line_have_no_culprit_and_inherit_nothing():
     assert "Fix" not in zeros.feedback and "inherited" not in zeros.feedback
     assert zeros.score == nothing.score == pytest.approx(0.1)
     assert "your return line writes the number 0" in zeros.feedback
+    assert "vbar8 is None, not a number" in nothing.feedback and "NoneType" not in nothing.feedback
 
 
 def test_a_seed_slip_with_every_line_written_keeps_the_credit_of_the_lines_that_follow_from_it():
