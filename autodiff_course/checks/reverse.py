@@ -9,6 +9,10 @@ wrong: an adjoint that follows correctly from wrong downstream adjoints only inh
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from ..notation import _NUMBERED, adjoint_name, adjoint_names, join_sum, note, numbered_order, times
 from .analysis import GraphFacts
 from .diagnose import Diagnosis, Term, diagnose, partial_formula, unreadable
@@ -168,14 +172,21 @@ def check_y(spec: dict, p: PointData, v: PointVerdict, facts: GraphFacts, y_valu
         numbers = numbers_shown(spec, p)
         show = numbers and spec.get("show_expected", True)
         graph_value = facts.value(facts.output)
-        departs = first_departure(graph, exp) if not close(graph_value, ref, scale, rtol, atol) else None
+        departs, off = (first_departure(graph, exp) if not close(graph_value, ref, scale, rtol, atol)
+                        else (None, None))
         if not close(graph_value, ref, scale, rtol, atol):
+            first_off = off if off is not None else departs
             msg = (
                 f"Your forward pass does not compute the exercise's function: {where} your {label} is "
                 + (f"{fmt(graph_value)}" if numbers else "not y")
                 + (f", but y is {fmt(ref)}" if show else "")
-                + (f". The first variable that takes a value the function never computes is {departs.name} "
-                   f"(line {departs.line}: `{departs.source}`)" if departs is not None and departs.source else "")
+                + (f". The first variable that takes a value the function never computes is {first_off.name} "
+                   f"(line {first_off.line}: `{first_off.source}`)"
+                   if first_off is not None and first_off.source else "")
+                + (f", and it reads {departs.name} (line {departs.line}: `{departs.source}`), which holds a value "
+                   "your function already computes elsewhere: the value its place needs is another one the "
+                   "function computes, and none of your variables holds it"
+                   if off is not None and departs.source else "")
                 + ". Check each line of the forward pass against the formula."
             )
             code = "wrong-function"
@@ -202,17 +213,54 @@ def check_y(spec: dict, p: PointData, v: PointVerdict, facts: GraphFacts, y_valu
 
 
 def first_departure(graph, exp: Expected):
-    """The first of the student's named variables (in the order they were computed) whose value is none of
-    the values the reference computes at this point: where a wrong forward pass leaves the function."""
+    """``(culprit, off)``: the first of the student's named variables (in the order they were computed) whose
+    value is none of the values the reference computes at this point, where a wrong forward pass leaves the
+    function (``off`` None); or, when that variable reads one that holds a value computed twice in place of
+    one never computed (``v3 = cos(v0)`` beside ``v4 = cos(v0)``), that one, with ``off`` the first variable
+    off the function."""
     if exp.graph is None:
-        return None
+        return None, None
     ref_values = [float(n.value) for n in exp.graph.nodes]
+
+    def computed(value: float) -> bool:
+        return any(close(value, r, abs(r), exp.rel, 0.0) for r in ref_values)
+
     for n in graph.nodes:
         if n.op in ("input", "const") or not n.names:
             continue
-        value = float(n.value)
-        if not any(close(value, r, abs(r), exp.rel, 0.0) for r in ref_values):
-            return n
+        if not computed(float(n.value)):
+            took = _took_anothers_value(graph, n, ref_values, computed)
+            return (took, n) if took is not None else (n, None)
+    return None, None
+
+
+def _took_anothers_value(graph, departed, ref_values: list[float], computed):
+    """The operand of ``departed`` that holds a value the function computes, but not the one its place needs
+    (``v3 = cos(v0)`` where sin belongs: v3 is cos, so v7 = v3 + v5 is the first value off the function): the
+    operand which, given a value of the reference the student never computes, puts ``departed`` back on it."""
+    if departed.primitive is None:
+        return None
+    theirs = [float(m.value) for m in graph.nodes if m.op not in ("input", "const")]
+    missing = [r for r in ref_values if not any(math.isclose(r, t, rel_tol=1e-12) for t in theirs)]
+    args = [graph.nodes[i].value for i in departed.inputs]
+    for j, i in enumerate(departed.inputs):
+        operand = graph.nodes[i]
+        if operand.op in ("input", "const") or not operand.names:
+            continue
+        # Only an operand whose value another of the student's values already holds (a value computed twice):
+        # an operand of its own value is what it says it is.
+        if not any(m.id != i and m.op != "const" and math.isclose(float(m.value), float(operand.value),
+                                                                  rel_tol=1e-12) for m in graph.nodes):
+            continue
+        for r in missing:
+            try:
+                with np.errstate(all="ignore"):
+                    value = float(departed.primitive.raw(*[r if k == j else a for k, a in enumerate(args)],
+                                                         **departed.params))
+            except Exception:  # noqa: BLE001 - an operand value outside the primitive's domain is no match
+                continue
+            if math.isfinite(value) and computed(value):
+                return operand
     return None
 
 

@@ -129,3 +129,16 @@ def test_the_score_is_the_mean_credit_of_the_parts_the_headline_counts(name):
     partly = sum(1 for s in shares if 0 < s < 1)
     head = f"({right} of {len(shares)} parts right{f', {partly} partly right' if partly else ''}, score"
     assert head in result.feedback.splitlines()[0], result.feedback
+
+
+@pytest.mark.parametrize("old,new,culprit", [
+    ("v3 = np.sin(v0)", "v3 = np.cos(v0)", "v3"),
+    ("v4 = np.cos(v0)", "v4 = np.sin(v0)", "v4"),
+])
+def test_a_value_computed_twice_in_place_of_one_never_computed_is_the_culprit(old, new, culprit):
+    # cos computed twice and sin never (or the reverse): the first value off the function is the line that
+    # reads the duplicate, but the slip is the duplicate's own line.
+    answer = G._changed(G.S.reverse_seed_fixed, "reverse_duplicate", (old, new))
+    result = check_reverse(answer, G.Y, points=G.POINTS)
+    assert result.culprit == culprit and result.mistakes[0] == "wrong-function", result.feedback
+    assert f"it reads {culprit} (line" in result.feedback and "already computes elsewhere" in result.feedback
