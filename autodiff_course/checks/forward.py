@@ -178,8 +178,10 @@ def _returned_other(spec, p, v: PointVerdict, returned, label: str, mine, source
             else f"{fmt(returned)}" if numbers else "another value")
     msg = (f"The derivative your function returns is {what}, not your {label}"
            + (f" (= {fmt(mine)})" if numbers else "") + f": return y and {label}.")
-    v.add("returned", {"part": "returned", "label": "returned derivative", "ok": False, "status": "wrong",
-                       "message": msg, "code": "not-returned"})
+    # Its values under its own name, for a fresh point to quote (the tangent keeps the student's label).
+    v.received["returned derivative"], v.expected["returned derivative"] = returned, v.returned_right
+    v.add("returned", {"part": "returned", "name": "returned derivative", "label": "returned derivative",
+                       "ok": False, "status": "wrong", "message": msg, "code": "not-returned"})
     v.mistakes.insert(0, "not-returned")
     v.messages.insert(0, msg)
     v.capped |= {labels[n] for n in graded}

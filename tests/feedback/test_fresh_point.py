@@ -169,7 +169,8 @@ def test_an_answer_that_returns_a_remembered_hidden_number_at_a_fresh_point_is_s
     # The control: the same answer with an innocent number at the fresh points is shown one.
     spec, scope = _forward_answer(lambda hidden_x0: 0.123456)
     control = judge(spec, collect(spec, scope))
-    assert control.fresh is not None and control.fresh["received"] == {"dv8dx0": 0.123456}
+    # The student's dv8dx0 is right; what is wrong is the number returned in its place.
+    assert control.fresh is not None and control.fresh["received"] == {"returned derivative": 0.123456}
     spec, scope = _forward_answer(lambda hidden_x0: hidden_x0)
     result = judge(spec, collect(spec, scope))
     assert result.fresh is None and "fresh point" not in result.feedback
@@ -216,7 +217,7 @@ def test_without_show_expected_only_the_students_value_is_quoted():
     result = judge(spec, collect(spec, _namespace(spec)))
     words = next(m for m in result.messages if "fresh point" in m)
     assert result.fresh["expected"] == {} and "right value" not in words
-    assert _quoted(result.fresh["received"]["dv8dx0"], words)
+    assert _quoted(result.fresh["received"]["returned derivative"], words)
 
 
 def test_the_in_notebook_check_with_hidden_tests_shows_the_fresh_point():
