@@ -29,7 +29,8 @@ POLICY_KEYS = ("notebook_reveal", "feedback_reveal", "reveal_ladder", "ladder_to
 
 _ROW_KEYS = {
     "verdict": set(),
-    "culprit": {"part", "label", "name", "status", "ok", "received"},
+    # "share" (what the part earned) keeps the headline's count the score's; it says nothing of the mistake.
+    "culprit": {"part", "label", "name", "status", "ok", "received", "share"},
 }
 
 

@@ -142,3 +142,11 @@ def test_a_value_computed_twice_in_place_of_one_never_computed_is_the_culprit(ol
     result = check_reverse(answer, G.Y, points=G.POINTS)
     assert result.culprit == culprit and result.mistakes[0] == "wrong-function", result.feedback
     assert f"it reads {culprit} (line" in result.feedback and "already computes elsewhere" in result.feedback
+
+
+@pytest.mark.parametrize("level", ["culprit", "hint", "solution"])
+def test_the_headline_count_matches_the_score_at_every_reveal_level(level):
+    from autodiff_course.checks.reveal import student_view
+
+    result = check_forward(G.forward_computed_but_zero_returned, G.Y, points=G.POINTS)
+    assert "(1 of 11 parts right, 9 partly right, score 0.50)" in student_view(result, level).feedback

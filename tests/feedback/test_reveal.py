@@ -188,7 +188,8 @@ def test_each_level_shows_exactly_what_it_allows_on_a_generated_wrong_answer(mut
             assert seen.graph is None and seen.received == {} and seen.point is None
         elif level == "culprit":
             assert seen.messages == summary + [note("culprit-only", culprit=full.culprit)]
-            assert all(set(r) <= {"part", "label", "name", "status", "ok", "received"} for r in seen.rows)
+            # "share" is what a part earned (1, 0.5 as its status already says, 0): the headline's count.
+            assert all(set(r) <= {"part", "label", "name", "status", "ok", "received", "share"} for r in seen.rows)
             assert seen.expected == {} and seen.mistakes == []
         if level in ("verdict", "culprit"):
             assert diagnosis not in shown and not any(r.get("message") for r in seen.rows), level
