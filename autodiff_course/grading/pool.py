@@ -63,6 +63,7 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
+import json
 import os
 import queue
 import select
@@ -79,7 +80,7 @@ from pathlib import Path
 from autodiff_course.grading import sandbox, wire
 from autodiff_course.grading.limits import Limits
 from autodiff_course.grading.records import RunResult
-from autodiff_course.grading.worker import safe_relative_path
+from autodiff_course.grading.worker import WORKER_PATHS_ENV, safe_relative_path
 
 __all__ = ["WorkerPool", "DEFAULT_COLLECTOR", "validate_job"]
 
@@ -190,25 +191,36 @@ class _Worker:
         argv = [sys.executable, "-c", "from autodiff_course.grading.worker import main; main()",
                 "--uid", str(self.uid), "--gid", str(self.uid), "--sandbox", pool.mode,
                 "--collector", pool.collector]
+        # Folders go in the environment, which the worker removes before any job: every process may read a
+        # process's command line, and the worker's is its children's (they are forked from it).
+        paths = []
         for p in pool.python_path:
-            argv += ["--python-path", p]
+            paths += ["--python-path", p]
+        pass_fds: tuple[int, ...] = ()
         if pool.mode == "bwrap":
             env["HOME"] = "/tmp"
             argv += ["--tmp-dir", "/tmp"]
+            env[WORKER_PATHS_ENV] = json.dumps(paths)
             cmd = sandbox.bwrap_command(argv, env=env, python_path=pool.python_path,
                                         tmp_bytes=pool.limits.disk_mb * 1024 * 1024)
-            cwd = "/"
+            cmd, args_fd = sandbox.args_through_fd(cmd)
+            pass_fds, cwd = (args_fd,), "/"
         else:
             self.tmp_dir = tempfile.mkdtemp(prefix=f"autodiff-grading-{self.slot}-")
             os.chmod(self.tmp_dir, 0o711)
             env["HOME"] = self.tmp_dir
             argv += ["--tmp-dir", self.tmp_dir, "--disk-mb", str(pool.limits.disk_mb)]
             for h in pool.hidden_paths:
-                argv += ["--hide", h]
+                paths += ["--hide", h]
+            env[WORKER_PATHS_ENV] = json.dumps(paths)
             cmd, cwd = argv, self.tmp_dir
-        self.proc = pool._spawner.popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, env=env, cwd=cwd, start_new_session=True,
-                                        close_fds=True)
+        try:
+            self.proc = pool._spawner.popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                            stderr=subprocess.PIPE, env=env, cwd=cwd, start_new_session=True,
+                                            close_fds=True, pass_fds=pass_fds)
+        finally:
+            for fd in pass_fds:
+                os.close(fd)
         self._stderr_thread = threading.Thread(target=self._drain_stderr, args=(self.proc,), daemon=True)
         self._stderr_thread.start()
         ready = self._read_frame(time.monotonic() + timeout)

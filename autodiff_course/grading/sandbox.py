@@ -8,10 +8,13 @@ Two sandbox modes, chosen by `resolve_sandbox`:
     directories), a fresh ``/proc`` and ``/dev``, a size-capped private tmpfs on ``/tmp``, and new network,
     pid, ipc and uts namespaces (``--unshare-net --unshare-pid --die-with-parent --new-session``). Course
     folders (source notebooks, grader configs, gradebook, other students' files) are simply not in the view.
+    bwrap reads its arguments from a file descriptor (``--args FD``), so its command line, which every
+    process of the sandbox can read as /proc/1/cmdline, names none of the bound folders.
 
 ``"none"`` (fallback where bwrap is missing or cannot run)
     The worker runs directly. When it runs as root it still tries, once, ``unshare(CLONE_NEWNET)`` (no
-    network) and ``unshare(CLONE_NEWNS)`` with empty tmpfs mounts over `hidden_paths` (the repo's
+    network) and ``unshare(CLONE_NEWNS)`` with a /proc that hides other uids' processes (``hidepid``: not
+    the grader's command line, not the host's processes) and empty tmpfs mounts over `hidden_paths` (the repo's
     ``notebooks/``, ``graders/``, ``examples/`` and whatever the caller names), and makes only the
     interpreter, the venv and the package reachable below non-traversable folders (e.g. a Python under a 0700
     home). Each child still gets rlimits, a private temp dir and a separate uid. What could not be applied is
@@ -46,6 +49,7 @@ __all__ = [
     "bwrap_available",
     "resolve_sandbox",
     "bwrap_command",
+    "args_through_fd",
     "default_hidden_paths",
     "claim_uid",
     "processes_of_uid",
@@ -71,6 +75,7 @@ _MS_REC = 16384
 _MS_PRIVATE = 1 << 18
 _MS_NOSUID = 2
 _MS_NODEV = 4
+_MS_NOEXEC = 8
 _MS_BIND = 4096
 _MS_RDONLY = 1
 _MS_REMOUNT = 32
@@ -423,6 +428,23 @@ def bwrap_command(worker_argv: list[str], *, env: dict[str, str], python_path: l
     return args + ["--", *worker_argv]
 
 
+def args_through_fd(argv: list[str]) -> tuple[list[str], int]:
+    """``[bwrap, "--args", FD, "--", command...]`` and FD, an in-memory file holding bwrap's options from
+    `argv` (a `bwrap_command`) NUL-separated; bwrap reads only options there, the command stays.
+
+    bwrap stays pid 1 of the sandbox, and every process there may read /proc/1/cmdline: given on the command
+    line, its binds name the host's folders (the course checkout, the Python installation). Pass FD to the
+    process (``pass_fds``) and close it once bwrap has started."""
+    end = argv.index("--")
+    fd = os.memfd_create("bwrap-args")
+    data = b"".join(os.fsencode(a) + b"\0" for a in argv[1:end])
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return [argv[0], "--args", str(fd), *argv[end:]], fd
+
+
 # Held for the life of the process: the lock on a uid's file is what reserves that uid.
 _claimed: dict[int, int] = {}
 
@@ -557,12 +579,26 @@ def _below(path: str, root: str) -> bool:
 SOCKET_DIRS = ("/run", "/var/run", "/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock")
 
 
+def _private_proc() -> list[str]:
+    """A /proc of this mount namespace that shows another uid's processes only to those who may trace them
+    (root here, not the submission): the grader's command line and the host's processes stay unseen."""
+    for option in ("hidepid=invisible", "hidepid=2"):  # "invisible" since Linux 5.8: not even listed
+        try:
+            _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, option)
+            return []
+        except OSError as exc:
+            why = exc
+    return [f"cannot mount /proc with hidepid ({why}): submissions can read the command lines of the "
+            "grader and of every host process"]
+
+
 def isolate_fallback(hidden_paths: list[str], expose_paths: list[str] = (), private_tmp: str | None = None,
                      tmp_bytes: int | None = None) -> list[str]:
     """Best-effort isolation of the current process (the fallback worker) without bwrap.
 
     As root: new network and SysV IPC namespaces (only a down loopback, no abstract unix socket of the
-    host; IPC objects die with the worker) and a private mount namespace in which every path of
+    host; IPC objects die with the worker) and a private mount namespace with its own /proc (other uids'
+    processes hidden from the submission) in which every path of
     `hidden_paths` is covered by an empty tmpfs (keeping the directories of `expose_paths` below it, so a
     course folder holding the package can be hidden as a whole), every directory of `expose_paths` (the
     interpreter, the package) is reachable by the unprivileged uid, the folders where host services keep
@@ -586,6 +622,7 @@ def isolate_fallback(hidden_paths: list[str], expose_paths: list[str] = (), priv
     except OSError as exc:
         return problems + [f"no private mount namespace ({exc}): submissions can read "
                            + (", ".join(hidden) or "the course folders")]
+    problems += _private_proc()
     exposed = sorted({os.path.realpath(p) for p in expose_paths if os.path.isdir(p)})
     try:
         _expose(exposed)

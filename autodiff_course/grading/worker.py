@@ -34,6 +34,7 @@ import argparse
 import base64
 import faulthandler
 import importlib
+import json
 import os
 import resource
 import select
@@ -49,7 +50,10 @@ from autodiff_course.grading import harness, sandbox, wire
 from autodiff_course.grading.limits import Limits
 from autodiff_course.grading.records import RUN_STATUS_ORDER, CellRun, RunResult
 
-__all__ = ["main", "Worker", "safe_relative_path"]
+__all__ = ["main", "Worker", "safe_relative_path", "WORKER_PATHS_ENV"]
+
+#: The worker's folder options (``--python-path``, ``--hide``), JSON, in its environment rather than its argv.
+WORKER_PATHS_ENV = "AUTODIFF_COURSE_WORKER_PATHS"
 
 _MEMORY_HINTS = ("can't allocate memory", "Unable to allocate", "out of memory", "std::bad_alloc")
 
@@ -774,7 +778,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--hide", action="append", default=[])
     ap.add_argument("--tmp-dir", default=tempfile.gettempdir())
     ap.add_argument("--disk-mb", type=int, default=256)
-    args = ap.parse_args(sys.argv[1:] if argv is None else argv)
+    # The folders come in the environment (see the pool), and leave it before any child is forked.
+    paths = json.loads(os.environ.pop(WORKER_PATHS_ENV, "[]"))
+    args = ap.parse_args([*(sys.argv[1:] if argv is None else argv), *paths])
 
     proto_in, proto_out = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
