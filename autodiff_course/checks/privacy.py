@@ -17,13 +17,28 @@ from pathlib import Path
 
 #: The sandbox runs a submission in ``<temp>/job-<id>/work``: that folder is the student's submission.
 _JOB_WORK = re.compile(r"/[^\s'\"`:]*?/job-[^/\s'\"`:]+/work(?=/|\b)")
-_PATH_TAIL = r"(?:/[^\s'\"`:,()]*)*"
+# A path ends at a space, a quote, a separator or markup (the text may be an HTML page).
+_PATH_TAIL = r"(?:/[^\s'\"`:,()<>&]*)*"
+#: What a folder of the grader itself (not a file below it) reads as.
+FOLDER = "(grader folder)"
+
+_registered: set[str] = set()
+
+
+def register_host_paths(*paths) -> None:
+    """Also keep these folders of the grader (a batch's course, submissions, output and gradebook folders, the
+    workers' extra ``python_path``) out of student-facing text."""
+    new = {str(Path(p).resolve()) for p in paths if p} - _registered
+    if new:
+        _registered.update(new)
+        _host_roots.cache_clear()
+        _host_pattern.cache_clear()
 
 
 @lru_cache(maxsize=1)
 def _host_roots() -> tuple[str, ...]:
     roots = {Path(__file__).resolve().parents[2], Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
-             Path(tempfile.gettempdir()).resolve()}
+             Path(tempfile.gettempdir()).resolve(), *map(Path, _registered)}
     for where in (Path.home, Path.cwd):
         try:
             roots.add(where().resolve())
@@ -31,6 +46,9 @@ def _host_roots() -> tuple[str, ...]:
             pass
     for path in list(roots):
         roots.add(Path(os.path.realpath(path)))
+    # The folders holding them name the grader's machine too (a checkout holding the venv, the home of a
+    # Python installation): an outside review read "/work/main" in a graded notebook.
+    roots |= {parent for path in roots for parent in path.parents}
     # Longest first, so a root inside another is cut at the deeper one; "/" alone would match everything.
     return tuple(sorted({str(r) for r in roots if str(r) not in ("/", "")}, key=len, reverse=True))
 
@@ -38,17 +56,21 @@ def _host_roots() -> tuple[str, ...]:
 @lru_cache(maxsize=1)
 def _host_pattern() -> re.Pattern:
     roots = "|".join(re.escape(r) for r in _host_roots())
-    return re.compile(rf"(?:{roots}){_PATH_TAIL}")
+    # A root ends where its name ends: /tmp is a root, /tmpfiles is not.
+    return re.compile(rf"(?:{roots})(?![\w.-]){_PATH_TAIL}")
 
 
 def _basename(match: re.Match) -> str:
     text = match.group(0).rstrip("/")
+    if text in _host_roots():
+        return FOLDER
     return text.rsplit("/", 1)[-1] or "."
 
 
 def for_students(text: str) -> str:
-    """``text`` with the grader's paths cut to their last part (a file in the submission keeps its name),
-    the sandbox's working folder as ``.``, and the host's name removed."""
+    """``text`` with the grader's paths cut to their last part (a file in the submission keeps its name), a
+    folder of the grader itself (the course, the Python installation, a temporary folder) as `FOLDER`, the
+    sandbox's working folder as ``.``, and the host's name removed. Safe on HTML (a path ends at markup)."""
     if not text:
         return text
     text = _JOB_WORK.sub(".", text)

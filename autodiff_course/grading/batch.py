@@ -33,6 +33,7 @@ from typing import Callable
 import nbformat
 
 from autodiff_course.checks import collect_spec
+from autodiff_course.checks.privacy import register_host_paths
 from autodiff_course.course.cells import HIDDEN_BEGIN, HIDDEN_END
 from autodiff_course.course.config import (
     AssignmentConfig,
@@ -582,6 +583,8 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
     out = Path(out)
     submissions_dir = Path(submissions) if submissions is not None else _default_submissions(course_dir)
     jobs = jobs or os.cpu_count() or 1
+    # The graded notebooks written below are student-facing: none of these folders may show there.
+    register_host_paths(course_dir, submissions_dir, out, gradebook)
     say = report_line or (lambda line: print(line, file=sys.stderr))
     problems: list[str] = []
     if assignments:
@@ -854,6 +857,7 @@ def publish(*, out: str | Path = "graded", course: str | Path | None = None,
     from autodiff_course.grading.lateness import apply_lateness
 
     book = _resolve_gradebook(gradebook, course_dir, out)
+    register_host_paths(course_dir, out, book)  # the feedback pages are student-facing
     results = apply_lateness([r for r in ResultStore(out) if r["assignment"] in configs], configs,
                              gradebook_duedates(book))
     write_grades_csv(out / "grades.csv", results, configs)

@@ -386,8 +386,10 @@ def _output_for_students(output: dict) -> dict:
         out["traceback"] = traceback_for_students([str(line) for line in out.get("traceback") or []])
     elif out.get("output_type") == "stream":
         out["text"] = for_students(str(out.get("text", "")))
-    elif isinstance(out.get("data"), dict) and isinstance(out["data"].get("text/plain"), str):
-        out["data"]["text/plain"] = for_students(out["data"]["text/plain"])
+    elif isinstance(out.get("data"), dict):
+        for mime, value in out["data"].items():
+            if isinstance(value, str) and (mime.startswith("text/") or mime == "image/svg+xml"):
+                out["data"][mime] = for_students(value)
     return out
 
 
@@ -438,7 +440,8 @@ def _feedback_outputs(exercise: dict) -> list:
     text = for_students(exercise.get("feedback_text") or exercise.get("message") or exercise["status"])
     data = {"text/plain": f"[{exercise['status']}] {exercise['score']:g} / {exercise['max_score']:g}\n{text}"}
     if exercise.get("feedback_html"):
-        data["text/html"] = clean_markup(exercise["feedback_html"])
+        # It shows the student's values, which may be paths their code read in the sandbox.
+        data["text/html"] = for_students(clean_markup(exercise["feedback_html"]))
     return [nbformat.v4.new_output("display_data", data=data)]
 
 

@@ -115,12 +115,16 @@ def write_feedback(out: str | Path, results: list[dict], configs: dict) -> None:
     """A feedback page for every handed-in result, laid out as nbgrader's `generate_feedback` lays them out:
     beside each page the hand-in's `timestamp.txt` and `submission_secret.txt`, which `release_feedback`
     needs. Students who handed nothing in get no page, as with nbgrader."""
+    from autodiff_course.checks.privacy import for_students
+
     for result in results:
         config = configs.get(result["assignment"])
         if config is None or not result.get("handed_in", True):
             continue
         page = feedback_path(out, result["student"], config)
-        atomic_write_text(page, render_feedback(result, config))
+        # The whole page, the student's own values included: a value can be a path the submission read from
+        # the sandbox (an outside review returned bwrap's command line as a string answer).
+        atomic_write_text(page, for_students(render_feedback(result, config)))
         atomic_write_text(page.parent / "timestamp.txt", result.get("timestamp") or "")
         if result.get("submission_secret"):
             atomic_write_text(page.parent / "submission_secret.txt", result["submission_secret"])

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from pasted_answers import ASSIGNMENT, EXAMPLES, REPO, _examples_module
 
-from autodiff_course.checks.privacy import for_students, traceback_for_students
+from autodiff_course.checks.privacy import FOLDER, for_students, register_host_paths, traceback_for_students
 
 
 def test_paths_of_the_grader_read_as_their_last_part():
@@ -26,6 +26,23 @@ def test_paths_of_the_grader_read_as_their_last_part():
     # The student's own formulas and paths outside the grader stay as written.
     assert for_students("vbar2 = vbar6 * (-v1/v2**2); open('/etc/hosts')") == \
         "vbar2 = vbar6 * (-v1/v2**2); open('/etc/hosts')"
+
+
+def test_a_value_made_of_host_folders_reads_as_placeholders(tmp_path):
+    # What an outside review returned as a string answer: the folders bwrap bound, from its command line.
+    course = tmp_path / "course"
+    register_host_paths(course)
+    folders = [str(REPO / "autodiff_course"), sys.base_prefix, str(Path(sys.prefix).parent), str(course),
+               str(Path(sys.base_prefix).parent)]
+    shown = for_students(repr(folders))
+    assert shown.count(FOLDER) >= 3, shown
+    for folder in folders:
+        if len(Path(folder).parts) > 2:
+            assert folder not in shown, (folder, shown)
+    # In a page the path ends at the markup around it; a name that only starts like a folder is not one.
+    assert for_students(f"<td>{course}/data.csv</td>") == "<td>data.csv</td>"
+    assert for_students(f"<td>{course}</td>") == f"<td>{FOLDER}</td>"
+    assert for_students(f"open('{tempfile.gettempdir()}files/a')") == f"open('{tempfile.gettempdir()}files/a')"
 
 
 def test_the_graders_own_traceback_frames_are_dropped():

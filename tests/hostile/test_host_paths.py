@@ -1,0 +1,160 @@
+"""The grader's folders stay out of what a submission can read and out of what a student is shown.
+
+An outside review (attack A1) read /proc/1/cmdline inside bubblewrap: bwrap's own command line, every bound
+folder in it (the course checkout, the venv, the Python installation); under the fallback (F1) the grader's
+and the host's processes were all readable. Returned as string answers, the folders came back in the
+feedback. Here a submission collects every command line and environment it can see, and the folders its own
+interpreter knows (`sys.prefix`, module files), under bubblewrap and under the fallback:
+
+- no other process's command line or environment names a grader folder (the course, this checkout, the
+  workers' extra ``python_path``, the Python installation), only the interpreter's own path;
+- under the fallback the submission sees no process of another uid;
+- graded as string answers in a batch, none of those folders, nor the folders holding them, reaches the
+  feedback page or the graded notebook.
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from corpus import COLLECTOR, HERE, HOSTILE_INDEX, REPO, TEST_LIMITS, honest_notebook, notebook_to_job, outputs_text
+
+from autodiff_course.grading.pool import WorkerPool
+from autodiff_course.grading.sandbox import bwrap_available
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox drops to a separate uid: needs root")
+
+MODES = ["bwrap", "none"]
+
+# Prints one line per visible process: its pid, owner uid, command line and environment (or why not).
+READ_PROC = r'''
+import json, os
+def read(path):
+    try:
+        with open(path, 'rb') as f:
+            return f.read().replace(b'\0', b' ').decode('utf-8', 'replace')
+    except OSError as e:
+        return 'refused ' + type(e).__name__
+seen = []
+for pid in sorted(p for p in os.listdir('/proc') if p.isdigit()):
+    try:
+        uid = os.stat(f'/proc/{pid}').st_uid
+    except OSError:
+        continue
+    seen.append([int(pid), uid, read(f'/proc/{pid}/cmdline'), read(f'/proc/{pid}/environ')])
+print('PROC' + json.dumps({'me': os.getpid(), 'uid': os.getuid(), 'seen': seen,
+                           'mountinfo': read('/proc/self/mountinfo')}))
+'''
+
+
+def _specific(folders) -> set[str]:
+    """The folders deep enough to name this machine (a Python in /usr has / as its parent)."""
+    return {str(f) for f in folders if len(Path(f).parts) > 2}
+
+
+def _grader_folders(course: Path) -> set[str]:
+    return _specific([course, REPO, HERE, sys.base_prefix, Path(sys.base_prefix).parent])
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("host-paths-course")
+    (root / "graders").mkdir()
+    (root / "graders" / "a.toml").write_text("SECRET = 1\n")
+    return root
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_no_process_names_a_grader_folder(mode, course):
+    if mode == "bwrap" and not bwrap_available()[0]:
+        pytest.skip("bubblewrap cannot run here")
+    # Room for every process of a host (the fallback, unprotected, shows them all).
+    limits = dataclasses.replace(TEST_LIMITS, output_bytes=2_000_000)
+    with WorkerPool(jobs=1, sandbox=mode, allow_unsandboxed=True, limits=limits, collector=COLLECTOR,
+                    python_path=[HERE], hidden_paths=[course]) as pool:
+        run = pool.run(notebook_to_job(honest_notebook(READ_PROC), f"proc-{mode}"))
+    text = outputs_text(next(c for c in run["cells"] if c["index"] == HOSTILE_INDEX))
+    assert run["status"] == "ok" and "PROC" in text, (run["message"], text)
+    report = json.loads(text.split("PROC", 1)[1])
+    others = [entry for entry in report["seen"] if entry[0] != report["me"]]
+    if mode == "bwrap":
+        # pid 1 is bwrap: its options (every bind) were read from a file descriptor, not its command line.
+        (init,) = [entry for entry in report["seen"] if entry[0] == 1]
+        assert "--args" in init[2] and "--ro-bind" not in init[2] and "--setenv" not in init[2], init
+    else:
+        # Only the submission's own processes: not the grader, not the worker, not the host's.
+        assert {entry[1] for entry in report["seen"]} == {report["uid"]}, report["seen"]
+        assert others == [], others
+    for pid, _uid, cmdline, environ in report["seen"]:
+        # The interpreter's own path is what a process of Python unavoidably shows.
+        shown = f"{cmdline}\n{environ}".replace(sys.executable, "<python>")
+        for folder in _grader_folders(course):
+            assert folder not in shown, (pid, folder, shown)
+    if mode == "bwrap":  # the fallback's covers are mount points of its namespace: see the module docstring
+        assert str(course) not in report["mountinfo"]
+
+
+# The string answers of the worksheet's grad_fn_names exercise, made of every grader folder the submission
+# can find: in bwrap's command line, in the mount table, in its own interpreter.
+LEAK_ANSWER = r'''
+import os, sys, numpy
+found = []
+for path in ('/proc/1/cmdline', '/proc/self/cmdline'):
+    try:
+        found += open(path, 'rb').read().decode('utf-8', 'replace').split('\0')
+    except OSError:
+        pass
+try:
+    found += [line.split()[4] for line in open('/proc/self/mountinfo')]
+except OSError:
+    pass
+found += [sys.prefix, sys.base_prefix, os.path.dirname(sys.prefix), os.path.dirname(numpy.__file__),
+          os.path.dirname(os.path.dirname(os.path.abspath(os.__file__)))]
+import autodiff_course
+found.append(os.path.dirname(os.path.dirname(autodiff_course.__file__)))
+found = sorted({p for p in found if p.startswith('/') and not p.startswith(('/usr', '/proc', '/dev', '/etc'))},
+               key=len, reverse=True)
+print('FOUND', found)
+y_grad_fn, z_grad_fn, l_grad_fn = (found + ['', '', ''])[:3]
+z_grad_fn = repr(found)
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", MODES)
+def test_host_folders_read_in_the_sandbox_do_not_reach_the_feedback(mode, tmp_path):
+    if mode == "bwrap" and not bwrap_available()[0]:
+        pytest.skip("bubblewrap cannot run here")
+    from autodiff_course.grading.batch import grade
+
+    examples = REPO / "examples" / "submitted"
+    subs, out = tmp_path / "submitted", tmp_path / "graded"
+    shutil.copytree(examples / "ada" / "worksheet", subs / "zpath" / "worksheet")
+    path = subs / "zpath" / "worksheet" / "worksheet.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    (cell,) = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+               == "grad_fn_names-answer"]
+    cell.source = LEAK_ANSWER
+    nbformat.write(nb, path)
+    summary = grade(course=REPO, submissions=subs, out=out, assignments=["worksheet"], jobs=1, progress=False,
+                    sandbox=mode, allow_unsandboxed=True, gradebook=tmp_path / "gradebook.db",
+                    report_line=lambda line: None)
+    (result,) = summary.results
+    entry = next(e for e in result["exercises"] if e["id"] == "grad_fn_names")
+    assert entry["score"] == 0
+    raw = json.dumps(result["run"]["exercises"]["grad_fn_names"])
+    assert str(REPO) in raw or sys.prefix in raw  # the attack did find grader folders
+    page = (out / "feedback" / "zpath" / "worksheet" / "worksheet.html").read_text()
+    graded = nbformat.read(out / "autograded" / "zpath" / "worksheet" / "worksheet.ipynb", as_version=4)
+    shown = json.dumps([c.get("outputs", []) for c in graded.cells])
+    assert "FOUND" in shown and "yours" in page  # the answer and the printout are shown, scrubbed
+    forbidden = _specific([REPO, REPO.parent, sys.prefix, Path(sys.prefix).parent, sys.base_prefix,
+                           Path(sys.base_prefix).parent, tmp_path, HERE])
+    for text, where in ((page, "feedback page"), (shown, "graded notebook")):
+        for folder in forbidden:
+            assert folder not in text, (where, folder)
