@@ -378,11 +378,13 @@ ATTACKS = [
         os.write(1, b'\\x00\\x1eADC-CELL-END ' + b'9' * 5000 + b'\\x1e\\x00')
         print('marked')
         """), None, "ok", must_print=("marked",)),
+    # Under the fallback /proc shows the submission no process but its own (hidepid): nothing to read.
     Attack("read_other_processes", _code("""
         import os
-        for pid in os.listdir('/proc'):
-            if not pid.isdigit() or int(pid) == os.getpid():
-                continue
+        others = [pid for pid in os.listdir('/proc') if pid.isdigit() and int(pid) != os.getpid()]
+        if not others:
+            print('refused: no other process visible')
+        for pid in others:
             try:
                 with open(f'/proc/{pid}/mem', 'rb') as fh:
                     fh.seek(0x400000)
@@ -392,13 +394,15 @@ ATTACKS = [
         """), "ok", "ok", must_not_print=("LEAK",), must_print=("refused",)),
     Attack("signal_everyone", _code("""
         import os, signal
-        for pid in os.listdir('/proc'):
-            if pid.isdigit() and int(pid) not in (os.getpid(), 1):
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                    print('KILLED', pid)
-                except OSError as e:
-                    print('refused', type(e).__name__)
+        others = [pid for pid in os.listdir('/proc') if pid.isdigit() and int(pid) not in (os.getpid(), 1)]
+        if not others:
+            print('refused: no other process visible')
+        for pid in others:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+                print('KILLED', pid)
+            except OSError as e:
+                print('refused', type(e).__name__)
         """), "ok", "ok", must_not_print=("KILLED",), must_print=("refused",)),
     Attack("ptrace_parent", _code("""
         import ctypes, os
