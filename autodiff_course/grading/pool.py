@@ -200,9 +200,9 @@ class _Worker:
         if pool.mode == "bwrap":
             env["HOME"] = "/tmp"
             argv += ["--tmp-dir", "/tmp"]
-            env[WORKER_PATHS_ENV] = json.dumps(paths)
-            cmd = sandbox.bwrap_command(argv, env=env, python_path=pool.python_path,
-                                        tmp_bytes=pool.limits.disk_mb * 1024 * 1024)
+            # In the worker's environment only, not in bwrap's (pid 1 of the sandbox).
+            cmd = sandbox.bwrap_command(argv, env={**env, WORKER_PATHS_ENV: json.dumps(paths)},
+                                        python_path=pool.python_path, tmp_bytes=pool.limits.disk_mb * 1024 * 1024)
             cmd, args_fd = sandbox.args_through_fd(cmd)
             pass_fds, cwd = (args_fd,), "/"
         else:

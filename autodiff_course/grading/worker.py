@@ -1,7 +1,8 @@
 """The long-lived, pre-warmed grading worker (one per pool slot) and how it grades one job.
 
 Started by `autodiff_course.grading.pool.WorkerPool` (inside bwrap when available) as
-``python -c "from autodiff_course.grading.worker import main; main()" --uid U --gid G --sandbox MODE ...``.
+``python -c "from autodiff_course.grading.worker import main; main()" --uid U --gid G --sandbox MODE ...``;
+its folder options (``--python-path``, ``--hide``) come as JSON in ``WORKER_PATHS_ENV``, not on the command line.
 It imports numpy, torch, matplotlib (Agg), IPython and ``autodiff_course`` once, creates a warm IPython shell,
 then loops: read one job frame on stdin, grade it, write one result frame on stdout (frames: 4-byte big-endian
 length + JSON, see `autodiff_course.grading.harness`). The first frame it writes is
