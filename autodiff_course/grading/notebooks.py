@@ -29,6 +29,7 @@ __all__ = [
     "graded_notebook",
     "read_submission",
     "read_untrusted",
+    "repair_cell_ids",
     "safe_folder_name",
     "UntrustedFileError",
 ]
@@ -454,12 +455,52 @@ def _active_attachments(cell) -> bool:
     return False
 
 
+#: What nbformat 4.5 allows as a cell id (its schema's pattern and length).
+_CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+
+
+def repair_cell_ids(nb: nbformat.NotebookNode) -> int:
+    """Give every cell of `nb` (in place) an id nbformat's schema accepts; returns how many were changed.
+
+    A hand-in can carry ids that are not text, break the schema's pattern or length, repeat, or are missing;
+    restoring test cells can also bring in a source cell's id a student already used. nbconvert and
+    formgrader refuse such a notebook outright. Ids that are valid and unique are kept, the others become
+    ``cell-<position>`` (with a suffix if that is taken): the same hand-in always gets the same ids, where
+    nbformat's own repair draws random ones, so a repeated run rewrites an identical graded notebook.
+    Notebooks before nbformat 4.5 have no cell ids: any found there are removed."""
+    changed = 0
+    if (nb.get("nbformat"), nb.get("nbformat_minor", 0)) < (4, 5):
+        for cell in nb.cells:
+            if "id" in cell:
+                del cell["id"]
+                changed += 1
+        return changed
+    valid = [isinstance(c.get("id"), str) and _CELL_ID.fullmatch(c["id"]) is not None for c in nb.cells]
+    taken: set[str] = set()
+    keep = []
+    for cell, ok in zip(nb.cells, valid):
+        keep.append(ok and cell["id"] not in taken)
+        if keep[-1]:
+            taken.add(cell["id"])
+    for pos, (cell, kept) in enumerate(zip(nb.cells, keep)):
+        if kept:
+            continue
+        new_id, n = f"cell-{pos}", 1
+        while new_id in taken:
+            new_id, n = f"cell-{pos}-{n}", n + 1
+        taken.add(new_id)
+        cell["id"] = new_id
+        changed += 1
+    return changed
+
+
 def graded_notebook(restored: nbformat.NotebookNode, run: dict | None, exercises: list[dict]
                     ) -> nbformat.NotebookNode:
     """The notebook a student gets back: their cells with the outputs of the graded run, and each test
     cell's output replaced by the diagnosis of its exercise (never the hidden test code: test cells keep
     the source the student saw). No active content: JavaScript outputs are dropped, scripts and event
-    handlers removed from HTML and SVG outputs and from markdown (`grading.sanitize`)."""
+    handlers removed from HTML and SVG outputs and from markdown (`grading.sanitize`). Cell ids are made
+    valid and unique (`repair_cell_ids`), so nbconvert and formgrader open it."""
     nb = copy.deepcopy(restored)
     nb.metadata.pop("widgets", None)  # widget state is drawn as HTML by nbconvert's page (see grading.sanitize)
     by_index = {cell["index"]: cell for cell in (run or {}).get("cells", [])}
@@ -483,4 +524,5 @@ def graded_notebook(restored: nbformat.NotebookNode, run: dict | None, exercises
             cell.outputs = [nbformat.from_dict(o) for o in cleaned if o is not None]
         else:
             cell.outputs = []
+    repair_cell_ids(nb)
     return nb
