@@ -45,7 +45,17 @@ was killed for time is reported as the cause (``error.ename`` ``"CellCrashed"`` 
 notebook is re-run without it, so its other exercises still get data; cells never reached are ``"skipped"``.
 
 Everything in a run except ``status``/``sandbox``/``seconds`` comes from the sandbox and is untrusted data:
-judge it on the trusted side, never execute or trust it. Conversely, everything in a job reaches the memory
+judge it on the trusted side, never execute or trust it.
+
+Forged frames are possible by design. Student code runs in the same process as the harness, so it can
+reach the event channel and write frames of its own. The worker accepts a frame only for this job, in the
+order of its cells and in the documented shapes, within byte budgets counted as it reads
+(`autodiff_course.grading.worker`); a frame outside that is a protocol violation, charged to the cell that
+was running as a crash. A submission that forges frames in the right order therefore gets no further
+than claiming answers (an exercise's collected data, a cell's outputs) for its own notebook, which an
+honest notebook could produce by computing them. Those answers are judged on the trusted side against the
+instructor's reference (`autodiff_course.course.judging`), so a forged claim of being right earns nothing.
+Nothing in a frame can name another job, another student or a score. Conversely, everything in a job reaches the memory
 of the student's process: put in an exercise spec only what ``collect`` needs (not the judge's reference
 expressions or expectations), since a determined submission can read it.
 
@@ -196,6 +206,9 @@ class _Worker:
         paths = []
         for p in pool.python_path:
             paths += ["--python-path", p]
+        # Module names, not folders: what the released notebooks import, which students see anyway.
+        for m in pool.preload:
+            argv += ["--preload", m]
         pass_fds: tuple[int, ...] = ()
         if pool.mode == "bwrap":
             env["HOME"] = "/tmp"
@@ -308,13 +321,15 @@ class WorkerPool:
     - `limits`: `Limits` applied to every job.
     - `collector`: ``"module:function"`` called for test cells, default ``autodiff_course.checks:collect``.
     - `python_path`: extra directories (read-only in the sandbox) appended to the workers' ``sys.path``.
+    - `preload`: modules (``"module"`` or ``"module:name"``) the warm worker imports before any job, so no
+      child pays for them: the ones the course's notebooks import (`worker.preload`; failures are ignored).
     - `hidden_paths`: for ``sandbox="none"``, folders to cover in the workers' mount namespace (the course,
       the gradebook, the output folder); the repo's notebooks/, graders/, examples/ are always added. Under
       bwrap nothing outside the interpreter and the package is visible anyway.
     """
 
     def __init__(self, jobs: int | None = None, *, sandbox: str = "auto", limits: Limits | None = None,
-                 collector: str = DEFAULT_COLLECTOR, python_path=(), hidden_paths=(),
+                 collector: str = DEFAULT_COLLECTOR, python_path=(), hidden_paths=(), preload=(),
                  startup_timeout: float = 120.0, allow_unsandboxed: bool = False):
         self.jobs = int(jobs or os.cpu_count() or 1)
         if self.jobs < 1:
@@ -324,6 +339,7 @@ class WorkerPool:
         self.limits = limits or Limits()
         self.collector = collector
         self.python_path = [str(Path(p).resolve()) for p in python_path]
+        self.preload = [str(m) for m in preload]
         self.hidden_paths = [str(Path(p).resolve()) for p in (*sandbox_default_hidden(), *hidden_paths)]
         self.startup_timeout = startup_timeout
         self.mode: str | None = None

@@ -738,6 +738,22 @@ def _resolve_collector(path: str):
         return unavailable
 
 
+def preload(modules) -> list[str]:
+    """Import each ``"module"`` or ``"module:name"`` of `modules` (the name read as an attribute, which runs
+    a lazy ``__getattr__``), so no child pays for it; returns the texts of those that failed (not fatal:
+    the notebook then imports it itself, or fails the way it would anywhere)."""
+    failed = []
+    for item in modules:
+        module, _, attr = str(item).partition(":")
+        try:
+            loaded = importlib.import_module(module)
+            if attr:
+                getattr(loaded, attr)
+        except Exception as exc:  # noqa: BLE001 - any import error is the notebook's to meet
+            failed.append(f"{item}: {type(exc).__name__}")
+    return failed
+
+
 def _warm_up(collector_path: str):
     import numpy  # noqa: F401
     import torch
@@ -755,7 +771,62 @@ def _warm_up(collector_path: str):
     # The package itself (engine, checks, feedback, widgets) is warm already: importing this module ran
     # autodiff_course/__init__.py, which imports every layer.
     shell = harness.make_shell()
+    _warm_first_uses(shell)
     return shell, _resolve_collector(collector_path)
+
+
+def _warm_first_uses(shell) -> None:
+    """Pay, once in the warm worker, for what nearly every notebook pays on first use: otherwise every child,
+    forked from this state, pays it again (on a 2-core machine that was most of a notebook's grading time).
+
+    An optimiser's first step imports ``torch._dynamo`` (hundreds of modules, sympy among them), printing a
+    tensor builds its formatter, a figure's first PNG loads fonts, IPython's first traceback loads pygments and
+    the debugger (the modules the course's notebooks import are `preload`'s). Only generic values are used here
+    (no course, no reference, no student): what a child inherits from this is the same for everyone. Global
+    state a student can observe is left as it was (no figure stays open, the RNG is not drawn from).
+    """
+    import io
+
+    import numpy.fft  # noqa: F401
+    import numpy.random  # noqa: F401
+    import torch
+
+    weight = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    optimizer = torch.optim.SGD([weight], lr=0.1)
+    (weight * weight).sum().backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    repr(torch.ones(2, dtype=torch.float64))
+    repr(torch.ones(2, requires_grad=True) * 2)
+
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0.0, 1.0], [0.0, 1.0], label="warm-up")
+    ax.legend()
+    fig.savefig(io.BytesIO(), format="png")
+    plt.close(fig)
+    try:
+        import autodiff_course.checks.snapshot  # noqa: F401
+    except ImportError:
+        pass
+    try:
+        raise ValueError("warm-up")
+    except ValueError:
+        shell.InteractiveTB.structured_traceback(*sys.exc_info())
+    import timeit  # noqa: F401
+
+    # IPython's own lazily loaded parts: the debugger and logger (a traceback, `%logstart`) and what the first
+    # line magic (`%matplotlib inline`, `%timeit`) loads. The magic itself is not run: it would change the
+    # backend for every notebook, not only those that ask for it.
+    import IPython.core.debugger  # noqa: F401
+    import IPython.core.logger  # noqa: F401
+    import IPython.core.magic_arguments  # noqa: F401
+    import IPython.core.magics.ast_mod  # noqa: F401
+    import IPython.core.magics.execution  # noqa: F401
+    import IPython.core.magics.pylab  # noqa: F401
+    import IPython.utils.contexts  # noqa: F401
+    import IPython.utils.module_paths  # noqa: F401
 
 
 def _read_exact(fd: int, n: int) -> bytes | None:
@@ -777,6 +848,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--collector", default="autodiff_course.checks:collect")
     ap.add_argument("--python-path", action="append", default=[])
     ap.add_argument("--hide", action="append", default=[])
+    ap.add_argument("--preload", action="append", default=[])
     ap.add_argument("--tmp-dir", default=tempfile.gettempdir())
     ap.add_argument("--disk-mb", type=int, default=256)
     # The folders come in the environment (see the pool), and leave it before any child is forked.
@@ -801,6 +873,7 @@ def main(argv: list[str] | None = None) -> None:
     gid = args.gid if args.gid is not None else args.uid
     warnings = []
     shell, collector = _warm_up(args.collector)
+    preload(args.preload)
     if args.sandbox == "none":
         # The package folder itself, not the folder holding it: that may be the course, which is hidden.
         package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
 HOSTILE = Path(__file__).resolve().parent.parent / "hostile"
@@ -17,11 +18,16 @@ sys.path.insert(0, str(HOSTILE))
 
 from corpus import COLLECTOR, HERE, TEST_LIMITS, honest_notebook, notebook_to_job, outputs_text  # noqa: E402
 
+from autodiff_course.grading.batch import notebook_imports  # noqa: E402
 from autodiff_course.grading.pool import WorkerPool  # noqa: E402
 from autodiff_course.grading.sandbox import bwrap_available, processes_of_uid  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox drops to a separate uid: needs root")
 
+
+# What the course's notebooks import, as the batch preloads it (`batch.notebook_imports`).
+COURSE_IMPORTS = notebook_imports(nbformat.read(path, as_version=4)
+                                  for path in sorted((HOSTILE.parents[1] / "notebooks").glob("*/*.ipynb")))
 
 # Room for a PNG (a plot is ~20 kB), small enough to flood quickly.
 LIMITS = dataclasses.replace(TEST_LIMITS, output_bytes=200_000)
@@ -32,7 +38,7 @@ def pool(request):
     if request.param == "bwrap" and not bwrap_available()[0]:
         pytest.skip("bubblewrap cannot run here")
     with WorkerPool(jobs=2, sandbox=request.param, allow_unsandboxed=True, limits=LIMITS, collector=COLLECTOR,
-                    python_path=[HERE]) as p:
+                    python_path=[HERE], preload=COURSE_IMPORTS) as p:
         yield p
 
 
@@ -248,3 +254,24 @@ def test_warm_pool_beats_a_fresh_interpreter_per_notebook(pool, fresh_interprete
         warm.append(time.monotonic() - t)
         assert run["status"] == "ok"
     assert min(warm) < fresh_interpreter_seconds / 2, (warm, fresh_interpreter_seconds)
+
+
+def test_a_typical_notebook_imports_nothing_the_warm_worker_did_not(pool):
+    # What the course's notebooks do on first use: an optimiser step (imports torch._dynamo), printing a
+    # tensor, an inline figure, the stepper widget (preloaded as the course imports it), a traceback. Paid
+    # in every child, that was most of a notebook's grading time; the warm worker pays it once, before any job.
+    assert "autodiff_course.widgets:autograd_stepper" in COURSE_IMPORTS
+    run = pool.run(_job(
+        "first-uses",
+        "import sys\nbefore = set(sys.modules)",
+        "import torch\nw = torch.nn.Parameter(torch.ones(3))\nopt = torch.optim.Adam([w], lr=0.1)\n"
+        "(w ** 2).sum().backward()\nopt.step()\nopt.zero_grad()\nprint(w)",
+        "%matplotlib inline\nimport matplotlib.pyplot as plt\nimport numpy as np\n"
+        "plt.plot(np.linspace(0, 1, 5), label='x'); plt.legend(); plt.show()",
+        "from autodiff_course.widgets import autograd_stepper\nimport timeit",
+        "1 / 0",
+        "print(sorted(set(sys.modules) - before))"))
+    assert run["status"] == "ok", run["message"]
+    assert run["cells"][4]["error"]["ename"] == "ZeroDivisionError"
+    assert any(o["output_type"] == "display_data" and "image/png" in o["data"] for o in run["cells"][2]["outputs"])
+    assert outputs_text(run["cells"][5]).strip() == "[]"
