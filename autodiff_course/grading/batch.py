@@ -26,7 +26,7 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -375,7 +375,8 @@ def entries(judged: list[dict]) -> list[ExerciseEntry]:
 def _failed_result(prepared: Prepared, config: AssignmentConfig) -> list[ExerciseEntry]:
     status = prepared.failure_status or "error"
     message = prepared.problems[-1] if prepared.problems else status
-    return [ExerciseEntry.unjudged(spec, status, message) for spec in config.exercises]
+    internal = prepared.submission.refused_detail  # the class report's, never the student's
+    return [replace(ExerciseEntry.unjudged(spec, status, message), internal=internal) for spec in config.exercises]
 
 
 def _answer_errors(restored, run: RunResult | None) -> dict[str, dict]:

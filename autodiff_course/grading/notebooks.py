@@ -7,7 +7,6 @@ each of those into a readable problem line naming the file, so one bad submissio
 from __future__ import annotations
 
 import copy
-import errno
 import json
 import os
 import re
@@ -66,6 +65,8 @@ class Submission:
     notebook_bytes: bytes | None = None
     #: Why this submission is not graded at all (a link, FIFO, device or badly named folder), naming it.
     refused: str | None = None
+    #: What only the instructor may read about `refused` (another student's file a hard link shares).
+    refused_detail: str | None = None
 
     @property
     def key(self) -> str:
@@ -103,28 +104,40 @@ def _open_dir(dir_fd: int | None, path: str | Path) -> int:
     return os.open(path, flags, dir_fd=dir_fd) if dir_fd is not None else os.open(path, flags)
 
 
-def read_untrusted(dir_fd: int | None, name: str | Path, max_bytes: int, shown: str | Path | None = None) -> bytes:
+def read_untrusted(dir_fd: int | None, name: str | Path, max_bytes: int, shown: str | Path | None = None,
+                   links: dict[tuple[int, int], int] | None = None) -> bytes:
     """The bytes of `name` (relative to `dir_fd`, or a path), read as untrusted data.
 
-    Opened with O_NOFOLLOW and O_NONBLOCK (a symbolic link is refused, a FIFO cannot block), then checked
-    on the open file: it must be a regular file with a single link (a hard link could reach a file outside
-    the submission) of at most `max_bytes`. Raises UntrustedFileError naming `shown` (default `name`)."""
+    First opened with O_PATH and O_NOFOLLOW, which opens nothing (no device driver's open, no FIFO's, not
+    the target of a symbolic link), and checked on that descriptor: it must be a regular file of at most
+    `max_bytes` with a single name (a hard link could reach a file outside the submission), or with no more
+    names than `links` allows for its (device, inode): the names of it found inside the same submission.
+    Only then is that same file opened for reading (through ``/proc/self/fd``, so nothing can be swapped in
+    between; O_NONBLOCK and O_NOCTTY besides) and checked again. Raises UntrustedFileError naming `shown`
+    (default `name`)."""
     shown = shown if shown is not None else name
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
     try:
-        fd = os.open(name, flags, dir_fd=dir_fd) if dir_fd is not None else os.open(name, flags)
+        path_fd = _open_untrusted(dir_fd, name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise UntrustedFileError(f"{shown}: is a symbolic link; refused") from None
         raise UntrustedFileError(f"{shown}: cannot be read ({exc.strerror})") from None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UntrustedFileError(f"{shown}: is a {_kind(st.st_mode)}, not a plain file; refused")
-        if st.st_nlink != 1:
-            raise UntrustedFileError(f"{shown}: is a hard link ({st.st_nlink} names for one file); refused")
-        if st.st_size > max_bytes:
-            raise UntrustedFileError(f"{shown}: {st.st_size} bytes, over the limit of {max_bytes}")
+        st = os.fstat(path_fd)
+        _check_plain(st, shown, max_bytes, links)
+        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+        try:
+            try:
+                fd = os.open(f"/proc/self/fd/{path_fd}", flags)
+            except FileNotFoundError:  # no /proc: by name; a file swapped in meanwhile is caught below
+                fd = _open_untrusted(dir_fd, name, flags | os.O_NOFOLLOW)
+        except OSError as exc:
+            raise UntrustedFileError(f"{shown}: cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(path_fd)
+    try:
+        again = os.fstat(fd)
+        if (again.st_dev, again.st_ino) != (st.st_dev, st.st_ino):
+            raise UntrustedFileError(f"{shown}: changed while it was opened; refused")
+        _check_plain(again, shown, max_bytes, links)
         chunks, left = [], max_bytes + 1
         while left > 0:
             chunk = os.read(fd, min(left, 1 << 20))
@@ -138,6 +151,22 @@ def read_untrusted(dir_fd: int | None, name: str | Path, max_bytes: int, shown: 
         return data
     finally:
         os.close(fd)
+
+
+def _open_untrusted(dir_fd: int | None, name: str | Path, flags: int) -> int:
+    return os.open(name, flags, dir_fd=dir_fd) if dir_fd is not None else os.open(name, flags)
+
+
+def _check_plain(st: os.stat_result, shown, max_bytes: int, links: dict | None) -> None:
+    if stat.S_ISLNK(st.st_mode):
+        raise UntrustedFileError(f"{shown}: is a symbolic link; refused")
+    if not stat.S_ISREG(st.st_mode):
+        raise UntrustedFileError(f"{shown}: is a {_kind(st.st_mode)}, not a plain file; refused")
+    if st.st_nlink > (links or {}).get((st.st_dev, st.st_ino), 1):
+        raise UntrustedFileError(f"{shown}: is a hard link to a file outside the submission "
+                                 f"({st.st_nlink} names for one file); refused")
+    if st.st_size > max_bytes:
+        raise UntrustedFileError(f"{shown}: {st.st_size} bytes, over the limit of {max_bytes}")
 
 
 def safe_folder_name(name: str) -> str | None:
@@ -187,14 +216,20 @@ def _pick_notebook(folder: Path, entries, expected: str, problems: list[str]) ->
     return None, None
 
 
-def _collect_files(folder: Path, dir_fd: int, entries, notebook: str | None, problems: list[str]
-                   ) -> tuple[dict[str, bytes], str | None]:
-    """(small data files by name, why the submission is refused or None)."""
+def _collect_files(folder: Path, dir_fd: int, entries, notebook: str | None, problems: list[str],
+                   links: _Links) -> tuple[dict[str, bytes], str | None]:
+    """(small data files by name, why the submission is refused or None). A data file that is a hard link
+    to a file outside the submission is left out (a problem line says why); the rest is still graded."""
     files: dict[str, bytes] = {}
     for name, st in entries:
         path = folder / name
         if name == notebook or name.startswith(".") or name in NBGRADER_FILES:
             continue
+        if stat.S_ISREG(st.st_mode):
+            shared, _ = links.refusal(path, name, st)
+            if shared:
+                problems.append(f"{shared}; the file is left out")
+                continue
         if stat.S_ISDIR(st.st_mode):
             problems.append(f"{path}: folder ignored (only small data files next to the notebook are used)")
         elif not stat.S_ISREG(st.st_mode):
@@ -209,13 +244,84 @@ def _collect_files(folder: Path, dir_fd: int, entries, notebook: str | None, pro
                            "them; refused, not graded")
         else:
             try:
-                files[name] = read_untrusted(dir_fd, name, MAX_DATA_FILE_BYTES, path)
+                files[name] = read_untrusted(dir_fd, name, MAX_DATA_FILE_BYTES, path, links.allowed)
             except UntrustedFileError as exc:
                 return files, f"{exc}; not graded"
     return files, None
 
 
-def _read_folder(sub: Submission, student_fd: int) -> None:
+class _Links:
+    """Where the names of one submission's files with several names (hard links) are, and what follows.
+
+    `index` maps (device, inode) to every (student folder, assignment, name) of such a file found in the
+    whole submissions folder (each assignment folder's own entries; `_link_index`). One inode with several
+    names cannot say which name is the original, so the rule only asks where the names are:
+    - every name inside this submission (a student's ``data.csv`` and ``copy.csv``): read as usual;
+    - the others in other students' submissions: the file is refused in each of them with the same words,
+      and the instructor-only detail names the other copies; nobody is graded on a shared file (the
+      instructor separates them: copy each, or remove the copier's) and nobody is told whose file it is;
+    - some name not found in the submissions folder (a file of the grading machine, the instructor's
+      notebook, or a subfolder): refused as a link outside the submission.
+    """
+
+    def __init__(self, index: dict, student: str, assignment: str):
+        self.index, self.here = index, (student, assignment)
+        self.allowed: dict[tuple[int, int], int] = {}
+
+    def refusal(self, path: Path, name: str, st: os.stat_result) -> tuple[str | None, str | None]:
+        """(why the file at `path` is refused, the instructor-only detail), or (None, None) to read it (the
+        names found here are then allowed in `allowed`, which `read_untrusted` checks on the open file)."""
+        if st.st_nlink <= 1:
+            return None, None
+        key = (st.st_dev, st.st_ino)
+        names = self.index.get(key, [])
+        here = [n for s, a, n in names if (s, a) == self.here]
+        others = [(s, a, n) for s, a, n in names if (s, a) != self.here]
+        if len(here) >= st.st_nlink:
+            self.allowed[key] = st.st_nlink
+            return None, None
+        if others and len(here) + len(others) >= st.st_nlink:
+            detail = f"{path} is the same file as " + ", ".join(
+                str(path.parents[2] / s / a / n) for s, a, n in others)
+            return (f"{path}: is the same file as one in another student's submission (a hard link, "
+                    f"{st.st_nlink} names); not graded as anyone's work until the instructor separates the "
+                    "copies (the class report names them)"), detail
+        return (f"{path}: is a hard link to a file outside the submission ({st.st_nlink} names for one "
+                "file); refused"), None
+
+
+def _link_index(root_fd: int, students, wanted: list[str]) -> dict[tuple[int, int], list[tuple[str, str, str]]]:
+    """(device, inode) -> (student folder, assignment, name) of every plain file with more than one name in
+    the assignment folders of the submissions folder at `root_fd` (what `_Links` decides from)."""
+    index: dict[tuple[int, int], list[tuple[str, str, str]]] = {}
+    for student, st in students:
+        if not stat.S_ISDIR(st.st_mode):
+            continue
+        try:
+            student_fd = _open_dir(root_fd, student)
+        except OSError:
+            continue
+        try:
+            for assignment in wanted:
+                ast = _lstat(student_fd, assignment)
+                if ast is None or not stat.S_ISDIR(ast.st_mode):
+                    continue
+                try:
+                    fd = _open_dir(student_fd, assignment)
+                except OSError:
+                    continue
+                try:
+                    for name, fst in _entries(fd):
+                        if stat.S_ISREG(fst.st_mode) and fst.st_nlink > 1:
+                            index.setdefault((fst.st_dev, fst.st_ino), []).append((student, assignment, name))
+                finally:
+                    os.close(fd)
+        finally:
+            os.close(student_fd)
+    return index
+
+
+def _read_folder(sub: Submission, student_fd: int, links: _Links) -> None:
     """Fill `sub` from its assignment folder (a real folder inside `student_fd`), refusing what is not plain."""
     st = _lstat(student_fd, sub.assignment)
     if st is None:
@@ -234,11 +340,16 @@ def _read_folder(sub: Submission, student_fd: int) -> None:
         name, sub.refused = _pick_notebook(sub.folder, entries, sub.expected_notebook, sub.problems)
         if sub.refused:
             return
-        sub.files, sub.refused = _collect_files(sub.folder, fd, entries, name, sub.problems)
+        if name is not None:
+            refused, sub.refused_detail = links.refusal(sub.folder / name, name, dict(entries)[name])
+            if refused:
+                sub.refused = f"{refused}; not graded"
+                return
+        sub.files, sub.refused = _collect_files(sub.folder, fd, entries, name, sub.problems, links)
         if sub.refused or name is None:
             return
         try:
-            sub.notebook_bytes = read_untrusted(fd, name, MAX_NOTEBOOK_BYTES, sub.folder / name)
+            sub.notebook_bytes = read_untrusted(fd, name, MAX_NOTEBOOK_BYTES, sub.folder / name, links.allowed)
         except UntrustedFileError as exc:
             sub.refused = f"{exc}; not graded"
             return
@@ -253,11 +364,14 @@ def find_submissions(submissions_dir: str | Path, configs: dict, *, assignments:
 
     Students are the sub-folders of `submissions_dir` (`<student>/<assignment>/<notebook>`); every student
     gets an entry for every selected assignment, with `notebook_path=None` when they handed nothing in.
-    Everything below `submissions_dir` is untrusted: symbolic links, FIFOs, sockets, devices and hard
-    links are never followed or read; a submission holding one, or a folder whose name is not plain text,
-    gets `refused` (the reason, naming the file) and is not graded. Folders for assignments the course does
-    not have are reported, not graded. Raises `SubmissionError` only if the submissions folder itself is
-    missing.
+    Everything below `submissions_dir` is untrusted: symbolic links, FIFOs, sockets and devices are never
+    followed or read; a submission holding one, or a folder whose name is not plain text, gets `refused`
+    (the reason, naming the file) and is not graded. A file with several names (a hard link) is read only if
+    every name is in the same submission; one shared with another student's submission is refused in each
+    (`refused_detail`, for the instructor only, names the others), one with a name elsewhere is refused as
+    a link outside the submission; a data file refused so is left out, a notebook is not graded (`_Links`).
+    Folders for assignments the course does not have are reported, not graded. Raises `SubmissionError`
+    only if the submissions folder itself is missing.
     """
     root = Path(submissions_dir)
     if not root.is_dir():
@@ -273,15 +387,16 @@ def find_submissions(submissions_dir: str | Path, configs: dict, *, assignments:
             problems.append(f"{root / stray}: ignored (expected one folder per student)")
         if not students:
             problems.append(f"{root}: no student folders, nothing to grade")
+        index = _link_index(root_fd, students, wanted)
         for name, st in students:
-            submissions += _student(root, root_fd, name, st, configs, wanted, problems)
+            submissions += _student(root, root_fd, name, st, configs, wanted, problems, index)
     finally:
         os.close(root_fd)
     return submissions, problems
 
 
-def _student(root: Path, root_fd: int, name: str, st, configs: dict, wanted: list[str], problems: list[str]
-             ) -> list[Submission]:
+def _student(root: Path, root_fd: int, name: str, st, configs: dict, wanted: list[str], problems: list[str],
+             index: dict) -> list[Submission]:
     shown = safe_folder_name(name)
     student = name if shown is None else f"{shown} (invalid name)"
     student_dir = root / name
@@ -310,7 +425,7 @@ def _student(root: Path, root_fd: int, name: str, st, configs: dict, wanted: lis
                 problems.append(f"{student_dir / entry}: unknown assignment {entry!r} (the course has "
                                 f"{', '.join(sorted(configs))}); not graded")
         for sub in subs:
-            _read_folder(sub, fd)
+            _read_folder(sub, fd, _Links(index, name, sub.assignment))
     finally:
         os.close(fd)
     return subs

@@ -63,7 +63,6 @@ def _hostile_class(root: Path, outside: Path) -> dict[str, str]:
 
     for name, make in (("link_data", lambda p: p.symlink_to(REPO / "graders" / f"{ASSIGNMENT}.toml")),
                        ("fifo_data", lambda p: os.mkfifo(p)),
-                       ("hardlink_data", lambda p: os.link(outside, p)),
                        ("device_data", lambda p: os.mknod(p, 0o644 | 0o020000, os.makedev(1, 3))),
                        ("socket_data", lambda p: _bind_socket(p))):
         folder = root / name / ASSIGNMENT
@@ -71,8 +70,11 @@ def _hostile_class(root: Path, outside: Path) -> dict[str, str]:
         make(folder / "data.csv")
         expect[name] = "error"
 
-    # nbgrader's own files beside a hand-in, made hostile: a FIFO for the time, a link for the secret.
-    for name, make in (("fifo_timestamp", lambda f: os.mkfifo(f / "timestamp.txt")),
+    # nbgrader's own files beside a hand-in, made hostile: a FIFO for the time, a link for the secret; and a
+    # data file that is a hard link to a file outside the submission, which is only left out (the notebook,
+    # blank here, is graded: it earns nothing).
+    for name, make in (("hardlink_data", lambda f: os.link(outside, f / "data.csv")),
+                       ("fifo_timestamp", lambda f: os.mkfifo(f / "timestamp.txt")),
                        ("link_secret", lambda f: (f / "submission_secret.txt").symlink_to(
                            REPO / "graders" / f"{ASSIGNMENT}.toml"))):
         _write(root / name / ASSIGNMENT, _blank())
