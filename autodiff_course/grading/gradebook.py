@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 
 __all__ = ["EXPORT_COLUMNS", "STRUCTURE_PIPELINE", "course_id", "db_url", "export", "export_gradebook",
-           "gradebook_duedates", "gradebook_students", "gradebook_totals", "write_gradebook"]
+           "export_rows", "gradebook_duedates", "gradebook_students", "gradebook_totals", "write_gradebook"]
 
 #: The columns of `nbgrader export` (nbgrader's CsvExportPlugin), which `export` writes too.
 EXPORT_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
@@ -193,28 +193,49 @@ def gradebook_totals(path: str | Path) -> dict[tuple[str, str], float]:
     return totals
 
 
+def export_rows(gradebook: str | Path) -> list[dict]:
+    """The rows of nbgrader's export of the gradebook, with nbgrader's own values and rules (its
+    `CsvExportPlugin`: one row per assignment and student in the gradebook's order, a missing submission with an
+    empty timestamp and zeros, the score the raw score less the penalty but never below zero, None as "").
+    Built from the gradebook rather than by re-reading the plugin's file: the plugin joins the cells with commas
+    unquoted, so a student id with a comma (a folder name a student chose) shifted every later column."""
+    from nbgrader.api import MissingEntry
+
+    rows = []
+    with _gradebook(gradebook, _course_of(gradebook)) as gb:
+        for assignment in gb.assignments:
+            for student in gb.students:
+                row = {"assignment": assignment.name, "duedate": assignment.duedate, "student_id": student.id,
+                       "last_name": student.last_name, "first_name": student.first_name,
+                       "email": student.email, "max_score": assignment.max_score}
+                try:
+                    sub = gb.find_submission(assignment.name, student.id)
+                except MissingEntry:
+                    row.update(timestamp="", raw_score=0.0, late_submission_penalty=0.0, score=0.0)
+                else:
+                    penalty = sub.late_submission_penalty
+                    row.update(timestamp=sub.timestamp, raw_score=sub.score, late_submission_penalty=penalty,
+                               score=max(0.0, sub.score - penalty))
+                rows.append({k: "" if row[k] is None else str(row[k]) for k in EXPORT_COLUMNS})
+    return rows
+
+
 def export_gradebook(*, gradebook: str | Path, to: str | Path, places: int = 4) -> Path:
-    """Write nbgrader's export of the gradebook (its `CsvExportPlugin`: one row per student and assignment,
-    missing submissions included, columns `EXPORT_COLUMNS`) to `to`, scores rounded to `places` decimals."""
+    """Write nbgrader's export of the gradebook (`export_rows`, columns `EXPORT_COLUMNS`) to `to` as a quoted
+    CSV, scores rounded to `places` decimals and text cells a spreadsheet would run as a formula quoted."""
     import csv
-    import tempfile
 
-    from nbgrader.plugins.export import CsvExportPlugin
+    from autodiff_course.grading.store import spreadsheet_row
 
+    numeric = ("raw_score", "late_submission_penalty", "score", "max_score")
     to = Path(to)
     to.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="autodiff-course-export-") as scratch:
-        raw = Path(scratch) / "export.csv"
-        with _gradebook(gradebook, _course_of(gradebook)) as gb:
-            CsvExportPlugin(to=str(raw)).export(gb)
-        with raw.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    numeric = ("raw_score", "late_submission_penalty", "score", "max_score")
     with to.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _rounded(v, places) if k in numeric else v for k, v in row.items()})
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(EXPORT_COLUMNS)
+        for row in export_rows(gradebook):
+            writer.writerow(spreadsheet_row([_rounded(row[k], places) if k in numeric else row[k]
+                                             for k in EXPORT_COLUMNS]))
     return to
 
 

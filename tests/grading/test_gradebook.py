@@ -12,7 +12,13 @@ import pytest
 
 from autodiff_course.course.config import load_course
 from autodiff_course.grading.batch import csv_rows
-from autodiff_course.grading.gradebook import export_gradebook, gradebook_totals, write_gradebook
+from autodiff_course.grading.gradebook import (
+    EXPORT_COLUMNS,
+    export_gradebook,
+    export_rows,
+    gradebook_totals,
+    write_gradebook,
+)
 
 NBGRADER = Path(sys.executable).with_name("nbgrader")
 
@@ -148,3 +154,33 @@ def test_our_export_has_the_rows_and_columns_of_nbgrader_export(tmp_path):
             assert len(mine[key].partition(".")[2]) <= 4
     assert [(r["student_id"], r["score"]) for r in sorted(ours, key=lambda r: r["student_id"])] == [
         ("ann", "3.5"), ("bo", "3"), ("cy", "0")]
+
+
+ODD_IDS = ["a,b", 'q"uote,comma', "semi;colon", "tab\tin", "spa ce", "'apos", "back\\slash", "ünï,cødé"]
+
+
+def test_export_round_trips_student_ids_with_commas_quotes_and_odd_characters(tmp_path):
+    # A student id is a folder name the student may choose; nbgrader's exporter joins cells with bare commas, so
+    # before this the re-read row had a field too many and the whole class's export failed.
+    configs = make_course(tmp_path / "course")
+    odd = [result(sid, {"ex_a": (2.0, 2.0), "ex_b": (float(i % 4), 3.0)}) for i, sid in enumerate(ODD_IDS)]
+    db = write_gradebook(tmp_path / "gradebook.db", RESULTS + odd, configs, course_dir=tmp_path / "course")
+    path = export_gradebook(gradebook=db, to=tmp_path / "out.csv")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert tuple(rows[0]) == EXPORT_COLUMNS
+    assert all(len(r) == len(EXPORT_COLUMNS) for r in rows)
+    by_id = {r[3]: r for r in rows[1:]}
+    assert set(by_id) == {"ann", "bo", "cy", *ODD_IDS}
+    totals = gradebook_totals(db)
+    for sid in ODD_IDS:
+        assert by_id[sid][0] == "demo"
+        assert float(by_id[sid][9]) == totals[(sid, "demo")] == 2.0 + ODD_IDS.index(sid) % 4
+        assert by_id[sid][10] == "5"
+
+
+def test_export_rows_equal_nbgrader_exports_cell_for_cell_on_plain_ids(tmp_path):
+    configs = make_course(tmp_path / "course")
+    db = write_gradebook(tmp_path / "gradebook.db", RESULTS, configs, course_dir=tmp_path / "course")
+    assert sorted(export_rows(db), key=lambda r: r["student_id"]) == sorted(
+        _nbgrader_export(tmp_path, db), key=lambda r: r["student_id"])
