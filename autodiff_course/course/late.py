@@ -18,7 +18,10 @@ from pathlib import Path
 
 from .config import ConfigError
 
-__all__ = ["Lateness", "LatePolicy", "parse_time", "read_timestamp"]
+__all__ = ["MISSING_TIMESTAMP", "Lateness", "LatePolicy", "parse_time", "read_timestamp", "timestamp_problem"]
+
+#: What `[late] missing_timestamp` may say a hand-in with no readable time is, when a due date is set.
+MISSING_TIMESTAMP = ("on-time", "late")
 
 _UNITS = {"none": None, "hour": 3600.0, "day": 86400.0}
 _NUMERIC_OFFSET = re.compile(r"^(?P<time>.*\d)\s+(?P<sign>[+-])(?P<hh>\d\d):?(?P<mm>\d\d)$")
@@ -81,6 +84,24 @@ def read_timestamp(folder: str | Path) -> datetime | None:
         raise ValueError(f"{path}: not a time ({exc})") from None
 
 
+def timestamp_problem(folder: str | Path) -> tuple[datetime | None, str | None]:
+    """(the hand-in time of `folder`, None) or (None, why there is none, in words that name no path): no
+    timestamp.txt, an empty one, one that is not a plain file or holds no time. The time is the student's
+    (nbgrader's exchange writes it, but the folder is theirs), so only its absence is flagged here."""
+    try:
+        moment = read_timestamp(folder)
+    except ValueError as exc:
+        # Fixed words: the file's text is the student's and is not repeated.
+        text = str(exc).rpartition("timestamp.txt: ")[2]
+        reason = ("is not a plain file" if text.startswith("not a plain")
+                  else "holds no time" if text.startswith("not a time") else "could not be read")
+        return None, f"timestamp.txt {reason}"
+    if moment is not None:
+        return moment, None
+    path = Path(folder) / "timestamp.txt"
+    return None, "timestamp.txt is empty" if path.is_file() and not path.is_symlink() else "no timestamp.txt"
+
+
 @dataclass(frozen=True)
 class Lateness:
     """How late one hand-in was and what it costs."""
@@ -89,13 +110,22 @@ class Lateness:
     timestamp: datetime | None
     seconds_late: float = 0.0
     penalty: float = 0.0
+    #: Why a hand-in with a due date has no usable time ("no timestamp.txt"), else None.
+    unknown: str | None = None
+    #: With `unknown`: what the policy made of it, "on-time" or "late" (the capped penalty).
+    treated_as: str | None = None
 
     @property
     def late(self) -> bool:
-        return self.seconds_late > 0
+        return self.seconds_late > 0 or self.treated_as == "late"
 
     def describe(self) -> str:
-        """'' when on time, else e.g. 'handed in 1 day 2 h late (due 2030-01-31 23:59 UTC): -1.5 points'."""
+        """'' when on time, else e.g. 'handed in 1 day 2 h late (due 2030-01-31 23:59 UTC): -1.5 points', or for
+        a hand-in without a time 'no readable submission time (no timestamp.txt): treated as on time'."""
+        if self.unknown is not None:
+            cost = f": -{self.penalty:g} points" if self.penalty else ""
+            treated = "as late" if self.treated_as == "late" else "as on time"
+            return f"no readable submission time ({self.unknown}): treated {treated}{cost}"
         if not self.late:
             return ""
         hours = self.seconds_late / 3600
@@ -113,6 +143,9 @@ class LatePolicy:
     penalty: float = 0.0
     cap: float = 100.0
     extensions: dict[str, float] = field(default_factory=dict)
+    #: A hand-in with no readable time: "on-time" (nbgrader's behaviour) or "late" (the capped penalty);
+    #: either way it is flagged.
+    missing_timestamp: str = "on-time"
 
     @classmethod
     def from_config(cls, config, *, due: datetime | None = None) -> LatePolicy:
@@ -140,18 +173,32 @@ class LatePolicy:
                 isinstance(h, (int, float)) and not isinstance(h, bool) and h >= 0 for h in extensions.values()):
             raise ConfigError(f"{path}: [late.extensions]: each entry is `student = hours` (a number >= 0), "
                               f"got {extensions!r}")
+        missing = late.pop("missing_timestamp", "on-time")
+        if missing not in MISSING_TIMESTAMP:
+            raise ConfigError(f"{path}: [late] `missing_timestamp`: {missing!r}; expected "
+                              + " or ".join(map(repr, MISSING_TIMESTAMP)))
         if late:
             raise ConfigError(f"{path}: [late]: unknown key(s) {', '.join(map(repr, sorted(late)))}; "
-                              "expected per, penalty, cap, extensions")
+                              "expected per, penalty, cap, extensions, missing_timestamp")
         return cls(due=due, per=per, penalty=numbers["penalty"], cap=numbers["cap"],
-                   extensions={str(k): float(v) for k, v in extensions.items()})
+                   extensions={str(k): float(v) for k, v in extensions.items()}, missing_timestamp=missing)
 
     def extension(self, student: str) -> timedelta:
         return timedelta(hours=self.extensions.get(student, 0.0))
 
-    def assess(self, student: str, timestamp: datetime | None, max_score: float) -> Lateness:
+    def assess(self, student: str, timestamp: datetime | None, max_score: float, *,
+               unknown: str | None = None) -> Lateness:
         """The lateness of `student`'s hand-in at `timestamp`: seconds past due (extension included) and the
-        penalty in points (rounded to 4 places, never more than `cap` percent of `max_score`)."""
+        penalty in points (rounded to 4 places, never more than `cap` percent of `max_score`). `unknown` says why
+        a hand-in has no time (None: nothing was handed in, or there is nothing to say); with a due date it is
+        flagged and `missing_timestamp` decides: on time, or late by the capped penalty."""
+        if self.due is not None and timestamp is None and unknown is not None:
+            due = self.due + self.extension(student)
+            if self.missing_timestamp != "late":
+                return Lateness(due, None, unknown=unknown, treated_as="on-time")
+            percent = self.cap if _UNITS[self.per] is not None and self.penalty else 0.0
+            return Lateness(due, None, penalty=round(max_score * percent / 100, 4), unknown=unknown,
+                            treated_as="late")
         if self.due is None or timestamp is None:
             return Lateness(self.due, timestamp)
         due = self.due + self.extension(student)

@@ -83,11 +83,13 @@ title = "{title}"
 # due = "2030-01-31 23:59:00"
 
 # Late work: "none" (no penalty), "hour" or "day" (`penalty` percent of the assignment's points for every
-# started hour or day late, at most `cap` percent). Extensions are hours, per student.
+# started hour or day late, at most `cap` percent). Extensions are hours, per student. A hand-in with no
+# readable timestamp.txt is flagged and counted "on-time" (nbgrader's way) or "late" (charged the cap).
 # [late]
 # per = "day"
 # penalty = 10
 # cap = 50
+# missing_timestamp = "on-time"
 # [late.extensions]
 # some_student = 48
 

@@ -57,6 +57,7 @@ from autodiff_course.grading.store import ResultStore, atomic_write_text, finger
 __all__ = [
     "GRADES_CSV_COLUMNS",
     "LATE_ROW",
+    "TIMESTAMP_ROW",
     "GradeSummary",
     "feedback",
     "PIPELINE",
@@ -79,6 +80,8 @@ STATUSES = EXERCISE_STATUSES
 
 #: The `exercise` of the grades.csv row carrying a late hand-in's penalty (as a negative score, status late).
 LATE_ROW = "(late penalty)"
+#: The grades.csv row of a hand-in with no readable time while a due date is set (status `timestamp`).
+TIMESTAMP_ROW = "(submission time)"
 
 #: A notebook with more code cells is not run (each cell costs the trusted side a little, whatever it holds).
 MAX_CODE_CELLS = 2000
@@ -419,6 +422,7 @@ def make_result(prepared: Prepared, config: AssignmentConfig, exercises: list[Ex
             entry.status = "tampered"
             entry.tampered = prepared.tampered[entry.id]
     sub = prepared.submission
+    stamp, stamp_problem = _timestamp_text(prepared)
     return StoredResult(
         student=sub.student,
         assignment=sub.assignment,
@@ -431,7 +435,8 @@ def make_result(prepared: Prepared, config: AssignmentConfig, exercises: list[Ex
         run_message=run.message if run is not None else None,
         run_seconds=round(run.seconds, 3) if run is not None else None,
         tampered=prepared.tampered,
-        timestamp=_timestamp_text(prepared),
+        timestamp=stamp,
+        timestamp_problem=stamp_problem,
         submission_secret=_submission_secret(prepared),
         run_key=run_key(prepared.job),
         run=_storable(run.to_dict() if run is not None else None) if prepared.job is not None else None,
@@ -453,16 +458,13 @@ def _storable(run: dict | None) -> dict | None:
     return run
 
 
-def _timestamp_text(prepared: Prepared) -> str | None:
-    """The hand-in time from nbgrader's timestamp.txt, as ISO text (naive UTC), or None."""
-    from autodiff_course.course.late import read_timestamp
+def _timestamp_text(prepared: Prepared) -> tuple[str | None, str | None]:
+    """(the hand-in time from nbgrader's timestamp.txt as ISO text (naive UTC), None), or (None, why there is
+    none: `course.late.timestamp_problem`). Whether that matters (a due date) is decided when publishing."""
+    from autodiff_course.course.late import timestamp_problem
 
-    try:
-        moment = read_timestamp(prepared.submission.folder)
-    except ValueError as exc:
-        prepared.problems.append(str(exc))
-        return None
-    return moment.isoformat(sep=" ") if moment is not None else None
+    moment, problem = timestamp_problem(prepared.submission.folder)
+    return (moment.isoformat(sep=" ") if moment is not None else None), problem
 
 
 def _submission_secret(prepared: Prepared) -> str:
@@ -720,9 +722,9 @@ def _refresh_timestamp(store: ResultStore, sub: Submission) -> int:
     """Count a reused result, first updating its hand-in time if timestamp.txt changed since (it is not part
     of the fingerprint: a new time never needs the notebook run again)."""
     stored = _stored(store, sub)
-    now = _timestamp_text(Prepared(submission=sub, fingerprint=""))
-    if stored is not None and stored.timestamp != now:
-        stored.timestamp = now
+    now, problem = _timestamp_text(Prepared(submission=sub, fingerprint=""))
+    if stored is not None and (stored.timestamp, stored.timestamp_problem) != (now, problem):
+        stored.timestamp, stored.timestamp_problem = now, problem
         store.put(stored.to_dict())
     return 1
 
@@ -854,8 +856,13 @@ def csv_rows(results: list[dict], configs: dict[str, AssignmentConfig]) -> list[
         for entry in result["exercises"]:
             rows.append((result["student"], result["assignment"], result["notebook"], entry["id"],
                          format_points(entry["score"]), format_points(entry["max_score"]), entry["status"]))
-        penalty = (result.get("late") or {}).get("penalty", 0.0)
-        if (result.get("late") or {}).get("seconds_late"):
+        late = result.get("late") or {}
+        penalty = late.get("penalty", 0.0)
+        if late.get("unknown"):
+            # A hand-in without a readable time while a due date is set: flagged, with what the policy charged.
+            rows.append((result["student"], result["assignment"], result["notebook"], TIMESTAMP_ROW,
+                         format_points(-penalty), "0", "timestamp"))
+        elif late.get("seconds_late"):
             # One row per late hand-in, so the scores of a submission still add up to its total.
             rows.append((result["student"], result["assignment"], result["notebook"], LATE_ROW,
                          format_points(-penalty), "0", "late"))

@@ -28,13 +28,14 @@ def apply_lateness(results: list[dict], configs: dict, duedates: dict[str, datet
         raw = float(result.get("raw_score", result["score"]))
         policy = rules.get(result["assignment"], LatePolicy())
         stamp = parse_time(result["timestamp"]) if result.get("timestamp") else None
-        late = policy.assess(result["student"], stamp if result.get("handed_in", True) else None,
-                             float(result["max_score"]))
+        handed_in = result.get("handed_in", True)
+        late = policy.assess(result["student"], stamp if handed_in else None, float(result["max_score"]),
+                             unknown=result.get("timestamp_problem") if handed_in and stamp is None else None)
         result["raw_score"] = raw
         result["late"] = {"due": late.due.isoformat(sep=" ") if late.due else None,
                           "timestamp": result.get("timestamp"), "seconds_late": late.seconds_late,
                           "penalty": late.penalty, "extension_hours": policy.extensions.get(result["student"], 0.0),
-                          "description": late.describe()}
+                          "description": late.describe(), "unknown": late.unknown, "treated_as": late.treated_as}
         result["score"] = round(max(0.0, raw - late.penalty), 4)
         published.append(result)
     return published

@@ -11,7 +11,7 @@ stored JSON, and `from_dict` reads back what an earlier run stored, to reuse it 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 
 from autodiff_course.course.judging import ExerciseEntry
 
@@ -111,6 +111,9 @@ class StoredResult:
     exercises: list[ExerciseEntry]
     score: float
     max_score: float
+    #: Why there is no hand-in time (`course.late.timestamp_problem`: "no timestamp.txt", ...), else None.
+    #: Results stored before it existed read back as None.
+    timestamp_problem: str | None = None
 
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -121,7 +124,7 @@ class StoredResult:
     def from_dict(cls, data: dict) -> StoredResult:
         """The result of a stored dict (the store's ``format`` tag and the published copy's late fields are
         not part of it). Raises KeyError naming a field the dict lacks, TypeError for a malformed entry."""
-        values = {f.name: data[f.name] for f in fields(cls)}
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data or f.default is MISSING}
         if not isinstance(values["exercises"], list) or not all(isinstance(e, dict) for e in values["exercises"]):
             raise TypeError("stored exercises must be a list of dicts")
         values["exercises"] = [ExerciseEntry.from_dict(entry) for entry in values["exercises"]]

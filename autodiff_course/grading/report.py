@@ -77,8 +77,13 @@ def render_feedback(result: dict, config) -> str:
              f"<p>Student: <b>{html.escape(result['student'])}</b> &middot; notebook "
              f"<code>{html.escape(result['notebook'])}</code> &middot; score "
              f"<b>{result['score']:g} / {result['max_score']:g}</b></p>"]
-    late = (result.get("late") or {}).get("description")
-    if late:
+    timing = result.get("late") or {}
+    late = timing.get("description")
+    if late and timing.get("unknown"):
+        cost = (f" (before the penalty: {result.get('raw_score', result['score']):g})"
+                if timing.get("penalty") else "")
+        parts.append(f"<p class=\"late\">Submission time: {html.escape(late)}{cost}</p>")
+    elif late:
         parts.append(f"<p class=\"late\">Late: {html.escape(late)} (before the penalty: "
                      f"{result.get('raw_score', result['score']):g})</p>")
     if result.get("problems"):
@@ -213,6 +218,7 @@ def class_statistics(results: list[dict], configs: dict) -> dict:
                        "totals": [(r["student"], r["score"]) for r in mine], "exercises": exercises,
                        "states": {k: states.get(k, 0) for k in ("submitted", "unanswered", "missing")},
                        "late": sum(bool((r.get("late") or {}).get("seconds_late")) for r in every),
+                       "no_time": sum(bool((r.get("late") or {}).get("unknown")) for r in every),
                        "items": item_statistics(mine, config), "hidden": hidden_point_statistics(mine, config)}
     return stats
 
@@ -295,7 +301,9 @@ def render_report(results: list[dict], configs: dict) -> str:
         st = info["states"]
         parts.append(f"<h2>{html.escape(info['title'])} <small>({html.escape(name)})</small></h2>"
                      f"<p>{mean} over {len(totals)} submitted; {st['unanswered']} unanswered, "
-                     f"{st['missing']} missing, {info['late']} late</p>")
+                     f"{st['missing']} missing, {info['late']} late"
+                     + (f", {info['no_time']} with no readable submission time (flagged in the students' "
+                        "table)" if info["no_time"] else "") + "</p>")
         parts.append(_item_table(info["items"]))
         rows = []
         for ex_id, ex in info["exercises"].items():
@@ -339,7 +347,10 @@ def _student_table(results: list[dict], configs: dict) -> str:
                 tds.append("<td class=\"missing\">missing</td>")
                 continue
             total += result["score"]
-            late = " (late)" if (result.get("late") or {}).get("seconds_late") else ""
+            timing = result.get("late") or {}
+            late = (" (no submission time: treated as late)" if timing.get("treated_as") == "late"
+                    else " (no submission time)" if timing.get("unknown")
+                    else " (late)" if timing.get("seconds_late") else "")
             word = " unanswered" if submission_state(result) == "unanswered" else ""
             tds.append(f"<td>{result['score']:g}{late}{word}</td>")
         rows.append(f"<tr><td>{html.escape(student)}</td>{''.join(tds)}<td>{total:g} / {top:g}</td></tr>")
