@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from autodiff_course.grading.sanitize import clean_markdown, clean_markup, clean_output
+from autodiff_course.grading.sanitize import clean_attachments, clean_markdown, clean_markup, clean_output
 from autodiff_course.grading.wire import clean_data
 
 __all__ = [
@@ -561,15 +561,6 @@ def _feedback_outputs(exercise: dict) -> list:
     return [nbformat.v4.new_output("display_data", data=data)]
 
 
-def _active_attachments(cell) -> bool:
-    """Whether a markdown cell carries attachments other than plain images (an SVG or HTML one can script)."""
-    for bundle in (cell.get("attachments") or {}).values():
-        if not isinstance(bundle, dict) or any(not str(m).startswith(("image/png", "image/jpeg", "image/gif"))
-                                               for m in bundle):
-            return True
-    return False
-
-
 #: What nbformat 4.5 allows as a cell id (its schema's pattern and length).
 _CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
@@ -624,8 +615,10 @@ def graded_notebook(restored: nbformat.NotebookNode, run: dict | None, exercises
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             # Markdown and raw cells are rendered as HTML by formgrader and nbconvert.
-            cell.source = clean_markdown(cell.source)
-            if _active_attachments(cell):
+            cell.source, kept = clean_attachments(clean_markdown(cell.source), cell.get("attachments"))
+            if kept:
+                cell["attachments"] = kept
+            else:
                 cell.pop("attachments", None)
             continue
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")

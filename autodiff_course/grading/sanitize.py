@@ -12,7 +12,7 @@ import html
 import re
 from html.parser import HTMLParser
 
-__all__ = ["clean_markdown", "clean_markup", "clean_output", "is_active_mime"]
+__all__ = ["clean_attachments", "clean_markdown", "clean_markup", "clean_output", "is_active_mime"]
 
 _DROP_WITH_CONTENT = {"script", "iframe", "frame", "frameset", "object", "embed", "applet",
                       "noscript", "template"}
@@ -123,6 +123,41 @@ def clean_markdown(text: str) -> str:
     a reference definition ``[r]: javascript:...``. Unchanged when it has nothing of either."""
     text = clean_markup(text)
     return _SCRIPT_SCHEME.sub("blocked-script:", text)
+
+
+#: Attachments kept in a markdown cell: raster images only (an SVG or HTML one can script), as base64 text
+#: (nbconvert pastes it into a ``src="data:..."`` attribute, so a quote in it would end the attribute).
+_SAFE_ATTACHMENT_TYPES = ("image/png", "image/jpeg", "image/gif")
+_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
+#: ``attachment:`` however markdown may spell it (character references, a backslash-escaped colon), and the
+#: name after it up to where a link destination ends.
+_ATTACHMENT_REF = re.compile(_spelled("attachment") + _BLANKS + r"(?::|\\:|&#0*58;?|&#x0*3a;?|&colon;)"
+                             + r"""([^\s)"'>]*)""", re.IGNORECASE)
+#: Names kept: what markdown renderers pass through unchanged (no entity, escape or percent sign to decode).
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]{1,200}")
+
+
+def clean_attachments(source: str, attachments) -> tuple[str, dict]:
+    """A markdown cell's ``source`` and ``attachments`` as they may be rendered: only raster images in base64
+    are kept, and every ``attachment:`` reference that is not literally one of those names becomes the inert
+    ``removed-attachment:`` (nbconvert refuses a notebook whose markdown names an attachment it lacks, so a
+    dropped SVG or a made-up name would stop the instructor's HTML view of the whole notebook)."""
+    kept = {}
+    for name, bundle in (attachments if isinstance(attachments, dict) else {}).items():
+        if not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name) or not isinstance(bundle, dict):
+            continue
+        images = {m: v for m, v in bundle.items()
+                  if m in _SAFE_ATTACHMENT_TYPES and isinstance(v, str) and _BASE64.fullmatch(v)}
+        if images:
+            kept[name] = images
+
+    def reference(match: re.Match) -> str:
+        text = match.group(0)
+        if text.startswith("attachment:") and match.group(1) in kept:
+            return text
+        return "removed-attachment:" + match.group(1)
+
+    return _ATTACHMENT_REF.sub(reference, source), kept
 
 
 #: What output metadata may say per MIME type; nbconvert writes it into attributes unescaped (an image's

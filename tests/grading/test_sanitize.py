@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import nbformat
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nbconvert import HTMLExporter
 
 from autodiff_course.grading.sanitize import clean_markdown, clean_output
@@ -117,3 +119,60 @@ def test_a_folder_name_a_spreadsheet_would_run_as_a_formula_is_written_as_text()
     row = ['=HYPERLINK("evil.example","x")', "+1+1", "@SUM(A1)", "ada", "-0.5", "-1e-3", "3", -2.0]
     assert spreadsheet_row(row) == ["'=HYPERLINK(\"evil.example\",\"x\")", "'+1+1", "'@SUM(A1)", "ada", "-0.5",
                                     "-1e-3", "3", -2.0]
+
+
+def _png() -> str:
+    """A real 1x1 PNG, as Jupyter stores a pasted image (base64 text)."""
+    import base64
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)) + chunk(
+        b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b"")
+    return base64.b64encode(raw).decode()
+
+
+def _graded_page(cells) -> str:
+    """The graded notebook of `cells`, through nbconvert's HTML exporter (formgrader's view of it)."""
+    from autodiff_course.grading.notebooks import graded_notebook
+
+    graded = graded_notebook(nbformat.v4.new_notebook(cells=cells), None, [])
+    nbformat.validate(graded)
+    body, _ = HTMLExporter().from_notebook_node(graded)
+    return body[body.index("<body"):]
+
+
+def test_graded_notebook_with_attachments_renders_in_nbconvert_and_keeps_only_raster_images():
+    import base64
+
+    svg = base64.b64encode(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(7)</script></svg>').decode()
+    png = _png()
+    md = nbformat.v4.new_markdown_cell
+    cells = [
+        md("![mine](attachment:plot.png)", attachments={"plot.png": {"image/png": png}}),
+        md("![a](attachment:x.svg) and ![h](attachment:page.html)",
+           attachments={"x.svg": {"image/svg+xml": svg}, "page.html": {"text/html": "PHNjcmlwdD4="}}),
+        md("![both](attachment:both)", attachments={"both": {"image/svg+xml": svg, "image/png": png}}),
+        md("![never attached](attachment:ghost.png)"),
+        md("![encoded](attachment&#58;x.svg) ![escaped](attachment\\:x.svg) ![paren](attachment:plot.png(1))",
+           attachments={"plot.png": {"image/png": png}}),
+        md('![quote](attachment:q.png)', attachments={"q.png": {"image/png": 'AAAA" onerror="alert(8)'}}),
+    ]
+    page = _graded_page(cells)  # before: nbconvert raised "missing attachment: x.svg"
+    assert page.count(f"data:image/png;base64,{png}") == 2  # the student's own picture and the PNG of "both"
+    assert "image/svg+xml" not in page and "alert(" not in page and "<script>alert" not in page
+    assert "removed-attachment:x.svg" in page and "removed-attachment:ghost.png" in page
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=st.text(st.characters(codec="ascii", exclude_categories=("Cc",)), min_size=1, max_size=12),
+       spelling=st.sampled_from(["attachment:", "attachment&#58;", "attachment&#x3A;", "attachment&colon;",
+                                 "attachment\\:", "ATTACHMENT:", "<attachment:"]),
+       attached=st.booleans())
+def test_no_attachment_reference_stops_nbconvert(name, spelling, attached):
+    ref = f"![x]({spelling}{name}{'>' if spelling.startswith('<') else ''})"
+    attachments = {name: {"image/png": _png()}} if attached else {}
+    _graded_page([nbformat.v4.new_markdown_cell(ref, attachments=attachments)])
