@@ -13,6 +13,7 @@ from .analysis import name_unnamed, shapes, written_out
 from .expected import expected_at
 from .judge import Findings, PointData, error_result, make_result, point_words
 from .numbers import close
+from .privacy import known_names, not_variables, token_or
 from .reverse import unfaithful
 from .unanswered import unanswered_parents
 
@@ -60,6 +61,13 @@ def function_rows(spec: dict, p: PointData, graph, found: Findings) -> None:
         found.wrong(f"reference ({what})", msg, "missing-operation", label=what, status="missing")
 
 
+def _listed(names: list[str], known) -> str:
+    """A list of parents as feedback shows it: the variables among them, and how many others there were."""
+    shown, others = known_names(names, known)
+    parts = [*shown, *([not_variables(others)] if others else [])]
+    return ", ".join(parts) or "(none)"
+
+
 def judge_graph(spec: dict, raw: dict, points: list[PointData]):
     variable = spec.get("variable")
     parents = raw.get("parents")
@@ -74,7 +82,7 @@ def judge_graph(spec: dict, raw: dict, points: list[PointData]):
                 "{'v5': ['v1', 'v4']}.",
                 mistakes=["missing"],
             )
-        what = parents.get("type", "something else") if isinstance(parents, dict) else "something else"
+        what = token_or(parents.get("type"), "something else") if isinstance(parents, dict) else "something else"
         return make_result(
             spec,
             status="failed",
@@ -138,7 +146,7 @@ def judge_graph(spec: dict, raw: dict, points: list[PointData]):
             )
             if not ok:
                 msg = f"{label} is an input: nothing comes before it, so its list of parents is empty."
-                found.wrong(label, msg, "input-with-parents", received=", ".join(given[key]) or "(none)",
+                found.wrong(label, msg, "input-with-parents", received=_listed(given[key], owner),
                             culprit=label)
             continue
         if key is None:
@@ -152,7 +160,7 @@ def judge_graph(spec: dict, raw: dict, points: list[PointData]):
         used_keys.add(key)
         names = [s for s in given[key] if not _is_constant(s)]
         got = {owner.get(s, -1 - k) for k, s in enumerate(names)}
-        received = ", ".join(given[key]) or "(none)"
+        received = _listed(given[key], owner)
         expected = ", ".join(sorted({graph.nodes[i].name for i in want}, key=natural_key)) or "(none)"
         if got == want:
             found.right(label, received=received, expected=expected)
@@ -167,17 +175,21 @@ def judge_graph(spec: dict, raw: dict, points: list[PointData]):
         if missing:
             bits.append(f"it also reads {' and '.join(missing)}")
             codes.append("missing-parent")
-        if extra:
-            bits.append(f"it does not read {' or '.join(extra)}")
+        shown, others = known_names(extra, owner)
+        if shown or others:
+            bits.append("it does not read " + " or ".join([*shown, *([not_variables(others)] if others else [])]))
             codes.append("extra-parent")
         msg = f"{label} = {graph.equation(n.id).split(' = ', 1)[1]}: " + "; ".join(bits) + "."
         found.mistakes += codes[:-1]  # the row names the last; both are the student's mistakes
         found.wrong(label, msg, codes[-1], received=received, expected=expected, culprit=label)
     function_rows(spec, points[0], graph, found)
     unknown = [k for k in given if k not in used_keys and k not in owner]
-    for k in unknown:
-        msg = f"`{variable}` has an entry {k!r}, but your function has no intermediate variable called {k}."
-        found.wrong(k, msg, "unknown-variable")
+    if unknown:
+        # Not named: an entry's key is the student's text, and a made-up one can carry anything.
+        many = len(unknown) != 1
+        msg = (f"`{variable}` has {len(unknown)} entr{'ies' if many else 'y'} for {not_variables(len(unknown))}; "
+               "its keys are the intermediate variables of your function.")
+        found.wrong(f"(other entr{'ies' if many else 'y'})", msg, "unknown-variable")
     rows = found.rows
     return found.result(
         spec,

@@ -99,3 +99,44 @@ def traceback_for_students(lines: list[str]) -> list[str]:
         skipping = False
         out.append(for_students(line))
     return out
+
+
+# -- the student's own text, bounded ------------------------------------------------------------------------
+# A student's code runs at the hidden test points before later answers are collected, so any text an answer
+# carries (a made-up variable name, a string, a class name) can spell out what it saw there. Feedback repeats
+# such text only when it is a name the checker knows, or a short identifier-like token; otherwise it says what
+# kind of thing was there, never the text.
+
+#: A token feedback may repeat: an identifier of at most 32 characters with at most 3 digits, the shape of
+#: a name such as `MulBackward0` or `Conv2D`, not of a record of numbers (`p1_1000d300000`).
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
+_TOKEN_DIGITS = 3
+
+
+def plausible_token(text) -> bool:
+    """Whether ``text`` (from a student's answer) is a short identifier-like token feedback may repeat."""
+    return (isinstance(text, str) and _TOKEN.fullmatch(text) is not None
+            and sum(c.isdigit() for c in text) <= _TOKEN_DIGITS)
+
+
+def token_or(text, placeholder: str) -> str:
+    """``text`` if it is a `plausible_token`, else ``placeholder`` (the student's text is not repeated)."""
+    return text if plausible_token(text) else placeholder
+
+
+def known_names(names, known) -> tuple[list[str], int]:
+    """(the ``names`` that are in ``known``, in order, each once; how many of the others there were)."""
+    shown, others = [], 0
+    for name in names:
+        if name in known:
+            if name not in shown:
+                shown.append(name)
+        else:
+            others += 1
+    return shown, others
+
+
+def not_variables(count: int) -> str:
+    """'1 name that is not a variable of your function' (no name repeated: see `known_names`)."""
+    return f"{count} name{'s' if count != 1 else ''} that {'is' if count == 1 else 'are'} not " \
+           f"{'a variable' if count == 1 else 'variables'} of your function"

@@ -236,8 +236,27 @@ def _short(x) -> str:
         return fmt(x)
     if isinstance(x, Missing):
         return "not defined"
-    text = repr(x)
+    bounded = _bounded(x)
+    text = repr(bounded) if not isinstance(bounded, str) or bounded != _NOT_A_NAME else bounded
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+#: What feedback shows for a text answer that is not a short name (see ``privacy.plausible_token``).
+_NOT_A_NAME = "(not a grad_fn name)"
+
+
+def _bounded(x):
+    """``x`` with every text in it that is not a short identifier-like token replaced by ``_NOT_A_NAME``:
+    a student's string may spell out what their code saw at hidden points, so it is not repeated."""
+    from .privacy import token_or
+
+    if isinstance(x, str):
+        return token_or(x, _NOT_A_NAME)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_bounded(i) for i in x)
+    if isinstance(x, dict):
+        return {_bounded(k): _bounded(v) for k, v in x.items()}
+    return x
 
 
 def _json_value(x):
@@ -248,9 +267,11 @@ def _json_value(x):
         return [_json_value(i) for i in x]
     if isinstance(x, Missing):
         return None
-    if isinstance(x, (int, float, str, bool)) or x is None:
+    if isinstance(x, str):
+        return _bounded(x)
+    if isinstance(x, (int, float, bool)) or x is None:
         return x
-    return repr(x)
+    return repr(_bounded(x))
 
 
 def _uses_student_data(expression: str, names: list[str]) -> bool:
@@ -353,7 +374,7 @@ def judge_variables(spec: dict, raw: dict):
                 ok, code = False, "wrong"
                 why = (
                     f"`{check}` could not be evaluated on your variables "
-                    f"({type(got_exc).__name__}: {got_exc})."
+                    f"({type(got_exc).__name__})."
                 )
                 got_text = None
             elif want_exc is not None:

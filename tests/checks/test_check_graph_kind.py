@@ -1,7 +1,11 @@
 """The graph check: a dict of parents against the traced graph of the student's own function."""
 
+import json
+
 import answers_by_hand as S
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autodiff_course.checks import check_graph
 
@@ -37,7 +41,8 @@ def test_an_extra_parent_and_an_unknown_variable_are_named():
     result = check({**RIGHT, "v5": ["v1", "v4", "v0"], "v9": ["v8"]})
     assert result.mistakes == ["extra-parent", "unknown-variable"]
     assert "it does not read v0" in result.feedback
-    assert "no intermediate variable called v9" in result.feedback
+    # v9 is not a variable of the function: counted, not repeated (see the next test).
+    assert "`parents` has 1 entry for 1 name that is not a variable of your function" in result.feedback
 
 
 def test_a_missing_variable_and_a_non_dict_fail_clearly():
@@ -56,3 +61,42 @@ def test_constants_may_be_listed_or_left_out():
 
     assert check_graph(squares, {"v1": ["v0"], "v2": ["v1"]}, points=[[1.5]]).passed
     assert check_graph(squares, {"v1": ["v0", "2"], "v2": ["3", "v1"]}, points=[[1.5]]).passed
+
+
+#: What the red team's answer carried: the hidden points it was called at, spelled as made-up parents.
+ECHO = ["p0_1001d800000_1002d400000_1000d700000", "p1_1000d300000_998d800000_1002d500000"]
+
+
+def _everything_shown(result) -> str:
+    """Every text of a result a student can be shown: messages, rows, the HTML and text views, the stored form."""
+    from autodiff_course.feedback.html import result_html
+    from autodiff_course.feedback.text import result_text
+
+    return "\n".join([result.feedback, json.dumps(result.to_dict()), result_html(result), result_text(result)])
+
+
+#: What the red team's answer carried: the hidden points it was called at, spelled as made-up parents.
+ECHO = ["p0_1001d800000_1002d400000_1000d700000", "p1_1000d300000_998d800000_1002d500000"]
+
+
+def test_made_up_parent_names_are_counted_never_repeated():
+    result = check({**RIGHT, "v8": ["v6", "v7", *ECHO], ECHO[0]: ["v1"]})
+    assert not result.passed
+    shown = _everything_shown(result)
+    assert "v8 = v6 + v7: it does not read 2 names that are not variables of your function." in result.messages
+    assert "`parents` has 1 entry for 1 name that is not a variable of your function" in result.feedback
+    for text in ECHO:
+        assert text not in shown and text[:12] not in shown
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(min_size=6, max_size=30), min_size=1, max_size=4, unique=True))
+def test_no_text_outside_the_functions_variables_reaches_the_feedback(made_up):
+    def graded(names):
+        return _everything_shown(check({**RIGHT, "v7": ["v3", "v5", *names], **{n: ["v0"] for n in names}}))
+
+    shown = graded(made_up)
+    # The same answer with other made-up names: a text that shows there too is the checker's own words.
+    baseline = graded([f"zq{i}zq" for i in range(len(made_up))])
+    for text in made_up:
+        assert text not in shown or text in baseline

@@ -142,3 +142,37 @@ def test_a_hidden_expectation_never_shows_its_expected_value():
     assert not result.passed and result.messages == ["answer: Think about what grad_fn links to."]
     assert result.expected == {} and "expected" not in result.rows[0]
     assert "'B'" not in result.feedback and "'B'" not in result._repr_html_()
+
+
+def _shown(result) -> str:
+    from autodiff_course.feedback.html import result_html
+    from autodiff_course.feedback.text import result_text
+
+    return "\n".join([result.feedback, json.dumps(result.to_dict()), result_html(result), result_text(result)])
+
+
+@pytest.mark.parametrize("answer", [
+    "p1_1000d300000_998d800000_1002d500000",         # too long for a name: a record of hidden points
+    "0.3,-1.2,2.5",                                  # not a name
+    "Mul Backward 1.68 -1.14",
+    ["AddBackward0", "x=1.6805;-1.1393"],            # inside a list
+])
+def test_a_text_answer_is_shown_only_if_it_is_a_short_name(answer):
+    expect = [{"check": "answer", "equals": "'MulBackward0'", "hint": "x2 = t * 2."}]
+    result = check_variables({"answer": answer}, ["answer"], expect)
+    assert not result.passed
+    shown = _shown(result)
+    for text in answer if isinstance(answer, list) else [answer]:
+        if text != "AddBackward0":
+            assert text not in shown and text[:8] not in shown
+    assert "(not a grad_fn name)" in shown
+    # A plausible name, right or wrong, is still the student's answer as written.
+    wrong = check_variables({"answer": "AddBackward0"}, ["answer"], expect)
+    assert "'AddBackward0'" in wrong.rows[0]["received"]
+
+
+def test_an_expression_that_fails_on_the_students_data_does_not_repeat_its_message():
+    # `answer["k"]` over a student dict: the KeyError's message would be the student's own key text.
+    expect = [{"check": "answer['p1_1000d3']", "equals": "1"}]
+    result = check_variables({"answer": {"p1_1000d300000x": 1}}, ["answer"], expect)
+    assert not result.passed and "p1_1000d300000x" not in _shown(result)

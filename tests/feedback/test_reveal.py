@@ -200,3 +200,43 @@ def test_each_level_shows_exactly_what_it_allows_on_a_generated_wrong_answer(mut
         assert (corrected in seen.feedback) == (level == "solution" and bool(full.solution)), level
         if full.solution and level != "solution":
             assert full.solution not in shown and "The corrected line" not in shown, level
+
+
+def _their_values(result) -> list[str]:
+    """The student's own values in a complete result, as feedback would print them (numbers 6 significant
+    digits, texts as given): what an answer that saw the hidden points could carry out."""
+    out = []
+
+    def walk(x):
+        if isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, (list, tuple)):
+            for v in x:
+                walk(v)
+        elif isinstance(x, float) and len(f"{x:.6g}".lstrip("-")) >= 4:  # "1" is in any page
+            out.append(f"{x:.6g}")
+        elif isinstance(x, str) and len(x) >= 3:
+            out.append(x)
+
+    walk(result.received)
+    for row in result.rows:
+        if isinstance(row.get("received"), str) and len(row["received"]) >= 3:
+            out.append(row["received"])
+    return out
+
+
+def test_verdict_shows_none_of_the_students_values():
+    from autodiff_course.checks import check_graph, check_variables
+
+    graph = check_graph(S.decomposition_seed, {"v3": ["v0"], "v8": ["v6", "v7"]}, points=S.POINT_Y)
+    strings = check_variables({"answer": "AddBackward0", "other": "SubBackward0"}, ["answer", "other"],
+                              [{"check": "answer", "equals": "'MulBackward0'"},
+                               {"check": "other", "equals": "'MulBackward0'"}])
+    for full in (check_reverse(S.reverse_missing_path, S.Y, points=S.POINT_Y), graph, strings):
+        values = _their_values(full)
+        assert values and not full.passed
+        culprit = _everything(revealed(full, "culprit"))
+        assert any(v in culprit for v in values)  # the scan finds them where they are shown
+        shown = _everything(revealed(full, "verdict"))
+        assert [v for v in values if v in shown] == []
