@@ -2,7 +2,9 @@
 
 The points are deterministic for a given exercise: the visible ``test_points``, then (for the hidden check)
 ``hidden_points`` and ``random_points`` points drawn from a generator seeded by a SHA-256 of
-``assignment:id`` (never ``hash()``, which changes from one interpreter to the next). A random point is kept
+``assignment:id`` (never ``hash()``, which changes from one interpreter to the next), with the course's secret
+(``POINT_SECRET``, which the batch grader's specs carry: ``course.secret``) in front when there is one, so the
+public ids alone do not give the random points away. A random point is kept
 only if every ``domain`` constraint holds there and the reference is finite there, so no point divides by zero
 or takes a log of a negative number.
 """
@@ -16,6 +18,9 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import InternalCheckError
+
+#: The spec key of the course's secret (grader side only; see ``course.secret``).
+POINT_SECRET = "point_secret"
 
 #: Random points are drawn uniformly from this box unless the spec gives ``random_range = [low, high]``.
 DEFAULT_RANGE = (-3.0, 3.0)
@@ -84,8 +89,12 @@ def _inside(spec: dict, point) -> bool:
 
 def seed_of(spec: dict, purpose: str = "") -> int:
     """The random generator's seed of an exercise: the first 8 bytes of SHA-256("assignment:id"), or of
-    "assignment:id:purpose" for a generator of another purpose (the fresh points)."""
-    text = f"{spec.get('assignment', '')}:{spec.get('id', '')}{f':{purpose}' if purpose else ''}".encode()
+    "assignment:id:purpose" for a generator of another purpose (the fresh points). The random test points'
+    seed ("" purpose) has the course's secret in front where the spec carries it ("secret:assignment:id");
+    the fresh points are never scored and are shown to the student, so theirs needs none."""
+    secret = spec.get(POINT_SECRET) if not purpose else None
+    text = (f"{f'{secret}:' if secret else ''}{spec.get('assignment', '')}:{spec.get('id', '')}"
+            f"{f':{purpose}' if purpose else ''}").encode()
     return int.from_bytes(hashlib.sha256(text).digest()[:8], "big")
 
 

@@ -23,7 +23,7 @@ __all__ = ["GRADER_ONLY_KEYS", "HIDDEN_ONLY_KEYS", "render_test_cell", "sync_not
 HIDDEN_ONLY_KEYS = ("hidden_points", "random_points", "domain")
 
 #: Spec keys only the batch grader reads (the notebook's own check reveals `notebook_reveal`, not these).
-GRADER_ONLY_KEYS = ("feedback_reveal",)
+GRADER_ONLY_KEYS = ("feedback_reveal", "point_secret")
 
 # Keys that are not grade() keyword arguments: `id` is positional, `assignment` too, `points` goes last.
 _NOT_RENDERED = {"id", "assignment", "points", *GRADER_ONLY_KEYS}
@@ -233,8 +233,11 @@ def sync_notebooks(course_dir: str | Path, *, check: bool = False,
     import nbformat
 
     from .config import ConfigError, load_course_collecting
+    from .secret import course_secret
 
     configs, problems = load_course_collecting(course_dir)
+    if not check and (Path(course_dir) / "graders").is_dir():
+        course_secret(course_dir, create=True)  # the seed of the random hidden points (course.secret)
     changed: list[Path] = []
     for name, config in configs.items():
         if assignments is not None and name not in assignments:

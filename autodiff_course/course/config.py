@@ -241,6 +241,25 @@ def _normalise_exercise(path: Path, assignment: str, index: int, table: Any, pol
     return spec
 
 
+def _add_course_secret(path: Path, exercises: list[dict]) -> None:
+    """Give every exercise of the config at `<course>/graders/<name>.toml` the course's secret, where it has
+    one (`course.secret`): the seed of the random hidden points. Read only: it is made by the commands that
+    grade or write the course."""
+    from autodiff_course.checks.points import POINT_SECRET
+
+    from .secret import course_secret
+
+    if path.parent.name != "graders":
+        return
+    try:
+        secret = course_secret(path.parent.parent)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(str(exc)) from None
+    if secret is not None:
+        for spec in exercises:
+            spec[POINT_SECRET] = secret
+
+
 def load_config(path: str | Path) -> AssignmentConfig:
     """Read and validate one grader config.
 
@@ -248,7 +267,8 @@ def load_config(path: str | Path) -> AssignmentConfig:
     `assignment` key added. Raises `ConfigError` naming the file, the exercise and the problem for: a file
     that is missing or not TOML, missing top-level keys, an unknown kind, fields missing for the kind,
     duplicate ids, points/args arity mismatches, a reference that does not evaluate (or is not finite) at
-    the test points, and domain expressions that fail or exclude a fixed test point.
+    the test points, and domain expressions that fail or exclude a fixed test point. Where the course has
+    its secret, each exercise carries it (`_add_course_secret`).
     """
     path = Path(path)
     try:
@@ -284,6 +304,7 @@ def load_config(path: str | Path) -> AssignmentConfig:
         late = {}
     if problems:
         raise ConfigError("\n".join(problems))
+    _add_course_secret(path, exercises)
     config = AssignmentConfig(path=path, assignment=assignment, notebook=data["notebook"],
                               title=str(data.get("title", assignment)), exercises=exercises,
                               due=data.get("due"), late=late)

@@ -211,6 +211,9 @@ def new_assignment(name: str, *, course_dir: str | Path | None = None, title: st
     for path in (toml_path, nb_path):
         if path.exists():
             raise ConfigError(f"{path}: already exists; choose another name or edit it")
+    from .secret import course_secret
+
+    course_secret(course, create=True)  # the seed of the random hidden points (course.secret)
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     for cell_type, source, exercise in _cells(name):

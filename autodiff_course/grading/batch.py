@@ -582,6 +582,10 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
     from autodiff_course.grading.progress import Progress
 
     course_dir = find_course_dir(course) if course is None else Path(course)
+    if (course_dir / "graders").is_dir():
+        from autodiff_course.course.secret import course_secret
+
+        course_secret(course_dir, create=True)  # the seed of the random hidden points, made on first use
     configs = load_course(course_dir)
     out = Path(out)
     submissions_dir = Path(submissions) if submissions is not None else _default_submissions(course_dir)
