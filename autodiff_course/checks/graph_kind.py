@@ -98,12 +98,11 @@ def judge_graph(spec: dict, raw: dict, points: list[PointData]):
             spec, "The collected data for this exercise is unusable. Run the test cell again."
         )
     if raw.get("function_error") is not None or not points or points[0].graph is None:
-        from .judge import _trace_failure, describe_error
+        from .judge import _error_dict, _trace_failure, describe_error, no_function_message
 
         if raw.get("function_error") is not None:
-            return error_result(
-                spec, f"{raw['function_error'].get('message', '')}.", mistakes=["no-function"]
-            )
+            err = _error_dict(raw["function_error"])
+            return error_result(spec, no_function_message(spec, err), mistakes=["no-function"])
         p = points[0] if points else None
         if p is not None and p.error is not None:
             return error_result(spec, describe_error(p.error, spec.get("function")), mistakes=["exception"])

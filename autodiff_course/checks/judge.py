@@ -24,7 +24,7 @@ from .errors import InternalCheckError, MalformedRawError
 from .kinds import KINDS
 from .numbers import as_number, close, finite, fmt
 from .points import fresh_points, test_points, visible_count
-from .privacy import for_students
+from .privacy import for_students, plausible_token, token_or
 from .result import CheckResult, render
 from .source import source_facts
 from .spec import MAX_NODES, MAX_OPERATIONS, tolerances
@@ -83,14 +83,37 @@ def _judge(spec: dict, raw: dict, kind) -> CheckResult:
         if not isinstance(raw, dict) or raw.get("format") != RAW_FORMAT:
             raise MalformedRawError("the collected data is not in the format collect produces")
         if raw.get("kind") != kind:
-            raise MalformedRawError(f"the data was collected for a {raw.get('kind')!r} check, not {kind!r}")
+            shown = token_or(raw.get("kind"), "another kind of")
+            raise MalformedRawError(f"the data was collected for a {shown!r} check, not {kind!r}")
         if raw.get("status") == "error":
-            return error_result(spec, _text(raw.get("message")) or "the checker could not run your code")
+            # The collector's message comes from the student's process like everything in `raw`: only a
+            # message of the collector's own form is repeated (see ``collector_message``).
+            return error_result(spec, collector_message(raw.get("message")))
         if kind in KINDS:
             return KINDS[kind].judge()(spec, raw)
         raise InternalCheckError(f"exercise {spec.get('id')!r} has an unknown kind {kind!r}")
     except MalformedRawError as exc:
         return _unusable(spec, str(exc))
+
+
+def collector_message(message) -> str:
+    """The words of a collector error as a student reads them. ``raw`` comes from the process the student's
+    code ran in, so its text is theirs to choose: the collector's own sentences are recognised and only a
+    name-like token of them repeated; anything else reads as the checker's failure to run the code."""
+    text = _text(message)
+    kind = text.removeprefix("unknown exercise kind ").strip("'\"")
+    if text.startswith("unknown exercise kind ") and plausible_token(kind):
+        return f"unknown exercise kind {kind!r}"
+    if text.startswith("the checker could not collect exercise "):
+        return "the checker could not collect this exercise from your code (it failed while running it)"
+    return "the checker could not run your code"
+
+
+def no_function_message(spec: dict, err: dict) -> str:
+    """The sentence for a function the notebook does not define (or defines as something else), from the
+    spec's name and the error's type only (the collector's text is not repeated)."""
+    what = "is not defined" if err.get("type") == "NameError" else "is not a function"
+    return f"`{spec.get('function')}` {what}: run the cell that defines it first."
 
 
 def _unusable(spec: dict, why: str) -> CheckResult:
@@ -477,7 +500,7 @@ def judge_function(spec: dict, raw: dict) -> CheckResult:
     fn_name = spec.get("function")
     if raw.get("function_error") is not None and spec.get("kind") != "graph":
         err = _error_dict(raw["function_error"])
-        return error_result(spec, f"{err['message']}.", mistakes=["no-function"])
+        return error_result(spec, no_function_message(spec, err), mistakes=["no-function"])
     points = load_points(spec, raw)
     if spec.get("kind") == "graph":
         from .graph_kind import judge_graph
