@@ -464,6 +464,10 @@ def _timestamp_text(prepared: Prepared) -> tuple[str | None, str | None]:
     from autodiff_course.course.late import timestamp_problem
 
     moment, problem = timestamp_problem(prepared.submission.folder)
+    if problem is not None and problem.startswith("timestamp.txt "):
+        # A file that is there but unusable is also a problem line of the run (the grader's terminal).
+        what = problem.removeprefix("timestamp.txt ").removeprefix("is ")
+        prepared.problems.append(f"{prepared.submission.folder / 'timestamp.txt'}: {what}")
     return (moment.isoformat(sep=" ") if moment is not None else None), problem
 
 
