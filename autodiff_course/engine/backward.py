@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .errors import AutodiffError, DomainError, GraphFreedError, MissingRuleError
+from .state import refuse_by_hand
 
 
 def topological_order(root) -> list:
@@ -53,6 +54,7 @@ def backprop(root, seed, *, create_graph: bool = False, broadcast: bool = True,
     the graph. Raises GraphFreedError when a node's graph was freed by an earlier pass that did not retain it,
     and MissingRuleError for a primitive without a reverse-mode rule.
     """
+    refuse_by_hand("the backward pass (backprop)")  # backward() checks first, for its own name in the message
     order = topological_order(root)
     if not create_graph and type(root.value) is float and type(seed) is float:
         return _backprop_floats(order, root, seed, into_grad), order
@@ -100,7 +102,7 @@ def _backprop_floats(order: list, root, seed: float, into_grad: bool) -> dict:
                 node.grad += g
             if op is None:
                 continue
-            partials = op.float_partials  # None for a primitive without partials: TypeError below
+            partials = op._float_partials  # None for a primitive without partials: TypeError below
             inputs = node._inputs
             if len(inputs) == 1:
                 x = inputs[0]
@@ -116,7 +118,7 @@ def _backprop_floats(order: list, root, seed: float, into_grad: bool) -> dict:
                 p = partials[1]
                 adjoints[y] += (g if p == 1 else -g) if type(p) is int else g * p(ans, xv, yv)
     except TypeError:
-        if node._op is not None and node._op.float_partials is None:
+        if node._op is not None and node._op._float_partials is None:
             raise MissingRuleError(node._op.name, "reverse-mode (vjp)") from None
         raise
     except (ArithmeticError, ValueError) as e:

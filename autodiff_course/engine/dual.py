@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import primitives as P
 from .errors import DomainError
+from .state import STATE, refuse_by_hand
 from .value import ArrayMethods, Operators, install_fast_methods
 
 
@@ -15,12 +16,27 @@ class Dual(ArrayMethods, Operators):
     or other engine values (a Dual of Scalars is forward-over-reverse); tangents have the primal's shape.
     """
 
-    __slots__ = ("primal", "tangent")
+    # The tangent lives in ``_tangent``; ``tangent``, the way to read it, refuses inside a hand-written answer
+    # (see ``state.by_hand``), as does making a Dual: both would hand the answer its derivative.
+    __slots__ = ("primal", "_tangent")
     _dispatch_rank = 3
 
     def __init__(self, primal, tangent=0.0):
+        if STATE.by_hand:
+            refuse_by_hand("a dual number (autodiff_course.Dual)")
         self.primal = primal
-        self.tangent = tangent
+        self._tangent = tangent
+
+    @property
+    def tangent(self):
+        """d value / d the seeded input, carried through every operation."""
+        if STATE.by_hand:
+            refuse_by_hand("the tangent of a dual number")
+        return self._tangent
+
+    @tangent.setter
+    def tangent(self, value):
+        self._tangent = value
 
     @classmethod
     def _apply(cls, prim, args, params):
@@ -39,7 +55,7 @@ class Dual(ArrayMethods, Operators):
         for a in args:
             if type(a) is Dual:
                 primals.append(a.primal)
-                tangents.append(a.tangent)
+                tangents.append(a._tangent)
             else:
                 primals.append(a)
                 tangents.append(None)
@@ -50,7 +66,7 @@ class Dual(ArrayMethods, Operators):
         return self.primal
 
     def __repr__(self) -> str:
-        return f"Dual({self.primal!r}, tangent={self.tangent!r})"
+        return f"Dual({self.primal!r}, tangent={self.tangent!r})"  # refused in a hand-written answer, as .tangent
 
     # A Dual is a number for every purpose but differentiation: comparisons look at the value.
     def __lt__(self, other):
@@ -84,7 +100,7 @@ def _not_finite(prim, error, *args) -> DomainError:
 # Anything but float primals (arrays, nested engine values) takes the generic path.
 def _unary_method(prim):
     f = prim.scalar_impl
-    (p,) = prim.float_partials
+    (p,) = prim._float_partials
 
     def method(self):
         x = self.primal
@@ -95,14 +111,14 @@ def _unary_method(prim):
         except (ArithmeticError, ValueError):
             prim.raw(x)
             raise
-        t = self.tangent
+        t = self._tangent
         try:
             t = (t if p == 1 else -t) if type(p) is int else p(v, x) * t
         except (ArithmeticError, ValueError) as e:
             raise _not_finite(prim, e, x) from None
         out = _new(Dual)
         out.primal = v
-        out.tangent = t
+        out._tangent = t
         return out
 
     method.__name__ = prim.name
@@ -111,19 +127,19 @@ def _unary_method(prim):
 
 def _binary_method(prim, reflected: bool):
     f = prim.scalar_impl
-    p0, p1 = prim.float_partials
+    p0, p1 = prim._float_partials
 
     def method(self, other):
         if type(other) is Dual:
             y = other.primal
-            dy = other.tangent
+            dy = other._tangent
         elif type(other) is float or type(other) is int:
             y = other if type(other) is float else float(other)
             dy = None
         else:
             return Dual._generic(prim, (other, self) if reflected else (self, other), {})
         x = self.primal
-        dx = self.tangent
+        dx = self._tangent
         if reflected:
             x, dx, y, dy = y, dy, x, dx
         if type(x) is not float or type(y) is not float:
@@ -144,7 +160,7 @@ def _binary_method(prim, reflected: bool):
             raise _not_finite(prim, e, x, y) from None
         out = _new(Dual)
         out.primal = v
-        out.tangent = t
+        out._tangent = t
         return out
 
     method.__name__ = ("__r%s__" if reflected else "__%s__") % prim.name

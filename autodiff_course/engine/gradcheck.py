@@ -6,11 +6,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .state import refuse_by_hand
 from .transforms import vjp
 
 
 def numerical_gradient(f: Callable, inputs: Sequence, eps: float = 1e-6) -> list:
     """d f / d input for each input by central differences (f must return one number)."""
+    refuse_by_hand("numerical_gradient")
     base = [np.array(x, dtype=float) for x in inputs]
     grads = []
     for k, x in enumerate(base):

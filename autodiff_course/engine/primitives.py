@@ -24,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import AutodiffError, DomainError, MissingRuleError, ShapeError
+from .state import refuse_by_hand
 
 PRIMITIVES: dict[str, "Primitive"] = {}
 
@@ -120,7 +121,6 @@ class Primitive:
         self.arity = arity
         self.scalar_impl = scalar
         self.array_impl = array
-        self.partials = partials
         self._jvp = jvp
         self._vjp = vjp
         self.domain = domain
@@ -133,9 +133,29 @@ class Primitive:
         self.partial_text = partial_text
         self.symbol = symbol
         self.elementwise = partials is not None
+        self._partials = partials
         #: The same partials, run on plain floats: see ``_on_floats``.
-        self.float_partials = None if partials is None else tuple(_on_floats(p) for p in partials)
+        self._float_partials = None if partials is None else tuple(_on_floats(p) for p in partials)
         PRIMITIVES[name] = self
+
+    # The derivative rules are read through these (and ``partial``, ``jvp``, ``vjp``), which refuse inside a
+    # hand-written answer (see ``state.by_hand``); the engine's own passes read the private fields.
+    @property
+    def partials(self) -> tuple | None:
+        """The local partial derivatives ``partials[k](ans, *args)`` (an int for a constant 1 or -1)."""
+        refuse_by_hand("a primitive's derivative rule (partials)")
+        return self._partials
+
+    @partials.setter
+    def partials(self, partials: tuple | None) -> None:
+        # Replacing a rule (the tests' fault injection) leaves its float version, as a plain attribute would.
+        self._partials = partials
+
+    @property
+    def float_partials(self) -> tuple | None:
+        """``partials`` run on plain floats (see ``_on_floats``)."""
+        refuse_by_hand("a primitive's derivative rule (float_partials)")
+        return self._float_partials
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -204,22 +224,24 @@ class Primitive:
     # -- derivatives --------------------------------------------------------------------------------------
     def partial(self, k: int, ans, args):
         """d out / d args[k] at these values (elementwise primitives only)."""
-        if self.partials is None:
+        refuse_by_hand("a primitive's local derivative (partial)")
+        if self._partials is None:
             raise MissingRuleError(self.name, "local-derivative")
-        p = self.partials[k]
+        p = self._partials[k]
         return p if isinstance(p, int) else p(ans, *args)
 
     def jvp(self, tangents, ans, args, params):
         """The output tangent from the input tangents (``None`` for an input that carries none)."""
+        refuse_by_hand("a primitive's forward-mode rule (jvp)")
         if self._jvp is not None:
             return self._jvp(tangents, ans, *args, **params)
-        if self.partials is None:
+        if self._partials is None:
             raise MissingRuleError(self.name, "forward-mode (jvp)")
         total = None
         for k, t in enumerate(tangents):
             if t is None:
                 continue
-            p = self.partials[k]
+            p = self._partials[k]
             term = t if p == 1 and isinstance(p, int) else (-t if isinstance(p, int) else p(ans, *args) * t)
             total = term if total is None else total + term
         return total
@@ -230,16 +252,17 @@ class Primitive:
         ``needs[k]`` says whether input k wants one (others get ``None``). With ``broadcast`` the contribution is
         summed back to the input's shape (see ``unbroadcast``).
         """
+        refuse_by_hand("a primitive's reverse-mode rule (vjp)")
         if self._vjp is not None:
             return self._vjp(g, ans, *args, needs=needs, **params)
-        if self.partials is None:
+        if self._partials is None:
             raise MissingRuleError(self.name, "reverse-mode (vjp)")
         out = []
         for k, need in enumerate(needs):
             if not need:
                 out.append(None)
                 continue
-            p = self.partials[k]
+            p = self._partials[k]
             if isinstance(p, int):
                 c = g if p == 1 else -g
             else:

@@ -54,9 +54,13 @@ class enable_grad(_GradMode):
 
 
 class by_hand:
-    """While this context is active, the engine's differentiation (``grad``, ``vjp``, ``jvp``, ``backward``)
-    refuses to run: a checker runs a hand-written forward or reverse answer in it, so an answer that asks the
-    engine for its derivatives is told so instead of being graded as if written by hand."""
+    """While this context is active, every way the package hands out a derivative refuses to run: ``grad``,
+    ``vjp``, ``jvp``, ``backward`` and the backward pass itself, ``Graph.tangents``/``adjoints``/
+    ``local_partials``, making a ``Dual`` or reading its tangent, a primitive's ``partial``/``jvp``/``vjp``/
+    ``partials``, and ``numerical_gradient`` (so ``gradcheck``). A checker runs a hand-written forward or reverse
+    answer in it (and only the answer: judging happens after), so an answer that asks the engine for its
+    derivatives is told so instead of being graded as if written by hand. A ``.grad`` can only have been filled
+    by a backward pass, which is refused here."""
 
     def __enter__(self):
         self._prev = STATE.by_hand

@@ -124,5 +124,5 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[A
     duals = [Dual(p, t) for p, t in zip(primals, tangents)]
     out = f(*duals)
     if type(out) is Dual:
-        return out.primal, out.tangent
+        return out.primal, out._tangent
     return out, 0.0 * P.raw(out)

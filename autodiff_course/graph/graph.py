@@ -16,6 +16,7 @@ import numpy as np
 
 from ..engine import primitives as P
 from ..engine.errors import AutodiffError
+from ..engine.state import refuse_by_hand
 from .data import FORMAT, check_format, decode_param, decode_value, encode_param, encode_value, format_number
 
 #: How a Graph shows itself in a notebook: "html" (a static picture) and "stepper" (the widget). The widgets
@@ -197,12 +198,15 @@ class Graph:
         raise KeyError(f"wrt={wrt!r}: give an input index (0..{len(self.inputs) - 1}) or a variable name")
 
     # -- derivatives from the primitives' rules -----------------------------------------------------------
+    # Each refuses inside a hand-written forward or reverse answer (``engine.state.by_hand``), as ``grad`` and
+    # ``backward`` do; the checkers call them on the trusted side, after the answer has run.
     def local_partials(self, node_id: int) -> tuple:
         """d node / d input_k for each input k, at the recorded values (elementwise primitives only).
 
         A constant input gets ``None``: it is not a variable, and its partial may not even exist (the exponent
         of ``x ** 2`` at a negative x would need the log of a negative number).
         """
+        refuse_by_hand("Graph.local_partials()")
         n = self.nodes[node_id]
         prim = n.primitive
         if prim is None:
@@ -213,6 +217,7 @@ class Graph:
 
     def tangents(self, wrt: int | str = 0) -> dict[int, Any]:
         """Forward mode: d node / d (input ``wrt``) for every node (``wrt``: input index or variable name)."""
+        refuse_by_hand("Graph.tangents()")
         start = self._resolve_input(wrt)
         tangents: dict[int, Any] = {}
         for n in self.nodes:
@@ -229,6 +234,7 @@ class Graph:
 
     def adjoints(self, output: int | str | None = None, seed=None) -> dict[int, Any]:
         """Reverse mode: d output / d node for every node (0 for nodes the output does not depend on)."""
+        refuse_by_hand("Graph.adjoints()")
         out = self.outputs[0] if output is None else (self.node(output).id if isinstance(output, str) else output)
         value = self.nodes[out].value
         adj: dict[int, Any] = {out: (np.ones_like(value) if isinstance(value, np.ndarray) else 1.0)
