@@ -184,10 +184,14 @@ def _raw_index(index):
 
 
 def as_float(x) -> float | None:
-    """A plain float from a Python or numpy number, else None."""
+    """A plain float from a Python or numpy number, or a 0-d numpy array of one (``np.array(1.0)``,
+    ``np.zeros(())``: a number in every sense but its type, as students write seeds); else None."""
     if isinstance(x, (bool, np.bool_)):
         return None
     if isinstance(x, (int, float, np.integer, np.floating)):
+        return float(x)
+    # Checked last: the operators' fast paths never get here for floats and ints.
+    if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "iuf":
         return float(x)
     return None
 

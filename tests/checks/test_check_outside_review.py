@@ -106,3 +106,57 @@ def test_the_engine_differentiates_as_usual_outside_a_check():
         with pytest.raises(ByHandError):
             ad.jvp(f, (1.0,), (1.0,))
     assert ad.grad(f)(1.0) == pytest.approx(np.cos(1.0) * 1.0 + np.sin(1.0), rel=1e-15)
+
+
+def _forward_with_numpy_seeds(seed_kind):
+    # Seeds written as 0-d numpy arrays or numpy numbers, on either side of a product.
+    one, zero = {"array": (np.array(1.0), np.array(0.0)), "zeros": (np.ones(()), np.zeros(())),
+                 "numpy scalar": (np.float64(1), np.float32(0))}[seed_kind]
+
+    def function_dx0(x0, x1, x2):
+        v0, t0 = x0, one
+        v1, t1 = x1, zero
+        v2, t2 = x2, zero
+        v3 = np.sin(v0)
+        t3 = t0 * np.cos(v0)
+        v4 = np.cos(v0)
+        t4 = -np.sin(v0) * t0
+        v5 = v1 * v4
+        t5 = t1 * v4 + v1 * t4
+        v6 = v1 / v2
+        t6 = (t1 * v2 - v1 * t2) / (v2 * v2)
+        v7 = v3 + v5
+        t7 = t3 + t5
+        v8 = v6 + v7
+        return v8, t6 + t7
+
+    return function_dx0
+
+
+def _forward_dx1_with_0d_seeds(x0, x1):
+    v0, t0 = x0, np.array(0.0)
+    v1, t1 = x1, np.array(1.0)
+    v2 = v0 / v1
+    t2 = (t0 * v1 - v0 * t1) / v1 ** 2
+    v3 = v0 * v2
+    t3 = t0 * v2 + v0 * t2
+    v4 = np.exp(v2)
+    t4 = v4 * t2
+    v5 = np.cos(v0)
+    t5 = -np.sin(v0) * t0
+    v6 = v3 * v5
+    t6 = t3 * v5 + v3 * t5
+    return v4 + v6, t4 + t6
+
+
+@pytest.mark.parametrize("seed_kind", ["array", "zeros", "numpy scalar"])
+def test_seeds_written_as_0d_numpy_arrays_or_numpy_numbers_earn_full_marks(seed_kind):
+    # Before: "mul: cannot combine a Scalar with ndarray" while following the answer (2 of 3 parts).
+    result = check_forward(_forward_with_numpy_seeds(seed_kind), F, wrt=0, points=POINTS)
+    assert (result.passed, result.score, result.status) == (True, 1.0, "ok"), result.feedback
+
+
+def test_0d_seeds_with_respect_to_the_second_input_earn_full_marks():
+    result = check_forward(_forward_dx1_with_0d_seeds, "(x0**2/x1)*np.cos(x0) + np.exp(x0/x1)", wrt=1,
+                           points=[[1.8, 2.4], [1.0, 1.0], [-0.7, 1.9]])
+    assert (result.passed, result.score, result.status) == (True, 1.0, "ok"), result.feedback

@@ -169,3 +169,27 @@ def test_dual_numbers_carry_the_tangent_of_each_line():
     assert y.tangent == pytest.approx(4.0 + math.cos(2.0), rel=1e-15)
     with pytest.raises(ValueError, match="2 primals but 1 tangents"):
         ac.jvp(lambda a, b: a * b, (1.0, 2.0), (1.0,))
+
+
+@pytest.mark.parametrize("number", [np.array(3.0), np.full((), 3.0), np.full((), 3, dtype=np.int64),
+                                    np.full((), 3, dtype=np.uint8), np.float32(3.0), np.int16(3)],
+                         ids=["0-d float", "0-d full", "0-d int64", "0-d uint8", "float32", "int16"])
+def test_a_0d_array_or_numpy_number_meets_a_scalar_as_the_number_it_holds(number):
+    # Before: a 0-d array on either side raised "cannot combine a Scalar with ndarray" (numpy numbers, the
+    # last two, already worked: they stay so).
+    x = Scalar(2.0)
+    for out, value, dx in [(x * number, 6.0, 3.0), (number * x, 6.0, 3.0), (x - number, -1.0, 1.0),
+                           (number / x, 1.5, -0.75), (x ** number, 8.0, 12.0), (np.cos(x) * number,
+                                                                                3 * math.cos(2.0),
+                                                                                -3 * math.sin(2.0))]:
+        x.grad = 0.0
+        assert type(out) is Scalar and type(out.value) is float
+        out.backward()
+        assert (out.value, x.grad) == (pytest.approx(value, rel=1e-15), pytest.approx(dx, rel=1e-15))
+
+
+@pytest.mark.parametrize("other", [np.array([1.0, 2.0]), np.zeros((1,)), np.array(True), np.array(1 + 2j),
+                                   np.array("3")])
+def test_arrays_with_elements_booleans_complex_and_text_are_still_refused_with_the_tensor_hint(other):
+    with pytest.raises(TypeError, match="cannot combine a Scalar with ndarray"):
+        Scalar(2.0) * other
