@@ -24,10 +24,12 @@ from .state import STATE, refuse_by_hand
 from .value import Operators, as_float, install_fast_methods
 
 
-def _refuse_while_tracing(what: str) -> None:
+def _refuse_while_tracing(what: str, conversion: bool = False) -> None:
+    # ``conversion``: a float was asked for, which the tracer may put in better words from the line's text
+    # (numpy asks for one when a value is stored into an array of floats).
     tracer = STATE.tracer
     if tracer is not None:
-        raise TraceError(tracer.explain(what))
+        raise TraceError(tracer.explain(what, conversion=conversion))
 
 
 class Scalar(Operators):
@@ -141,7 +143,8 @@ class Scalar(Operators):
 
     # -- conversions: fine on their own, refused while tracing (they would cut the graph) -------------------
     def __float__(self) -> float:
-        _refuse_while_tracing("float(...) or a math or library function turned one of your values into a plain number")
+        _refuse_while_tracing("float(...), a math or library function, or a numpy array of floats turned one of "
+                              "your values into a plain number", conversion=True)
         return self.value
 
     def __int__(self) -> int:

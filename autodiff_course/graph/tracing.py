@@ -13,6 +13,7 @@ writes them into that copy.
 
 from __future__ import annotations
 
+import ast
 import linecache
 import math
 import sys
@@ -195,12 +196,25 @@ class Tracer:
         text = linecache.getline(self.code.co_filename, line).strip()
         return text or None
 
-    def explain(self, what: str) -> str:
+    def explain(self, what: str, conversion: bool = False) -> str:
+        """Why tracing stops at the student's current line, in plain words. ``conversion``: the engine was
+        asked for a float; on a line that stores into an item (``vbar[4] = ...``) that is numpy putting the
+        value into an array of floats (``np.zeros(9)``), and the message says so."""
         line = self.current_line()
         where = f"line {line}" if line is not None else "your function"
         src = self.source(line)
         if src:
             where += f" (`{src}`)"
+        item = _item_stored(src) if conversion else None
+        if item is not None:
+            array, own = item
+            own = f" (`{own} = ...`)" if own else ""
+            return (
+                f"{where}: storing one of your values into `{array}`, a numpy array of plain numbers (what "
+                "`np.zeros(9)` makes), turned it into a plain number, since such an array can hold nothing else. "
+                "The checker cannot follow this step, so it cannot see how your result depends on the inputs. "
+                f"Keep these values in a list (`{array} = [0.0] * n`) or in variables of their own{own} instead."
+            )
         return (
             f"{where}: {what}. The checker cannot follow this step, so it cannot see how your result depends on "
             "the inputs. "
@@ -231,6 +245,28 @@ class Tracer:
             self._scan(local_vars)
             self.final_locals = dict(local_vars)
             self.frame = None  # the frame holds every value the function made
+
+
+def _item_stored(src: str | None) -> tuple[str, str | None] | None:
+    """``(array, own name)`` when the line ``src`` assigns to an item of a named array (``vbar[4] = ...``
+    gives ``("vbar", "vbar4")``; the own name is None unless the index is a plain whole number), else None.
+    A line that is not a whole statement (one line of several) is read as storing nothing."""
+    if not src:
+        return None
+    try:
+        tree = ast.parse(src)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else (
+            [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])
+        for target in targets:
+            for t in ast.walk(target):
+                if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name):
+                    index = t.slice
+                    whole = (isinstance(index, ast.Constant) and type(index.value) is int and index.value >= 0)
+                    return t.value.id, f"{t.value.id}{index.value}" if whole else None
+    return None
 
 
 def _lift(x, i: int):

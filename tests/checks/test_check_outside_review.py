@@ -3,6 +3,8 @@ own words): honest styles that scored 0, and a shortcut that scored full marks."
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -160,3 +162,71 @@ def test_0d_seeds_with_respect_to_the_second_input_earn_full_marks():
     result = check_forward(_forward_dx1_with_0d_seeds, "(x0**2/x1)*np.cos(x0) + np.exp(x0/x1)", wrt=1,
                            points=[[1.8, 2.4], [1.0, 1.0], [-0.7, 1.9]])
     assert (result.passed, result.score, result.status) == (True, 1.0, "ok"), result.feedback
+
+
+def _forward_tangents_in(store):
+    def function_dx0(x0, x1, x2):
+        dot = store()
+        dot[0] = 1.0
+        v3 = np.sin(x0)
+        dot[3] = np.cos(x0) * dot[0]
+        v4 = np.cos(x0)
+        dot[4] = -np.sin(x0) * dot[0]
+        v5 = x1 * v4
+        dot[5] = x1 * dot[4] + v4 * dot[1]
+        v6 = x1 / x2
+        dot[6] = dot[1] / x2 - x1 * dot[2] / x2 ** 2
+        v7 = v3 + v5
+        dot[7] = dot[3] + dot[5]
+        dot[8] = dot[6] + dot[7]
+        return v6 + v7, dot[8]
+
+    return function_dx0
+
+
+def _reverse_adjoints_in_a_float_array(x0, x1, x2):
+    v3, v4 = np.sin(x0), np.cos(x0)
+    v5 = x1 * v4
+    v6 = x1 / x2
+    v8 = v6 + (v3 + v5)
+    adj = np.zeros(9)
+    adj[8] = adj[7] = adj[6] = adj[5] = adj[3] = 1.0
+    adj[4] = x1 * adj[5]
+    adj[2] = -adj[6] * x1 / x2 ** 2
+    adj[1] = adj[5] * v4 + adj[6] / x2
+    adj[0] = adj[3] * np.cos(x0) - adj[4] * np.sin(x0)
+    return (v8, *adj)
+
+
+@pytest.mark.parametrize("check, answer, line, item", [
+    (check_forward, _forward_tangents_in(lambda: np.zeros(9)), "dot[3] = np.cos(x0) * dot[0]", "dot3"),
+    (check_reverse, _reverse_adjoints_in_a_float_array, "adj[4] = x1 * adj[5]", "adj4"),
+], ids=["forward", "reverse"])
+def test_values_stored_into_a_float_array_are_named_as_the_cause_in_plain_words(check, answer, line, item):
+    # Before: "float(...) or a math or library function turned one of your values into a plain number",
+    # on a line that has neither.
+    kw = {"wrt": 0} if check is check_forward else {}
+    result = check(answer, F, points=POINTS, **kw)
+    assert not result.passed
+    name = item[:-1]
+    assert f"(`{line}`): storing one of your values into `{name}`, a numpy array of plain numbers" in \
+        result.feedback, result.feedback
+    assert f"in a list (`{name} = [0.0] * n`) or in variables of their own (`{item} = ...`)" in result.feedback
+    assert "float(...)" not in result.feedback
+
+
+def test_the_advice_works_tangents_in_a_list_earn_full_marks():
+    result = check_forward(_forward_tangents_in(lambda: [0.0] * 9), F, wrt=0, points=POINTS)
+    assert (result.passed, result.score) == (True, 1.0), result.feedback
+
+
+def test_a_library_call_that_makes_a_plain_number_is_still_named_as_such():
+    def function_dx0(x0, x1, x2):
+        y = np.sin(x0) + x1 * np.cos(x0) + x1 / x2
+        dy = math.fsum([np.cos(x0), -x1 * np.sin(x0)])
+        return y, dy
+
+    result = check_forward(function_dx0, F, wrt=0, points=POINTS)
+    assert "float(...), a math or library function, or a numpy array of floats turned one of your values" in \
+        result.feedback, result.feedback
+    assert "storing" not in result.feedback
