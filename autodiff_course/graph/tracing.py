@@ -14,6 +14,7 @@ writes them into that copy.
 from __future__ import annotations
 
 import ast
+import dis
 import linecache
 import math
 import sys
@@ -198,22 +199,24 @@ class Tracer:
 
     def explain(self, what: str, conversion: bool = False) -> str:
         """Why tracing stops at the student's current line, in plain words. ``conversion``: the engine was
-        asked for a float; on a line that stores into an item (``vbar[4] = ...``) that is numpy putting the
-        value into an array of floats (``np.zeros(9)``), and the message says so."""
+        asked for a float; at an item store (``vbar[4] = ...``) that is numpy putting the value into an array
+        of floats (``np.zeros(9)``), and the message says so."""
         line = self.current_line()
         where = f"line {line}" if line is not None else "your function"
         src = self.source(line)
         if src:
             where += f" (`{src}`)"
-        item = _item_stored(src) if conversion else None
-        if item is not None:
-            array, own = item
+        if conversion and self._storing_an_item():
+            # The array's name and the item's from the line's text, when there is one to read.
+            array, own = _item_stored(src) or (None, None)
+            into = f"`{array}`, a numpy array" if array else "a numpy array"
+            a_list = f" (`{array} = [0.0] * n`)" if array else " (`[0.0] * n`)"
             own = f" (`{own} = ...`)" if own else ""
             return (
-                f"{where}: storing one of your values into `{array}`, a numpy array of plain numbers (what "
-                "`np.zeros(9)` makes), turned it into a plain number, since such an array can hold nothing else. "
-                "The checker cannot follow this step, so it cannot see how your result depends on the inputs. "
-                f"Keep these values in a list (`{array} = [0.0] * n`) or in variables of their own{own} instead."
+                f"{where}: storing one of your values into {into} of plain numbers (what `np.zeros(9)` makes) "
+                "turned it into a plain number, since such an array can hold nothing else. The checker cannot "
+                "follow this step, so it cannot see how your result depends on the inputs. Keep these values in "
+                f"a list{a_list} or in variables of their own{own} instead."
             )
         return (
             f"{where}: {what}. The checker cannot follow this step, so it cannot see how your result depends on "
@@ -221,6 +224,14 @@ class Tracer:
             "Write the computation with operators, numpy functions (np.sin, np.maximum, ...) or "
             "autodiff_course functions instead."
         )
+
+    def _storing_an_item(self) -> bool:
+        """Whether the student's function is at an item store (``a[i] = value``): the instruction it runs is
+        STORE_SUBSCR (read from the bytecode, so it holds where the source text is not available)."""
+        frame = self._student_frame()
+        if frame is None or frame.f_lasti < 0:
+            return False
+        return frame.f_code.co_code[frame.f_lasti] == _STORE_SUBSCR
 
     def _scan(self, local_vars: dict) -> None:
         for name, value in local_vars.items():
@@ -247,10 +258,14 @@ class Tracer:
             self.frame = None  # the frame holds every value the function made
 
 
+_STORE_SUBSCR = dis.opmap["STORE_SUBSCR"]
+
+
 def _item_stored(src: str | None) -> tuple[str, str | None] | None:
     """``(array, own name)`` when the line ``src`` assigns to an item of a named array (``vbar[4] = ...``
     gives ``("vbar", "vbar4")``; the own name is None unless the index is a plain whole number), else None.
-    A line that is not a whole statement (one line of several) is read as storing nothing."""
+    A line that is not a whole statement (one line of several) is read as storing nothing; a line with several
+    item stores names the first."""
     if not src:
         return None
     try:

@@ -230,3 +230,16 @@ def test_a_library_call_that_makes_a_plain_number_is_still_named_as_such():
     assert "float(...), a math or library function, or a numpy array of floats turned one of your values" in \
         result.feedback, result.feedback
     assert "storing" not in result.feedback
+
+
+def test_a_store_into_a_float_array_is_named_even_where_the_source_text_cannot_be_read():
+    # Code compiled from a string has no text for the checker to quote: the store is read from the bytecode.
+    namespace = {"np": np}
+    exec(compile("def function_dx0(x0, x1, x2):\n"
+                 "    d = np.zeros(2)\n"
+                 "    d[0] = np.cos(x0) - x1 * np.sin(x0)\n"
+                 "    return np.sin(x0) + x1 * np.cos(x0) + x1 / x2, d[0]\n", "<no file>", "exec"), namespace)
+    result = check_forward(namespace["function_dx0"], F, wrt=0, points=POINTS)
+    assert "line 3: storing one of your values into a numpy array of plain numbers" in result.feedback, \
+        result.feedback
+    assert "float(...)" not in result.feedback
