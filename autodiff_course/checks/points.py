@@ -7,6 +7,11 @@ The points are deterministic for a given exercise: the visible ``test_points``, 
 public ids alone do not give the random points away. A random point is kept
 only if every ``domain`` constraint holds there and the reference is finite there, so no point divides by zero
 or takes a log of a negative number.
+
+The random points are chosen among ``CANDIDATES`` such draws so that the scored points (visible, hidden and
+random together) put every input on both sides of 0, and then on both sides of 1 in size, wherever the domain
+and the range allow: an answer that is right only where an input is positive (``np.abs(x2)`` or
+``np.maximum(x2, 0.5)`` for ``x2``) must meet a point where it is wrong.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ POINT_SECRET = "point_secret"
 #: Random points are drawn uniformly from this box unless the spec gives ``random_range = [low, high]``.
 DEFAULT_RANGE = (-3.0, 3.0)
 _MAX_DRAWS = 1000
+#: How many admissible draws the random points are chosen among (see ``_covering``). With 2**arity sign
+#: patterns, 256 leave a sign pattern a point must fill missing with odds below 1e-14 for three inputs.
+CANDIDATES = 256
 
 
 def _names() -> dict:
@@ -66,25 +74,40 @@ def reference_function(spec: dict) -> Callable:
 
 def reference_value(spec: dict, point) -> float:
     """The reference at ``point`` as a float (nan when it cannot be evaluated there)."""
+    return _value_at(reference_function(spec), point)
+
+
+def _value_at(reference: Callable, point) -> float:
     try:
-        value = reference_function(spec)(*point)
-        return float(np.asarray(value, dtype=float))
+        return float(np.asarray(reference(*point), dtype=float))
     except InternalCheckError:
         raise
     except Exception:  # noqa: BLE001 - a reference that fails at a point is treated as undefined there
         return math.nan
 
 
-def _inside(spec: dict, point) -> bool:
-    scope = dict(zip(spec.get("args") or [], (np.float64(v) for v in point), strict=False))
-    for constraint in spec.get("domain") or []:
-        try:
-            with np.errstate(all="ignore"):
-                if not eval(constraint, _names(), dict(scope)):  # noqa: S307 - the instructor's expression
-                    return False
-        except Exception:  # noqa: BLE001 - a constraint that cannot be evaluated there rejects the point
-            return False
-    return True
+def _domain_test(spec: dict) -> Callable[[Any], bool]:
+    """Whether a point lies inside every ``domain`` constraint (each compiled once; a constraint that cannot
+    be evaluated at a point rejects it). Raises InternalCheckError for a constraint that is not Python."""
+    args = list(spec.get("args") or [])
+    try:
+        codes = [compile(c, f"<domain of {spec.get('id')}>", "eval") for c in spec.get("domain") or []]
+    except SyntaxError as exc:
+        raise InternalCheckError(f"exercise {spec.get('id')!r}: a domain constraint is not valid Python: "
+                                 f"{exc.msg}") from None
+
+    def inside(point) -> bool:
+        scope = dict(zip(args, (np.float64(v) for v in point), strict=False))
+        for code in codes:
+            try:
+                with np.errstate(all="ignore"):
+                    if not eval(code, _names(), dict(scope)):  # noqa: S307 - the instructor's expression
+                        return False
+            except Exception:  # noqa: BLE001 - a constraint that cannot be evaluated there rejects the point
+                return False
+        return True
+
+    return inside
 
 
 def seed_of(spec: dict, purpose: str = "") -> int:
@@ -104,13 +127,48 @@ def random_points(spec: dict) -> list[list[float]]:
     count = int(spec.get("random_points") or 0)
     if count <= 0:
         return []
-    found = _draw(spec, count, seed_of(spec), digits=4)
-    if len(found) < count:
+    fixed = [[float(v) for v in p] for p in (spec.get("test_points") or []) + (spec.get("hidden_points") or [])]
+    candidates = _draw(spec, max(count, CANDIDATES), seed_of(spec), digits=4, avoid=fixed)
+    if len(candidates) < count:
         raise InternalCheckError(
-            f"exercise {spec.get('id')!r}: found only {len(found)} of {count} random points "
+            f"exercise {spec.get('id')!r}: found only {len(candidates)} of {count} random points "
             f"inside the domain {spec.get('domain')} after {_MAX_DRAWS} draws"
         )
-    return found
+    return _covering(fixed, candidates, count)
+
+
+def _regions(point) -> set[tuple]:
+    """The regions of the input space a point stands in: per input, its sign ``(i, positive)``, and its sign
+    with its size ``(i, positive, above_one)``. 0 has no sign and 1 in size is on neither side."""
+    regions: set[tuple] = set()
+    for i, v in enumerate(point):
+        if v == 0:
+            continue
+        regions.add((i, v > 0))
+        if abs(v) != 1:
+            regions.add((i, v > 0, abs(v) > 1))
+    return regions
+
+
+def _gain(new: set[tuple]) -> tuple[int, int]:
+    """How much standing in the ``new`` regions is worth: signs first, then every region."""
+    return sum(len(r) == 2 for r in new), len(new)
+
+
+def _covering(fixed: list, candidates: list, count: int) -> list[list[float]]:
+    """``count`` of the ``candidates``, chosen one at a time to stand in the most regions (signs first, then
+    sizes) that neither the ``fixed`` points nor the ones already chosen stand in; ties go to the earlier draw,
+    so the choice is as deterministic as the draws."""
+    covered = set().union(*(_regions(p) for p in fixed))
+    pool = list(candidates)
+    chosen: list[list[float]] = []
+    for _ in range(count):
+        # max keeps the first of equals: the earliest draw
+        best = max(pool, key=lambda point, covered=covered: _gain(_regions(point) - covered))
+        pool.remove(best)
+        chosen.append(best)
+        covered |= _regions(best)
+    return chosen
 
 
 def _draw(spec: dict, count: int, seed: int, digits: int, avoid=None) -> list[list[float]]:
@@ -119,13 +177,15 @@ def _draw(spec: dict, count: int, seed: int, digits: int, avoid=None) -> list[li
     arity = len(spec.get("args") or [])
     low, high = spec.get("random_range") or DEFAULT_RANGE
     rng = np.random.default_rng(seed)
+    inside = _domain_test(spec)
+    reference = reference_function(spec) if spec.get("reference") is not None else None
     found: list[list[float]] = []
     for _ in range(_MAX_DRAWS):
         # Rounded so a point reads well in feedback and survives a JSON round trip exactly.
         point = [round(float(v), digits) for v in rng.uniform(low, high, size=arity)]
-        if (avoid is not None and (point in avoid or point in found)) or not _inside(spec, point):
+        if (avoid is not None and (point in avoid or point in found)) or not inside(point):
             continue
-        if spec.get("reference") is not None and not math.isfinite(reference_value(spec, point)):
+        if reference is not None and not math.isfinite(_value_at(reference, point)):
             continue
         found.append(point)
         if len(found) == count:

@@ -338,6 +338,33 @@ def _spellings(tree, kind: str) -> list[tuple[str, str]]:
     return out
 
 
+# -- answers right on part of the domain only ------------------------------------------------------------
+#: Wrappers that leave an input alone where it is positive (or above 0.5) and change it elsewhere.
+PARTIAL_DOMAIN = {"abs": "np.abs({})", "floor at 0.5": "np.maximum({}, 0.5)", "relu": "np.maximum({}, 0.0)"}
+
+
+def partial_domain(ex: Exercise) -> list[Variant]:
+    """The solution with one input replaced, at every use, by a wrapper of it (``PARTIAL_DOMAIN``): the
+    function of another formula that agrees with the solution wherever that input is large enough, so only a
+    point where the input is negative (or small) tells them apart."""
+    tree = ast.parse(ex.source)
+    args = [a.arg for a in tree.body[0].args.args]
+    out = []
+    for arg in args:
+        for what, wrapper in PARTIAL_DOMAIN.items():
+            new = copy.deepcopy(tree)
+            wrapped = ast.parse(wrapper.format(arg), mode="eval").body
+            for parent in ast.walk(new.body[0]):
+                for field_name, child in ast.iter_fields(parent):
+                    if isinstance(child, ast.Name) and child.id == arg and isinstance(child.ctx, ast.Load):
+                        setattr(parent, field_name, copy.deepcopy(wrapped))
+                    elif isinstance(child, list):
+                        child[:] = [copy.deepcopy(wrapped) if isinstance(c, ast.Name) and c.id == arg
+                                    and isinstance(c.ctx, ast.Load) else c for c in child]
+            out.append(Variant(ex, ast.unparse(ast.fix_missing_locations(new)), f"{what} of {arg}"))
+    return out
+
+
 # -- what a variant returns, plainly ------------------------------------------------------------------------
 def values_differ(ex: Exercise, variant: Variant, points) -> bool | None:
     """Whether the variant returns other values than the solution at some point (None: it raises there)."""

@@ -24,6 +24,7 @@ EXERCISES = G.exercises()
 MUTANTS = [m for ex in EXERCISES for m in G.mutants(ex)]
 REWRITES = [r for ex in EXERCISES for r in G.rewrites(ex)]
 ATTACKS = [a for ex in EXERCISES for a in G.attacks(ex)]
+PARTIAL = [p for ex in EXERCISES for p in G.partial_domain(ex)]
 
 
 def _judge(variant):
@@ -71,6 +72,19 @@ def test_finite_differences_pasted_constants_and_cancelling_terms_fail(attack):
         assert result.mistakes[0] == "finite-difference" and result.culprit == attack.culprit
     if attack.what == "pasted constant":
         assert result.mistakes[0] == "pasted-constant" and result.culprit == attack.culprit
+
+
+@pytest.mark.parametrize("secret", [None, "course secret one", "course secret two"])
+@pytest.mark.parametrize("mutant", PARTIAL, ids=[f"{p.exercise.spec['id']}: {p.what}" for p in PARTIAL])
+def test_an_answer_right_only_where_an_input_is_positive_fails(mutant, secret):
+    """`v2 = np.abs(x2)` agrees with the solution wherever x2 > 0: the scored points, whatever the course's
+    secret, have every input negative somewhere inside the domain, so it fails."""
+    ex = mutant.exercise
+    spec = dict(ex.spec, point_secret=secret) if secret else ex.spec
+    points = test_points(spec, hidden=True)
+    assert G.values_differ(ex, mutant, points) is not False, mutant.source
+    result = judge(spec, collect(spec, {ex.name: G.compile_variant(mutant)}))
+    assert not result.passed and result.score < 1.0, (mutant.source, points)
 
 
 def sweep() -> tuple[Counter, list]:

@@ -99,3 +99,41 @@ def test_the_notebook_api_without_points_checks_inside_the_domain():
 
     result = check_forward(log_dx, "np.log(x0)")
     assert result.passed, result.feedback
+
+
+def _sides(points, i):
+    return {(p[i] > 0, abs(p[i]) > 1) for p in points if p[i] != 0 and abs(p[i]) != 1}
+
+
+@pytest.mark.parametrize("secret", [None, *(f"secret {k}" for k in range(20))])
+def test_the_scored_points_put_every_input_on_both_sides_of_zero(secret):
+    """Every exercise of graders/*.toml with random points: whatever the course's secret, each input is
+    negative at one scored point and positive at another (so `np.abs(x2)` for `x2` meets a point where it is
+    wrong), inside the domain, and the choice is the same every time."""
+    from pathlib import Path
+
+    from autodiff_course.checks.points import _domain_test
+    from autodiff_course.course.config import load_config
+
+    specs = [s for path in sorted((Path(__file__).parents[2] / "graders").glob("*.toml"))
+             for s in load_config(path).exercises if s.get("random_points")]
+    assert len(specs) == 4
+    for spec in specs:
+        spec = dict(spec, point_secret=secret) if secret else spec
+        points = points_of(spec)
+        assert points == points_of(dict(spec))
+        inside = _domain_test(spec)
+        assert all(inside(p) for p in points)
+        for i in range(len(spec["args"])):
+            assert {positive for positive, _ in _sides(points, i)} == {True, False}, (spec["id"], i, points)
+
+
+def test_random_points_fill_the_signs_and_sizes_the_fixed_points_leave_out():
+    # All fixed points positive and above 1: two random points can stand in every other region of one input.
+    spec = {"assignment": "a", "id": "one", "args": ["x"], "reference": "x * x",
+            "test_points": [[2.0]], "hidden_points": [[1.5]], "random_points": 3}
+    assert _sides(points_of(spec), 0) == {(True, True), (True, False), (False, True), (False, False)}
+    # Where the domain forbids negative values, no point is drawn outside it to cover them.
+    positive = dict(spec, domain=["x > 0"])
+    assert all(p[0] > 0 for p in points_of(positive)) and _sides(points_of(positive), 0) == {(True, True),
+                                                                                         (True, False)}
