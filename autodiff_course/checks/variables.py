@@ -7,6 +7,7 @@ and ``equals`` expressions (the instructor's, never the student's) over them, wi
 
 from __future__ import annotations
 
+import ast
 import re
 from typing import Any
 
@@ -161,6 +162,22 @@ def _plain(x):
             return bool(x.values.reshape(-1)[0])
         return x.values
     return x
+
+
+def _culprit(check: str, names, got, want, rtol: float, atol: float) -> str | None:
+    """The student variable a wrong part is blamed on: where the check is a list or tuple of expressions
+    (``[y_grad_fn, z_grad_fn, l_grad_fn]``), the first variable of the first item whose value is not the
+    expected one; otherwise (or when the values cannot be lined up) the first variable the check reads."""
+    try:
+        tree = ast.parse(check, mode="eval").body
+    except SyntaxError:
+        tree = None
+    texts = [check]
+    if (isinstance(tree, (ast.List, ast.Tuple)) and isinstance(got, (list, tuple))
+            and isinstance(want, (list, tuple)) and len(got) == len(want) == len(tree.elts)):
+        texts = [ast.unparse(e) for e, g, w in zip(tree.elts, got, want, strict=True)
+                 if not matches(g, w, rtol, atol)] + texts
+    return next((n for text in texts for n in re.findall(r"[A-Za-z_]\w*", text) if n in names), None)
 
 
 def matches(got, want, rtol: float, atol: float) -> bool:
@@ -346,6 +363,7 @@ def judge_variables(spec: dict, raw: dict):
             n for n in names if isinstance(snapshots[n], Missing) and re.search(rf"\b{re.escape(n)}\b", check)
         ]
         row = {"part": check, "label": check, "weight": weight}
+        got = want = None
         if missing:
             ok, got_text = False, None
             why = f"`{missing[0]}` is not defined in your notebook (run the cell that creates it)."
@@ -415,7 +433,7 @@ def judge_variables(spec: dict, raw: dict):
             mistakes.append(code)
             wrong.append(check)
             if found.culprit is None:
-                found.culprit = next((n for n in re.findall(r"[A-Za-z_]\w*", check) if n in names), None)
+                found.culprit = _culprit(check, names, got, want, rtol, atol)
         rows.append(row)
     if on_replaced:
         # The answer was computed on other data than the exercise's: a part that still holds (a shape, a flag)

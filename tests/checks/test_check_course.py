@@ -14,9 +14,9 @@ from autodiff_course.course.config import load_config
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_notebook(name: str, stop_after: str | None = None):
-    """Run the solution cells of a source notebook; at each autograded test cell collect and judge its
-    exercise.
+def run_notebook(name: str, stop_after: str | None = None, answers: dict | None = None):
+    """Run the solution cells of a source notebook (``answers`` maps an exercise id to the text that replaces
+    its answer cell); at each autograded test cell collect and judge its exercise.
     Yields (spec, result) per exercise."""
     config = load_config(ROOT / "graders" / f"{name}.toml")
     nb = nbformat.read(ROOT / "notebooks" / name / f"{name}.ipynb", as_version=4)
@@ -31,8 +31,10 @@ def run_notebook(name: str, stop_after: str | None = None):
             if spec["id"] == stop_after:
                 return
             continue
+        answer_of = meta.get("grade_id", "").removesuffix("-answer")
+        text = (answers or {}).get(answer_of, cell.source) if meta.get("solution") else cell.source
         source = "\n".join(
-            line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
+            line for line in text.splitlines() if not line.lstrip().startswith(("%", "!"))
         )
         with contextlib.redirect_stdout(io.StringIO()):
             exec(compile(source, f"<{name} cell>", "exec"), namespace)  # noqa: S102 - the course's own notebook
@@ -58,3 +60,23 @@ def test_every_exercise_passes_with_the_notebooks_own_solution(name, stop_after)
         seen.append(spec["id"])
     expected = [s["id"] for s in load_config(ROOT / "graders" / f"{name}.toml").exercises]
     assert seen == expected[: len(seen)] and seen
+
+
+@pytest.mark.parametrize("square", ["x * x", "x**2", "x.pow(2)", "torch.square(x)", "torch.mul(x, x)"])
+def test_grad_fn_names_accept_every_spelling_of_the_square_the_exercise_leaves_free(square):
+    """Worksheet exercise 3 asks for "the square of x" without an expression: `x * x` records MulBackward0,
+    `x**2` PowBackward0, and the student's true names score full marks either way."""
+    answers = {"forward_ops": f"y = {square}\nz = 5 + y\nl = torch.sum(z)\n"}
+    results = {spec["id"]: r for spec, r in run_notebook("worksheet", "grad_fn_names", answers)}
+    assert results["forward_ops"].score == 1.0
+    assert results["grad_fn_names"].passed and results["grad_fn_names"].score == 1.0, \
+        results["grad_fn_names"].feedback
+
+
+def test_grad_fn_names_blame_the_name_of_the_operation_that_is_not_the_exercises():
+    # `z.mean() * 21` has the sum's values, but l's backward function is a product's: l_grad_fn is wrong.
+    answers = {"forward_ops": "y = x**2\nz = y + 5\nl = z.mean() * 21\n"}
+    results = {spec["id"]: r for spec, r in run_notebook("worksheet", "grad_fn_names", answers)}
+    names = results["grad_fn_names"]
+    assert not names.passed and names.score == 0.5 and names.culprit == "l_grad_fn", names.feedback
+    assert "MulBackward0" in names.feedback and "SumBackward0" not in names.feedback
