@@ -80,3 +80,19 @@ def test_grad_fn_names_blame_the_name_of_the_operation_that_is_not_the_exercises
     names = results["grad_fn_names"]
     assert not names.passed and names.score == 0.5 and names.culprit == "l_grad_fn", names.feedback
     assert "MulBackward0" in names.feedback and "SumBackward0" not in names.feedback
+
+
+def test_the_chain_is_compared_with_the_instructors_dz_dx_not_a_name_the_second_backward_clobbered():
+    # dz_dx kept as x.grad itself (no .item()): x.grad.zero_() and h.backward() turn it into dh/dx = 10, but
+    # the student's chain (dz/dh * dh/dx = 0.4) is right and must score.
+    answers = {
+        "chain_rule": "h.retain_grad()\nz = f2(h)\nz.backward(retain_graph=True)\ndz_dh = h.grad\ndz_dx = x.grad\n",
+        "second_backward": "x.grad.zero_()\nh.backward()\ndh_dx = x.grad.item()\nchain = float(dz_dh) * dh_dx\n",
+    }
+    results = {spec["id"]: r for spec, r in run_notebook("chain_rule_training", "second_backward", answers)}
+    assert results["chain_rule"].score == 1.0, results["chain_rule"].feedback
+    assert results["second_backward"].score == 1.0, results["second_backward"].feedback
+    # and a chain off by the forgotten zero_() still fails, on both parts
+    answers["second_backward"] = "h.backward()\ndh_dx = x.grad.item()\nchain = float(dz_dh) * dh_dx\n"
+    wrong = {spec["id"]: r for spec, r in run_notebook("chain_rule_training", "second_backward", answers)}
+    assert wrong["second_backward"].score == 0.0 and wrong["second_backward"].culprit == "dh_dx"

@@ -72,9 +72,8 @@ def test_every_expectation_computed_from_a_variable_has_the_instructors_data_for
     # Where an expected value is computed from a student's variable, the exercise owns that input (instructor
     # data) and is attacked above. Left out: exercises whose variable is the answer itself, not an input
     # (`sum_tensor` sums the student's own random `a`, `grad_fn_names` asks for the names of the student's
-    # own tensors, `second_backward` compares the student's two results with each other).
-    own = {("tensors_grad_fn", "sum_tensor"), ("worksheet", "grad_fn_names"),
-           ("chain_rule_training", "second_backward")}
+    # own tensors).
+    own = {("tensors_grad_fn", "sum_tensor"), ("worksheet", "grad_fn_names")}
     covered = {(a[0], a[1]) for a in ATTACKS}
     for path in sorted((REPO / "graders").glob("*.toml")):
         for spec in load_config(path).exercises:
