@@ -12,7 +12,8 @@ The raw data (format ``autodiff-course.raw/1``)::
                  "error": {type, message, line, source} | None,
                  "graph": Graph.to_dict() | None, "output_index": int | None,  # the traced run
                  "trace_error": {...} | None,
-                 "locals": {name: value}}],
+                 "locals": {name: value},
+                 "traced_returned": [value, ...]}],                           # what the traced run returned
      "fresh": [...],          # records of the same shape at the fresh points (never scored): present once
                               # every test point was collected
      "source": {"text", "first_line"} | None,  # the function's own text, read (never run) by the judge
@@ -204,6 +205,10 @@ def _traced_run(fn: Callable, point, record: dict) -> None:
         record["trace_error"] = error_record(exc, fn)
         return
     items = returned_items(run.returned) or [run.returned]
+    # What the traced run returned, beside its locals: a function that returns another value on plain numbers
+    # (a branch on the inputs' type, state kept between calls) is told apart from one that returns another
+    # variable than its own tangent.
+    record["traced_returned"] = [value_data(x) for x in items[:_MAX_TRACED_RETURNED]]
     index = next((i for i, x in enumerate(items) if _is_engine(x)), None)
     if index is not None:
         record["output_index"] = index
@@ -221,6 +226,10 @@ def _traced_run(fn: Callable, point, record: dict) -> None:
         if isinstance(key, str) and _is_numberish(value):
             locals_data[key] = value_data(value)
     record["locals"] = locals_data
+
+
+#: How many of the traced run's returned values are recorded (an exercise returns y and its derivatives).
+_MAX_TRACED_RETURNED = 64
 
 
 def _is_engine(x) -> bool:

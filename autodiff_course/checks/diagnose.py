@@ -296,10 +296,17 @@ def _diagnosis(*, mode, graph, facts, node, received, terms, own, scale, labels,
             for wrong in (t.carried / t.partial, t.partial / t.carried):
                 if (t.partial != 0 and t.carried != 0 and not same(wrong, t.value)
                         and same(received, own - t.value + wrong)):
+                    carried = "adjoint" if mode == "reverse" else "tangent"
+                    if abs(t.carried) == 1:
+                        # The carried factor is ±1: dividing by the local derivative and multiplying by its
+                        # reciprocal (`vbar6 * v2` for `vbar6 / v2`) give the same number, so both are said.
+                        return Diagnosis("wrong-local-derivative",
+                                         f"in {label} the term through {through} has the local derivative "
+                                         f"upside down (divided by it, or times its reciprocal): it is the "
+                                         f"{carried} times the local derivative.")
                     return Diagnosis("wrong-local-derivative",
                                      f"in {label} the term through {through} divides where the chain rule "
-                                     f"multiplies: it is the {'adjoint' if mode == 'reverse' else 'tangent'} "
-                                     "times the local derivative.")
+                                     f"multiplies: it is the {carried} times the local derivative.")
     for t in terms:
         if t.carried == 0:
             continue

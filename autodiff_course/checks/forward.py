@@ -157,7 +157,8 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
     for n in graded:
         v.add(labels[n], rows[n])
     if not_returned is not None:
-        _returned_other(spec, p, v, not_returned, out_label, received[out], source, graded, labels)
+        _returned_other(spec, p, v, not_returned, out_label, received[out], source, graded, labels,
+                        traced=_traced_derivative(p, received[out], scale[out]))
     _swapped(v, items, facts, engine, out, rtol, atol)
     return v
 
@@ -169,15 +170,31 @@ def _returned_literal(source) -> float | None:
     return source.return_literals[1]
 
 
-def _returned_other(spec, p, v: PointVerdict, returned, label: str, mine, source, graded, labels) -> None:
+def _traced_derivative(p: PointData, mine, scale) -> bool:
+    """Whether the traced run returned the student's own tangent of y as its derivative (so a plain run that
+    returned another value is the same function answering differently, not a wrong variable returned)."""
+    items = p.traced_returned
+    return bool(items) and len(items) == 2 and finite(items[1]) and finite(mine) and near(items[1], mine, scale)
+
+
+def _returned_other(spec, p, v: PointVerdict, returned, label: str, mine, source, graded, labels,
+                    traced: bool = False) -> None:
     """The derivative returned is not the student's own tangent of y (``return v8, 0.0`` after computing
-    dv8dx0): a part of its own, and the tangents behind it count half (they do not reach the answer)."""
+    dv8dx0): a part of its own, and the tangents behind it count half (they do not reach the answer). With
+    ``traced``, the traced run did return that tangent: the function answers differently from one call to
+    the next (a branch on its inputs' type, state kept between calls), and the words say that."""
     numbers = numbers_shown(spec, p)
     literal = _returned_literal(source)
     what = (f"the number {fmt(literal)} written into your return line" if literal is not None
             else f"{fmt(returned)}" if numbers else "another value")
-    msg = (f"The derivative your function returns is {what}, not your {label}"
-           + (f" (= {fmt(mine)})" if numbers else "") + f": return y and {label}.")
+    if traced:
+        msg = (f"Your function returns {label}" + (f" (= {fmt(mine)})" if numbers else "")
+               + " when it is traced, but " + (fmt(returned) if numbers else "another derivative")
+               + " when it is called with plain numbers at the same point: the same inputs must give "
+               "the same answer (no branch on the type of an input, no state kept from one call to the next).")
+    else:
+        msg = (f"The derivative your function returns is {what}, not your {label}"
+               + (f" (= {fmt(mine)})" if numbers else "") + f": return y and {label}.")
     # Its values under its own name, for a fresh point to quote (the tangent keeps the student's label).
     v.received["returned derivative"], v.expected["returned derivative"] = returned, v.returned_right
     v.add("returned", {"part": "returned", "name": "returned derivative", "label": "returned derivative",

@@ -287,6 +287,8 @@ class PointData:
     locals: dict[str, Any] = field(default_factory=dict)
     #: A fresh point (``points.fresh_points``): never scored, its numbers may be quoted.
     fresh: bool = False
+    #: What the traced run returned (``returned`` is the plain run's), None when it was not recorded.
+    traced_returned: list[Any] | None = None
 
 
 @dataclass
@@ -422,6 +424,8 @@ def _point_record(i: int, rec, point, visible: bool) -> PointData:
     if not isinstance(locals_raw, dict):
         raise MalformedRawError(f"point {i}: locals are malformed")
     output_index = rec.get("output_index")
+    traced_raw = rec.get("traced_returned")
+    traced_returned = [_value(v) for v in traced_raw] if isinstance(traced_raw, list) else None
     return PointData(
         index=i,
         inputs=[float(v) for v in point],
@@ -433,6 +437,7 @@ def _point_record(i: int, rec, point, visible: bool) -> PointData:
         output_index=output_index if isinstance(output_index, int) else None,
         trace_error=_error_dict(rec.get("trace_error")),
         locals={str(k): _value(v) for k, v in locals_raw.items()},
+        traced_returned=traced_returned,
     )
 
 

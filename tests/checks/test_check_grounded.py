@@ -6,6 +6,7 @@ import re
 
 import answers_attacks as A
 import answers_grounded as G
+import numpy as np
 import pytest
 
 from autodiff_course.checks import check_decomposition, check_forward, check_reverse
@@ -150,3 +151,70 @@ def test_the_headline_count_matches_the_score_at_every_reveal_level(level):
 
     result = check_forward(G.forward_computed_but_zero_returned, G.Y, points=G.POINTS)
     assert "(1 of 11 parts right, 9 partly right, score 0.50)" in student_view(result, level).feedback
+
+
+def _forward_with(state):
+    """The solution of the forward exercise whose dv4 has the wrong sign from the second call on (``state``
+    "counter": a module-level call counter; "default": a mutable default argument that grows per call)."""
+    calls = [0]
+
+    def function_dx0(x0, x1, x2, _acc=[0.0]):  # noqa: B006 - the mutable default is the point
+        calls[0] += 1
+        _acc[0] += 1.0
+        v0, v1, v2 = x0, x1, x2
+        dv0, dv1, dv2 = 1.0, 0.0, 0.0
+        v3 = np.sin(v0)
+        dv3 = np.cos(v0) * dv0
+        v4 = np.cos(v0)
+        dv4 = (np.sin(v0) if state == "counter" and calls[0] > 1 else -np.sin(v0)) * dv0
+        v5 = v1 * v4
+        dv5 = v1 * dv4 + v4 * dv1
+        v6 = v1 / v2
+        dv6 = (v2 * dv1 - v1 * dv2) / v2**2
+        v7 = v3 + v5
+        dv7 = dv3 + dv5
+        v8 = v6 + v7
+        dv8 = dv6 + dv7 * (_acc[0] if state == "default" else 1.0)
+        return v8, dv8
+
+    return function_dx0
+
+
+@pytest.mark.parametrize("state", ["counter", "default"])
+def test_a_function_that_answers_differently_from_call_to_call_is_told_so_not_that_it_returns_another_value(state):
+    # Before: "The derivative your function returns is -2.564436409, not your dv8 (= 2.110032219): return y and
+    # dv8." The function does return dv8; the plain call (first) and the traced call (second) differ.
+    result = check_forward(_forward_with(state), G.Y, points=G.POINTS[:1])
+    assert not result.passed
+    assert "not your dv8" not in result.feedback, result.feedback
+    assert "Your function returns dv8" in result.feedback and "when it is traced" in result.feedback
+    assert "no state kept from one call to the next" in result.feedback
+
+
+def test_a_reciprocal_local_derivative_behind_an_adjoint_of_one_is_not_said_to_divide():
+    # vbar6 is 1 at every point, so `vbar6 * v2` (the reciprocal of d v6/d v1 = 1/v2) and `vbar6 / (1/v2)` give
+    # the same number. Before: "the term through v6 divides where the chain rule multiplies" for a line with no
+    # division.
+    def function_reverse(x0, x1, x2):
+        v0, v1, v2 = x0, x1, x2
+        v3 = np.sin(v0)
+        v4 = np.cos(v0)
+        v5 = v1 * v4
+        v6 = v1 / v2
+        v7 = v3 + v5
+        v8 = v6 + v7
+        vbar8 = 1.0
+        vbar7 = vbar8 * 1.0
+        vbar6 = vbar8 * 1.0
+        vbar5 = vbar7 * 1.0
+        vbar4 = vbar5 * v1
+        vbar3 = vbar7 * 1.0
+        vbar2 = vbar6 * (-v1 / v2**2)
+        vbar1 = vbar5 * v4 + vbar6 * v2
+        vbar0 = vbar3 * np.cos(v0) + vbar4 * (-np.sin(v0))
+        return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
+
+    result = check_reverse(function_reverse, G.Y, points=G.POINTS)
+    assert not result.passed and result.culprit == "vbar1", result.feedback
+    assert "divides where" not in result.feedback
+    assert "upside down (divided by it, or times its reciprocal)" in result.feedback
