@@ -16,7 +16,9 @@ and the range allow: an answer that is right only where an input is positive (``
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import math
 from typing import Any, Callable
 
@@ -127,6 +129,33 @@ def random_points(spec: dict) -> list[list[float]]:
     count = int(spec.get("random_points") or 0)
     if count <= 0:
         return []
+    key = _cache_key(spec)
+    if key is None:
+        return _random_points(spec, count)
+    return [list(p) for p in _cached_random_points(key)]
+
+
+#: The spec keys the random points depend on.
+_POINT_KEYS = ("assignment", "id", POINT_SECRET, "args", "reference", "test_points", "hidden_points",
+               "random_points", "random_range", "domain")
+
+
+def _cache_key(spec: dict) -> str | None:
+    """The spec's point-defining keys as JSON (None for a spec whose reference is a function: not cached)."""
+    try:
+        return json.dumps({k: spec.get(k) for k in _POINT_KEYS}, sort_keys=True)
+    except (TypeError, ValueError):
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_random_points(key: str) -> tuple[tuple[float, ...], ...]:
+    # Choosing among CANDIDATES draws costs milliseconds, and a check asks for the points several times.
+    spec = json.loads(key)
+    return tuple(tuple(p) for p in _random_points(spec, int(spec["random_points"])))
+
+
+def _random_points(spec: dict, count: int) -> list[list[float]]:
     fixed = [[float(v) for v in p] for p in (spec.get("test_points") or []) + (spec.get("hidden_points") or [])]
     candidates = _draw(spec, max(count, CANDIDATES), seed_of(spec), digits=4, avoid=fixed)
     if len(candidates) < count:

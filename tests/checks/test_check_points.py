@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from autodiff_course.checks import InternalCheckError
@@ -86,7 +87,6 @@ def test_random_points_are_finite_and_rounded_for_display():
 
 
 def test_the_notebook_api_without_points_checks_inside_the_domain():
-    import numpy as np
 
     from autodiff_course.checks import check_forward
 
@@ -137,3 +137,12 @@ def test_random_points_fill_the_signs_and_sizes_the_fixed_points_leave_out():
     positive = dict(spec, domain=["x > 0"])
     assert all(p[0] > 0 for p in points_of(positive)) and _sides(points_of(positive), 0) == {(True, True),
                                                                                          (True, False)}
+
+
+def test_the_remembered_random_points_are_handed_out_as_fresh_lists():
+    first = points_of(SPEC)
+    first[2][0] = 99.0
+    assert points_of(SPEC)[2][0] != 99.0
+    # a reference given as a function is not remembered, and gives the same points as its expression
+    assert points_of(dict(SPEC, reference=lambda x0, x1, x2: np.sin(x0) + x1 * np.cos(x0) + x1 / x2)) \
+        == points_of(SPEC)
