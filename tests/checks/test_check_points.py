@@ -87,7 +87,6 @@ def test_random_points_are_finite_and_rounded_for_display():
 
 
 def test_the_notebook_api_without_points_checks_inside_the_domain():
-
     from autodiff_course.checks import check_forward
 
     def log_dx(x0):
