@@ -7,7 +7,7 @@ tangent in topological order whose own step is wrong."""
 
 from __future__ import annotations
 
-from ..notation import join_sum, tangent_name, tangent_names, times
+from ..notation import fmt_apart, join_sum, tangent_name, tangent_names, times
 from .analysis import GraphFacts
 from .diagnose import Diagnosis, Term, diagnose, partial_formula, unreadable
 from .expected import expected_at
@@ -74,7 +74,13 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
         mine = found[out][1] if found.get(out) else None
         # "The same value" here is loose: a local is read in another run than the returned value, and a finite
         # difference in it differs between the two runs in its last digits.
-        if finite(mine) and not (finite(items[1]) and near(items[1], mine, scale[out])):
+        # A tangent of y that is exact, returned by the traced run, beside another number returned by the plain
+        # run (`if type(x0) is float: return v8, -2.564436409`): the plain call answers differently, however
+        # near its number is (a finite difference is never exact, so it is not taken for this).
+        answers_differently = (finite(mine) and finite(items[1]) and _traced_derivative(p, mine, scale[out])
+                               and close(mine, engine[out], scale[out], rtol, atol)
+                               and not close(items[1], mine, scale[out], rtol, atol))
+        if answers_differently or (finite(mine) and not (finite(items[1]) and near(items[1], mine, scale[out]))):
             # The student's own tangent of y is kept in a variable but another value is returned: judge the
             # tangent as written, and the return for what it is.
             received[out] = mine
@@ -188,8 +194,9 @@ def _returned_other(spec, p, v: PointVerdict, returned, label: str, mine, source
     what = (f"the number {fmt(literal)} written into your return line" if literal is not None
             else f"{fmt(returned)}" if numbers else "another value")
     if traced:
-        msg = (f"Your function returns {label}" + (f" (= {fmt(mine)})" if numbers else "")
-               + " when it is traced, but " + (fmt(returned) if numbers else "another derivative")
+        shown_mine, shown_returned = fmt_apart(mine, returned)
+        msg = (f"Your function returns {label}" + (f" (= {shown_mine})" if numbers else "")
+               + " when it is traced, but " + (shown_returned if numbers else "another derivative")
                + " when it is called with plain numbers at the same point: the same inputs must give "
                "the same answer (no branch on the type of an input, no state kept from one call to the next).")
     else:

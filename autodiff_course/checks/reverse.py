@@ -673,7 +673,9 @@ def combine(spec: dict, points: list[PointData], verdicts: list[PointVerdict],
     right = [v.returned_right for v in verdicts]
     if (mistakes and mistakes[0] == "not-returned" and len(returned) > 1 and None not in returned
             and len(set(returned)) == 1 and len(set(right)) > 1):
-        at = next(i for i, m in enumerate(messages) if m.startswith("The derivative your function returns"))
+        # The words of forward._returned_other: another value returned, or the plain call answering otherwise.
+        at = next(i for i, m in enumerate(messages)
+                  if m.startswith(("The derivative your function returns", "Your function returns")))
         messages[at] += (f" It is {fmt(returned[0]) if show else 'the same number'} at every test point: a "
                          "number, not computed from the inputs.")
     for row in rows:

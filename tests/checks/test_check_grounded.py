@@ -218,3 +218,31 @@ def test_a_reciprocal_local_derivative_behind_an_adjoint_of_one_is_not_said_to_d
     assert not result.passed and result.culprit == "vbar1", result.feedback
     assert "divides where" not in result.feedback
     assert "upside down (divided by it, or times its reciprocal)" in result.feedback
+
+
+def test_a_pasted_number_returned_only_on_plain_numbers_is_told_as_such_not_as_a_rounded_dv8():
+    # Its dv8 line is exact; a branch on the input's type returns a pasted, rounded number on plain floats.
+    # Before: "dv8 = -2.564436409 is close to the exact value but not exact" (its dv8 is exact).
+    def function_dx0(x0, x1, x2):
+        v0, v1, v2 = x0, x1, x2
+        dv0, dv1, dv2 = 1.0, 0.0, 0.0
+        v3 = np.sin(v0)
+        dv3 = np.cos(v0) * dv0
+        v4 = np.cos(v0)
+        dv4 = -np.sin(v0) * dv0
+        v5 = v1 * v4
+        dv5 = v1 * dv4 + v4 * dv1
+        v6 = v1 / v2
+        dv6 = (v2 * dv1 - v1 * dv2) / v2**2
+        v7 = v3 + v5
+        dv7 = dv3 + dv5
+        v8 = v6 + v7
+        dv8 = dv6 + dv7
+        if type(x0) is float:
+            return v8, -2.564436409
+        return v8, dv8
+
+    result = check_forward(function_dx0, G.Y, points=G.POINTS[:1])
+    assert not result.passed and result.mistakes[0] == "not-returned", result.feedback
+    assert "close to the exact value" not in result.feedback
+    assert "Your function returns dv8 (= -2.5644364088) when it is traced, but -2.564436409" in result.feedback
