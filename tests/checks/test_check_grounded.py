@@ -154,8 +154,9 @@ def test_the_headline_count_matches_the_score_at_every_reveal_level(level):
 
 
 def _forward_with(state):
-    """The solution of the forward exercise whose dv4 has the wrong sign from the second call on (``state``
-    "counter": a module-level call counter; "default": a mutable default argument that grows per call)."""
+    """The solution of the forward exercise that answers differently from call to call (``state`` "counter":
+    dv4 has the wrong sign from the second call on; "default": a mutable default argument that grows per call;
+    "type": a pasted, rounded number returned on plain floats)."""
     calls = [0]
 
     def function_dx0(x0, x1, x2, _acc=[0.0]):  # noqa: B006 - the mutable default is the point
@@ -175,6 +176,8 @@ def _forward_with(state):
         dv7 = dv3 + dv5
         v8 = v6 + v7
         dv8 = dv6 + dv7 * (_acc[0] if state == "default" else 1.0)
+        if state == "type" and type(x0) is float:
+            return v8, -2.564436409
         return v8, dv8
 
     return function_dx0
@@ -223,26 +226,7 @@ def test_a_reciprocal_local_derivative_behind_an_adjoint_of_one_is_not_said_to_d
 def test_a_pasted_number_returned_only_on_plain_numbers_is_told_as_such_not_as_a_rounded_dv8():
     # Its dv8 line is exact; a branch on the input's type returns a pasted, rounded number on plain floats.
     # Before: "dv8 = -2.564436409 is close to the exact value but not exact" (its dv8 is exact).
-    def function_dx0(x0, x1, x2):
-        v0, v1, v2 = x0, x1, x2
-        dv0, dv1, dv2 = 1.0, 0.0, 0.0
-        v3 = np.sin(v0)
-        dv3 = np.cos(v0) * dv0
-        v4 = np.cos(v0)
-        dv4 = -np.sin(v0) * dv0
-        v5 = v1 * v4
-        dv5 = v1 * dv4 + v4 * dv1
-        v6 = v1 / v2
-        dv6 = (v2 * dv1 - v1 * dv2) / v2**2
-        v7 = v3 + v5
-        dv7 = dv3 + dv5
-        v8 = v6 + v7
-        dv8 = dv6 + dv7
-        if type(x0) is float:
-            return v8, -2.564436409
-        return v8, dv8
-
-    result = check_forward(function_dx0, G.Y, points=G.POINTS[:1])
+    result = check_forward(_forward_with("type"), G.Y, points=G.POINTS[:1])
     assert not result.passed and result.mistakes[0] == "not-returned", result.feedback
     assert "close to the exact value" not in result.feedback
     assert "Your function returns dv8 (= -2.5644364088) when it is traced, but -2.564436409" in result.feedback
