@@ -47,7 +47,7 @@ def _host_roots() -> tuple[str, ...]:
     for path in list(roots):
         roots.add(Path(os.path.realpath(path)))
     # The folders holding them name the grader's machine too (a checkout holding the venv, the home of a
-    # Python installation): an outside review read "/work/main" in a graded notebook.
+    # Python installation): an outside review read the checkout's folder in a graded notebook.
     roots |= {parent for path in roots for parent in path.parents}
     # Longest first, so a root inside another is cut at the deeper one; "/" alone would match everything.
     return tuple(sorted({str(r) for r in roots if str(r) not in ("/", "")}, key=len, reverse=True))
