@@ -676,7 +676,8 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
                 else:
                     runnable.append(prepared)
             finished = run_on_dask(dask_scheduler, runnable, selected, sandbox=sandbox,
-                                   allow_unsandboxed=allow_unsandboxed) if runnable else ()
+                                   allow_unsandboxed=allow_unsandboxed,
+                                   preload=tuple(notebook_imports(batch.sources.values()))) if runnable else ()
             for prepared, exercises, run in finished:
                 try:
                     prepared.run, prepared.exercises = RunResult.from_dict(run), entries(exercises)

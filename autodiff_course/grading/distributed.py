@@ -54,18 +54,19 @@ def _close_pools() -> None:
         _JUDGES.clear()
 
 
-def _worker_pool(sandbox: str, jobs: int, allow_unsandboxed: bool = False):
+def _worker_pool(sandbox: str, jobs: int, allow_unsandboxed: bool = False, preload: tuple[str, ...] = ()):
     from autodiff_course.grading.limits import Limits
     from autodiff_course.grading.pool import WorkerPool
 
     with _POOLS_LOCK:
-        key = (sandbox, jobs, allow_unsandboxed)
+        key = (sandbox, jobs, allow_unsandboxed, preload)
         pool = _POOLS.get(key)
         if pool is None:
             from autodiff_course.grading.judge_pool import BoundedJudge
 
             limits = Limits()
-            pool = WorkerPool(jobs=jobs, sandbox=sandbox, limits=limits, allow_unsandboxed=allow_unsandboxed)
+            pool = WorkerPool(jobs=jobs, sandbox=sandbox, limits=limits, allow_unsandboxed=allow_unsandboxed,
+                              preload=preload)
             pool.__enter__()
             if not _POOLS:
                 atexit.register(_close_pools)
@@ -75,16 +76,18 @@ def _worker_pool(sandbox: str, jobs: int, allow_unsandboxed: bool = False):
 
 
 def grade_task(job: dict, specs: list[dict], present: list[str], sandbox: str, jobs: int = 1,
-               allow_unsandboxed: bool = False) -> dict:
+               allow_unsandboxed: bool = False, preload: tuple[str, ...] = ()) -> dict:
     """Runs on a Dask worker: sandboxed run of `job`, then judging within the notebook's budget (the same
-    `BoundedJudge` as local grading). Returns {"run", "exercises"}."""
-    pool, judge = _worker_pool(sandbox, jobs, allow_unsandboxed)
+    `BoundedJudge` as local grading). Returns {"run", "exercises"}. `preload` is what the course's own
+    notebooks import (`batch.notebook_imports`): the Dask worker's warm pool imports it once, as a local one
+    does, instead of every child importing it again."""
+    pool, judge = _worker_pool(sandbox, jobs, allow_unsandboxed, tuple(preload))
     run = pool.run(job)
     return {"run": run, "exercises": judge.judge(specs, run, present=present)}
 
 
 def run_on_dask(address: str, prepared: list, configs: dict, *, sandbox: str = "auto",
-                allow_unsandboxed: bool = False) -> Iterator[tuple]:
+                allow_unsandboxed: bool = False, preload: tuple[str, ...] = ()) -> Iterator[tuple]:
     """Yield (prepared, judged exercises, run) as the cluster at `address` finishes each submission.
 
     Raises OSError (from distributed) naming the address if the scheduler cannot be reached."""
@@ -96,7 +99,7 @@ def run_on_dask(address: str, prepared: list, configs: dict, *, sandbox: str = "
         for item in prepared:
             specs = configs[item.submission.assignment].exercises
             future = client.submit(grade_task, item.job, specs, sorted(item.present), sandbox, 1,
-                                   allow_unsandboxed, key=f"grade-{item.key}-{item.fingerprint[:12]}",
+                                   allow_unsandboxed, tuple(preload), key=f"grade-{item.key}-{item.fingerprint[:12]}",
                                    pure=False, retries=1)
             futures.append(future)
             items[future.key] = item

@@ -40,6 +40,10 @@ def test_grading_on_a_local_dask_cluster_matches_local_grading(tmp_path):
         with Client(cluster.scheduler_address) as client:
             pools = client.run(lambda: len(__import__("autodiff_course.grading.distributed",
                                                       fromlist=["_POOLS"])._POOLS))
+            # A Dask worker's warm pool imports what the course's notebook imports, as a local one does
+            # (the notebook's first cell: numpy, torch and the course's own imports).
+            preloads = client.run(lambda: [set(p.preload) for p in __import__(
+                "autodiff_course.grading.distributed", fromlist=["_POOLS"])._POOLS.values()])
     assert remote.graded == local.graded == len(STUDENTS)
     assert (tmp_path / "dask" / "grades.csv").read_bytes() == (tmp_path / "local" / "grades.csv").read_bytes()
     for student in STUDENTS:
@@ -47,4 +51,7 @@ def test_grading_on_a_local_dask_cluster_matches_local_grading(tmp_path):
         assert (tmp_path / "dask" / "feedback" / student / name).read_bytes() == \
             (tmp_path / "local" / "feedback" / student / name).read_bytes()
     assert set(pools.values()) <= {0, 1} and sum(pools.values()) >= 1
+    for worker_preloads in preloads.values():
+        for preload in worker_preloads:
+            assert {"numpy", "torch", "autodiff_course.course:grade"} <= preload, preload
     assert remote_module._POOLS == {}
