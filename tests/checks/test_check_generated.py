@@ -64,9 +64,15 @@ def test_an_honest_rewrite_passes_with_full_marks(rewrite):
     assert result.passed and result.score == 1.0, (rewrite.what, rewrite.source, result.feedback)
 
 
+# The test points follow the course's secret (a clone makes its own): "secret 4" and "secret 10" draw hidden
+# points where a forward difference with h=1e-3 is off by more than NEAR at most points (a steep second
+# derivative near x1 = 0), so the estimate must still be named as one there.
+@pytest.mark.parametrize("secret", [None, "secret 4", "secret 10"])
 @pytest.mark.parametrize("attack", ATTACKS, ids=[f"{a.exercise.spec['id']}: {a.what}" for a in ATTACKS])
-def test_finite_differences_pasted_constants_and_cancelling_terms_fail(attack):
-    result = _judge(attack)
+def test_finite_differences_pasted_constants_and_cancelling_terms_fail(attack, secret):
+    ex = attack.exercise
+    spec = dict(ex.spec, point_secret=secret) if secret else ex.spec
+    result = judge(spec, collect(spec, {ex.name: G.compile_variant(attack)}))
     assert not result.passed, attack.source
     if attack.what.endswith(tuple(f"h={h}" for h in ("1e-3", "1e-5", "6e-6", "1e-7", "1e-8"))):
         assert result.mistakes[0] == "finite-difference" and result.culprit == attack.culprit
