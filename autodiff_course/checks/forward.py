@@ -13,8 +13,7 @@ from .diagnose import Diagnosis, Term, diagnose, partial_formula, unreadable
 from .expected import expected_at
 from .judge import PointData, finite, numbers_shown, point_words, settle_part
 from .numbers import close, fmt, near
-from .reverse import PointVerdict, check_y, combine, derivative_scales, faithless, find_local, held_last
-from .spec import tolerances
+from .reverse import PointVerdict, check_y, derivative_scales, faithless, find_local, held_last, judge_points
 from .torch_replay import ensure_agreement, torch_tangents
 
 
@@ -260,7 +259,4 @@ def _rule_words(graph, n: int, labels: dict[int, str], wrt_id: int, wrt_arg: str
 
 
 def judge_forward(spec: dict, points: list[PointData], failures: dict | None = None, source=None, fresh=()):
-    rtol, atol = tolerances(spec)
-    verdicts = [_evaluate_point(spec, p, rtol, atol, source) for p in points]
-    return combine(spec, points, verdicts, failures, source,
-                   fresh=fresh, evaluate=lambda p: _evaluate_point(spec, p, rtol, atol, source))
+    return judge_points(_evaluate_point, spec, points, failures, source, fresh)

@@ -496,11 +496,20 @@ def _rule_words(graph, n: int, facts: GraphFacts, labels: dict[int, str]) -> str
     return join_sum(terms)
 
 
-def judge_reverse(spec: dict, points: list[PointData], failures: dict | None = None, source=None, fresh=()):
+def judge_points(evaluate_point, spec: dict, points: list[PointData], failures: dict | None = None, source=None,
+                 fresh=()):
+    """A forward or reverse answer judged: ``evaluate_point`` (the kind's verdict at one point) at every point,
+    combined; the fresh points are read with the same function."""
     rtol, atol = tolerances(spec)
-    verdicts = [_evaluate_point(spec, p, rtol, atol, source) for p in points]
-    return combine(spec, points, verdicts, failures, source,
-                   fresh=fresh, evaluate=lambda p: _evaluate_point(spec, p, rtol, atol, source))
+
+    def evaluate(p: PointData) -> PointVerdict:
+        return evaluate_point(spec, p, rtol, atol, source)
+
+    return combine(spec, points, [evaluate(p) for p in points], failures, source, fresh=fresh, evaluate=evaluate)
+
+
+def judge_reverse(spec: dict, points: list[PointData], failures: dict | None = None, source=None, fresh=()):
+    return judge_points(_evaluate_point, spec, points, failures, source, fresh)
 
 
 def _hidden_numbers(points: list[PointData], verdicts: list[PointVerdict]) -> list[float]:

@@ -71,9 +71,20 @@ class Tensor(ArrayMethods, Operators):
     _dispatch_rank = 2
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
-        self.value = _as_array(data, dtype)
-        if requires_grad and self.value.dtype.kind != "f":
+        value = _as_array(data, dtype)
+        if requires_grad and value.dtype.kind != "f":
             raise TypeError("only floating point tensors can require gradients")
+        self._leaf(value, requires_grad)
+
+    @classmethod
+    def _wrap(cls, value, requires_grad=False) -> "Tensor":
+        t = cls.__new__(cls)
+        t._leaf(value, requires_grad)
+        return t
+
+    def _leaf(self, value, requires_grad: bool) -> None:
+        """Every slot of a tensor with no history (`__init__` checks its data first; `_wrap` trusts it)."""
+        self.value = value
         self.grad = None
         self.requires_grad = requires_grad
         self._op = None
@@ -82,20 +93,6 @@ class Tensor(ArrayMethods, Operators):
         self._freed = False
         self._retain = False
         self._grad_fn_hint = None
-
-    @classmethod
-    def _wrap(cls, value, requires_grad=False) -> "Tensor":
-        t = cls.__new__(cls)
-        t.value = value
-        t.grad = None
-        t.requires_grad = requires_grad
-        t._op = None
-        t._inputs = ()
-        t._params = None
-        t._freed = False
-        t._retain = False
-        t._grad_fn_hint = None
-        return t
 
     @classmethod
     def _apply(cls, prim, args, params):
