@@ -248,6 +248,8 @@ MISTAKES: dict[str, str] = {
     # PyTorch exercises
     "wrong": "a value is not the one asked for",
     "replaced-input": "the given data was replaced before the gradients were computed",
+    "not-by-hand": "a derivative the exercise asks to derive by hand is taken from autograd",
+    "not-from-autograd": "a gradient the exercise asks autograd for is typed or computed by a formula",
     # running the code
     "exception": "the code raised an error",
     "domain-error": "a value has no defined result at a test point (a log of a negative number, 0/0)",

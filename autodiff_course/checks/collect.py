@@ -19,7 +19,8 @@ The raw data (format ``autodiff-course.raw/1``)::
      "source": {"text", "first_line"} | None,  # the function's own text, read (never run) by the judge
      "too_large": int,        # only when the answer made more than this many operations (points stop there)
      "parents": ...,          # graph kind: the student's dict of parents
-     "variables": {...}}      # variables kind: snapshots by name
+     "variables": {...},      # variables kind: snapshots by name
+     "cells": [text, ...]}    # variables kind with `by_hand`: the cells the session ran, in order (or None)
 
 A value is a float, one of the strings "nan", "inf", "-inf", or ``{"type": name, "repr": text}`` for
 something that is not a number.
@@ -51,7 +52,7 @@ _REPR_CHARS = 200
 
 #: The only fields of an exercise spec that ``collect`` reads. Everything else (the reference, expectations,
 #: the domain, feedback settings) stays with the trusted judge.
-COLLECT_FIELDS = ("id", "kind", "function", "variable", "variables", "time_limit", "args")
+COLLECT_FIELDS = ("id", "kind", "function", "variable", "variables", "time_limit", "args", "by_hand")
 
 
 def collect_spec(spec: dict) -> dict:

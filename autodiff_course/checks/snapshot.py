@@ -168,3 +168,8 @@ def _is_engine(x) -> bool:
 def collect_into(spec: dict, namespace: dict, raw: dict) -> None:
     """The collect half of the variables kind (see ``kinds``)."""
     raw["variables"] = collect_variables(spec, namespace)
+    if spec.get("by_hand"):
+        # What the cells say, for the judge to tell a derivation from autograd's result (checks/provenance).
+        from .provenance import input_history
+
+        raw["cells"] = input_history(namespace)

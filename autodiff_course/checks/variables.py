@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -324,6 +325,54 @@ def _instructor_data(spec: dict, snapshots: dict, rtol: float, atol: float) -> t
     return data, replaced
 
 
+def _not_by_hand(spec: dict, raw: dict) -> dict[str, str]:
+    """The exercise's ``by_hand`` variables that the student's cells take from autograd (see
+    ``provenance``), each with the words naming what they read; none without a readable history."""
+    from .provenance import machine_derived
+
+    names = [str(n) for n in spec.get("by_hand") or []]
+    cells = raw.get("cells")
+    if not names or not isinstance(cells, list) or not all(isinstance(c, str) for c in cells):
+        return {}
+    return machine_derived(cells, names)
+
+
+def _by_hand_words(check: str, not_by_hand: dict[str, str]) -> tuple[str, str] | None:
+    """The message and mistake of a part that reads a variable the exercise asks to derive by hand and the
+    student's cells compute from autograd, or None."""
+    name = next((n for n in re.findall(r"[A-Za-z_]\w*", check) if n in not_by_hand), None)
+    if name is None:
+        return None
+    return (f"{check}: `{name}` is not derived by hand: your cells compute it from {not_by_hand[name]}, which "
+            "is autograd's result. This exercise asks you to work the derivative out with the chain rule "
+            "yourself; autograd is there to check it afterwards.", "not-by-hand")
+
+
+def _autograd_words(e: dict, check: str, names: list[str], got, snapshots: dict, rtol: float,
+                    atol: float) -> tuple[str, str] | None:
+    """For an expectation whose exercise asks for autograd's result (``autograd = "x.grad"``: where autograd
+    leaves it, read on the student's own variables), the message and mistake when the value checked is not
+    what autograd left there, or None (also for expectations without ``autograd``)."""
+    where = e.get("autograd")
+    if not where:
+        return None
+    where = str(where)
+    name = next((n for n in re.findall(r"[A-Za-z_]\w*", check) if n in names), check)
+    try:
+        source = eval(where, _namespace(snapshots))  # noqa: S307 - the instructor's expression over plain data
+    except Exception:  # noqa: BLE001 - the student's variables do not hold it (not a tensor, not a list)
+        source = None
+    if source is None or isinstance(source, Missing):
+        return (f"{check}: `{name}` does not come from autograd: `{where}` is empty, so backward() did not "
+                f"compute it. This exercise asks for the gradient PyTorch computes: call backward() and read "
+                f"`{where}`, rather than typing the values or a formula for them.", "not-from-autograd")
+    if not matches(got, source, rtol, atol):
+        return (f"{check}: `{name}` is not autograd's result: `{where}` holds other values, so `{name}` was "
+                "computed another way. This exercise asks for the gradient PyTorch computes: read it from "
+                f"`{where}` after backward().", "not-from-autograd")
+    return None
+
+
 def judge_variables(spec: dict, raw: dict):
     from .errors import MalformedRawError
     from .judge import Findings
@@ -348,6 +397,10 @@ def judge_variables(spec: dict, raw: dict):
         raise InternalCheckError(f"exercise {spec.get('id')!r} has no expectations")
     rtol, atol = tolerances(spec)
     instructor, replaced = _instructor_data(spec, snapshots, rtol, atol)
+    # ``student.<name>`` is always the student's own variable, also where the exercise's data stands in for
+    # ``<name>`` (an expectation on what the student did with it: ``reference.allclose(student.x.grad, ...)``).
+    student = SimpleNamespace(**snapshots)
+    not_by_hand = _not_by_hand(spec, raw)
     show = bool(spec.get("show_expected", True))
     total = sum(float(e.get("weight", 1)) for e in expectations)
     found = Findings()
@@ -377,7 +430,7 @@ def judge_variables(spec: dict, raw: dict):
                 got_exc = None
             try:
                 # Expected values come from the instructor's data where the exercise owns it.
-                want = eval(equals, {**_namespace(snapshots), **instructor})  # noqa: S307
+                want = eval(equals, {**_namespace(snapshots), **instructor, "student": student})  # noqa: S307
             except Exception as exc:  # noqa: BLE001 - computed from the student's variables, which may not fit
                 want, want_exc = None, exc
             else:
@@ -412,13 +465,22 @@ def judge_variables(spec: dict, raw: dict):
                     expected[check] = _json_value(want)
                     row["expected"] = _short(want)
             row["received"] = got_text if got_text is not None else "(error)"
+        provenance = None
+        if not missing:
+            provenance = _by_hand_words(check, not_by_hand) or (
+                _autograd_words(e, check, names, got, snapshots, rtol, atol) if ok else None)
+        if provenance is not None:
+            ok = False
         row.update(ok=ok, status="ok" if ok else "wrong")
         if ok:
             earned += weight
+        elif provenance is not None:
+            msg, code = provenance
         else:
             msg = f"{check}: {hint}" if hint else f"{check} is not right."
             if why:
                 msg += f" ({why})"
+        if not ok:
             swapped = [n for n in replaced if re.search(rf"\b{re.escape(n)}\b", equals + " " + check)]
             if swapped:
                 one = len(swapped) == 1

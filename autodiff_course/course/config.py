@@ -227,13 +227,16 @@ def _normalise_exercise(path: Path, assignment: str, index: int, table: Any, pol
         for number, item in enumerate(expect, 1):
             if not isinstance(item, dict) or "check" not in item:
                 raise _fail(path, where, f"expectation #{number} needs a `check` expression")
-            for key in ("check", "equals"):
+            for key in ("check", "equals", "autograd"):
                 if key in item:
                     try:
                         compile(item[key], f"{path}:{where}:expect#{number}", "eval")
                     except SyntaxError as exc:
                         raise _fail(path, where, f"expectation #{number} `{key}` = {item[key]!r} is not "
                                                  f"valid Python: {exc.msg}") from None
+        by_hand = spec.get("by_hand", [])
+        if not isinstance(by_hand, list) or not all(isinstance(v, str) and v in spec["variables"] for v in by_hand):
+            raise _fail(path, where, f"`by_hand` must list some of the exercise's `variables`, got {by_hand!r}")
     for key in ("rtol", "atol", "time_limit"):
         value = spec[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:

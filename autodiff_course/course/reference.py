@@ -17,6 +17,7 @@ import numpy as np
 from ..checks.variables import EXPRESSION_MODULES
 
 __all__ = [
+    "allclose",
     "linear_gd",
     "linear_mse_grad",
     "linear_mse_loss",
@@ -153,6 +154,24 @@ def linear_gd(params, x, y, alpha: float, epochs: int) -> tuple[np.ndarray, list
 
 
 # -- instructor-owned data: what the notebooks' locked cells create, regenerated here from their seeds ------
+#: ``torch.allclose``'s default tolerances: a student asked to compare two gradients with it gets this answer.
+ALLCLOSE_RTOL, ALLCLOSE_ATOL = 1e-5, 1e-8
+
+
+def allclose(a, b) -> bool:
+    """What ``torch.allclose(a, b)`` answers: ``|a - b| <= atol + rtol * |b|`` everywhere, with torch's default
+    tolerances, shapes broadcast; NaN equals nothing. So a student's "do my gradients match?" is recomputed
+    from the two gradients themselves, never believed. Raises ValueError for a missing gradient (None) or
+    shapes that do not broadcast."""
+    if a is None or b is None:
+        raise ValueError("one of the gradients to compare is None")
+    x, y = _array(a), _array(b)
+    try:
+        return bool(np.all(np.abs(x - y) <= ALLCLOSE_ATOL + ALLCLOSE_RTOL * np.abs(y)))
+    except ValueError:
+        raise ValueError(f"gradients of shapes {x.shape} and {y.shape} cannot be compared") from None
+
+
 def _torch():
     import torch
 
