@@ -1,9 +1,10 @@
 """The graph check: the student's dict ``{intermediate variable: [the variables it is computed from]}``
 against the traced graph of their own function.
 
-Any of a node's names counts (``v0`` or ``x0``), constants may be listed or left out, inputs may be listed
-with
-no parents or left out, and the order of parents does not matter (a graph drawing has arrows, not slots).
+Any of a node's names counts (``v0`` or ``x0``: where the function says ``v0 = x0`` they are one node, the
+same arrow in the drawing), constants may be listed or left out, inputs may be listed with no parents or
+left out, and the order of parents does not matter (a graph drawing has arrows, not slots). A parent may be
+listed as often as the node reads it (``["v1", "v1"]`` for ``v1 * v1``), not more (``_listed_too_often``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,31 @@ def _is_constant(text: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def _times(k: int) -> str:
+    return {1: "once", 2: "twice"}.get(k, f"{k} times")
+
+
+def _listed_too_often(names: list[str], owner: dict[str, int], inputs, graph) -> list[str]:
+    """A parent listed more often than the node reads it, in words (``v1`` twice for ``v5 = v1 * v4``).
+
+    A list of parents is read as the arrows into the node: naming a variable once says there is an arrow,
+    so ``["v1"]`` and ``["v1", "v1"]`` both describe ``v3 = v1 * v1`` (a square reads v1 twice, two arrows
+    from one variable); naming it more often than the node reads it claims an arrow that is not there. A
+    variable's two names (``v1`` and ``x1`` where ``v1 = x1``) are one node, so listing both is listing it
+    twice."""
+    listed: dict[int, int] = {}
+    for name in names:
+        if name in owner:
+            listed[owner[name]] = listed.get(owner[name], 0) + 1
+    out = []
+    for node, count in sorted(listed.items()):
+        reads = sum(1 for i in inputs if i == node)
+        if reads and count > reads:
+            name = graph.nodes[node].name
+            out.append(f"it reads {name} {_times(reads)}, your list names it {_times(count)}")
+    return out
 
 
 def function_rows(spec: dict, p: PointData, graph, found: Findings) -> None:
@@ -161,7 +187,8 @@ def judge_graph(spec: dict, raw: dict, points: list[PointData]):
         got = {owner.get(s, -1 - k) for k, s in enumerate(names)}
         received = _listed(given[key], owner)
         expected = ", ".join(sorted({graph.nodes[i].name for i in want}, key=natural_key)) or "(none)"
-        if got == want:
+        over = _listed_too_often(names, owner, n.inputs, graph)
+        if got == want and not over:
             found.right(label, received=received, expected=expected)
             continue
         missing = sorted({graph.nodes[i].name for i in want - got}, key=natural_key)
@@ -177,6 +204,9 @@ def judge_graph(spec: dict, raw: dict, points: list[PointData]):
         shown, others = known_names(extra, owner)
         if shown or others:
             bits.append("it does not read " + " or ".join([*shown, *([not_variables(others)] if others else [])]))
+            codes.append("extra-parent")
+        if over:
+            bits.append("; ".join(over))
             codes.append("extra-parent")
         msg = f"{label} = {graph.equation(n.id).split(' = ', 1)[1]}: " + "; ".join(bits) + "."
         found.mistakes += codes[:-1]  # the row names the last; both are the student's mistakes

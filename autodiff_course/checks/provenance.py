@@ -122,8 +122,12 @@ class _Follower:
                 if alias.name in AUTOGRAD_ATTRIBUTES:
                     self.imported[alias.asname or alias.name] = AUTOGRAD_ATTRIBUTES[alias.name]
         elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            # A helper that differentiates by machine makes whatever it returns machine-derived.
-            why = _autograd_in(s, self.tainted, self.imported)
+            # A helper that differentiates by machine makes whatever it returns machine-derived (its body read
+            # with the names it imports itself).
+            inner = _Follower()
+            inner.tainted, inner.imported = dict(self.tainted), dict(self.imported)
+            inner.statements(s.body)
+            why = _autograd_in(s, inner.tainted, inner.imported)
             self.bind(ast.Name(id=s.name), why)
         elif isinstance(s, ast.Assign):
             why = _autograd_in(s.value, self.tainted, self.imported)

@@ -100,3 +100,46 @@ def test_no_text_outside_the_functions_variables_reaches_the_feedback(made_up):
     baseline = graded([f"zq{i}zq" for i in range(len(made_up))])
     for text in made_up:
         assert text not in shown or text in baseline
+
+
+# -- issue 11: the inputs' two names, and a parent listed twice ---------------------------------------------
+_ALIAS = {"v0": "x0", "v1": "x1", "v2": "x2"}
+
+
+@pytest.mark.parametrize("node", sorted(RIGHT))
+def test_an_input_named_by_its_argument_where_the_function_says_v0_equals_x0_is_the_same_arrow(node):
+    # `function` starts with v0 = x0: one node with two names, so "x0" and "v0" draw the same arrow.
+    renamed = {**RIGHT, node: [_ALIAS.get(p, p) for p in RIGHT[node]]}
+    result = check(renamed)
+    assert result.passed and result.score == 1.0, result.feedback
+
+
+@pytest.mark.parametrize(("node", "parent"), [(n, p) for n in sorted(RIGHT) for p in RIGHT[n]])
+def test_a_parent_listed_more_often_than_the_node_reads_it_is_named(node, parent):
+    # The same name twice, and (for an input) its two names: one node, listed twice either way.
+    for again in sorted({parent, _ALIAS.get(parent, parent)}):
+        result = check({**RIGHT, node: [*RIGHT[node], again]})
+        assert not result.passed and result.culprit == node, result.feedback
+        assert result.mistakes == ["extra-parent"]
+        assert f"it reads {parent} once, your list names it twice" in result.feedback
+        assert result.score == pytest.approx(5 / 6)
+
+
+def _square(x0, x1):
+    v0 = x0
+    v1 = x1
+    v2 = v1 * v1
+    v3 = v0 + v2
+    return v3
+
+
+@pytest.mark.parametrize("listed", [["v1"], ["v1", "v1"], ["x1", "v1"]])
+def test_a_square_reads_its_variable_twice_so_once_or_twice_is_right(listed):
+    result = check_graph(_square, {"v2": listed, "v3": ["v0", "v2"]}, points=[(0.5, 1.5)])
+    assert result.passed and result.score == 1.0, result.feedback
+
+
+def test_a_square_listed_three_times_claims_an_arrow_too_many():
+    result = check_graph(_square, {"v2": ["v1", "v1", "v1"], "v3": ["v0", "v2"]}, points=[(0.5, 1.5)])
+    assert not result.passed and result.culprit == "v2" and result.mistakes == ["extra-parent"]
+    assert "it reads v1 twice, your list names it 3 times" in result.feedback
