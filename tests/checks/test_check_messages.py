@@ -139,6 +139,10 @@ def _results():
         ("unusable-data", judge({"id": "r", "kind": "reverse"}, {"format": "something else"})),
         ("error", judge({"id": "r", "kind": "reverse"}, {"format": "autodiff-course.raw/1", "kind": "reverse",
                                                           "status": "error", "message": ""})),
+        ("not-by-hand", check_variables({"d": 2.0, "In": ["", "d = t.grad * 1"]}, ["d"], [
+            {"check": "d", "equals": "2.0", "hint": "Derive d by hand."}], by_hand=["d"])),
+        ("not-from-autograd", check_variables({"g": 2.0, "t": None}, ["g", "t"], [
+            {"check": "g", "equals": "2.0", "autograd": "t", "hint": "Read g off autograd."}])),
         ("variables wrong and missing", check_variables({"x": 2.0}, ["x", "y"], [
             {"check": "x", "equals": "3.0", "hint": "x should be three."},
             {"check": "y", "equals": "1.0", "hint": "Define y."}])),
