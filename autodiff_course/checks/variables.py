@@ -337,12 +337,16 @@ def _not_by_hand(spec: dict, raw: dict) -> dict[str, str]:
     return machine_derived(cells, names)
 
 
-def _by_hand_words(check: str, not_by_hand: dict[str, str]) -> tuple[str, str] | None:
+def _by_hand_words(check: str, not_by_hand: dict[str, str], told: set[str]) -> tuple[str, str] | None:
     """The message and mistake of a part that reads a variable the exercise asks to derive by hand and the
-    student's cells compute from autograd, or None."""
+    student's cells compute from autograd, or None. The reason is given once per variable (``told``
+    collects the ones given); its later parts say only that they are not credited."""
     name = next((n for n in re.findall(r"[A-Za-z_]\w*", check) if n in not_by_hand), None)
     if name is None:
         return None
+    if name in told:
+        return f"{check}: not credited: `{name}` is taken from autograd, not derived by hand.", "not-by-hand"
+    told.add(name)
     return (f"{check}: `{name}` is not derived by hand: your cells compute it from {not_by_hand[name]}, which "
             "is autograd's result. This exercise asks you to work the derivative out with the chain rule "
             "yourself; autograd is there to check it afterwards.", "not-by-hand")
@@ -400,7 +404,7 @@ def judge_variables(spec: dict, raw: dict):
     # ``student.<name>`` is always the student's own variable, also where the exercise's data stands in for
     # ``<name>`` (an expectation on what the student did with it: ``reference.allclose(student.x.grad, ...)``).
     student = SimpleNamespace(**snapshots)
-    not_by_hand = _not_by_hand(spec, raw)
+    not_by_hand, told = _not_by_hand(spec, raw), set()
     show = bool(spec.get("show_expected", True))
     total = sum(float(e.get("weight", 1)) for e in expectations)
     found = Findings()
@@ -467,7 +471,7 @@ def judge_variables(spec: dict, raw: dict):
             row["received"] = got_text if got_text is not None else "(error)"
         provenance = None
         if not missing:
-            provenance = _by_hand_words(check, not_by_hand) or (
+            provenance = _by_hand_words(check, not_by_hand, told) or (
                 _autograd_words(e, check, names, got, snapshots, rtol, atol) if ok else None)
         if provenance is not None:
             ok = False

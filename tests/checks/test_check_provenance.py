@@ -227,3 +227,27 @@ def test_an_honest_comparison_passes_whatever_it_finds(comparison, derivation):
     assert ns["grads_match"] is (derivation == "right")
     result = check("worksheet", "backward_compare", ns)
     assert result.passed and result.score == 1.0, result.feedback
+
+
+# -- where the history comes from ---------------------------------------------------------------------------
+def test_the_graders_shell_records_the_cells_the_collector_reads():
+    """The batch grader's child runs each cell through its IPython shell and calls the collector with the
+    shell's namespace (grading/harness.py): the stand-in is caught there from the same history."""
+    from autodiff_course.checks import collect, judge
+    from autodiff_course.checks.collect import collect_spec
+    from autodiff_course.grading.harness import make_shell
+
+    shell = make_shell()
+    shell.reset()
+    spec = load_config(REPO / "graders" / "worksheet.toml").exercise("derive_by_hand")
+    answers = {"derive_by_hand": _stand_in("autograd.grad", CARRY["an-earlier-cell"])}
+    for cell in _cells("worksheet"):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            if meta["grade_id"] == "derive_by_hand":
+                break
+            continue
+        for text in answers.get(meta.get("grade_id", "").removesuffix("-answer"), [cell.source]):
+            assert shell.run_cell(text, store_history=True).success, text
+    result = judge(spec, collect(collect_spec(spec), shell.user_ns))
+    assert "not-by-hand" in result.mistakes and result.score == pytest.approx(2 / 5), result.feedback

@@ -60,3 +60,17 @@ def test_every_config_agrees_with_its_notebook_and_points_add_up():
     totals = {name: config.max_score for name, config in configs.items()}
     assert totals == {"autodiff_by_hand": 17.0, "autograd_basics": 7.0, "chain_rule_training": 12.0,
                       "tensors_grad_fn": 12.0, "worksheet": 15.0}
+
+
+def test_a_by_hand_answer_taken_from_autograd_loses_its_points_in_a_real_kernel(tmp_path):
+    # The kernel's own input history (`In`) is what the check reads: the stand-in has autograd's numbers and
+    # still earns only the two factors derived by hand (2 of 5 weight), the rest of the notebook full marks.
+    nb = nbformat.read(REPO / "notebooks" / "worksheet" / "worksheet.ipynb", as_version=4)
+    answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "derive_by_hand-answer")
+    answer.source = "dl_dz = 1\ndz_dy = 1\nx_grad_derived = torch.autograd.grad(l, x, retain_graph=True)[0]"
+    path = tmp_path / "worksheet.ipynb"
+    nbformat.write(nb, path)
+    scores = {gid: determine_grade(cell) for gid, cell in grade_cells(execute(path))}
+    config = load_config(REPO / "graders" / "worksheet.toml")
+    assert scores == {spec["id"]: (3 * 2 / 5 if spec["id"] == "derive_by_hand" else float(spec["points"]),
+                                   float(spec["points"])) for spec in config.exercises}
