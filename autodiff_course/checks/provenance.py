@@ -29,7 +29,7 @@ __all__ = ["AUTOGRAD_ATTRIBUTES", "MAX_CELL_CHARS", "MAX_CELLS", "input_history"
 #: ``torch.func`` (``grad``, ``vjp``, ``jacobian``, ...) and the engine's (``ad.grad``, a graph's
 #: ``adjoints()``/``tangents()``, a dual number's ``.tangent``). Each maps to the words feedback uses.
 AUTOGRAD_ATTRIBUTES: dict[str, str] = {
-    "grad": "`.grad` or an autograd `grad` function",
+    "grad": "an autograd `grad` function",
     "vjp": "autograd's `vjp`",
     "jvp": "autograd's `jvp`",
     "vhp": "autograd's `vhp`",
@@ -43,6 +43,9 @@ AUTOGRAD_ATTRIBUTES: dict[str, str] = {
     "tangents": "the engine's `tangents()`",
     "tangent": "a dual number's `.tangent`",
 }
+
+#: The words for ``.grad`` read as a value rather than called.
+_READ_GRAD = "a tensor's `.grad` (what backward() computed)"
 
 #: Libraries whose functions of those names, imported by name (``from torch.autograd import grad``), are
 #: machine differentiation too.
@@ -67,9 +70,10 @@ def input_history(namespace: dict) -> list[str] | None:
 def _autograd_in(node: ast.AST, tainted: dict[str, str], imported: dict[str, str]) -> str | None:
     """The words for the first machine derivative ``node`` reads (an autograd attribute, a machine-derived
     name, an imported autograd function), or None."""
+    called = {id(sub.func) for sub in ast.walk(node) if isinstance(sub, ast.Call)}
     for sub in ast.walk(node):
         if isinstance(sub, ast.Attribute) and sub.attr in AUTOGRAD_ATTRIBUTES:
-            return AUTOGRAD_ATTRIBUTES[sub.attr]
+            return _READ_GRAD if sub.attr == "grad" and id(sub) not in called else AUTOGRAD_ATTRIBUTES[sub.attr]
         if isinstance(sub, ast.Name):
             if sub.id in tainted:
                 return tainted[sub.id]

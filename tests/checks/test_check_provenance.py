@@ -149,7 +149,9 @@ def test_without_a_history_of_cells_nothing_is_claimed():
 
 def test_the_words_name_the_construct_never_the_students_text():
     cells = ["import torch.autograd as A\nsecret_name_42 = A.grad(l, x)\nanswer = secret_name_42 * 1"]
-    assert machine_derived(cells, ["answer"]) == {"answer": "`.grad` or an autograd `grad` function"}
+    assert machine_derived(cells, ["answer"]) == {"answer": "an autograd `grad` function"}
+    read = ["l.backward()\nmine = x.grad.clone()"]
+    assert machine_derived(read, ["mine"]) == {"mine": "a tensor's `.grad` (what backward() computed)"}
     # A cell that does not parse is skipped, not fatal.
     assert machine_derived(["%matplotlib inline", "answer = 2 * x"], ["answer"]) == {}
 
