@@ -185,12 +185,13 @@ class _Follower:
 def machine_derived(cells: list[str], names: list[str]) -> dict[str, str]:
     """Those of ``names`` whose value, after ``cells`` ran in order, is computed from a machine derivative,
     each with the words naming the first one it reads (from ``AUTOGRAD_ATTRIBUTES``, never the student's
-    text). A cell that does not parse (a magic IPython left untransformed) is skipped."""
+    text). A cell that does not parse (a magic IPython left untransformed, text nested past the parser's
+    limits) is skipped."""
     follower = _Follower()
     for text in cells:
         try:
             tree = ast.parse(text)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # hostile text is only skipped
             continue
         follower.statements(tree.body)
     return {n: follower.tainted[n] for n in names if n in follower.tainted}
