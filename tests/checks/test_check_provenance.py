@@ -157,21 +157,50 @@ def test_the_words_name_the_construct_never_the_students_text():
 
 
 # -- 2. "obtain it with autograd" ---------------------------------------------------------------------------
-# (assignment, exercise, the solution's text, the stand-in typed without backward(), the variable, where
-# autograd leaves the gradient)
+# (assignment, exercise, {answer cell: (the solution's text, the stand-in)}, the variable, where autograd
+# leaves the gradient, what the feedback says of it). Every stand-in has the right numbers.
+_EMPTY, _OTHER = "is empty", "holds other values"
 TYPED = [
-    ("chain_rule_training", "square_grad", "y = f1(x)\ny.backward()\ngradients = x.grad", "gradients = 2 * x",
-     "gradients", "x.grad"),
-    ("chain_rule_training", "square_grad", "y = f1(x)\ny.backward()\ngradients = x.grad",
-     "gradients = torch.tensor([10.0])", "gradients", "x.grad"),
-    ("autograd_basics", "square_grad", "y.backward()\ndydx = x.grad", "dydx = 2 * x", "dydx", "x.grad"),
-    ("chain_rule_training", "chain_rule", "z.backward(retain_graph=True)\ndz_dh = h.grad.item()\n"
-     "dz_dx = x.grad.item()", "dz_dh = 1 / h.item()\ndz_dx = 2 / x.item()", "dz_dh", "h.grad"),
-    ("chain_rule_training", "mse_gradient", "loss.backward()\nmodel_params_grad = model_params.grad",
-     "model_params_grad = torch.stack([(2 * (y_hat - y) * x).mean(), (2 * (y_hat - y)).mean()])",
-     "model_params_grad", "model_params.grad"),
-    ("tensors_grad_fn", "vector_backward", "y.backward(v)\nx_grad = x.grad", "x_grad = v * (y / x).detach()",
-     "x_grad", "x.grad"),
+    ("chain_rule_training", "square_grad",
+     {"square_grad": ("y = f1(x)\ny.backward()\ngradients = x.grad", "gradients = 2 * x")},
+     "gradients", "x.grad", _EMPTY),
+    ("chain_rule_training", "square_grad",
+     {"square_grad": ("y = f1(x)\ny.backward()\ngradients = x.grad", "gradients = torch.tensor([10.0])")},
+     "gradients", "x.grad", _EMPTY),
+    ("autograd_basics", "square_grad", {"square_grad": ("y.backward()\ndydx = x.grad", "dydx = 2 * x")},
+     "dydx", "x.grad", _EMPTY),
+    ("autograd_basics", "network_input_grad",
+     {"network_input_grad": ("y_net.backward()\ndydx_net = x_net.grad",
+                             "dydx_net = torch.autograd.grad(y_net, x_net)[0]")},
+     "dydx_net", "x_net.grad", _EMPTY),
+    ("autograd_basics", "network_weight_grad",
+     {"network_input_grad": ("y_net.backward()\n", ""),
+      "network_weight_grad": ("W1_grad = W1.grad", "W1_grad = torch.autograd.grad(net(x_net).sum(), W1)[0]")},
+     "W1_grad", "net_params[0].grad", _EMPTY),
+    ("chain_rule_training", "chain_rule",
+     {"chain_rule": ("z.backward(retain_graph=True)\ndz_dh = h.grad.item()\ndz_dx = x.grad.item()",
+                     "dz_dh = 1 / h.item()\ndz_dx = 2 / x.item()")},
+     "dz_dh", "h.grad", _EMPTY),
+    # backward(inputs=[h]) fills h.grad only: dz_dh is autograd's, the typed dz_dx is not.
+    ("chain_rule_training", "chain_rule",
+     {"chain_rule": ("z.backward(retain_graph=True)\ndz_dh = h.grad.item()\ndz_dx = x.grad.item()",
+                     "z.backward(retain_graph=True, inputs=[h])\ndz_dh = h.grad.item()\ndz_dx = 2 / x.item()")},
+     "dz_dx", "x.grad", _EMPTY),
+    # x.grad still holds Exercise 2's dz/dx: the typed dh/dx is not what it holds.
+    ("chain_rule_training", "second_backward",
+     {"second_backward": ("x.grad.zero_()\nh.backward()\ndh_dx = x.grad.item()", "dh_dx = 2 * x.item()")},
+     "dh_dx", "x.grad", _OTHER),
+    ("chain_rule_training", "mse_gradient",
+     {"mse_gradient": ("loss.backward()\nmodel_params_grad = model_params.grad",
+                       "model_params_grad = torch.stack([(2 * (y_hat - y) * x).mean(), (2 * (y_hat - y)).mean()])")},
+     "model_params_grad", "model_params.grad", _EMPTY),
+    ("tensors_grad_fn", "vector_backward",
+     {"vector_backward": ("y.backward(v)\nx_grad = x.grad", "x_grad = v * (y / x).detach()")},
+     "x_grad", "x.grad", _EMPTY),
+    ("autodiff_by_hand", "mlp_gradients",
+     {"mlp_gradients": ("loss.backward()\ngradients = model.weights[0].grad",
+                        "gradients = torch.autograd.grad(loss, model.weights[0])[0]")},
+     "gradients", "weights[0].grad", _EMPTY),
 ]
 
 
@@ -182,15 +211,25 @@ def _edited(assignment: str, exercise: str, old: str, new: str) -> str:
     return cell.source.replace(old, new)
 
 
-@pytest.mark.parametrize(("assignment", "exercise", "old", "new", "name", "where"), TYPED,
-                         ids=[f"{t[0]}-{t[1]}-{t[3][:20]}" for t in TYPED])
-def test_a_gradient_typed_without_backward_fails_where_autograd_is_asked_for(assignment, exercise, old, new,
-                                                                             name, where):
-    ns = run_until(assignment, exercise, {exercise: [_edited(assignment, exercise, old, new)]})
-    result = check(assignment, exercise, ns)
+@pytest.mark.parametrize(("assignment", "exercise", "edits", "name", "where", "says"), TYPED,
+                         ids=[f"{t[0]}-{t[1]}-{t[3]}-{i}" for i, t in enumerate(TYPED)])
+def test_a_gradient_not_read_from_autograd_fails_where_autograd_is_asked_for(assignment, exercise, edits, name,
+                                                                             where, says):
+    answers = {answer: [_edited(assignment, answer, old, new)] for answer, (old, new) in edits.items()}
+    result = check(assignment, exercise, run_until(assignment, exercise, answers))
     assert not result.passed and "not-from-autograd" in result.mistakes, result.feedback
-    assert f"`{name}` does not come from autograd: `{where}` is empty" in result.feedback
+    lead = "does not come from autograd" if says == _EMPTY else "is not autograd's result"
+    assert f"`{name}` {lead}: `{where}` {says}" in result.feedback
     assert result.culprit == name
+
+
+def test_every_expectation_that_asks_for_autograd_is_attacked_above():
+    attacked = {(t[0], t[1], t[4]) for t in TYPED}
+    for path in sorted((REPO / "graders").glob("*.toml")):
+        for spec in load_config(path).exercises:
+            for e in spec.get("expect") or []:
+                if e.get("autograd"):
+                    assert (path.stem, spec["id"], e["autograd"]) in attacked, (path.stem, spec["id"], e)
 
 
 def test_a_formula_beside_a_backward_that_computed_something_else_is_not_autograds_result():
@@ -253,3 +292,9 @@ def test_the_graders_shell_records_the_cells_the_collector_reads():
             assert shell.run_cell(text, store_history=True).success, text
     result = judge(spec, collect(collect_spec(spec), shell.user_ns))
     assert "not-by-hand" in result.mistakes and result.score == pytest.approx(2 / 5), result.feedback
+
+
+def test_every_by_hand_exercise_is_attacked_above():
+    by_hand = {(path.stem, spec["id"]) for path in sorted((REPO / "graders").glob("*.toml"))
+               for spec in load_config(path).exercises if spec.get("by_hand")}
+    assert by_hand == {("worksheet", "derive_by_hand"), ("tensors_grad_fn", "mean_backward")}
