@@ -17,26 +17,53 @@ from .graph.data import format_number
 __all__ = [
     "LEVEL_WORDS", "MISTAKES", "NOTES", "adjoint_name", "adjoint_names", "and_list", "fmt", "fmt_apart",
     "format_number", "join_sum",
-    "natural_key", "note", "numbered_order", "operand", "student_names", "tangent_name", "tangent_names", "times",
+    "natural_key", "note", "numbered", "numbered_order", "operand", "student_names", "tangent_name",
+    "tangent_names", "times",
 ]
 
-_NUMBERED = re.compile(r"^([A-Za-z_]*?)(\d+)$")
+_NUMBERED = re.compile(r"^([A-Za-z_]*?)(?:(\d+)|\[(\d+)\])$")
+
+
+def numbered(name: str) -> tuple[str, int, bool] | None:
+    """``(prefix, number, indexed)`` of a numbered name: ``v3`` -> ``("v", 3, False)``, an item of a list or an
+    array, ``v[3]`` -> ``("v", 3, True)``; None for any other name."""
+    m = _NUMBERED.match(name)
+    if m is None:
+        return None
+    return m.group(1), int(m.group(2) if m.group(2) is not None else m.group(3)), m.group(2) is None
+
+
+def _spellings(name: str, own, items, generic) -> list[str]:
+    """The spellings of a derivative of ``name``: for a numbered name, ``own(prefix)`` joined to its number
+    (``vbar3``) and ``items(prefix)`` indexed by it (``vbar[3]``, an item of an array of derivatives), then
+    ``generic(plain)`` of the name written whole (``v3bar``); the student's own kind (``v3`` or ``v[3]``, a
+    value kept in a list or an array) first."""
+    found = numbered(name)
+    if found is None:
+        return list(dict.fromkeys(generic(name)))
+    prefix, k, indexed = found
+    plain = f"{prefix}{k}"
+    scalar = ([f"{f}{k}" for f in own(prefix)] if prefix else []) + generic(plain)
+    indexed_forms = [f"{f}[{k}]" for f in items(prefix)] if prefix else []
+    return list(dict.fromkeys(indexed_forms + scalar if indexed else scalar + indexed_forms))
 
 
 def adjoint_names(name: str) -> list[str]:
-    """Spellings of the adjoint of variable ``name``: ``v3`` -> ``vbar3, v3bar, v3_bar, bar_v3, v3b, gv3``."""
-    out = []
-    m = _NUMBERED.match(name)
-    if m and m.group(1):
-        out.append(f"{m.group(1)}bar{m.group(2)}")
-        out.append(f"{m.group(1)}_bar{m.group(2)}")
-    out += [f"{name}bar", f"{name}_bar", f"bar_{name}", f"{name}_adj", f"adj_{name}", f"g{name}"]
-    return out
+    """Spellings of the adjoint of variable ``name``: ``v3`` -> ``vbar3, v3bar, v3_bar, bar_v3, v3b, gv3``
+    and the items ``vbar[3], v_bar[3], ...`` of an array of adjoints; ``v[3]`` (a value kept in a list or an
+    array) -> ``vbar[3], ...`` first, then the same spellings as ``v3``."""
+    return _spellings(
+        name,
+        own=lambda p: [f"{p}bar", f"{p}_bar"],
+        items=lambda p: [f"{p}bar", f"{p}_bar", f"bar_{p}", f"{p}b", f"g{p}", f"{p}_adj", f"adj_{p}"],
+        generic=lambda n: [f"{n}bar", f"{n}_bar", f"bar_{n}", f"{n}_adj", f"adj_{n}", f"g{n}"],
+    )
 
 
 def adjoint_name(name: str) -> str:
-    """The course's spelling of the adjoint of ``name`` (``v3`` -> ``vbar3``, ``y`` -> ``ybar``); an operation
-    no variable held (named by its written-out form, ``(v1 * v4)``) is "the adjoint of (v1 * v4)"."""
+    """The course's spelling of the adjoint of ``name`` (``v3`` -> ``vbar3``, ``y`` -> ``ybar``, ``v[3]`` ->
+    ``vbar[3]``); an operation no variable held (named by its written-out form, ``(v1 * v4)``) is "the adjoint
+    of (v1 * v4)"."""
     if name.startswith("("):
         return f"the adjoint of {name}"
     return adjoint_names(name)[0]
@@ -52,30 +79,34 @@ def tangent_name(name: str, wrt: str | None = None) -> str:
 
 def tangent_names(name: str, wrt: list[str]) -> list[str]:
     """Spellings of the tangent of ``name`` with respect to an input known by the names ``wrt``:
-    ``dv3dx0``, ``dv3_dx0``, ``d{name}``, ``{name}_dot``, ``{name}dot``, ``dot_{name}``."""
-    out = []
-    for w in wrt:
-        out += [f"d{name}d{w}", f"d{name}_d{w}"]
-    out += [f"d{name}", f"{name}_dot", f"{name}dot", f"dot_{name}", f"{name}_tangent"]
-    return out
+    ``dv3dx0``, ``dv3_dx0``, ``d{name}``, ``{name}_dot``, ``{name}dot``, ``dot_{name}``, and the items
+    ``dv[3]``, ``dvdx0[3]``, ``v_dot[3]``, ... of an array of tangents (first for ``v[3]``, a value kept in a
+    list or an array)."""
+    return _spellings(
+        name,
+        own=lambda p: [],
+        items=lambda p: ([f"d{p}"] + [f"d{p}d{w}" for w in wrt] + [f"d{p}_d{w}" for w in wrt]
+                         + [f"{p}_dot", f"{p}dot", f"dot_{p}"]),
+        generic=lambda n: ([f"d{n}d{w}" for w in wrt] + [f"d{n}_d{w}" for w in wrt]
+                           + [f"d{n}", f"{n}_dot", f"{n}dot", f"dot_{n}", f"{n}_tangent"]),
+    )
 
 
 def natural_key(name: str):
-    """Sort key that puts ``v2`` before ``v10``."""
-    m = _NUMBERED.match(name)
-    return (m.group(1), int(m.group(2)), "") if m else (name, -1, name)
+    """Sort key that puts ``v2`` before ``v10`` (and ``v[2]`` before ``v[10]``)."""
+    found = numbered(name)
+    return (found[0], found[1], "") if found else (name, -1, name)
 
 
 def numbered_order(names: list[str]) -> list[int] | None:
     """Indices of ``names`` sorted by their numbers, when every name is one prefix followed by a distinct
-    number
-    (``v0 .. v8``); None otherwise (then creation order is the student's order)."""
-    matches = [_NUMBERED.match(n) for n in names]
-    if not names or not all(matches):
+    number (``v0 .. v8``, or ``v[0] .. v[8]``); None otherwise (then creation order is the student's order)."""
+    found = [numbered(n) for n in names]
+    if not names or not all(found):
         return None
-    if len({m.group(1) for m in matches}) != 1 or len({int(m.group(2)) for m in matches}) != len(names):
+    if len({f[0] for f in found}) != 1 or len({f[1] for f in found}) != len(names):
         return None
-    return sorted(range(len(names)), key=lambda i: int(matches[i].group(2)))
+    return sorted(range(len(names)), key=lambda i: found[i][1])
 
 
 def student_names(names: list[str], kind: str, wrt: str | None = None) -> list[str]:

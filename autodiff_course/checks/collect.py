@@ -40,7 +40,7 @@ import numpy as np
 from ..engine import primitives as P
 from ..engine.state import by_hand
 from ..graph import Graph
-from ..graph.tracing import GraphTooLarge, run_traced
+from ..graph.tracing import GraphTooLarge, container_items, run_traced
 from .kinds import FUNCTION_KINDS, KINDS
 from .points import fresh_points, test_points
 from .spec import MAX_OPERATIONS
@@ -226,6 +226,11 @@ def _traced_run(fn: Callable, point, record: dict) -> None:
     for key, value in run.locals.items():
         if isinstance(key, str) and _is_numberish(value):
             locals_data[key] = value_data(value)
+        elif isinstance(key, str) and key not in run.tracer.loop_targets:
+            # The items of a list or an array (``vbar[4]`` of ``vbar = np.zeros(9)``): derivatives kept there.
+            for k, item in container_items(value):
+                if _is_numberish(item):
+                    locals_data[f"{key}[{k}]"] = value_data(item)
     record["locals"] = locals_data
 
 

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..notation import _NUMBERED, adjoint_name, adjoint_names, join_sum, note, numbered_order, times
+from ..notation import adjoint_name, adjoint_names, join_sum, note, numbered, numbered_order, times
 from .analysis import GraphFacts
 from .diagnose import Diagnosis, Term, diagnose, partial_formula, unreadable
 from .expected import Expected, expected_at
@@ -39,21 +39,15 @@ from .torch_replay import ensure_agreement, torch_adjoints
 
 def student_variables(graph) -> list[int]:
     """The student's intermediate variables (named, non-constant nodes) in their own order: by number when
-    each
-    has a name numbered alike (``v0 .. v8``, whatever other names a node also has), else in the order the
-    function created them."""
+    each has a name numbered alike (``v0 .. v8``, or the items ``v[0] .. v[8]`` of a list, whatever other
+    names a node also has), else in the order the function created them."""
     ids = held_last(graph, [n.id for n in graph.nodes if n.op != "const" and n.names])
-    for prefix in dict.fromkeys(
-        m.group(1) for i in ids for m in map(_NUMBERED.match, graph.nodes[i].names) if m
-    ):
-        numbered = [
-            next(
-                (x for x in graph.nodes[i].names if (m := _NUMBERED.match(x)) and m.group(1) == prefix), None
-            )
-            for i in ids
+    for prefix in dict.fromkeys(f[0] for i in ids for f in map(numbered, graph.nodes[i].names) if f):
+        names = [
+            next((x for x in graph.nodes[i].names if (f := numbered(x)) and f[0] == prefix), None) for i in ids
         ]
-        if all(numbered):
-            order = numbered_order(numbered)
+        if all(names):
+            order = numbered_order(names)
             if order is not None:
                 return [ids[i] for i in order]
     return ids

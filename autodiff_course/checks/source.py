@@ -75,29 +75,51 @@ def source_facts(raw_source) -> SourceFacts:
         return SourceFacts()
     _return_line = [0]
     for node in nodes:
-        if isinstance(node, ast.Name):
-            facts.names.add(node.id)
+        name = _name(node)
+        if name is not None:
+            facts.names.add(name)
         elif isinstance(node, ast.arg):
             facts.names.add(node.arg)
         if isinstance(node, (ast.Assign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            reads = frozenset(n.id for n in ast.walk(node.value) if isinstance(n, ast.Name))
+            reads = _reads(node.value)
             line = node.lineno
             src = lines[line - 1].strip() if 0 < line <= len(lines) else ""
             for t in targets:
-                if isinstance(t, ast.Name):
-                    facts.assignments.setdefault(t.id, []).append(
+                target = _name(t)
+                if target is not None:
+                    facts.assignments.setdefault(target, []).append(
                         Assignment(line + offset, isinstance(node, ast.AugAssign), reads, src))
         if isinstance(node, ast.Return) and isinstance(node.value, (ast.Tuple, ast.List)) and (
                 facts.returns is None or node.lineno >= _return_line[0]):
             _return_line[0] = node.lineno
-            facts.returns = [frozenset(n.id for n in ast.walk(e) if isinstance(n, ast.Name))
-                             for e in node.value.elts]
-            facts.return_literals = [_literal(e) for e in node.value.elts]
             facts.return_text = lines[node.lineno - 1].strip() if 0 < node.lineno <= len(lines) else ""
+            if any(isinstance(e, ast.Starred) for e in node.value.elts):
+                # ``return (v8, *vbar)``: which value is where is not written on the line.
+                facts.returns, facts.return_literals = None, []
+                continue
+            facts.returns = [_reads(e) for e in node.value.elts]
+            facts.return_literals = [_literal(e) for e in node.value.elts]
     for found in facts.assignments.values():
         found.sort(key=lambda a: a.line)
     return facts
+
+
+def _name(node) -> str | None:
+    """The name a target or a read stands for: a variable (``vbar4``), or an item of a list or an array at a
+    whole number written on the line (``vbar[4]``, as the checkers name it); None for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and isinstance(node.slice, ast.Constant)
+            and type(node.slice.value) is int and node.slice.value >= 0):
+        return f"{node.value.id}[{node.slice.value}]"
+    return None
+
+
+def _reads(expression) -> frozenset[str]:
+    """Every name ``expression`` reads: its variables, and the items it reads by a written index (both
+    ``vbar`` and ``vbar[4]`` of ``vbar[4]``)."""
+    return frozenset(name for n in ast.walk(expression) if (name := _name(n)) is not None)
 
 
 def _literal(e) -> float | None:

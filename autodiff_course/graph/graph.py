@@ -84,6 +84,10 @@ class Graph:
         for k, node in enumerate(order):
             key = id(node)
             names = list(tracer.names.get(key, []))
+            if all(n in params_set for n in names):
+                # A value no variable of its own holds goes by the items of the lists that hold it (``v[3]`` of
+                # a tape ``v.append(...)``); an input, by those beside its parameter's name.
+                names += [n for n in getattr(tracer, "items", {}).get(key, []) if n not in names]
             if key in input_keys:
                 op = "input"
             elif node._op is None:

@@ -29,6 +29,7 @@ from ..engine.errors import TraceError
 from ..engine.scalar import Scalar
 from ..engine.state import STATE
 from ..engine.tensor import Tensor
+from .arrays import MAKERS, maker
 from .graph import Graph
 
 _MATH_SHIM = types.ModuleType("math", "math, with its functions replaced by the engine's while tracing")
@@ -63,6 +64,9 @@ _FLOAT_SHIM = _keep_value(float)
 _NUMPY_SHIM = types.ModuleType("numpy", "numpy, with float64 keeping traced values while tracing")
 _NUMPY_SHIM.__dict__.update({k: v for k, v in vars(np).items() if not k.startswith("__")})
 _NUMPY_SHIM.__dict__["float64"] = _keep_value(np.float64)
+# Arrays the student makes hold traced values (an adjoint stored in ``vbar = np.zeros(9)``), see ``arrays``.
+_ARRAY_MAKERS = {getattr(np, name): maker(getattr(np, name)) for name in MAKERS}
+_NUMPY_SHIM.__dict__.update({name: _ARRAY_MAKERS[getattr(np, name)] for name in MAKERS})
 
 
 def _is_helper(cell, globals_: dict) -> bool:
@@ -90,6 +94,13 @@ def _with_engine_math(f: Callable) -> Callable:
             continue
         if value is np.float64:
             replace[name] = _NUMPY_SHIM.float64
+            continue
+        try:
+            made = _ARRAY_MAKERS.get(value)
+        except TypeError:  # unhashable global
+            continue
+        if made is not None:  # ``from numpy import zeros``
+            replace[name] = made
             continue
         if isinstance(value, types.FunctionType) and value.__globals__ is f.__globals__ and value is not f:
             helpers.append(name)
@@ -153,6 +164,12 @@ class Tracer:
         self.max_operations = max_operations
         self.operations = 0  # nodes made by an operation (not inputs or constants)
         self.too_large = False
+        #: Locals that only ever hold loop items (``for j, d in parents``): a value one of them passes over is
+        #: not named after it (the name stands for every item in turn, and the student wrote no line for it).
+        self.loop_targets = loop_targets(code)
+        #: node id -> the items of the student's lists and arrays that hold it when the function returns
+        #: (``v[3]``): the names of a value no variable of its own holds (see ``read_final_locals``).
+        self.items: dict[int, list[str]] = {}
 
     def add(self, node, line: int | None) -> None:
         key = id(node)
@@ -213,10 +230,11 @@ class Tracer:
             a_list = f" (`{array} = [0.0] * n`)" if array else " (`[0.0] * n`)"
             own = f" (`{own} = ...`)" if own else ""
             return (
-                f"{where}: storing one of your values into {into} of plain numbers (what `np.zeros(9)` makes) "
-                "turned it into a plain number, since such an array can hold nothing else. The checker cannot "
-                "follow this step, so it cannot see how your result depends on the inputs. Keep these values in "
-                f"a list{a_list} or in variables of their own{own} instead."
+                f"{where}: storing one of your values into {into} of plain numbers (such as `np.array([0.0, "
+                "0.0])` or `np.linspace` make) turned it into a plain number, since such an array can hold nothing "
+                "else. The checker cannot follow this step, so it cannot see how your result depends on the "
+                f"inputs. Keep these values in an array made with `np.zeros(n)`, in a list{a_list} or in "
+                f"variables of their own{own} instead."
             )
         return (
             f"{where}: {what}. The checker cannot follow this step, so it cannot see how your result depends on "
@@ -235,7 +253,7 @@ class Tracer:
 
     def _scan(self, local_vars: dict) -> None:
         for name, value in local_vars.items():
-            if isinstance(value, (Scalar, Tensor)):
+            if isinstance(value, (Scalar, Tensor)) and name not in self.loop_targets:
                 key = id(value)
                 if key in self.seq:
                     names = self.names.setdefault(key, [])
@@ -254,11 +272,76 @@ class Tracer:
         if self.frame is not None:
             local_vars = self.frame.f_locals
             self._scan(local_vars)
+            self._scan_items(local_vars)
             self.final_locals = dict(local_vars)
             self.frame = None  # the frame holds every value the function made
 
+    def _scan_items(self, local_vars: dict) -> None:
+        """Name the values the student's lists, tuples and arrays hold (``v[3]``), once, when the function
+        returned (a tape ``v.append(...)`` has its values at their indices then; reading lists at every node
+        made would cost a long loop the square of its length)."""
+        for name, value in local_vars.items():
+            if name in self.loop_targets:
+                continue
+            for k, item in container_items(value):
+                if isinstance(item, (Scalar, Tensor)) and id(item) in self.seq:
+                    names = self.items.setdefault(id(item), [])
+                    if f"{name}[{k}]" not in names:
+                        names.append(f"{name}[{k}]")
+
 
 _STORE_SUBSCR = dis.opmap["STORE_SUBSCR"]
+#: The most items of one list or array read for names or locals (an answer's lists hold a few dozen).
+MAX_ITEMS = 1000
+
+
+def container_items(value) -> list[tuple[int, Any]]:
+    """``(index, item)`` of a list, tuple or one-dimensional array (at most ``MAX_ITEMS``), of a dict the items
+    under whole-number keys; [] for anything else."""
+    if isinstance(value, (list, tuple)):
+        return list(enumerate(value[:MAX_ITEMS]))
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return [(k, value[k]) for k in range(min(len(value), MAX_ITEMS))]
+    if isinstance(value, dict):
+        return [(k, v) for k, v in list(value.items())[:MAX_ITEMS] if type(k) is int and k >= 0]
+    return []
+
+
+_LOOP_TARGETS: dict[types.CodeType, frozenset[str]] = {}
+_STORES = {"STORE_FAST", "STORE_DEREF", "STORE_NAME", "STORE_GLOBAL"}
+
+
+def loop_targets(code: types.CodeType | None) -> frozenset[str]:
+    """The names a ``for`` loop (or a comprehension run in the function's own frame) binds its items to, read
+    from the bytecode: after ``FOR_ITER``, the stores of its target, unpacked (``for j, d in ...``) or not.
+    A name the function also assigns elsewhere is still a loop target (the loop rebinds it to each item)."""
+    if code is None:
+        return frozenset()
+    found = _LOOP_TARGETS.get(code)
+    if found is not None:
+        return found
+    instructions = [i for i in dis.get_instructions(code) if i.opname not in ("CACHE", "EXTENDED_ARG", "NOP")]
+    names = set()
+    for at, ins in enumerate(instructions):
+        if ins.opname != "FOR_ITER":
+            continue
+        pending, k = 1, at + 1
+        while pending and k < len(instructions):
+            step = instructions[k]
+            if step.opname in _STORES:
+                names.add(step.argval)
+                pending -= 1
+            elif step.opname == "UNPACK_SEQUENCE":
+                pending += step.arg - 1
+            elif step.opname == "UNPACK_EX":
+                pending += (step.arg & 0xFF) + (step.arg >> 8)
+            else:
+                break  # a target that is no plain name (``for a[i] in ...``)
+            k += 1
+    found = frozenset(names)
+    if len(_LOOP_TARGETS) < 4096:
+        _LOOP_TARGETS[code] = found
+    return found
 
 
 def _item_stored(src: str | None) -> tuple[str, str | None] | None:

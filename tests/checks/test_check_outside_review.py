@@ -184,34 +184,38 @@ def _forward_tangents_in(store):
     return function_dx0
 
 
-def _reverse_adjoints_in_a_float_array(x0, x1, x2):
-    v3, v4 = np.sin(x0), np.cos(x0)
-    v5 = x1 * v4
-    v6 = x1 / x2
-    v8 = v6 + (v3 + v5)
-    adj = np.zeros(9)
-    adj[8] = adj[7] = adj[6] = adj[5] = adj[3] = 1.0
-    adj[4] = x1 * adj[5]
-    adj[2] = -adj[6] * x1 / x2 ** 2
-    adj[1] = adj[5] * v4 + adj[6] / x2
-    adj[0] = adj[3] * np.cos(x0) - adj[4] * np.sin(x0)
-    return (v8, *adj)
+def _reverse_adjoints_in(store):
+    def function_reverse(x0, x1, x2):
+        v3, v4 = np.sin(x0), np.cos(x0)
+        v5 = x1 * v4
+        v6 = x1 / x2
+        v8 = v6 + (v3 + v5)
+        adj = store()
+        adj[8] = adj[7] = adj[6] = adj[5] = adj[3] = 1.0
+        adj[4] = x1 * adj[5]
+        adj[2] = -adj[6] * x1 / x2 ** 2
+        adj[1] = adj[5] * v4 + adj[6] / x2
+        adj[0] = adj[3] * np.cos(x0) - adj[4] * np.sin(x0)
+        return (v8, *adj)
+
+    return function_reverse
 
 
 @pytest.mark.parametrize("check, answer, line, item", [
-    (check_forward, _forward_tangents_in(lambda: np.zeros(9)), "dot[3] = np.cos(x0) * dot[0]", "dot3"),
-    (check_reverse, _reverse_adjoints_in_a_float_array, "adj[4] = x1 * adj[5]", "adj4"),
+    (check_forward, _forward_tangents_in(lambda: np.array([0.0] * 9)), "dot[3] = np.cos(x0) * dot[0]", "dot3"),
+    (check_reverse, _reverse_adjoints_in(lambda: np.linspace(0.0, 0.0, 9)), "adj[4] = x1 * adj[5]", "adj4"),
 ], ids=["forward", "reverse"])
 def test_values_stored_into_a_float_array_are_named_as_the_cause_in_plain_words(check, answer, line, item):
     # Before: "float(...) or a math or library function turned one of your values into a plain number",
-    # on a line that has neither.
+    # on a line that has neither. (An array np.zeros makes holds traced values: see the test below.)
     kw = {"wrt": 0} if check is check_forward else {}
     result = check(answer, F, points=POINTS, **kw)
     assert not result.passed
     name = item[:-1]
     assert f"(`{line}`): storing one of your values into `{name}`, a numpy array of plain numbers" in \
         result.feedback, result.feedback
-    assert f"in a list (`{name} = [0.0] * n`) or in variables of their own (`{item} = ...`)" in result.feedback
+    assert (f"in an array made with `np.zeros(n)`, in a list (`{name} = [0.0] * n`) or in variables of their "
+            f"own (`{item} = ...`)") in result.feedback
     assert "float(...)" not in result.feedback
 
 
@@ -236,7 +240,7 @@ def test_a_store_into_a_float_array_is_named_even_where_the_source_text_cannot_b
     # Code compiled from a string has no text for the checker to quote: the store is read from the bytecode.
     namespace = {"np": np}
     exec(compile("def function_dx0(x0, x1, x2):\n"
-                 "    d = np.zeros(2)\n"
+                 "    d = np.array([0.0, 0.0])\n"
                  "    d[0] = np.cos(x0) - x1 * np.sin(x0)\n"
                  "    return np.sin(x0) + x1 * np.cos(x0) + x1 / x2, d[0]\n", "<no file>", "exec"), namespace)
     result = check_forward(namespace["function_dx0"], F, wrt=0, points=POINTS)
