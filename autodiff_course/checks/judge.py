@@ -530,13 +530,13 @@ def judge_function(spec: dict, raw: dict) -> CheckResult:
             result = error_result(spec, f.message, mistakes=["exception"])
             result.failed_at = sorted(failures)
             return result
-        by_value = _by_value_rows(spec, points) if f.code == "cannot-follow" else []
+        rows = (_by_value_rows(spec, points, f.message) if f.code == "cannot-follow" else
+                [{"part": "trace", "label": "traced graph", "ok": False, "status": "wrong", "message": f.message}])
         return make_result(
             spec,
             status="failed",
             failed_at=list(failures),
-            rows=by_value + [{"part": "trace", "label": "traced graph", "ok": False, "status": "wrong",
-                              "message": f.message}],
+            rows=rows,
             messages=[f.message],
             mistakes=[f.code],
             culprit=_assigned_at(source_facts(raw.get("source")), f) if f.code == "domain-error" else None,
@@ -561,30 +561,53 @@ def judge_function(spec: dict, raw: dict) -> CheckResult:
     return judge_decomposition(spec, points, failures, fresh)
 
 
-def _by_value_rows(spec: dict, points: list[PointData]) -> list[dict]:
-    """What can be judged without a graph, by value against the reference at every point: y (the first
-    returned value) and, in forward mode, the returned derivative. A trace failure never zeroes these; only
-    the parts that need the graph (intermediate tangents and adjoints, the decomposition) are lost."""
+def _by_value_rows(spec: dict, points: list[PointData], why: str) -> list[dict]:
+    """The parts of an answer the checker could follow at no point (``why``): y, judged by value against the
+    reference at every point, and one part for each derivative the exercise asks for (forward: the returned
+    derivative; reverse: an adjoint for each of the reference's intermediate variables; a decomposition: its
+    steps), none of which earns credit. A derivative's value alone cannot tell the chain rule from a
+    numerical method or a library's automatic differentiation (a complex step, ``torch.autograd``), so an
+    answer that cannot be followed is scored as if every derivative were wrong, never above one that can; y
+    keeps its credit (a trace failure never zeroes what can be judged by value), and the row of a derivative
+    says whether its value is right."""
     from .expected import expected_at
 
     atol = tolerances(spec)[1]
-    parts = [("y", 0, lambda e: (e.y, e.y_scale))]
+    exps = [expected_at(spec, p.inputs) for p in points]
+
+    def right(at: int, want) -> bool:
+        for p, exp in zip(points, exps, strict=True):
+            value, scale = want(exp)
+            got = p.returned[at] if p.returned and len(p.returned) > at else None
+            if value is None or not (finite(got) and close(got, value, scale, exp.rel, atol)):
+                return False
+        return True
+
+    y_ok = right(0, lambda e: (e.y, e.y_scale))
+    rows = [{"part": "y", "label": "y", "ok": y_ok, "status": "ok" if y_ok else "wrong"}]
+    not_followed = "not judged: the checker could not follow how your function computes it (see above)"
     if spec.get("kind") == "forward":
         args = list(spec.get("args") or [])
         wrt = spec.get("wrt", 0)
         k = args.index(wrt) if isinstance(wrt, str) and wrt in args else int(wrt) if not isinstance(wrt, str) else 0
-        parts.append((f"dy/d{args[k] if k < len(args) else 'x'}", 1,
-                      lambda e, k=k: (e.grad[k], e.grad_scale[k]) if e.grad is not None else (None, 0.0)))
-    rows = []
-    for label, at, want in parts:
-        ok = True
-        for p in points:
-            exp = expected_at(spec, p.inputs)
-            value, scale = want(exp)
-            got = (p.returned or [None] * 2)[at] if p.returned and len(p.returned) > at else None
-            if value is None or not (finite(got) and close(got, value, scale, exp.rel, atol)):
-                ok = False
-        rows.append({"part": label, "label": label, "ok": ok, "status": "ok" if ok else "wrong"})
+        label = f"dy/d{args[k] if k < len(args) else 'x'}"
+        value_right = right(1, lambda e: (e.grad[k], e.grad_scale[k]) if e.grad is not None else (None, 0.0))
+        value = ("its value is right at every test point, but a value alone does not show the chain rule"
+                 if value_right else "and its value is not right either")
+        rows.append({"part": label, "label": label, "ok": False, "status": "not-judged", "code": "cannot-follow",
+                     "message": f"{not_followed}; {value}, so it earns no credit."})
+        return rows
+    if spec.get("kind") != "reverse":
+        # A decomposition's steps are what the checker follows: none can be read.
+        rows.append({"part": "trace", "label": "traced graph", "ok": False, "status": "wrong",
+                     "code": "cannot-follow", "message": why})
+        return rows
+    graph = exps[0].graph
+    count = sum(1 for n in graph.nodes if n.op != "const") if graph is not None else 1
+    for i in range(count):
+        rows.append({"part": f"adjoint {i + 1}", "label": f"value {i + 2} you return (an adjoint)", "ok": False,
+                     "status": "not-judged", "code": "cannot-follow",
+                     "message": f"{not_followed}, so it earns no credit, whatever its value."})
     return rows
 
 

@@ -10,6 +10,7 @@ wrong: an adjoint that follows correctly from wrong downstream adjoints only inh
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -75,6 +76,29 @@ def written_by_student(p: PointData, graph, found, value, position: int | None, 
     values = {name for m in graph.nodes for name in m.names}
     return finite(value) and any(k not in values and isinstance(x, float) and x == value
                                  for k, x in p.locals.items())
+
+
+def returned_items_of(p: PointData, returned: list, variables: list[int], scale, rtol: float,
+                      atol: float) -> dict[int, tuple[str, object]]:
+    """``{node: (item, value)}`` when the values returned after y are, in order, the items of one of the
+    student's lists or arrays (``grads[0] .. grads[8]``, held when the function returned): then each adjoint
+    goes by the item the student wrote, not by a name made up from its variable's. {} when no list fits."""
+    lists: dict[str, set[int]] = {}
+    for key in p.locals:
+        m = _ITEM.match(key)
+        if m:
+            lists.setdefault(m.group(1), set()).add(int(m.group(2)))
+    for name, indices in lists.items():
+        for offset in dict.fromkeys((0, min(indices))):
+            keys = [f"{name}[{i + offset}]" for i in range(len(returned))]
+            if all(k in p.locals and finite(p.locals[k]) and finite(r)
+                   and close(p.locals[k], r, scale[n], rtol, atol)
+                   for k, r, n in zip(keys, returned, variables, strict=True)):
+                return {n: (k, p.locals[k]) for k, n in zip(keys, variables, strict=True)}
+    return {}
+
+
+_ITEM = re.compile(r"^([A-Za-z_]\w*)\[(\d+)\]$")
 
 
 def find_local(p: PointData, names: list[str], spellings) -> tuple[str, object] | None:
@@ -334,8 +358,18 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
     ensure_agreement("adjoint", engine, torch_adjoints(graph), facts.adjoint_scale(), graph)
     rtol, scale = derivative_scales(exp, facts.adjoint_scale(), rtol, graph, exp.adjoint_scale)
 
-    # Where each adjoint is: the returned tuple by position, the locals by name (vbar3, v3_bar, ...).
+    if p.returned_tuple and len(items) != 1 + len(variables):
+        every = [n.id for n in graph.nodes if n.op != "const"]
+        if len(items) == 1 + len(every):
+            # Values no variable or list of the student's holds (a tape of tuples): one adjoint returned for
+            # each value, in the order the function made them.
+            variables = every
+    # Where each adjoint is: the returned tuple by position, the locals by name (vbar3, v3_bar, ...), or the
+    # items of the student's own list the returned adjoints come from (``return (v[8], *grads)``).
     found = {n: find_local(p, [graph.nodes[n].name, *graph.nodes[n].names], adjoint_names) for n in variables}
+    if p.returned_tuple and len(items) == 1 + len(variables) and not all(found.values()):
+        for n, held in returned_items_of(p, items[1:], variables, scale, rtol, atol).items():
+            found[n] = found[n] or held
     labels = {n: (found[n][0] if found[n] else adjoint_name(graph.nodes[n].name)) for n in variables}
     v.labels = {graph.nodes[n].name: labels[n] for n in variables}
     if faithless(spec, p, v, graph, exp, engine, atol, [labels[n] for n in variables]):

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import operator
 
+import numpy as np
+
 from . import primitives as P
 from .backward import backprop, free_graph
 from .errors import TraceError
@@ -79,6 +81,11 @@ class Scalar(Operators):
                 continue
             f = as_float(a)
             if f is None:
+                if isinstance(a, (complex, np.complexfloating)):
+                    # A complex step (``f(x0 + 1e-30j)``) estimates a derivative by numbers, not by the chain rule.
+                    _refuse_while_tracing(f"one of your values was combined with the complex number {a!r}; a "
+                                          "complex step estimates a derivative numerically, it is not automatic "
+                                          "differentiation")
                 raise TypeError(
                     f"{prim.name}: cannot combine a Scalar with {type(a).__name__} ({a!r}); "
                     "use autodiff_course.Tensor for arrays"

@@ -70,11 +70,12 @@ class TracingArray(np.ndarray):
 
 def tracing_array(real: np.ndarray) -> np.ndarray:
     """``real`` (a float64 array just made) as a ``TracingArray`` of the same numbers; any other array as it
-    is (an array of ints stays one: a traced value could not be stored in it honestly either)."""
-    if not isinstance(real, np.ndarray) or real.dtype != np.float64:
+    is (an array of ints stays one: a traced value could not be stored in it honestly either), and so is an
+    array of no dimensions (``np.zeros(())``, a seed: a number in all but its type, which the engine reads)."""
+    if not isinstance(real, np.ndarray) or real.dtype != np.float64 or real.ndim == 0:
         return real
     out = np.empty(real.shape, dtype=object)
-    out[...] = _as_float64(real) if real.ndim else np.float64(real)
+    out[...] = _as_float64(real)
     return out.view(TracingArray)
 
 
