@@ -7,15 +7,16 @@ would cut it off from the graph. While tracing, the array-making functions the s
 ``TracingArray`` instead: an array of objects that holds each plain number as a ``np.float64`` and each traced
 value as itself, so a stored value keeps its place in the graph and reads back as it was stored.
 
-It must compute what the float array computes in the plain run, number for number:
+It must compute what the float array computes in the plain run (tests/trace/test_tracing_arrays.py):
 
 - while it holds no traced value, every numpy function and ufunc it is given runs on its float copy (the
   float array's own code, so the same results, warnings and errors) and a float array that comes out is made a
   ``TracingArray`` again, so a later store can still hold a traced value;
 - once it holds one, a ufunc is applied element by element (each element's own numpy ufunc: a traced value
   records the operation, ``np.float64`` computes as in a float array) and other functions run numpy's code
-  for arrays of objects (sums and products by Python's operators, which the engine records); a function that
-  has no such code (``np.linalg``) raises, and tracing says it cannot follow that step;
+  for arrays of objects (sums and products by Python's operators, which the engine records, adding in order
+  where numpy adds floats pairwise, so a long sum may differ in its last bits); a function that has no such
+  code (``np.linalg``) raises, and tracing says it cannot follow that step;
 - a plain number stored is converted as a float array converts it (an int or a bool becomes a float, a complex
   number loses its imaginary part with numpy's warning), and an element read back is a ``np.float64``.
 
@@ -50,7 +51,7 @@ class TracingArray(np.ndarray):
         args = [_base(x) for x in inputs]
         outs = tuple(out) if out is not None else ()
         if not any(_holds_traced(x) for x in args):
-            result = getattr(ufunc, method)(*[_floats(x) for x in args], **kwargs)
+            result = getattr(ufunc, method)(*[_floats(x) for x in inputs], **kwargs)
         elif method == "__call__" and ufunc.signature is None and not kwargs:
             result = np.frompyfunc(ufunc, ufunc.nin, ufunc.nout)(*args)
         else:
@@ -79,14 +80,16 @@ def tracing_array(real: np.ndarray) -> np.ndarray:
     return out.view(TracingArray)
 
 
-def maker(make):
+def maker(make, real=lambda x: x):
     """``make`` (``np.zeros`` and the like) making a ``TracingArray`` where it would make a float64 array. A
     ``_like`` form reads only the shape of a traced array or value; ``full`` fills with a traced value by
-    storing it (as ``a[...] = value`` would)."""
+    storing it (as ``a[...] = value`` would). ``real`` maps what the traced function sees in place of a type
+    back to the type (``dtype=float`` names the tracer's ``float``, which numpy would read as "objects")."""
     name = make.__name__
 
     def tracing_maker(*args, **kwargs):
-        args = list(args)
+        args = [real(a) for a in args]
+        kwargs = {k: real(v) for k, v in kwargs.items()}
         fill = None
         if name.endswith("_like") and args:
             args[0] = _stand_in(args[0])
@@ -148,7 +151,7 @@ def _holds_traced(x) -> bool:
 
 def _floats(x):
     """A ``TracingArray`` (holding no traced value) as the float array it stands for; anything else as it is."""
-    if isinstance(x, np.ndarray) and x.dtype == object and isinstance(x, TracingArray):
+    if isinstance(x, TracingArray):
         return np.asarray(x.view(np.ndarray), dtype=np.float64)
     return x
 

@@ -65,7 +65,11 @@ _NUMPY_SHIM = types.ModuleType("numpy", "numpy, with float64 keeping traced valu
 _NUMPY_SHIM.__dict__.update({k: v for k, v in vars(np).items() if not k.startswith("__")})
 _NUMPY_SHIM.__dict__["float64"] = _keep_value(np.float64)
 # Arrays the student makes hold traced values (an adjoint stored in ``vbar = np.zeros(9)``), see ``arrays``.
-_ARRAY_MAKERS = {getattr(np, name): maker(getattr(np, name)) for name in MAKERS}
+def _real_type(x):
+    return x.converts if isinstance(x, _KeepValue) else x
+
+
+_ARRAY_MAKERS = {getattr(np, name): maker(getattr(np, name), _real_type) for name in MAKERS}
 _NUMPY_SHIM.__dict__.update({name: _ARRAY_MAKERS[getattr(np, name)] for name in MAKERS})
 
 
