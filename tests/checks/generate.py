@@ -314,7 +314,81 @@ def rewrites(ex: Exercise) -> list[Variant]:
                 user.value = copy.deepcopy(ns.value)
             nbody.remove(ns)
             emit(f"fold {t}", new)
+    # values or derivatives kept as the items of a list or an array (a tape's values, ``vbar = np.zeros(9)``)
+    for style in item_styles(ex):
+        out.append(Variant(ex, as_items(ex.source, ex.kind, style)[0], style))
     return out
+
+
+# -- the same answer with its values or derivatives kept as items of a list or an array ---------------------
+#: Styles that keep numbered variables as items (``vbar4`` -> ``vbar[4]``): a name pattern (its number is the
+#: item's index), the container's name and how it is made. ``derivatives`` patterns are the exercise kind's.
+ITEM_STYLES = {
+    "derivatives in np.zeros": "derivatives",
+    "values in a list": "values",
+    "values in a list, derivatives in np.zeros": "both",
+}
+_DERIVATIVE_ITEMS = {"reverse": (r"^vbar(\d+)$", "vbar"), "forward": (r"^dv(\d+)dx\d+$", "dv")}
+_VALUE_ITEMS = (r"^v(\d+)$", "v")
+
+
+def item_styles(ex: Exercise) -> list[str]:
+    """The styles of ``ITEM_STYLES`` that fit the exercise (derivatives only where it has some)."""
+    return [name for name, what in ITEM_STYLES.items() if what == "values" or ex.kind in _DERIVATIVE_ITEMS]
+
+
+def as_items(source: str, kind: str, style: str) -> tuple[str, dict[str, str]]:
+    """``source`` in the style ``style`` of ``ITEM_STYLES``, and the renaming it applied (``{"vbar4":
+    "vbar[4]"}``: a culprit's new name). Derivatives go into ``np.zeros(n)`` made before their first line,
+    values into ``[0.0] * n`` made first; a reverse answer that returns every adjoint in order returns
+    ``(y, *vbar)``."""
+    import re
+
+    tree = ast.parse(source)
+    fn = tree.body[0]
+    what = ITEM_STYLES[style]
+    plans = []
+    if what in ("values", "both"):
+        plans.append((*_VALUE_ITEMS, "[0.0] * {n}"))
+    if what in ("derivatives", "both"):
+        plans.append((*_DERIVATIVE_ITEMS[kind], "np.zeros({n})"))
+    renamed: dict[str, str] = {}
+    for pattern, array, make in plans:
+        regex = re.compile(pattern)
+        numbers = {int(m.group(1)) for n in ast.walk(fn) if isinstance(n, ast.Name) and (m := regex.match(n.id))}
+        if not numbers:
+            continue
+        first = next(k for k, stmt in enumerate(fn.body)
+                     if any(isinstance(n, ast.Name) and regex.match(n.id) for n in ast.walk(stmt)))
+        for parent in ast.walk(fn):
+            for name, child in ast.iter_fields(parent):
+                items = child if isinstance(child, list) else [child]
+                for at, c in enumerate(items):
+                    if isinstance(c, ast.Name) and (m := regex.match(c.id)):
+                        item = ast.Subscript(ast.Name(array, ast.Load()), ast.Constant(int(m.group(1))), c.ctx)
+                        renamed[c.id] = f"{array}[{m.group(1)}]"
+                        if isinstance(child, list):
+                            child[at] = item
+                        else:
+                            setattr(parent, name, item)
+        made = ast.parse(f"{array} = {make.format(n=max(numbers) + 1)}").body[0]
+        fn.body.insert(first, made)
+    ret = fn.body[-1]
+    if kind == "reverse" and what != "values" and isinstance(ret, ast.Return) and isinstance(ret.value, ast.Tuple):
+        adjoints = [ast.unparse(e) for e in ret.value.elts[1:]]
+        if adjoints == [f"vbar[{k}]" for k in range(len(adjoints))]:
+            ret.value.elts[1:] = [ast.Starred(ast.Name("vbar", ast.Load()), ast.Load())]
+    return ast.unparse(ast.fix_missing_locations(tree)), renamed
+
+
+def restyled(variant: Variant, style: str) -> Variant:
+    """``variant`` written in ``style`` (``as_items``), its culprits renamed alike."""
+    source, renamed = as_items(variant.source, variant.exercise.kind, style)
+    notes = dict(variant.notes, style=style)
+    if "culprits" in notes:
+        notes["culprits"] = {renamed.get(c, c) for c in notes["culprits"]}
+    culprit = renamed.get(variant.culprit, variant.culprit) if variant.culprit else None
+    return Variant(variant.exercise, source, variant.what, culprit=culprit, line=variant.line, notes=notes)
 
 
 def _reads(stmt) -> set[str]:

@@ -24,6 +24,11 @@ EXERCISES = G.exercises()
 MUTANTS = [m for ex in EXERCISES for m in G.mutants(ex)]
 REWRITES = [r for ex in EXERCISES for r in G.rewrites(ex)]
 ATTACKS = [a for ex in EXERCISES for a in G.attacks(ex)]
+# The attacks again with their derivatives kept in an array of np.zeros (the estimate stored as `vbar[0]`).
+ATTACKS += [G.restyled(a, "derivatives in np.zeros") for a in ATTACKS]
+#: Every mutant again in each style that keeps values or derivatives as items (``vbar[4]`` of ``vbar =
+#: np.zeros(9)``, a tape's ``v[3]``): it must fail as the mutant does, naming the item it changed.
+RESTYLED = [G.restyled(m, style) for m in MUTANTS for style in G.item_styles(m.exercise)]
 PARTIAL = [p for ex in EXERCISES for p in G.partial_domain(ex)]
 
 
@@ -40,11 +45,17 @@ def test_every_function_exercise_has_a_solution_and_generates_variants():
     kinds = Counter(ex.kind for ex in EXERCISES)
     assert kinds == {"decomposition": 1, "forward": 2, "reverse": 1}
     assert len(MUTANTS) > 300 and len(REWRITES) > 100 and len(ATTACKS) > 30
+    assert len(RESTYLED) > 2 * len(MUTANTS)
+    assert {r.what for r in REWRITES} >= set(G.ITEM_STYLES)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(MUTANTS))
 def test_a_mutant_whose_values_differ_fails_naming_the_variable_it_changed(mutant):
+    _fails_naming_what_it_changed(mutant)
+
+
+def _fails_naming_what_it_changed(mutant):
     differs = _differs(mutant)
     if differs is False:
         return  # an equivalent mutant (the same values at every point): nothing to catch
@@ -58,6 +69,12 @@ def test_a_mutant_whose_values_differ_fails_naming_the_variable_it_changed(mutan
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(RESTYLED))
+def test_a_mutant_kept_in_a_list_or_an_array_fails_naming_the_item_it_changed(mutant):
+    _fails_naming_what_it_changed(mutant)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(REWRITES))
 def test_an_honest_rewrite_passes_with_full_marks(rewrite):
     result = _judge(rewrite)
@@ -68,7 +85,9 @@ def test_an_honest_rewrite_passes_with_full_marks(rewrite):
 # points where a forward difference with h=1e-3 is off by more than NEAR at most points (a steep second
 # derivative near x1 = 0), so the estimate must still be named as one there.
 @pytest.mark.parametrize("secret", [None, "secret 4", "secret 10"])
-@pytest.mark.parametrize("attack", ATTACKS, ids=[f"{a.exercise.spec['id']}: {a.what}" for a in ATTACKS])
+@pytest.mark.parametrize("attack", ATTACKS, ids=[f"{a.exercise.spec['id']}: {a.what}"
+                                                  + (f" ({a.notes['style']})" if "style" in a.notes else "")
+                                                  for a in ATTACKS])
 def test_finite_differences_pasted_constants_and_cancelling_terms_fail(attack, secret):
     ex = attack.exercise
     spec = dict(ex.spec, point_secret=secret) if secret else ex.spec
@@ -94,29 +113,33 @@ def test_an_answer_right_only_where_an_input_is_positive_fails(mutant, secret):
 
 
 def sweep() -> tuple[Counter, list]:
-    """Every mutant and rewrite judged: the counts of the README, and the misses."""
+    """Every mutant (and every restyled one, counted apart with the prefix "restyled ") and every rewrite
+    judged: the counts of the README, and the misses."""
     counts, misses = Counter(), []
-    for m in MUTANTS:
-        counts["mutants"] += 1
+    for m in MUTANTS + RESTYLED:
+        style = m.notes.get("style")
+        key = (lambda k: f"restyled {k}") if style else (lambda k: k)
+        counts[key("mutants")] += 1
         differs = _differs(m)
         if differs is False:
-            counts["equivalent"] += 1
+            counts[key("equivalent")] += 1
             continue
         result = _judge(m)
-        counts["differ"] += 1
-        counts["caught"] += not result.passed
+        counts[key("differ")] += 1
+        counts[key("caught")] += not result.passed
         if differs is None:
-            counts["raise"] += 1
+            counts[key("raise")] += 1
             continue
-        counts["judged"] += 1
+        counts[key("judged")] += 1
+        where = (m.exercise.spec["id"], *([style] if style else []), m.what, m.culprit)
         if result.culprit in m.notes["culprits"]:
-            counts["culprit right"] += 1
+            counts[key("culprit right")] += 1
         else:
-            misses.append(("culprit", m.exercise.spec["id"], m.what, m.culprit, result.culprit))
+            misses.append(("culprit", *where, result.culprit))
         if result.mistakes and result.mistakes[0] in G.EXPECTED_CODES[m.what]:
-            counts["diagnosis right"] += 1
+            counts[key("diagnosis right")] += 1
         else:
-            misses.append(("diagnosis", m.exercise.spec["id"], m.what, m.culprit, result.mistakes[:1]))
+            misses.append(("diagnosis", *where, result.mistakes[:1]))
     for r in REWRITES:
         counts["rewrites"] += 1
         counts["rewrites passed"] += _judge(r).score == 1.0
@@ -129,10 +152,11 @@ def test_the_full_sweep_catches_every_mutant_and_passes_every_rewrite():
     print(dict(counts))
     for miss in misses:
         print(miss)
-    assert counts["caught"] == counts["differ"]
+    for key in ("", "restyled "):
+        assert counts[key + "caught"] == counts[key + "differ"]
+        assert counts[key + "culprit right"] >= 0.95 * counts[key + "judged"]
+        assert counts[key + "diagnosis right"] >= 0.90 * counts[key + "judged"]
     assert counts["rewrites passed"] == counts["rewrites"]
-    assert counts["culprit right"] >= 0.95 * counts["judged"]
-    assert counts["diagnosis right"] >= 0.90 * counts["judged"]
 
 
 @pytest.mark.slow
@@ -151,6 +175,7 @@ def test_with_every_line_unreadable_the_verdicts_stand(monkeypatch):
     monkeypatch.setattr(G, "compile_function", unreadable)
     counts, misses = sweep()
     print(dict(counts))
-    assert counts["caught"] == counts["differ"]
+    for key in ("", "restyled "):
+        assert counts[key + "caught"] == counts[key + "differ"]
+        assert counts[key + "culprit right"] >= 0.95 * counts[key + "judged"]
     assert counts["rewrites passed"] == counts["rewrites"]
-    assert counts["culprit right"] >= 0.95 * counts["judged"]
