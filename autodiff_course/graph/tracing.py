@@ -221,12 +221,20 @@ class Tracer:
     def explain(self, what: str, conversion: bool = False) -> str:
         """Why tracing stops at the student's current line, in plain words. ``conversion``: the engine was
         asked for a float; at an item store (``vbar[4] = ...``) that is numpy putting the value into an array
-        of floats (``np.zeros(9)``), and the message says so."""
+        of floats (``np.array([0.0, 0.0])``), and the message says so; on a line that calls PyTorch, it is a
+        tensor made of the value, and the message says that."""
         line = self.current_line()
         where = f"line {line}" if line is not None else "your function"
         src = self.source(line)
         if src:
             where += f" (`{src}`)"
+        if conversion and src and "torch" in src and not self._storing_an_item():
+            return (
+                f"{where}: making a PyTorch tensor of one of your values turned it into a plain number. PyTorch "
+                "computes outside the graph the checker follows, and derivatives it computes (`backward()`, "
+                "`torch.autograd`) are not the ones this exercise asks you to write: compute them with the chain "
+                "rule, with operators and numpy functions on your own variables."
+            )
         if conversion and self._storing_an_item():
             # The array's name and the item's from the line's text, when there is one to read.
             array, own = _item_stored(src) or (None, None)

@@ -247,4 +247,5 @@ def test_adjoints_from_torch_earn_nothing_and_no_more_than_wrong_adjoints_the_ch
     zeros = check_reverse(y_only_and_zero_adjoints, F, points=POINTS)
     assert torch_result.score == pytest.approx(0.1) == zeros.score, (torch_result.feedback, zeros.feedback)
     assert torch_result.mistakes == ["cannot-follow"], torch_result.feedback
+    assert "making a PyTorch tensor of one of your values" in torch_result.feedback
     assert "not yet right (1 of 10 parts right, score 0.10)" in torch_result.feedback
