@@ -228,7 +228,7 @@ def _traced_run(fn: Callable, point, record: dict) -> None:
             locals_data[key] = value_data(value)
         elif isinstance(key, str) and key not in run.tracer.loop_targets:
             # The items of a list or an array (``vbar[4]`` of ``vbar = np.zeros(9)``): derivatives kept there.
-            for k, item in container_items(value):
+            for k, item in container_items(value)[:_MAX_ITEM_LOCALS]:
                 if _is_numberish(item):
                     locals_data[f"{key}[{k}]"] = value_data(item)
     record["locals"] = locals_data
@@ -236,6 +236,9 @@ def _traced_run(fn: Callable, point, record: dict) -> None:
 
 #: How many of the traced run's returned values are recorded (an exercise returns y and its derivatives).
 _MAX_TRACED_RETURNED = 64
+#: How many items of each list or array are recorded as locals (an exercise's derivatives are a few dozen; a
+#: long list of numbers would only fill the data the grader receives, which is bounded).
+_MAX_ITEM_LOCALS = 64
 
 
 def _is_engine(x) -> bool:
