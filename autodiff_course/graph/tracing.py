@@ -441,7 +441,10 @@ def run_traced(f: Callable, inputs, *, max_operations: int | None = None) -> Tra
 
 
 def engine_outputs(returned) -> list:
-    """The engine values among what a function returned (a value, or a tuple/list of values)."""
+    """The engine values among what a function returned (a value, or a tuple/list of values, or an array of
+    them such as ``np.zeros`` makes while tracing)."""
+    if isinstance(returned, np.ndarray) and returned.dtype == object and returned.ndim == 1:
+        returned = list(returned)
     items = returned if isinstance(returned, (tuple, list)) else [returned]
     return [x for x in items if isinstance(x, (Scalar, Tensor))]
 

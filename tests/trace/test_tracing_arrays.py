@@ -100,3 +100,17 @@ def test_a_function_with_no_code_for_arrays_of_objects_stops_tracing_at_the_stud
 
     with pytest.raises((TraceError, TypeError)):
         run_traced(f, [2.0, 3.0])
+
+
+def test_an_array_of_zeros_returned_is_traced_as_the_values_it_holds():
+    from autodiff_course import trace
+
+    def f(x0, x1):
+        a = np.zeros(2)
+        a[0] = np.sin(x0)
+        a[1] = a[0] * x1
+        return a
+
+    graph = trace(f, 1.0, 2.0)
+    assert [n.name for n in graph.nodes] == ["x0", "x1", "a[0]", "a[1]"], graph
+    assert graph.equation(3) == "a[1] = a[0] * x1"
