@@ -64,11 +64,11 @@ _FLOAT_SHIM = _keep_value(float)
 _NUMPY_SHIM = types.ModuleType("numpy", "numpy, with float64 keeping traced values while tracing")
 _NUMPY_SHIM.__dict__.update({k: v for k, v in vars(np).items() if not k.startswith("__")})
 _NUMPY_SHIM.__dict__["float64"] = _keep_value(np.float64)
-# Arrays the student makes hold traced values (an adjoint stored in ``vbar = np.zeros(9)``), see ``arrays``.
 def _real_type(x):
     return x.converts if isinstance(x, _KeepValue) else x
 
 
+# Arrays the student makes hold traced values (an adjoint stored in ``vbar = np.zeros(9)``), see ``arrays``.
 _ARRAY_MAKERS = {getattr(np, name): maker(getattr(np, name), _real_type) for name in MAKERS}
 _NUMPY_SHIM.__dict__.update({name: _ARRAY_MAKERS[getattr(np, name)] for name in MAKERS})
 
@@ -168,8 +168,9 @@ class Tracer:
         self.max_operations = max_operations
         self.operations = 0  # nodes made by an operation (not inputs or constants)
         self.too_large = False
-        #: Locals that only ever hold loop items (``for j, d in parents``): a value one of them passes over is
-        #: not named after it (the name stands for every item in turn, and the student wrote no line for it).
+        #: The locals a ``for`` loop binds its items to (``for j, d in parents``): a value one of them passes
+        #: over is not named after it (the name stands for every item in turn; no line of the student's makes
+        #: the value under it).
         self.loop_targets = loop_targets(code)
         #: node id -> the items of the student's lists and arrays that hold it when the function returns
         #: (``v[3]``): the names of a value no variable of its own holds (see ``read_final_locals``).
