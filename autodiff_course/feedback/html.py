@@ -8,9 +8,10 @@ from ..notation import fmt, fmt_apart
 from .graph_figure import graph_figure
 
 _COLOURS = {"ok": "#1a7f37", "wrong": "#cf222e", "inherited": "#9a6700", "missing": "#cf222e",
-            "not-credited": "#9a6700"}
+            "not-credited": "#9a6700", "not-judged": "#cf222e"}
 _WORDS = {"ok": "right", "wrong": "wrong", "inherited": "wrong, inherited", "missing": "missing",
-          "not-credited": "not credited, computed on replaced inputs"}
+          "not-credited": "not credited, computed on replaced inputs",
+          "not-judged": "not judged, no credit"}
 _HEAD = {
     "ok": "Passed",
     "failed": "Not yet right",

@@ -12,7 +12,7 @@ _HEADLINE = {
     "unanswered": "not answered yet",
 }
 _MARK = {"ok": "ok", "wrong": "WRONG", "inherited": "wrong (inherited)", "missing": "missing",
-         "not-credited": "not credited (computed on replaced inputs)"}
+         "not-credited": "not credited (computed on replaced inputs)", "not-judged": "not judged (no credit)"}
 
 
 def result_text(result) -> str:
