@@ -317,6 +317,10 @@ def rewrites(ex: Exercise) -> list[Variant]:
     # values or derivatives kept as the items of a list or an array (a tape's values, ``vbar = np.zeros(9)``)
     for style in item_styles(ex):
         out.append(Variant(ex, as_items(ex.source, ex.kind, style)[0], style))
+    # and so with the other styles (``vbar[1] += ...``, ``dv[3] = float(...)``)
+    style = item_styles(ex)[-1]
+    for r in [r for r in out if r.what in ("+=", "float()", "math for np", "list return")]:
+        out.append(Variant(ex, as_items(r.source, ex.kind, style)[0], f"{r.what}, {style}"))
     return out
 
 
