@@ -562,14 +562,14 @@ def judge_function(spec: dict, raw: dict) -> CheckResult:
 
 
 def _by_value_rows(spec: dict, points: list[PointData], why: str) -> list[dict]:
-    """The parts of an answer the checker could follow at no point (``why``): y, judged by value against the
-    reference at every point, and one part for each derivative the exercise asks for (forward: the returned
-    derivative; reverse: an adjoint for each of the reference's intermediate variables; a decomposition: its
-    steps), none of which earns credit. A derivative's value alone cannot tell the chain rule from a
-    numerical method or a library's automatic differentiation (a complex step, ``torch.autograd``), so an
-    answer that cannot be followed is scored as if every derivative were wrong, never above one that can; y
-    keeps its credit (a trace failure never zeroes what can be judged by value), and the row of a derivative
-    says whether its value is right."""
+    """The parts of an answer the checker could follow at no point (``why``). A trace failure never zeroes
+    what can be judged by value against the reference at every point: y, and the derivatives with respect to
+    the inputs (forward: the returned derivative; reverse: the adjoints of the inputs, the first ones after y),
+    each earning its credit when its value is right. What needs the student's graph earns nothing: forward and
+    decomposition, one part for the graph; reverse, the adjoint of each of the reference's intermediate
+    variables. So an answer the checker cannot follow is never scored as a whole (an honest one with an `if`
+    is told how to write it so it can be followed; a complex step or ``torch.autograd`` is named as what it is
+    in ``why``), and its derivatives' rows say that their values alone do not show the chain rule."""
     from .expected import expected_at
 
     atol = tolerances(spec)[1]
@@ -583,31 +583,41 @@ def _by_value_rows(spec: dict, points: list[PointData], why: str) -> list[dict]:
                 return False
         return True
 
+    def by_value(label: str, ok: bool) -> dict:
+        words = ("its value is right at every test point, so it keeps its credit; a value alone does not show "
+                 "the chain rule, so the steps behind it earn none" if ok
+                 else "its value is not right at every test point")
+        return {"part": label, "label": label, "ok": ok, "status": "ok" if ok else "wrong", "code": "cannot-follow",
+                "message": f"judged by its value only (the checker could not follow how your function computes it: "
+                           f"see above); {words}."}
+
     y_ok = right(0, lambda e: (e.y, e.y_scale))
     rows = [{"part": "y", "label": "y", "ok": y_ok, "status": "ok" if y_ok else "wrong"}]
-    not_followed = "not judged: the checker could not follow how your function computes it (see above)"
+    args = list(spec.get("args") or [])
+    graph_row = {"part": "trace", "label": "traced graph", "ok": False, "status": "wrong", "code": "cannot-follow",
+                 "message": why}
     if spec.get("kind") == "forward":
-        args = list(spec.get("args") or [])
         wrt = spec.get("wrt", 0)
         k = args.index(wrt) if isinstance(wrt, str) and wrt in args else int(wrt) if not isinstance(wrt, str) else 0
-        label = f"dy/d{args[k] if k < len(args) else 'x'}"
-        value_right = right(1, lambda e: (e.grad[k], e.grad_scale[k]) if e.grad is not None else (None, 0.0))
-        value = ("its value is right at every test point, but a value alone does not show the chain rule"
-                 if value_right else "and its value is not right either")
-        rows.append({"part": label, "label": label, "ok": False, "status": "not-judged", "code": "cannot-follow",
-                     "message": f"{not_followed}; {value}, so it earns no credit."})
-        return rows
+        ok = right(1, lambda e: (e.grad[k], e.grad_scale[k]) if e.grad is not None else (None, 0.0))
+        return [*rows, by_value(f"dy/d{args[k] if k < len(args) else 'x'}", ok), graph_row]
     if spec.get("kind") != "reverse":
         # A decomposition's steps are what the checker follows: none can be read.
-        rows.append({"part": "trace", "label": "traced graph", "ok": False, "status": "wrong",
-                     "code": "cannot-follow", "message": why})
-        return rows
+        return [*rows, graph_row]
     graph = exps[0].graph
-    count = sum(1 for n in graph.nodes if n.op != "const") if graph is not None else 1
-    for i in range(count):
-        rows.append({"part": f"adjoint {i + 1}", "label": f"value {i + 2} you return (an adjoint)", "ok": False,
-                     "status": "not-judged", "code": "cannot-follow",
-                     "message": f"{not_followed}, so it earns no credit, whatever its value."})
+    nodes = [n for n in graph.nodes if n.op != "const"] if graph is not None else []
+    inputs = set(graph.inputs) if graph is not None else set()
+    for at, n in enumerate(nodes, start=1):
+        if n.id in inputs:
+            k = list(graph.inputs).index(n.id)
+            name = args[k] if k < len(args) else f"x{k}"
+            ok = right(at, lambda e, k=k: (e.grad[k], e.grad_scale[k]) if e.grad is not None else (None, 0.0))
+            rows.append(by_value(f"dy/d{name} (value {at + 1} you return)", ok))
+        else:
+            rows.append({"part": f"adjoint {at}", "label": f"value {at + 1} you return (an adjoint)", "ok": False,
+                         "status": "not-judged", "code": "cannot-follow",
+                         "message": "not judged: the adjoint of an intermediate variable is judged on your graph, "
+                                    "which the checker could not follow (see above), so it earns no credit."})
     return rows
 
 

@@ -236,12 +236,10 @@ def test_a_reading_that_fits_one_point_by_coincidence_is_told_apart_at_the_other
 
 
 def test_a_trace_failure_never_zeroes_what_can_be_judged_by_value():
-    # y keeps its credit by value; the derivative, whose computation the checker could not follow, is said to
-    # be right by value but earns nothing (a value alone cannot tell the chain rule from a complex step or
-    # torch.autograd: see test_check_tapes). Before: 2/3, with the derivative credited.
+    # y and the derivative keep their credit by value; the graph they should come from earns none, so an answer
+    # the checker cannot follow never passes, and its words name the line it could not follow.
     result = check_forward(A.forward_with_a_python_if, A.Y, points=A.POINTS)
-    rows = {r["part"]: r["ok"] for r in result.rows}
-    assert rows == {"y": True, "dy/dx0": False}, result.feedback
-    assert result.score == pytest.approx(1 / 2) and "`if x0 > -100:`" in result.feedback
-    derivative = next(r for r in result.rows if r["part"] == "dy/dx0")
-    assert derivative["status"] == "not-judged" and "its value is right at every test point" in derivative["message"]
+    rows = {r["part"]: r for r in result.rows}
+    assert {k: r["ok"] for k, r in rows.items()} == {"y": True, "dy/dx0": True, "trace": False}, result.feedback
+    assert result.score == pytest.approx(2 / 3) and "`if x0 > -100:`" in result.feedback
+    assert "judged by its value only" in rows["dy/dx0"]["message"]
