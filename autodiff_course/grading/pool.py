@@ -185,6 +185,7 @@ class _Worker:
         self.proc: subprocess.Popen | None = None
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=60)
         self.tmp_dir: str | None = None
+        self.stage_dir: str | None = None
         self.warnings: list[str] = []
 
     @property
@@ -211,13 +212,26 @@ class _Worker:
             argv += ["--preload", m]
         pass_fds: tuple[int, ...] = ()
         if pool.mode == "bwrap":
-            env["HOME"] = "/tmp"
+            # Inside, every folder is a neutral one (/opt/...): the interpreter, its path, the environment,
+            # module files and tracebacks name no folder of this machine (see sandbox.SandboxLayout).
+            layout = sandbox.neutral_layout(pool.python_path)
+            env.update(layout.env, HOME="/tmp", PYTHONPATH=layout.package_parent)
+            argv[0] = layout.executable
+            paths = [a for p in layout.python_path for a in ("--python-path", p)]
             argv += ["--tmp-dir", "/tmp"]
+            # As root, the folders are overlay mounts, so that the mount table does not name them either.
+            self.stage_dir = tempfile.mkdtemp(prefix="autodiff-stage-") if os.geteuid() == 0 else None
             # In the worker's environment only, not in bwrap's (pid 1 of the sandbox).
-            cmd = sandbox.bwrap_command(argv, env={**env, WORKER_PATHS_ENV: json.dumps(paths)},
-                                        python_path=pool.python_path, tmp_bytes=pool.limits.disk_mb * 1024 * 1024)
+            cmd, data_fds = sandbox.bwrap_command(argv, env={**env, WORKER_PATHS_ENV: json.dumps(paths)},
+                                                  layout=layout, stage=self.stage_dir,
+                                                  tmp_bytes=pool.limits.disk_mb * 1024 * 1024)
             cmd, args_fd = sandbox.args_through_fd(cmd)
-            pass_fds, cwd = (args_fd,), "/"
+            pass_fds = (args_fd, *data_fds)
+            if self.stage_dir:
+                cmd, spec_fd = sandbox.overlay_launch(cmd, layout, self.stage_dir)
+                pass_fds += (spec_fd,)
+            # bwrap's own environment names nothing: its processes' environments are set by its options.
+            env, cwd = {"PATH": env["PATH"], "LANG": "C.UTF-8"}, "/"
         else:
             self.tmp_dir = tempfile.mkdtemp(prefix=f"autodiff-grading-{self.slot}-")
             os.chmod(self.tmp_dir, 0o711)
@@ -308,6 +322,9 @@ class _Worker:
         if self.tmp_dir:
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
             self.tmp_dir = None
+        if self.stage_dir:  # empty here: its mounts lived in the launcher's namespace, gone with bwrap
+            shutil.rmtree(self.stage_dir, ignore_errors=True)
+            self.stage_dir = None
         self.proc = None
 
 

@@ -31,13 +31,18 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import dataclasses
 import errno
 import fcntl
+import importlib.util
+import json
 import os
 import shutil
 import signal
+import site
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import warnings
@@ -48,7 +53,10 @@ __all__ = [
     "SandboxWarning",
     "bwrap_available",
     "resolve_sandbox",
+    "SandboxLayout",
+    "neutral_layout",
     "bwrap_command",
+    "overlay_launch",
     "args_through_fd",
     "default_hidden_paths",
     "claim_uid",
@@ -378,54 +386,242 @@ def _covered(path: Path, roots: list[Path]) -> bool:
     return any(path == r or r in path.parents for r in roots)
 
 
-def bwrap_command(worker_argv: list[str], *, env: dict[str, str], python_path: list[str] = (),
-                  tmp_bytes: int | None = None) -> list[str]:
-    """The bwrap argv that runs `worker_argv` in the worker sandbox described in the module docstring.
+#: Where the sandbox shows the folders it needs, whatever their folders on the host: the Python installation,
+#: the environment's site-packages (at their place relative to the environment), the package (below
+#: ``NEUTRAL_COURSE``) and each extra ``python_path`` folder (``NEUTRAL_PATH`` + its position).
+NEUTRAL_PYTHON = "/opt/python"
+NEUTRAL_VENV = "/opt/venv"
+NEUTRAL_COURSE = "/opt/course"
+NEUTRAL_PATH = "/opt/path"
 
-    `env` replaces the environment entirely; `python_path` directories are bound read-only at the same path.
+
+def _system_dirs() -> tuple[list[Path], list[tuple[str, str]]]:
+    """The system folders bound at their own place (/usr, ...), and the top-level symlinks to recreate."""
+    ro: list[Path] = [Path("/usr")]
+    links: list[tuple[str, str]] = []
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        p = Path(top)
+        if p.is_symlink():
+            links.append((top, os.readlink(p)))
+        elif p.is_dir():
+            ro.append(p)
+    return ro, links
+
+
+@dataclasses.dataclass(frozen=True)
+class SandboxLayout:
+    """What the bwrap sandbox shows of the host, and where.
+
+    Every host folder it needs is bound read-only at a neutral place (`folders`: host folder, sandbox folder),
+    so that ``sys.path``, module files, tracebacks, the interpreter's path and the environment name no folder
+    of the grader's host. `files` are made up for the sandbox (sandbox path, content): the environment's
+    ``pyvenv.cfg`` naming the neutral interpreter, and the interpreter's build configuration (``sysconfig``)
+    with its installation folder renamed. `blanks` are files of the bound folders shown empty because they name
+    host folders (an editable install's finder and ``.pth``, a ``direct_url.json`` of a local install).
+    `symlinks` (sandbox path, target) make the environment's interpreter. `executable` starts the worker;
+    `package_parent` goes on its ``PYTHONPATH``; `python_path` are the sandbox folders of the extra
+    ``python_path`` folders, in order; `env` is what else the interpreter needs (where its shared library is).
+    """
+
+    folders: tuple[tuple[str, str], ...]
+    files: tuple[tuple[str, bytes], ...]
+    blanks: tuple[str, ...]
+    symlinks: tuple[tuple[str, str], ...]
+    executable: str
+    package_parent: str
+    python_path: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+
+    def inside(self, host_path: str | Path) -> str:
+        """Where the sandbox sees `host_path` (a path of the system folders stays where it is)."""
+        return _inside(self.folders, host_path)
+
+
+def _inside(folders, host_path) -> str:
+    p = Path(host_path)
+    for host, target in sorted(folders, key=lambda f: len(f[0]), reverse=True):
+        if p == Path(host) or Path(host) in p.parents:
+            return str(Path(target) / p.relative_to(host))
+    return str(p)
+
+
+def _names_host_folder(path: Path) -> bool:
+    """Whether a file of site-packages names a host folder where the sandbox shows none (read at most 1 MB)."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read(1 << 20).decode("utf-8", "replace")
+    except OSError:
+        return False
+    if path.name.startswith("__editable__"):
+        return True
+    if path.name == "direct_url.json":
+        return '"file:' in text
+    # A .pth line that is a path (not an import) names a host folder; an import line may name one too.
+    return any(line.startswith("/") or ("/" in line and "__editable__" in line) for line in text.splitlines())
+
+
+def _blanks_of_site(site_dir: Path) -> list[Path]:
+    found = []
+    try:
+        entries = sorted(site_dir.iterdir())
+    except OSError:
+        return found
+    for entry in entries:
+        if entry.is_file() and (entry.suffix == ".pth" or entry.name.startswith("__editable__")):
+            candidate = entry
+        elif entry.suffix == ".dist-info" and (entry / "direct_url.json").is_file():
+            candidate = entry / "direct_url.json"
+        else:
+            continue
+        if _names_host_folder(candidate):
+            found.append(candidate)
+    return found
+
+
+def neutral_layout(python_path=()) -> SandboxLayout:
+    """The `SandboxLayout` of this interpreter, its environment, the package and `python_path` (host folders).
+
+    A Python installation below the system folders (/usr) stays where it is: the sandbox binds those at their
+    own place, and their names are the same on every machine."""
+    system, _links = _system_dirs()
+    folders: list[tuple[str, str]] = []
+
+    def place(host: Path, target: str) -> None:
+        if not _covered(host, system) and not any(Path(h) == host for h, _ in folders):
+            folders.append((str(host), target))
+
+    base = Path(sys.base_prefix).resolve()
+    place(base, NEUTRAL_PYTHON)
+    base_exec = Path(sys.base_exec_prefix).resolve()
+    if not _covered(base_exec, [base]):
+        place(base_exec, NEUTRAL_PYTHON + "-exec")
+    real_exe = Path(sys.executable).resolve()
+    if not _covered(real_exe, [base, base_exec, *system]):
+        place(real_exe.parent.parent, NEUTRAL_PYTHON + "-bin")
+    files: list[tuple[str, bytes]] = []
+    blanks: list[str] = []
+    symlinks: list[tuple[str, str]] = []
+    venv = Path(sys.prefix).resolve()
+    executable = _inside(folders, real_exe)
+    if venv != base:
+        for site_dir in sorted({Path(p).resolve() for p in site.getsitepackages()}):
+            if _covered(site_dir, [venv]) and site_dir.is_dir() and not _covered(site_dir, [base]):
+                place(site_dir, str(Path(NEUTRAL_VENV) / site_dir.relative_to(venv)))
+                blanks += [_inside(folders, b) for b in _blanks_of_site(site_dir)]
+        home = _inside(folders, real_exe.parent)
+        cfg = (f"home = {home}\ninclude-system-site-packages = false\n"
+               f"version = {'.'.join(map(str, sys.version_info[:3]))}\n")
+        files.append((f"{NEUTRAL_VENV}/pyvenv.cfg", cfg.encode()))
+        executable = f"{NEUTRAL_VENV}/bin/{Path(sys.executable).name}"
+        for name in sorted({Path(sys.executable).name, "python", "python3"}):
+            symlinks.append((f"{NEUTRAL_VENV}/bin/{name}", _inside(folders, real_exe)))
+    env: list[tuple[str, str]] = []
+    if _inside(folders, base) != str(base):
+        files += _renamed_build_config(base, _inside(folders, base), folders)
+        libdir = sysconfig.get_config_var("LIBDIR")
+        if sysconfig.get_config_var("Py_ENABLE_SHARED") and libdir and _covered(Path(libdir).resolve(), [base]):
+            # The interpreter finds its shared library by an absolute run path: the host's.
+            env.append(("LD_LIBRARY_PATH", _inside(folders, Path(libdir).resolve())))
+    package = _package_dir()
+    folders.append((str(package), f"{NEUTRAL_COURSE}/{package.name}"))
+    extra = []
+    for i, p in enumerate(python_path):
+        host = Path(p).resolve()
+        folders.append((str(host), f"{NEUTRAL_PATH}{i}"))
+        extra.append(f"{NEUTRAL_PATH}{i}")
+    return SandboxLayout(tuple(folders), tuple(files), tuple(blanks), tuple(symlinks), executable,
+                         NEUTRAL_COURSE, tuple(extra), tuple(env))
+
+
+def _renamed_build_config(base: Path, neutral: str, folders) -> list[tuple[str, bytes]]:
+    """The interpreter's build configuration (what ``sysconfig.get_config_vars()`` returns) with its
+    installation folder renamed to `neutral`; [] where it is not a file of `base`."""
+    try:
+        spec = importlib.util.find_spec(sysconfig._get_sysconfigdata_name())
+    except (AttributeError, ImportError, ValueError):
+        return []
+    origin = Path(spec.origin).resolve() if spec and spec.origin else None
+    if origin is None or not origin.is_file() or not _covered(origin, [base]):
+        return []
+    text = origin.read_text(encoding="utf-8", errors="surrogateescape")
+    for name in sorted({str(base), sys.base_prefix, sys.base_exec_prefix}, key=len, reverse=True):
+        text = text.replace(name, neutral)
+    return [(_inside(folders, origin), text.encode("utf-8", "surrogateescape"))]
+
+
+def bwrap_command(worker_argv: list[str], *, env: dict[str, str], layout: SandboxLayout | None = None,
+                  tmp_bytes: int | None = None, stage: str | None = None) -> tuple[list[str], list[int]]:
+    """The bwrap argv that runs `worker_argv` in the worker sandbox described in the module docstring, and
+    the file descriptors it reads (``--ro-bind-data``; pass them to bwrap, then close them).
+
+    `env` replaces the environment entirely. The folders of `layout` (default: `neutral_layout()`) are bound
+    read-only at their neutral places, from their host folder, or from ``stage/<position>`` when `stage` is
+    given (`overlay_launch` mounts them there).
     """
     exe = shutil.which("bwrap")
     if exe is None:
         raise SandboxUnavailable("bubblewrap (bwrap) is not installed")
+    layout = layout or neutral_layout()
     args = [exe, "--die-with-parent", "--new-session", "--unshare-net", "--unshare-pid", "--unshare-ipc",
             "--unshare-uts", "--hostname", "grader", "--cap-drop", "ALL"]
     for cap in _WORKER_CAPS:
         args += ["--cap-add", cap]
-    ro: list[Path] = [Path("/usr")]
-    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
-        p = Path(top)
-        if p.is_symlink():
-            args += ["--symlink", os.readlink(p), top]
-        elif p.is_dir():
-            ro.append(p)
+    system, links = _system_dirs()
+    for top, target in links:
+        args += ["--symlink", target, top]
     # Only the interpreter, the environment and the package itself: a source checkout's course folders next to
     # the package (notebooks/, graders/, ...) are deliberately not bound.
-    for extra in (sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix,
-                  str(Path(sys.executable).resolve().parent.parent), str(_package_dir()), *python_path):
-        p = Path(extra).resolve()
-        if p.exists() and not _covered(p, ro):
-            ro = [r for r in ro if not _covered(r, [p])] + [p]
-    # The private /tmp first: extra python_path directories below /tmp are bound on top of it.
+    binds = [(str(p), str(p)) for p in system]
+    binds += [(f"{stage}/{i}" if stage else host, target) for i, (host, target) in enumerate(layout.folders)]
     if tmp_bytes and _bwrap_has_option("--size"):
         args += ["--size", str(int(tmp_bytes))]
     args += ["--perms", "0755", "--tmpfs", "/tmp"]
     # bwrap creates missing parents of a bind target as 0700, which the unprivileged uid cannot traverse.
+    targets = [Path(t) for _s, t in binds] + [Path(t).parent for t, _l in layout.symlinks]
     parents: list[str] = []
-    for p in ro:
-        for a in reversed(p.parents):
-            if str(a) not in ("/", "/tmp") and str(a) not in parents and not _covered(a, ro):
+    for p in targets:
+        for a in (*reversed(p.parents), p):
+            if str(a) not in ("/", "/tmp") and str(a) not in parents and not _covered(a, [Path(t) for _s, t in binds]):
                 parents.append(str(a))
     for a in parents:
         args += ["--perms", "0755", "--dir", a]
-    for p in ro:
-        args += ["--ro-bind", str(p), str(p)]
+    for source, target in binds:
+        args += ["--ro-bind", source, target]
     for f in ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/fonts"):
         if os.path.exists(f):
             args += ["--ro-bind", f, f]
+    for path, target in layout.symlinks:
+        args += ["--symlink", target, path]
+    fds: list[int] = []
+    for path, content in layout.files:
+        fd = _memfd("sandbox-file", content)
+        fds.append(fd)
+        args += ["--perms", "0644", "--ro-bind-data", str(fd), path]
+    for path in layout.blanks:
+        args += ["--ro-bind", "/dev/null", path]
     args += ["--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp", "--clearenv"]
     for k, v in env.items():
         args += ["--setenv", k, v]
-    return args + ["--", *worker_argv]
+    return args + ["--", *worker_argv], fds
+
+
+def overlay_launch(command: list[str], layout: SandboxLayout, stage: str) -> tuple[list[str], int]:
+    """The argv that runs `command` (a bwrap command built with `stage`) after mounting the folders of
+    `layout` under `stage` as overlays (`autodiff_course.grading.overlay_launcher`: needs root), and the file
+    descriptor of its spec (pass it to the process, close it once started). `stage` must be an empty folder."""
+    fd = _memfd("overlay-spec", json.dumps({"stage": stage, "folders": [h for h, _t in layout.folders]}).encode())
+    launcher = Path(__file__).resolve().parent / "overlay_launcher.py"
+    return [sys.executable, "-I", "-S", str(launcher), str(fd), "--", *command], fd
+
+
+def _memfd(name: str, data: bytes) -> int:
+    """An in-memory file holding `data`, read from its start (not inherited unless passed)."""
+    fd = os.memfd_create(name)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 def args_through_fd(argv: list[str]) -> tuple[list[str], int]:
@@ -436,12 +632,7 @@ def args_through_fd(argv: list[str]) -> tuple[list[str], int]:
     line, its binds name the host's folders (the course checkout, the Python installation). Pass FD to the
     process (``pass_fds``) and close it once bwrap has started."""
     end = argv.index("--")
-    fd = os.memfd_create("bwrap-args")
-    data = b"".join(os.fsencode(a) + b"\0" for a in argv[1:end])
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-    os.lseek(fd, 0, os.SEEK_SET)
+    fd = _memfd("bwrap-args", b"".join(os.fsencode(a) + b"\0" for a in argv[1:end]))
     return [argv[0], "--args", str(fd), *argv[end:]], fd
 
 

@@ -1,0 +1,71 @@
+"""Start bwrap with the sandbox's read-only folders mounted so that its mount table names no host folder.
+
+Run by the pool, as root, as ``python -I -S overlay_launcher.py SPEC_FD -- bwrap ...``
+(`autodiff_course.grading.sandbox.overlay_launch`). It imports nothing of the package: it runs before every
+worker start, and importing the package would load every layer of it.
+
+Why: a bind mount shows, in the fourth field of /proc/self/mountinfo, the folder of its filesystem it was
+taken from, and every process of the sandbox may read that file. The interpreter bound at /opt/python would
+read as taken from the host's Python installation. An overlay mount is a filesystem of its own: its root is
+"/", and its options name its layers by the strings given at mount time, here ``/proc/self/fd/N``. So, in a
+mount namespace of its own, this mounts each folder of the spec as a read-only overlay of itself (with an empty
+second layer: overlayfs wants two lower layers when it has no upper one) under a private tmpfs at the spec's
+``stage``, at ``stage/0``, ``stage/1``, ..., and then becomes bwrap, which binds those. Where overlayfs cannot
+be mounted, a folder is bind-mounted there instead, and a line on stderr says that the mount table of the
+sandbox names it.
+
+SPEC_FD holds JSON: ``{"stage": empty folder, "folders": [host folder, ...]}``.
+"""
+
+import ctypes
+import ctypes.util
+import json
+import os
+import sys
+
+_CLONE_NEWNS = 0x00020000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 2, 4, 4096, 16384, 1 << 18
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def _mount(source, target, fstype, flags, data):
+    if _libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, ctypes.c_ulong(flags),
+                   data.encode() if data else None) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {target}: {os.strerror(err)}")
+
+
+def main(argv):
+    spec_fd, sep, command = int(argv[1]), argv[2], argv[3:]
+    if sep != "--" or not command:
+        sys.exit("usage: overlay_launcher.py SPEC_FD -- COMMAND...")
+    with os.fdopen(spec_fd, "rb") as f:
+        spec = json.loads(f.read())
+    if _libc.unshare(_CLONE_NEWNS) != 0:
+        sys.exit(f"overlay launcher: no mount namespace: {os.strerror(ctypes.get_errno())}")
+    _mount("none", "/", None, _MS_REC | _MS_PRIVATE, None)
+    stage = spec["stage"]
+    _mount("tmpfs", stage, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=700,size=64k")
+    empty = os.path.join(stage, "empty")
+    os.mkdir(empty, 0o755)
+    empty_fd = os.open(empty, os.O_PATH | os.O_DIRECTORY)
+    for i, folder in enumerate(spec["folders"]):
+        target = os.path.join(stage, str(i))
+        os.mkdir(target, 0o755)
+        fd = os.open(folder, os.O_PATH | os.O_DIRECTORY)
+        try:
+            _mount("overlay", target, "overlay", _MS_RDONLY | _MS_NOSUID | _MS_NODEV,
+                   f"lowerdir=/proc/self/fd/{fd}:/proc/self/fd/{empty_fd}")
+        except OSError as exc:
+            print(f"overlay launcher: {exc}; a folder is bind-mounted, and the sandbox's mount table names it",
+                  file=sys.stderr)
+            _mount(folder, target, None, _MS_BIND | _MS_REC, None)
+        finally:
+            os.close(fd)
+    os.close(empty_fd)
+    os.execv(command[0], command)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
