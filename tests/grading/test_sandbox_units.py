@@ -120,18 +120,26 @@ def test_short_traceback_drops_colours_and_length():
     assert len(tb) <= harness.TRACEBACK_LINES and max(map(len, tb)) <= harness.TRACEBACK_LINE_CHARS
 
 
+SYSTEM = ("/usr", "/etc/", "/bin", "/sbin", "/lib")
+
+
 @pytest.mark.skipif(not sandbox.bwrap_available()[0], reason="bubblewrap cannot run here")
 def test_bwrap_view_holds_the_package_but_not_the_course_folders():
-    cmd = sandbox.bwrap_command(["python"], env={"A": "1"}, python_path=[], tmp_bytes=1 << 20)
+    cmd, fds = sandbox.bwrap_command(["python"], env={"A": "1"}, tmp_bytes=1 << 20)
+    for fd in fds:
+        os.close(fd)
     for flag in ("--unshare-net", "--unshare-pid", "--die-with-parent", "--new-session", "--clearenv"):
         assert flag in cmd
-    ro = {cmd[i + 1] for i, a in enumerate(cmd) if a == "--ro-bind"}
+    ro = {cmd[i + 1]: cmd[i + 2] for i, a in enumerate(cmd) if a == "--ro-bind"}
     rw = [cmd[i + 1] for i, a in enumerate(cmd) if a in ("--bind", "--dev-bind")]
     assert rw == []
-    assert str(REPO / "autodiff_course") in ro
+    assert ro[str(REPO / "autodiff_course")] == f"{sandbox.NEUTRAL_COURSE}/autodiff_course"
     for secret in ("notebooks", "graders", "examples", "tests", ""):
         assert str(REPO / secret).rstrip("/") not in ro
     assert not any(p in ("/", str(REPO), str(REPO.parent), str(Path.home())) for p in ro)
+    # Every folder outside the system ones is shown at a neutral place, not at its own.
+    for source, target in ro.items():
+        assert target.startswith("/opt/") or (target == source and source.startswith(SYSTEM)), (source, target)
 
 
 @pytest.mark.skipif(not sandbox.bwrap_available()[0], reason="bubblewrap cannot run here")

@@ -13,11 +13,14 @@ interpreter knows (`sys.prefix`, module files), under bubblewrap and under the f
   feedback page or the graded notebook.
 """
 
+import base64
 import dataclasses
 import json
 import os
+import re
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -25,7 +28,7 @@ import pytest
 from corpus import COLLECTOR, HERE, HOSTILE_INDEX, REPO, TEST_LIMITS, honest_notebook, notebook_to_job, outputs_text
 
 from autodiff_course.grading.pool import WorkerPool
-from autodiff_course.grading.sandbox import bwrap_available
+from autodiff_course.grading.sandbox import NEUTRAL_PYTHON, NEUTRAL_VENV, bwrap_available
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox drops to a separate uid: needs root")
 
@@ -158,3 +161,114 @@ def test_host_folders_read_in_the_sandbox_do_not_reach_the_feedback(mode, tmp_pa
     for text, where in ((page, "feedback page"), (shown, "graded notebook")):
         for folder in forbidden:
             assert folder not in text, (where, folder)
+
+
+# Every place a submission's own interpreter names folders, printed plainly and encoded (base64, reversed,
+# hex, character codes: within the notebook's 1 MB of output) so that a scrub of known folder names in the
+# output cannot catch it; the encoded forms are the worksheet's string answers too, so the feedback page
+# shows them.
+PRINT_EVERYTHING = r'''
+import base64, json, os, sys, sysconfig, traceback
+import numpy, torch, matplotlib, autodiff_course
+def read(path):
+    try:
+        with open(path, 'rb') as f:
+            return f.read().replace(b'\0', b' ').decode('utf-8', 'replace')
+    except OSError as e:
+        return 'refused ' + type(e).__name__
+try:
+    json.loads('{')
+except ValueError:
+    library_traceback = traceback.format_exc()
+seen = {'sys.path': sys.path, 'prefix': [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix],
+        'executable': [sys.executable, getattr(sys, '_base_executable', ''), *sys.orig_argv],
+        'files': [autodiff_course.__file__, numpy.__file__, torch.__file__, matplotlib.__file__, os.__file__,
+                  json.__file__, matplotlib.get_data_path()],
+        'sysconfig': sysconfig.get_paths(),
+        'config': {k: str(v) for k, v in sysconfig.get_config_vars().items() if '/' in str(v)},
+        'environ': dict(os.environ), 'cwd': os.getcwd(), 'traceback': library_traceback,
+        **{p: read(p) for p in ('/proc/self/mountinfo', '/proc/self/cmdline', '/proc/self/environ',
+                                '/proc/1/cmdline', '/proc/1/environ', '/proc/self/maps',
+                                '/opt/venv/pyvenv.cfg')}}
+for key, value in seen.items():
+    text = json.dumps(value)
+    print('PLAIN', key, text)
+    print('B64', base64.b64encode(text.encode()).decode())
+    print('REV', text[::-1])
+    print('HEX', text.encode().hex())
+    print('ORD', [ord(c) for c in text[:3000]])
+everything = json.dumps(seen)
+y_grad_fn = base64.b64encode(everything.encode()).decode()
+z_grad_fn = everything[::-1]
+l_grad_fn = everything.encode().hex()
+raise KeyError(library_traceback[::-1][:2000])
+'''
+
+
+def _readings(text: str) -> list[str]:
+    """`text` as a student could read it back: as it is, reversed, and every run of base64 (from each of its
+    first four characters) or of hex digits in it decoded."""
+    views = [text, text[::-1]]
+    for run in re.findall(r"[A-Za-z0-9+/]{16,}={0,2}", text):
+        for start in range(4):
+            body = run[start:].rstrip("=")
+            body = body[: len(body) // 4 * 4]
+            views.append(base64.b64decode(body).decode("utf-8", "replace"))
+    for run in re.findall(r"[0-9a-f]{16,}", text):
+        for start in range(2):
+            body = run[start:]
+            views.append(bytes.fromhex(body[: len(body) // 2 * 2]).decode("utf-8", "replace"))
+    return views
+
+
+def _leaks(text: str, folders) -> list[tuple[str, str]]:
+    """(folder, how) for every host folder `text` names, plainly or in a form PRINT_EVERYTHING prints."""
+    found = []
+    views = _readings(text)
+    for folder in sorted(folders):
+        if any(folder in view for view in views):
+            found.append((folder, "plain, reversed, base64 or hex"))
+        if ", ".join(str(ord(c)) for c in folder) in text:
+            found.append((folder, "character codes"))
+    return found
+
+
+def _host_folders(tmp_path: Path) -> set[str]:
+    """The folders of the grader's host a student must never see: the environment, the Python installation,
+    this checkout and its parent, the home folder, the folders of this test (the course, submissions and
+    results are below it), and the real temporary folder."""
+    home = str(Path.home())
+    found = _specific([sys.prefix, Path(sys.prefix).resolve(), Path(sys.prefix).resolve().parent, sys.base_prefix,
+                       Path(sys.base_prefix).resolve(), REPO, REPO.parent, tmp_path, tempfile.gettempdir()])
+    # A home at the root (/root) would match unrelated text: the folders in it are what may not show.
+    return found | {home if len(Path(home).parts) > 2 else home + "/"}
+
+
+@pytest.mark.slow
+def test_no_form_of_a_host_folder_reaches_the_student_under_bwrap(tmp_path):
+    if not bwrap_available()[0]:
+        pytest.skip("bubblewrap cannot run here")
+    from autodiff_course.grading.batch import grade
+
+    subs, out = tmp_path / "submitted", tmp_path / "graded"
+    shutil.copytree(REPO / "examples" / "submitted" / "ada" / "worksheet", subs / "zpath" / "worksheet")
+    path = subs / "zpath" / "worksheet" / "worksheet.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    (cell,) = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+               == "grad_fn_names-answer"]
+    cell.source = PRINT_EVERYTHING
+    nbformat.write(nb, path)
+    summary = grade(course=REPO, submissions=subs, out=out, assignments=["worksheet"], jobs=1, progress=False,
+                    sandbox="bwrap", gradebook=tmp_path / "gradebook.db", report_line=lambda line: None)
+    (result,) = summary.results
+    page = (out / "feedback" / "zpath" / "worksheet" / "worksheet.html").read_text()
+    graded = nbformat.read(out / "autograded" / "zpath" / "worksheet" / "worksheet.ipynb", as_version=4)
+    shown = json.dumps([c.get("outputs", []) for c in graded.cells])
+    # The attack ran to its end and printed what it read (the mount table, its own interpreter, ...).
+    assert "KeyError" in shown and "PLAIN /proc/self/mountinfo" in shown and "B64" in shown, shown[:2000]
+    assert "yours" in page
+    folders = _host_folders(tmp_path)
+    assert _leaks(page, folders) == [], "feedback page"
+    assert _leaks(shown, folders) == [], "graded notebook"
+    # What it read names the sandbox's own folders instead.
+    assert f"{NEUTRAL_PYTHON}/lib" in shown and f"{NEUTRAL_VENV}/lib" in shown
