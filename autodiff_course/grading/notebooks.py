@@ -11,6 +11,7 @@ import json
 import os
 import re
 import stat
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,8 +105,12 @@ def _open_dir(dir_fd: int | None, path: str | Path) -> int:
     return os.open(path, flags, dir_fd=dir_fd) if dir_fd is not None else os.open(path, flags)
 
 
+#: How long reading one file of a submission may take before it is refused.
+READ_SECONDS = 20.0
+
+
 def read_untrusted(dir_fd: int | None, name: str | Path, max_bytes: int, shown: str | Path | None = None,
-                   links: dict[tuple[int, int], int] | None = None) -> bytes:
+                   links: dict[tuple[int, int], int] | None = None, *, seconds: float = READ_SECONDS) -> bytes:
     """The bytes of `name` (relative to `dir_fd`, or a path), read as untrusted data.
 
     First opened with O_PATH and O_NOFOLLOW, which opens nothing (no device driver's open, no FIFO's, not
@@ -113,9 +118,30 @@ def read_untrusted(dir_fd: int | None, name: str | Path, max_bytes: int, shown: 
     `max_bytes` with a single name (a hard link could reach a file outside the submission), or with no more
     names than `links` allows for its (device, inode): the names of it found inside the same submission.
     Only then is that same file opened for reading (through ``/proc/self/fd``, so nothing can be swapped in
-    between; O_NONBLOCK and O_NOCTTY besides) and checked again. Raises UntrustedFileError naming `shown`
+    between; O_NONBLOCK and O_NOCTTY besides) and checked again. The whole read has a deadline of `seconds`
+    (a file on a stalled filesystem, say a FUSE mount, would block it for ever): past it the file is
+    refused, and the thread left blocked in it is abandoned. Raises UntrustedFileError naming `shown`
     (default `name`)."""
     shown = shown if shown is not None else name
+    box: list = []
+
+    def read() -> None:
+        try:
+            box.append(_read_untrusted(dir_fd, name, max_bytes, shown, links))
+        except BaseException as exc:  # handed to the caller below
+            box.append(exc)
+
+    reader = threading.Thread(target=read, name="read-untrusted", daemon=True)
+    reader.start()
+    reader.join(seconds)
+    if not box:
+        raise UntrustedFileError(f"{shown}: not read within {seconds:g} s (a stalled filesystem?); refused")
+    if isinstance(box[0], BaseException):
+        raise box[0]
+    return box[0]
+
+
+def _read_untrusted(dir_fd, name, max_bytes, shown, links) -> bytes:
     try:
         path_fd = _open_untrusted(dir_fd, name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:

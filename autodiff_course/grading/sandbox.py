@@ -9,7 +9,10 @@ Two sandbox modes, chosen by `resolve_sandbox`:
     pid, ipc and uts namespaces (``--unshare-net --unshare-pid --die-with-parent --new-session``). Course
     folders (source notebooks, grader configs, gradebook, other students' files) are simply not in the view.
     bwrap reads its arguments from a file descriptor (``--args FD``), so its command line, which every
-    process of the sandbox can read as /proc/1/cmdline, names none of the bound folders.
+    process of the sandbox can read as /proc/1/cmdline, names none of the bound folders. Those folders are
+    bound at neutral places (`SandboxLayout`: ``/opt/python``, ``/opt/venv``, ``/opt/course``, ...) and the
+    worker starts from there, so that nothing the submission's interpreter reports names a host folder; as
+    root they are overlay mounts (`overlay_launch`), so that the mount table does not name them either.
 
 ``"none"`` (fallback where bwrap is missing or cannot run)
     The worker runs directly. When it runs as root it still tries, once, ``unshare(CLONE_NEWNET)`` (no
@@ -421,6 +424,9 @@ class SandboxLayout:
     `symlinks` (sandbox path, target) make the environment's interpreter. `executable` starts the worker;
     `package_parent` goes on its ``PYTHONPATH``; `python_path` are the sandbox folders of the extra
     ``python_path`` folders, in order; `env` is what else the interpreter needs (where its shared library is).
+
+    Not renamed: what binary files hold (a ``.pyc`` names the folder it was compiled in, the interpreter its
+    run path); a submission reading those finds the host folders (see the README).
     """
 
     folders: tuple[tuple[str, str], ...]
@@ -518,6 +524,7 @@ def neutral_layout(python_path=()) -> SandboxLayout:
     env: list[tuple[str, str]] = []
     if _inside(folders, base) != str(base):
         files += _renamed_build_config(base, _inside(folders, base), folders)
+        blanks += [_inside(folders, f) for f in _texts_naming(_build_dirs(base), base)]
         libdir = sysconfig.get_config_var("LIBDIR")
         if sysconfig.get_config_var("Py_ENABLE_SHARED") and libdir and _covered(Path(libdir).resolve(), [base]):
             # The interpreter finds its shared library by an absolute run path: the host's.
@@ -531,6 +538,34 @@ def neutral_layout(python_path=()) -> SandboxLayout:
         extra.append(f"{NEUTRAL_PATH}{i}")
     return SandboxLayout(tuple(folders), tuple(files), tuple(blanks), tuple(symlinks), executable,
                          NEUTRAL_COURSE, tuple(extra), tuple(env))
+
+
+def _build_dirs(base: Path) -> list[Path]:
+    """The folders of a Python installation whose text files name its folder: its scripts (their ``#!``
+    lines), its pkg-config files, its build configuration (``Makefile``, ``python-config.py``)."""
+    lib = base / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    return [base / "bin", base / "lib" / "pkgconfig", *sorted(lib.glob("config-*"))]
+
+
+def _texts_naming(dirs: list[Path], folder: Path) -> list[Path]:
+    """The text files directly in `dirs` (not symbolic links, at most 4 MB) whose content names `folder`."""
+    name = os.fsencode(str(folder))
+    found = []
+    for d in dirs:
+        try:
+            entries = sorted(d.iterdir())
+        except OSError:
+            continue
+        for f in entries:
+            try:
+                if f.is_symlink() or not f.is_file() or f.stat().st_size > 4 << 20:
+                    continue
+                data = f.read_bytes()
+            except OSError:
+                continue
+            if b"\0" not in data[:8192] and name in data:
+                found.append(f)
+    return found
 
 
 def _renamed_build_config(base: Path, neutral: str, folders) -> list[tuple[str, bytes]]:
