@@ -245,6 +245,9 @@ class _Worker:
             self.proc = pool._spawner.popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                             stderr=subprocess.PIPE, env=env, cwd=cwd, start_new_session=True,
                                             close_fds=True, pass_fds=pass_fds)
+        except BaseException:
+            self._remove_stage()
+            raise
         finally:
             for fd in pass_fds:
                 os.close(fd)
@@ -322,10 +325,13 @@ class _Worker:
         if self.tmp_dir:
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
             self.tmp_dir = None
+        self._remove_stage()
+        self.proc = None
+
+    def _remove_stage(self) -> None:
         if self.stage_dir:  # empty here: its mounts lived in the launcher's namespace, gone with bwrap
             shutil.rmtree(self.stage_dir, ignore_errors=True)
             self.stage_dir = None
-        self.proc = None
 
 
 class WorkerPool:
