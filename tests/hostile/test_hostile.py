@@ -32,7 +32,7 @@ from corpus import (
 
 import autodiff_course
 from autodiff_course.grading.pool import WorkerPool
-from autodiff_course.grading.sandbox import bwrap_available, processes_of_uid
+from autodiff_course.grading.sandbox import NEUTRAL_COURSE, bwrap_available, processes_of_uid
 from autodiff_course.grading.wire import canonical_size
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox drops to a separate uid: needs root")
@@ -215,7 +215,10 @@ def test_shadowing_files_do_not_replace_the_package(pool):
     attack = next(a for a in ATTACKS if a.name == "shadow_package")
     run = pool.run(notebook_to_job(honest_notebook(attack.source), "shadow", attack.files))
     text = outputs_text(next(c for c in run["cells"] if c["index"] == HOSTILE_INDEX))
-    assert text.split()[1] == str(Path(autodiff_course.__file__).resolve())
+    # The package's own file: under bwrap at its neutral place, without it where it is on the host.
+    own = Path(autodiff_course.__file__).resolve()
+    expected = f"{NEUTRAL_COURSE}/{own.parent.name}/{own.name}" if pool.mode == "bwrap" else str(own)
+    assert text.split()[1] == expected
 
 
 def test_segfault_reports_the_python_traceback_of_the_cell(pool):
