@@ -142,6 +142,27 @@ def test_bwrap_view_holds_the_package_but_not_the_course_folders():
         assert target.startswith("/opt/") or (target == source and source.startswith(SYSTEM)), (source, target)
 
 
+def test_neutral_layout_names_no_host_folder_in_what_it_makes_up(tmp_path):
+    extra = tmp_path / "collector-folder"
+    extra.mkdir()
+    layout = sandbox.neutral_layout([extra])
+    host = {p for p in (sys.prefix, sys.base_prefix, str(Path(sys.base_prefix).resolve()), str(REPO), str(extra))
+            if not p.startswith("/usr")}
+    assert all(target.startswith("/opt/") for _host, target in layout.folders), layout.folders
+    assert layout.inside(extra / "m.py") == f"{layout.python_path[0]}/m.py"
+    assert layout.inside(REPO / "autodiff_course" / "x.py") == f"{sandbox.NEUTRAL_COURSE}/autodiff_course/x.py"
+    made_up = [layout.executable, layout.package_parent, *layout.python_path, *layout.blanks,
+               *(v for _k, v in layout.env), *(p for p, _c in layout.files),
+               *(t for pair in layout.symlinks for t in pair)]
+    contents = [c.decode("utf-8", "surrogateescape") for _p, c in layout.files]
+    for text in made_up + contents:
+        for folder in host:
+            assert folder not in text, (folder, text[:200])
+    if sys.prefix != sys.base_prefix:  # a virtual environment: its interpreter and pyvenv.cfg are made up
+        cfg = dict(layout.files)[f"{sandbox.NEUTRAL_VENV}/pyvenv.cfg"].decode()
+        assert "home = " in cfg and layout.executable.startswith(f"{sandbox.NEUTRAL_VENV}/bin/")
+
+
 @pytest.mark.skipif(not sandbox.bwrap_available()[0], reason="bubblewrap cannot run here")
 def test_resolve_sandbox_prefers_bwrap_where_it_runs():
     assert sandbox.resolve_sandbox("auto") == ("bwrap", [])
