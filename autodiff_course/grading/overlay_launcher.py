@@ -9,12 +9,12 @@ taken from, and every process of the sandbox may read that file. The interpreter
 read as taken from the host's Python installation. An overlay mount is a filesystem of its own: its root is
 "/", and its options name its layers by the strings given at mount time, here ``/proc/self/fd/N``. So, in a
 mount namespace of its own, this mounts each folder of the spec as a read-only overlay of itself (with an empty
-second layer: overlayfs wants two lower layers when it has no upper one) under a private tmpfs at the spec's
-``stage``, at ``stage/0``, ``stage/1``, ..., and then becomes bwrap, which binds those. Where overlayfs cannot
-be mounted, a folder is bind-mounted there instead, and a line on stderr says that the mount table of the
-sandbox names it.
+second layer: overlayfs wants two lower layers when it has no upper one) at ``stage/0``, ``stage/1``, ...
+in a private tmpfs over ``cover`` (a folder of the host that bwrap does not read from: /tmp), and then
+becomes bwrap, which binds those. Where overlayfs cannot be mounted, a folder is bind-mounted there instead,
+and a line on stderr says that the mount table of the sandbox names it.
 
-SPEC_FD holds JSON: ``{"stage": empty folder, "folders": [host folder, ...]}``.
+SPEC_FD holds JSON: ``{"cover": folder, "stage": folder below it, "folders": [host folder, ...]}``.
 """
 
 import ctypes
@@ -45,22 +45,25 @@ def main(argv):
     if _libc.unshare(_CLONE_NEWNS) != 0:
         sys.exit(f"overlay launcher: no mount namespace: {os.strerror(ctypes.get_errno())}")
     _mount("none", "/", None, _MS_REC | _MS_PRIVATE, None)
+    # Every folder is opened before its path can be covered: the mounts below name it by descriptor only.
+    fds = [os.open(folder, os.O_PATH | os.O_DIRECTORY) for folder in spec["folders"]]
+    # A tmpfs over `cover` (in this namespace only) holds the stage: nothing is left on the host to remove.
+    _mount("tmpfs", spec["cover"], "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=700,size=64k")
     stage = spec["stage"]
-    _mount("tmpfs", stage, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=700,size=64k")
+    os.makedirs(stage, 0o755)
     empty = os.path.join(stage, "empty")
     os.mkdir(empty, 0o755)
     empty_fd = os.open(empty, os.O_PATH | os.O_DIRECTORY)
-    for i, folder in enumerate(spec["folders"]):
+    for i, fd in enumerate(fds):
         target = os.path.join(stage, str(i))
         os.mkdir(target, 0o755)
-        fd = os.open(folder, os.O_PATH | os.O_DIRECTORY)
         try:
             _mount("overlay", target, "overlay", _MS_RDONLY | _MS_NOSUID | _MS_NODEV,
                    f"lowerdir=/proc/self/fd/{fd}:/proc/self/fd/{empty_fd}")
         except OSError as exc:
             print(f"overlay launcher: {exc}; a folder is bind-mounted, and the sandbox's mount table names it",
                   file=sys.stderr)
-            _mount(folder, target, None, _MS_BIND | _MS_REC, None)
+            _mount(f"/proc/self/fd/{fd}", target, None, _MS_BIND | _MS_REC, None)
         finally:
             os.close(fd)
     os.close(empty_fd)

@@ -185,7 +185,6 @@ class _Worker:
         self.proc: subprocess.Popen | None = None
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=60)
         self.tmp_dir: str | None = None
-        self.stage_dir: str | None = None
         self.warnings: list[str] = []
 
     @property
@@ -220,15 +219,15 @@ class _Worker:
             paths = [a for p in layout.python_path for a in ("--python-path", p)]
             argv += ["--tmp-dir", "/tmp"]
             # As root, the folders are overlay mounts, so that the mount table does not name them either.
-            self.stage_dir = tempfile.mkdtemp(prefix="autodiff-stage-") if os.geteuid() == 0 else None
+            overlays = os.geteuid() == 0
             # In the worker's environment only, not in bwrap's (pid 1 of the sandbox).
             cmd, data_fds = sandbox.bwrap_command(argv, env={**env, WORKER_PATHS_ENV: json.dumps(paths)},
-                                                  layout=layout, stage=self.stage_dir,
+                                                  layout=layout, stage=sandbox.OVERLAY_STAGE if overlays else None,
                                                   tmp_bytes=pool.limits.disk_mb * 1024 * 1024)
             cmd, args_fd = sandbox.args_through_fd(cmd)
             pass_fds = (args_fd, *data_fds)
-            if self.stage_dir:
-                cmd, spec_fd = sandbox.overlay_launch(cmd, layout, self.stage_dir)
+            if overlays:
+                cmd, spec_fd = sandbox.overlay_launch(cmd, layout)
                 pass_fds += (spec_fd,)
             # bwrap's own environment names nothing: its processes' environments are set by its options.
             env, cwd = {"PATH": env["PATH"], "LANG": "C.UTF-8"}, "/"
@@ -245,9 +244,6 @@ class _Worker:
             self.proc = pool._spawner.popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                             stderr=subprocess.PIPE, env=env, cwd=cwd, start_new_session=True,
                                             close_fds=True, pass_fds=pass_fds)
-        except BaseException:
-            self._remove_stage()
-            raise
         finally:
             for fd in pass_fds:
                 os.close(fd)
@@ -325,13 +321,7 @@ class _Worker:
         if self.tmp_dir:
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
             self.tmp_dir = None
-        self._remove_stage()
         self.proc = None
-
-    def _remove_stage(self) -> None:
-        if self.stage_dir:  # empty here: its mounts lived in the launcher's namespace, gone with bwrap
-            shutil.rmtree(self.stage_dir, ignore_errors=True)
-            self.stage_dir = None
 
 
 class WorkerPool:

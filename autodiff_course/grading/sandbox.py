@@ -60,6 +60,7 @@ __all__ = [
     "neutral_layout",
     "bwrap_command",
     "overlay_launch",
+    "OVERLAY_STAGE",
     "args_through_fd",
     "default_hidden_paths",
     "claim_uid",
@@ -640,11 +641,17 @@ def bwrap_command(worker_argv: list[str], *, env: dict[str, str], layout: Sandbo
     return args + ["--", *worker_argv], fds
 
 
-def overlay_launch(command: list[str], layout: SandboxLayout, stage: str) -> tuple[list[str], int]:
-    """The argv that runs `command` (a bwrap command built with `stage`) after mounting the folders of
-    `layout` under `stage` as overlays (`autodiff_course.grading.overlay_launcher`: needs root), and the file
-    descriptor of its spec (pass it to the process, close it once started). `stage` must be an empty folder."""
-    fd = _memfd("overlay-spec", json.dumps({"stage": stage, "folders": [h for h, _t in layout.folders]}).encode())
+#: Where `overlay_launch` mounts the folders, in a tmpfs of its own mount namespace over /tmp (the host's /tmp
+#: is not read by bwrap: its binds come from the system folders, /etc, /dev and this stage).
+OVERLAY_STAGE = "/tmp/autodiff-course-stage"
+
+
+def overlay_launch(command: list[str], layout: SandboxLayout) -> tuple[list[str], int]:
+    """The argv that runs `command` (a bwrap command built with ``stage=OVERLAY_STAGE``) after mounting the
+    folders of `layout` there as overlays (`autodiff_course.grading.overlay_launcher`: needs root), and the
+    file descriptor of its spec (pass it to the process, close it once started)."""
+    spec = {"cover": "/tmp", "stage": OVERLAY_STAGE, "folders": [h for h, _t in layout.folders]}
+    fd = _memfd("overlay-spec", json.dumps(spec).encode())
     launcher = Path(__file__).resolve().parent / "overlay_launcher.py"
     return [sys.executable, "-I", "-S", str(launcher), str(fd), "--", *command], fd
 
