@@ -14,13 +14,20 @@ in a private tmpfs over ``cover`` (a folder of the host that bwrap does not read
 becomes bwrap, which binds those. Where overlayfs cannot be mounted, a folder is bind-mounted there instead,
 and a line on stderr says that the mount table of the sandbox names it.
 
-SPEC_FD holds JSON: ``{"cover": folder, "stage": folder below it, "folders": [host folder, ...]}``.
+Each folder is mounted twice: at ``stage/<i>`` with a layer above it that hides the paths of its ``hide``
+list (whiteouts: its ``__pycache__`` folders, whose compiled files name the folder they were compiled in), and
+whole at ``stage/c<i>``, which bwrap binds below a folder only root may enter (the warm worker loads its
+compiled modules from there; the submission cannot read them).
+
+SPEC_FD holds JSON: ``{"cover": folder, "stage": folder below it, "folders": [host folder, ...],
+"hide": [[path relative to its folder, ...] for each folder]}``.
 """
 
 import ctypes
 import ctypes.util
 import json
 import os
+import stat
 import sys
 
 _CLONE_NEWNS = 0x00020000
@@ -36,6 +43,19 @@ def _mount(source, target, fstype, flags, data):
         raise OSError(err, f"mount {target}: {os.strerror(err)}")
 
 
+def _overlay(fd, other_fd, target, above=False):
+    """A read-only overlay of the folder `fd` at `target`, with the layer `other_fd` above it or below."""
+    os.mkdir(target, 0o755)
+    layers = (other_fd, fd) if above else (fd, other_fd)
+    try:
+        _mount("overlay", target, "overlay", _MS_RDONLY | _MS_NOSUID | _MS_NODEV,
+               "lowerdir=" + ":".join(f"/proc/self/fd/{n}" for n in layers))
+    except OSError as exc:
+        print(f"overlay launcher: {exc}; a folder is bind-mounted, and the sandbox's mount table names it",
+              file=sys.stderr)
+        _mount(f"/proc/self/fd/{fd}", target, None, _MS_BIND | _MS_REC, None)
+
+
 def main(argv):
     spec_fd, sep, command = int(argv[1]), argv[2], argv[3:]
     if sep != "--" or not command:
@@ -48,24 +68,25 @@ def main(argv):
     # Every folder is opened before its path can be covered: the mounts below name it by descriptor only.
     fds = [os.open(folder, os.O_PATH | os.O_DIRECTORY) for folder in spec["folders"]]
     # A tmpfs over `cover` (in this namespace only) holds the stage: nothing is left on the host to remove.
-    _mount("tmpfs", spec["cover"], "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=700,size=64k")
+    _mount("tmpfs", spec["cover"], "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=700,size=16m")
     stage = spec["stage"]
     os.makedirs(stage, 0o755)
     empty = os.path.join(stage, "empty")
     os.mkdir(empty, 0o755)
     empty_fd = os.open(empty, os.O_PATH | os.O_DIRECTORY)
-    for i, fd in enumerate(fds):
-        target = os.path.join(stage, str(i))
-        os.mkdir(target, 0o755)
-        try:
-            _mount("overlay", target, "overlay", _MS_RDONLY | _MS_NOSUID | _MS_NODEV,
-                   f"lowerdir=/proc/self/fd/{fd}:/proc/self/fd/{empty_fd}")
-        except OSError as exc:
-            print(f"overlay launcher: {exc}; a folder is bind-mounted, and the sandbox's mount table names it",
-                  file=sys.stderr)
-            _mount(f"/proc/self/fd/{fd}", target, None, _MS_BIND | _MS_REC, None)
-        finally:
-            os.close(fd)
+    for i, (fd, hide) in enumerate(zip(fds, spec["hide"])):
+        # The compiled view (every file, their __pycache__ included) at stage/c<i>; the shown one at stage/<i>,
+        # where a layer above the folder holds a whiteout for each path of `hide`.
+        _overlay(fd, empty_fd, os.path.join(stage, f"c{i}"))
+        top = os.path.join(stage, f"t{i}")
+        os.mkdir(top, 0o755)
+        for rel in hide:
+            os.makedirs(os.path.join(top, os.path.dirname(rel)), 0o755, exist_ok=True)
+            os.mknod(os.path.join(top, rel), stat.S_IFCHR, os.makedev(0, 0))
+        top_fd = os.open(top, os.O_PATH | os.O_DIRECTORY)
+        _overlay(fd, top_fd, os.path.join(stage, str(i)), above=True)
+        os.close(top_fd)
+        os.close(fd)
     os.close(empty_fd)
     os.execv(command[0], command)
 

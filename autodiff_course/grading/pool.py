@@ -95,6 +95,20 @@ from autodiff_course.grading.worker import WORKER_PATHS_ENV, safe_relative_path
 __all__ = ["WorkerPool", "DEFAULT_COLLECTOR", "validate_job"]
 
 DEFAULT_COLLECTOR = "autodiff_course.checks:collect"
+
+# Where the worker finds compiled modules under bwrap as root (sandbox.overlay_launch): the folders it shows
+# have no __pycache__, so the worker's first step, before any import of the package, maps each module of the
+# sandbox's folders (/opt/...) to its compiled file below that folder, which only root may enter. A child that
+# has dropped to the submission's uid cannot read there: what it imports afterwards is compiled from source.
+COMPILED_ENV = "AUTODIFF_COURSE_COMPILED"
+WORKER_BOOT = (
+    "import os, importlib._bootstrap_external as _b\n"
+    f"_c = os.environ.pop('{COMPILED_ENV}', '')\n"
+    "if _c:\n"
+    "    _b.cache_from_source = lambda p, *a, _c=_c, _f=_b.cache_from_source, **k: ("
+    "(_c if p.startswith('/opt/') and not p.startswith(_c) else '') + _f(p, *a, **k))\n"
+    "del _b, _c\n"
+)
 # The pool's own deadline for a reply, beyond the worker's notebook limit: cleanup and re-runs need a margin.
 REPLY_MARGIN_SECONDS = 30.0
 
@@ -198,7 +212,7 @@ class _Worker:
                "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "OPENBLAS_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2", "PYTHONDONTWRITEBYTECODE": "1",
                "PYTHONNOUSERSITE": "1", "PYTHONPATH": os.pathsep.join([package_parent, *pool.python_path])}
-        argv = [sys.executable, "-c", "from autodiff_course.grading.worker import main; main()",
+        argv = [sys.executable, "-c", WORKER_BOOT + "from autodiff_course.grading.worker import main; main()",
                 "--uid", str(self.uid), "--gid", str(self.uid), "--sandbox", pool.mode,
                 "--collector", pool.collector]
         # Folders go in the environment, which the worker removes before any job: every process may read a
@@ -220,6 +234,8 @@ class _Worker:
             argv += ["--tmp-dir", "/tmp"]
             # As root, the folders are overlay mounts, so that the mount table does not name them either.
             overlays = os.geteuid() == 0
+            if overlays:  # the worker loads compiled modules from where only root may read them
+                env[COMPILED_ENV] = sandbox.NEUTRAL_COMPILED
             # In the worker's environment only, not in bwrap's (pid 1 of the sandbox).
             cmd, data_fds = sandbox.bwrap_command(argv, env={**env, WORKER_PATHS_ENV: json.dumps(paths)},
                                                   layout=layout, stage=sandbox.OVERLAY_STAGE if overlays else None,

@@ -37,6 +37,7 @@ import ctypes.util
 import dataclasses
 import errno
 import fcntl
+import functools
 import importlib.util
 import json
 import os
@@ -61,6 +62,7 @@ __all__ = [
     "bwrap_command",
     "overlay_launch",
     "OVERLAY_STAGE",
+    "pycache_dirs",
     "args_through_fd",
     "default_hidden_paths",
     "claim_uid",
@@ -397,6 +399,9 @@ NEUTRAL_PYTHON = "/opt/python"
 NEUTRAL_VENV = "/opt/venv"
 NEUTRAL_COURSE = "/opt/course"
 NEUTRAL_PATH = "/opt/path"
+#: Where, as root, the worker finds the compiled modules of those folders (``__pycache__``, hidden in the
+#: folders shown): a folder only root may enter (see `overlay_launch` and the pool's worker start).
+NEUTRAL_COMPILED = "/opt/.compiled"
 
 
 def _system_dirs() -> tuple[list[Path], list[tuple[str, str]]]:
@@ -609,6 +614,8 @@ def bwrap_command(worker_argv: list[str], *, env: dict[str, str], layout: Sandbo
     # the package (notebooks/, graders/, ...) are deliberately not bound.
     binds = [(str(p), str(p)) for p in system]
     binds += [(f"{stage}/{i}" if stage else host, target) for i, (host, target) in enumerate(layout.folders)]
+    if stage:
+        binds += [(f"{stage}/c{i}", NEUTRAL_COMPILED + target) for i, (_h, target) in enumerate(layout.folders)]
     if tmp_bytes and _bwrap_has_option("--size"):
         args += ["--size", str(int(tmp_bytes))]
     args += ["--perms", "0755", "--tmpfs", "/tmp"]
@@ -620,7 +627,7 @@ def bwrap_command(worker_argv: list[str], *, env: dict[str, str], layout: Sandbo
             if str(a) not in ("/", "/tmp") and str(a) not in parents and not _covered(a, [Path(t) for _s, t in binds]):
                 parents.append(str(a))
     for a in parents:
-        args += ["--perms", "0755", "--dir", a]
+        args += ["--perms", "0700" if a == NEUTRAL_COMPILED else "0755", "--dir", a]
     for source, target in binds:
         args += ["--ro-bind", source, target]
     for f in ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/fonts"):
@@ -646,11 +653,28 @@ def bwrap_command(worker_argv: list[str], *, env: dict[str, str], layout: Sandbo
 OVERLAY_STAGE = "/tmp/autodiff-course-stage"
 
 
+@functools.lru_cache(maxsize=64)
+def pycache_dirs(folder: str) -> list[str]:
+    """The ``__pycache__`` folders below `folder`, relative to it (walked once per process: a few thousand in
+    a Python installation with PyTorch, under a second)."""
+    found = []
+    for dirpath, dirnames, _files in os.walk(folder):
+        if "__pycache__" in dirnames:
+            dirnames.remove("__pycache__")
+            found.append(os.path.relpath(os.path.join(dirpath, "__pycache__"), folder))
+    return found
+
+
 def overlay_launch(command: list[str], layout: SandboxLayout) -> tuple[list[str], int]:
     """The argv that runs `command` (a bwrap command built with ``stage=OVERLAY_STAGE``) after mounting the
     folders of `layout` there as overlays (`autodiff_course.grading.overlay_launcher`: needs root), and the
-    file descriptor of its spec (pass it to the process, close it once started)."""
-    spec = {"cover": "/tmp", "stage": OVERLAY_STAGE, "folders": [h for h, _t in layout.folders]}
+    file descriptor of its spec (pass it to the process, close it once started).
+
+    In the folders shown, the ``__pycache__`` folders are hidden: a compiled module names the folder it was
+    compiled in, the host's. The whole folders are bound below `NEUTRAL_COMPILED` too, which only root may
+    enter: the worker (root) loads its compiled modules from there, the submission (its own uid) cannot."""
+    folders = [h for h, _t in layout.folders]
+    spec = {"cover": "/tmp", "stage": OVERLAY_STAGE, "folders": folders, "hide": [pycache_dirs(h) for h in folders]}
     fd = _memfd("overlay-spec", json.dumps(spec).encode())
     launcher = Path(__file__).resolve().parent / "overlay_launcher.py"
     return [sys.executable, "-I", "-S", str(launcher), str(fd), "--", *command], fd

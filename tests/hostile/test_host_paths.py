@@ -172,7 +172,7 @@ def test_host_folders_read_in_the_sandbox_do_not_reach_the_feedback(mode, tmp_pa
 # output cannot catch it; the encoded forms are the worksheet's string answers too, so the feedback page
 # shows them.
 PRINT_EVERYTHING = r'''
-import base64, json, os, sys, sysconfig, traceback
+import base64, json, os, re, sys, sysconfig, traceback
 import numpy, torch, matplotlib, autodiff_course
 def read(path):
     try:
@@ -195,7 +195,13 @@ seen = {'sys.path': sys.path, 'prefix': [sys.prefix, sys.base_prefix, sys.exec_p
                                 '/proc/1/cmdline', '/proc/1/environ', '/proc/self/maps',
                                 '/opt/venv/pyvenv.cfg', sysconfig.get_makefile_filename())},
         'scripts': {n: read(os.path.join(sys.base_prefix, 'bin', n))[:300]
-                    for n in sorted(os.listdir(os.path.join(sys.base_prefix, 'bin')))}}
+                    for n in sorted(os.listdir(os.path.join(sys.base_prefix, 'bin')))},
+        # A compiled module names the folder it was compiled in: every path in the ones it can find.
+        'compiled': {f: re.findall(r'/[\w.+-]+(?:/[\w.+-]+)+', read(f))
+                     for m in (numpy, json, torch, matplotlib, autodiff_course, traceback)
+                     for f in (getattr(m, '__cached__', None) or '',
+                               os.path.join(os.path.dirname(m.__file__), '__pycache__',
+                                            os.path.basename(m.__file__)[:-3] + '.cpython-311.pyc'))}}
 for key, value in seen.items():
     text = json.dumps(value)
     print('PLAIN', key, text)
