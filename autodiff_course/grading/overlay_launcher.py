@@ -20,7 +20,9 @@ whole at ``stage/c<i>``, which bwrap binds below a folder only root may enter (t
 compiled modules from there; the submission cannot read them).
 
 SPEC_FD holds JSON: ``{"cover": folder, "stage": folder below it, "folders": [host folder, ...],
-"hide": [[path relative to its folder, ...] for each folder]}``.
+"hide": [[path relative to its folder, ...] for each folder], "replace": [[[path relative to its folder, mode,
+offset, size], ...] for each folder]}`` after 8 bytes of its length, and then the content of the files that
+``replace`` places in the layer above the folder (the interpreter's binaries with its folder renamed).
 """
 
 import ctypes
@@ -61,28 +63,39 @@ def main(argv):
     if sep != "--" or not command:
         sys.exit("usage: overlay_launcher.py SPEC_FD -- COMMAND...")
     with os.fdopen(spec_fd, "rb") as f:
-        spec = json.loads(f.read())
+        raw = f.read()
+    head = int.from_bytes(raw[:8], "big")
+    spec, blob = json.loads(raw[8:8 + head]), memoryview(raw)[8 + head:]
     if _libc.unshare(_CLONE_NEWNS) != 0:
         sys.exit(f"overlay launcher: no mount namespace: {os.strerror(ctypes.get_errno())}")
     _mount("none", "/", None, _MS_REC | _MS_PRIVATE, None)
     # Every folder is opened before its path can be covered: the mounts below name it by descriptor only.
     fds = [os.open(folder, os.O_PATH | os.O_DIRECTORY) for folder in spec["folders"]]
     # A tmpfs over `cover` (in this namespace only) holds the stage: nothing is left on the host to remove.
-    _mount("tmpfs", spec["cover"], "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=700,size=16m")
+    _mount("tmpfs", spec["cover"], "tmpfs", _MS_NOSUID | _MS_NODEV, f"mode=700,size={len(blob) + (16 << 20)}")
     stage = spec["stage"]
     os.makedirs(stage, 0o755)
     empty = os.path.join(stage, "empty")
     os.mkdir(empty, 0o755)
     empty_fd = os.open(empty, os.O_PATH | os.O_DIRECTORY)
-    for i, (fd, hide) in enumerate(zip(fds, spec["hide"])):
+    for i, (fd, hide, replace) in enumerate(zip(fds, spec["hide"], spec["replace"])):
         # The compiled view (every file, their __pycache__ included) at stage/c<i>; the shown one at stage/<i>,
-        # where a layer above the folder holds a whiteout for each path of `hide`.
+        # where a layer above the folder holds a whiteout for each path of `hide` and the renamed files.
         _overlay(fd, empty_fd, os.path.join(stage, f"c{i}"))
         top = os.path.join(stage, f"t{i}")
         os.mkdir(top, 0o755)
         for rel in hide:
             os.makedirs(os.path.join(top, os.path.dirname(rel)), 0o755, exist_ok=True)
             os.mknod(os.path.join(top, rel), stat.S_IFCHR, os.makedev(0, 0))
+        for rel, mode, offset, size in replace:
+            path = os.path.join(top, rel)
+            os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
+            out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            data = blob[offset:offset + size]
+            while data:
+                data = data[os.write(out, data):]
+            os.fchmod(out, mode)
+            os.close(out)
         top_fd = os.open(top, os.O_PATH | os.O_DIRECTORY)
         _overlay(fd, top_fd, os.path.join(stage, str(i)), above=True)
         os.close(top_fd)

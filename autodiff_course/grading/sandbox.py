@@ -44,6 +44,7 @@ import os
 import shutil
 import signal
 import site
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -653,6 +654,37 @@ def bwrap_command(worker_argv: list[str], *, env: dict[str, str], layout: Sandbo
 OVERLAY_STAGE = "/tmp/autodiff-course-stage"
 
 
+@functools.lru_cache(maxsize=4)
+def _patched_binaries(base: str, neutral: str) -> tuple[tuple[str, int, bytes], ...]:
+    """The interpreter, its shared libraries and its extension modules, where they name the installation's
+    folder `base` (a run path, the compiled-in prefix), renamed: (path relative to `base`, mode, content).
+
+    Each occurrence of `base` keeps its length and its last component (``/root/x/3.11.7`` reads
+    ``/opt/python/3.11.7`` padded with slashes): a linker shares the tails of strings, and the version string
+    of libpython is the tail of its prefix. Empty where the rest of `base` is shorter than `neutral` + "/"."""
+    name = os.fsencode(base)
+    keep = os.fsencode(Path(base).name)
+    head = len(name) - len(keep)
+    if head < len(neutral) + 1:
+        return ()
+    renamed = os.fsencode(neutral) + b"/" * (head - len(neutral)) + keep
+    lib = Path(base) / "lib"
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    candidates = [Path(sys.executable).resolve(), *lib.glob("*.so*"), *(lib / version / "lib-dynload").glob("*.so")]
+    found = []
+    for f in sorted(set(candidates)):
+        try:
+            if f.is_symlink() or not f.is_file() or not _covered(f, [Path(base)]):
+                continue
+            data = f.read_bytes()
+            mode = stat.S_IMODE(f.stat().st_mode)
+        except OSError:
+            continue
+        if name in data:
+            found.append((str(f.relative_to(base)), mode, data.replace(name, renamed)))
+    return tuple(found)
+
+
 @functools.lru_cache(maxsize=64)
 def pycache_dirs(folder: str) -> list[str]:
     """The ``__pycache__`` folders below `folder`, relative to it (walked once per process: a few thousand in
@@ -672,10 +704,23 @@ def overlay_launch(command: list[str], layout: SandboxLayout) -> tuple[list[str]
 
     In the folders shown, the ``__pycache__`` folders are hidden: a compiled module names the folder it was
     compiled in, the host's. The whole folders are bound below `NEUTRAL_COMPILED` too, which only root may
-    enter: the worker (root) loads its compiled modules from there, the submission (its own uid) cannot."""
+    enter: the worker (root) loads its compiled modules from there, the submission (its own uid) cannot. The
+    interpreter's binaries that name its installation folder are shown renamed (`_patched_binaries`).
+
+    The spec passed is 8 bytes (the length of a JSON header, big-endian), the header, then the content of the
+    renamed files, which the header places by offset and size."""
     folders = [h for h, _t in layout.folders]
-    spec = {"cover": "/tmp", "stage": OVERLAY_STAGE, "folders": folders, "hide": [pycache_dirs(h) for h in folders]}
-    fd = _memfd("overlay-spec", json.dumps(spec).encode())
+    replace: list[list] = [[] for _ in folders]
+    blob = bytearray()
+    for i, (host, target) in enumerate(layout.folders):
+        if target == NEUTRAL_PYTHON:
+            for rel, mode, data in _patched_binaries(host, NEUTRAL_PYTHON):
+                replace[i].append([rel, mode, len(blob), len(data)])
+                blob += data
+    spec = {"cover": "/tmp", "stage": OVERLAY_STAGE, "folders": folders, "hide": [pycache_dirs(h) for h in folders],
+            "replace": replace}
+    head = json.dumps(spec).encode()
+    fd = _memfd("overlay-spec", len(head).to_bytes(8, "big") + head + bytes(blob))
     launcher = Path(__file__).resolve().parent / "overlay_launcher.py"
     return [sys.executable, "-I", "-S", str(launcher), str(fd), "--", *command], fd
 

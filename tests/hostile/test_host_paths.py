@@ -172,7 +172,7 @@ def test_host_folders_read_in_the_sandbox_do_not_reach_the_feedback(mode, tmp_pa
 # output cannot catch it; the encoded forms are the worksheet's string answers too, so the feedback page
 # shows them.
 PRINT_EVERYTHING = r'''
-import base64, json, os, re, sys, sysconfig, traceback
+import base64, glob, json, os, re, sys, sysconfig, traceback
 import numpy, torch, matplotlib, autodiff_course
 def read(path):
     try:
@@ -201,7 +201,11 @@ seen = {'sys.path': sys.path, 'prefix': [sys.prefix, sys.base_prefix, sys.exec_p
                      for m in (numpy, json, torch, matplotlib, autodiff_course, traceback)
                      for f in (getattr(m, '__cached__', None) or '',
                                os.path.join(os.path.dirname(m.__file__), '__pycache__',
-                                            os.path.basename(m.__file__)[:-3] + '.cpython-311.pyc'))}}
+                                            os.path.basename(m.__file__)[:-3] + '.cpython-311.pyc'))},
+        # So does a binary's run path, and the prefix compiled into libpython.
+        'binaries': sorted({p for f in [os.path.realpath('/proc/self/exe'), *glob.glob(sys.base_prefix + '/lib/*.so*'),
+                                        *glob.glob(sys.base_prefix + '/lib/python3*/lib-dynload/*.so')]
+                            for p in re.findall(r'/[\w.+-]+(?:/[\w.+-]+)+', read(f))})}
 for key, value in seen.items():
     text = json.dumps(value)
     print('PLAIN', key, text)
