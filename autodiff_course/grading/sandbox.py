@@ -432,8 +432,8 @@ class SandboxLayout:
     `package_parent` goes on its ``PYTHONPATH``; `python_path` are the sandbox folders of the extra
     ``python_path`` folders, in order; `env` is what else the interpreter needs (where its shared library is).
 
-    Not renamed: what binary files hold (a ``.pyc`` names the folder it was compiled in, the interpreter its
-    run path); a submission reading those finds the host folders (see the README).
+    What binary files hold (a ``.pyc`` names the folder it was compiled in, the interpreter its run path) is
+    made neutral by `overlay_launch` (as root); without it a submission reading those finds the host folders.
     """
 
     folders: tuple[tuple[str, str], ...]
