@@ -213,6 +213,7 @@ for key, value in seen.items():
     print('REV', text[::-1])
     print('HEX', text.encode().hex())
     print('ORD', [ord(c) for c in text[:3000]])
+print('VERSION', sys.version)
 everything = json.dumps(seen)
 y_grad_fn = base64.b64encode(everything.encode()).decode()
 z_grad_fn = everything[::-1]
@@ -287,5 +288,6 @@ def test_no_form_of_a_host_folder_reaches_the_student_under_bwrap(tmp_path):
     folders = _host_folders(tmp_path)
     assert _leaks(page, folders) == [], "feedback page"
     assert _leaks(shown, folders) == [], "graded notebook"
-    # What it read names the sandbox's own folders instead.
+    # What it read names the sandbox's own folders instead, and the renamed interpreter is the same one.
     assert f"{NEUTRAL_PYTHON}/lib" in shown and f"{NEUTRAL_VENV}/lib" in shown
+    assert json.dumps(f"VERSION {sys.version}")[1:-1] in shown
