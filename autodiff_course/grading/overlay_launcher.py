@@ -12,7 +12,7 @@ mount namespace of its own, this mounts each folder of the spec as a read-only o
 second layer: overlayfs wants two lower layers when it has no upper one) at ``stage/0``, ``stage/1``, ...
 in a private tmpfs over ``cover`` (a folder of the host that bwrap does not read from: /tmp), and then
 becomes bwrap, which binds those. Where overlayfs cannot be mounted, a folder is bind-mounted there instead,
-and a line on stderr says that the mount table of the sandbox names it.
+and the worker is told so (``NOTES_ENV``), which it reports as a warning.
 
 Each folder is mounted twice: at ``stage/<i>`` with a layer above it that hides the paths of its ``hide``
 list (whiteouts: its ``__pycache__`` folders, whose compiled files name the folder they were compiled in), and
@@ -45,17 +45,36 @@ def _mount(source, target, fstype, flags, data):
         raise OSError(err, f"mount {target}: {os.strerror(err)}")
 
 
+#: The worker's environment variable for what could not be done here (JSON list of texts naming no folder).
+NOTES_ENV = "AUTODIFF_COURSE_SANDBOX_NOTES"
+_notes = []
+
+
 def _overlay(fd, other_fd, target, above=False):
-    """A read-only overlay of the folder `fd` at `target`, with the layer `other_fd` above it or below."""
+    """A read-only overlay of the folder `fd` at `target`, with the layer `other_fd` above it or below; a bind
+    mount of the folder where overlayfs refuses it (noted for the worker's warnings)."""
     os.mkdir(target, 0o755)
     layers = (other_fd, fd) if above else (fd, other_fd)
     try:
         _mount("overlay", target, "overlay", _MS_RDONLY | _MS_NOSUID | _MS_NODEV,
                "lowerdir=" + ":".join(f"/proc/self/fd/{n}" for n in layers))
     except OSError as exc:
-        print(f"overlay launcher: {exc}; a folder is bind-mounted, and the sandbox's mount table names it",
-              file=sys.stderr)
+        note = (f"overlayfs refused a folder of the sandbox ({exc.strerror}): it is bind-mounted, so the "
+                "sandbox's mount table, and its compiled modules and binaries, name its folder on this machine")
+        if note not in _notes:
+            _notes.append(note)
         _mount(f"/proc/self/fd/{fd}", target, None, _MS_BIND | _MS_REC, None)
+
+
+def _pass_notes(command):
+    """Append the notes as a --setenv for the worker to bwrap's options file (``--args FD``), which bwrap reads
+    after this: not on its command line, which the sandbox can read."""
+    if not _notes or "--args" not in command:
+        return
+    fd = int(command[command.index("--args") + 1])
+    os.lseek(fd, 0, os.SEEK_END)
+    os.write(fd, b"".join(a.encode() + b"\0" for a in ("--setenv", NOTES_ENV, json.dumps(_notes))))
+    os.lseek(fd, 0, os.SEEK_SET)
 
 
 def main(argv):
@@ -101,6 +120,7 @@ def main(argv):
         os.close(top_fd)
         os.close(fd)
     os.close(empty_fd)
+    _pass_notes(command)
     os.execv(command[0], command)
 
 

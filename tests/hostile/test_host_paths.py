@@ -28,7 +28,7 @@ import pytest
 from corpus import COLLECTOR, HERE, HOSTILE_INDEX, REPO, TEST_LIMITS, honest_notebook, notebook_to_job, outputs_text
 
 from autodiff_course.grading.pool import WorkerPool
-from autodiff_course.grading.sandbox import NEUTRAL_PYTHON, NEUTRAL_VENV, bwrap_available
+from autodiff_course.grading.sandbox import NEUTRAL_PYTHON, NEUTRAL_VENV, SandboxWarning, bwrap_available
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox drops to a separate uid: needs root")
 
@@ -291,3 +291,17 @@ def test_no_form_of_a_host_folder_reaches_the_student_under_bwrap(tmp_path):
     # What it read names the sandbox's own folders instead, and the renamed interpreter is the same one.
     assert f"{NEUTRAL_PYTHON}/lib" in shown and f"{NEUTRAL_VENV}/lib" in shown
     assert json.dumps(f"VERSION {sys.version}")[1:-1] in shown
+
+
+def test_a_folder_overlayfs_refuses_is_bound_and_said_so():
+    """/proc/sys cannot be an overlay layer: the launcher binds it (its mount line then names it) and the pool
+    warns once; grading works as before."""
+    if not bwrap_available()[0]:
+        pytest.skip("bubblewrap cannot run here")
+    with pytest.warns(SandboxWarning, match="overlayfs refused a folder of the sandbox"):
+        with WorkerPool(jobs=1, sandbox="bwrap", limits=TEST_LIMITS, collector=COLLECTOR,
+                        python_path=[HERE, "/proc/sys"]) as pool:
+            run = pool.run(notebook_to_job(honest_notebook(), "bound"))
+    assert run["status"] == "ok", run["message"]
+    assert all(c["status"] == "ok" for c in run["cells"]), run["cells"]
+    assert not any("/proc/sys" in w or "/opt" in w for w in pool.warnings), pool.warnings
