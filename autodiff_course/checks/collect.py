@@ -55,18 +55,74 @@ _REPR_CHARS = 200
 COLLECT_FIELDS = ("id", "kind", "function", "variable", "variables", "time_limit", "args", "by_hand")
 
 
+#: The keys of a collect spec that the student's running notebook must never hold: the batch grader
+#: (`grading.worker`) sends them to the state the test cell left only once every cell has run (see
+#: `join_hidden`).
+HIDDEN_FIELDS = ("hidden_points", "fresh_points")
+
+
 def collect_spec(spec: dict) -> dict:
     """The part of ``spec`` that untrusted code may see: what to run and where, never what is right.
 
-    The points (hidden and random ones included) are computed here, on the trusted side, and sent as a plain
-    list, so the student's process needs neither the reference nor the domain; the fresh points (never
-    scored, see ``points.fresh_points``) follow as ``fresh_points``. ``collect(collect_spec(s), ns)`` returns
-    the same data as ``collect(s, ns)``.
+    The points are computed here, on the trusted side, and sent as plain lists, so the student's process
+    needs neither the reference nor the domain: ``test_points`` the visible ones, ``hidden_points`` the
+    hidden and random ones (only as many as the kind runs at: a graph exercise is traced at its first
+    point), ``fresh_points`` the fresh ones (never scored, see ``points.fresh_points``).
+    ``collect(collect_spec(s), ns)`` returns the same data as ``collect(s, ns)``.
     """
     out = {k: spec[k] for k in COLLECT_FIELDS if k in spec}
     if spec.get("kind") in FUNCTION_KINDS:
-        out["test_points"] = test_points(spec, hidden=True)
+        visible = test_points(spec, hidden=False)
+        hidden = test_points(spec, hidden=True)[len(visible):]
+        if spec.get("kind") == "graph":
+            hidden = hidden[:max(0, 1 - len(visible))]
+        out["test_points"] = visible
+        out["hidden_points"] = hidden
         out["fresh_points"] = fresh_points(spec)
+    return out
+
+
+def split_spec(spec: dict) -> tuple[dict, dict]:
+    """``(visible, hidden)``: a collect spec without its `HIDDEN_FIELDS` (what the running notebook may hold;
+    collecting it runs the visible points only) and those fields (empty when the exercise has none)."""
+    hidden = {k: spec[k] for k in HIDDEN_FIELDS if spec.get(k)}
+    visible = {k: v for k, v in spec.items() if k not in HIDDEN_FIELDS}
+    if hidden:
+        visible["fresh_points"] = []
+    return visible, hidden
+
+
+def hidden_spec(visible: dict, hidden: dict, seconds_used: float) -> dict:
+    """The spec that collects the rest of an exercise in the state its visible collection left: its hidden
+    points, then its fresh ones, within what is left of its time limit after ``seconds_used``."""
+    limit = float(visible.get("time_limit", 10))
+    return {**visible, "test_points": list(hidden.get("hidden_points") or []),
+            "fresh_points": list(hidden.get("fresh_points") or []),
+            "time_limit": max(0.01, limit - seconds_used)}
+
+
+def needs_hidden(raw) -> bool:
+    """Whether the data of an exercise's visible collection goes on at its hidden points: not after a
+    failure, a timeout, an answer over the size limit or no function (one collect would stop there too)."""
+    return (isinstance(raw, dict) and raw.get("status") == "ok" and not raw.get("timed_out")
+            and not raw.get("too_large") and raw.get("function_error") is None
+            and isinstance(raw.get("points"), list))
+
+
+def join_hidden(visible: dict, hidden) -> dict:
+    """The data one collect at every point returns, from an exercise's visible collection and the collection
+    of its `hidden_spec` (both untrusted; the judge checks every record against its own points)."""
+    if not needs_hidden(visible):
+        return visible
+    if isinstance(hidden, dict) and set(hidden) == {"status", "message"} and hidden["status"] in ("error", "timeout"):
+        return dict(hidden)  # the collection itself failed (or its data was over the notebook's budget)
+    if not isinstance(hidden, dict) or not isinstance(hidden.get("points"), list):
+        return {"status": "error", "message": "the data collected at the hidden test points is malformed"}
+    out = dict(visible)
+    out["points"] = visible["points"] + hidden["points"]
+    for key in ("status", "message", "timed_out", "too_large", "fresh"):
+        if key in hidden:
+            out[key] = hidden[key]
     return out
 
 

@@ -9,7 +9,17 @@ Events the child sends, in order:
 ``{"event": "start", "index": i}`` before each cell it runs, then either
 ``{"event": "cell", "index": i, "status": "ok"|"error"|"timeout", "error": {...}|None, "outputs": [...],
 "output_limit": bool}`` for a code cell, or additionally ``{"event": "exercise", "index": i, "id": str,
-"data": dict}`` before the cell event of a test cell; finally ``{"event": "done"}``.
+"data": dict}`` before the cell event of a test cell; finally ``{"event": "done"}``. That is phase 1, the only
+one whose frames reach the graded notebook.
+
+The exercise of a test cell with a hidden part (``checks.collect.HIDDEN_FIELDS``: hidden and fresh points)
+reaches the notebook's process without it, so the student's function runs there at the visible points only,
+and the exercise event carries ``"fork": pid | None``: the process forked at that moment (`_collect_later`),
+paused on a pipe of its own (fd ``4 + k``, the ``release`` map of the job) that only the worker writes to.
+Once every cell has run and the notebook's process has exited (phase 2), the worker releases the forks one
+at a time: each reads the hidden part, collects it in the state its cell left (what one collect at every point
+would have seen), sends one ``{"event": "hidden", "index": i, "id": str, "data": dict}`` and exits; what it
+prints goes to /dev/null. So no later cell ever runs in a process that has seen a hidden point.
 
 Code cells run through a real IPython `InteractiveShell` (magics such as ``%matplotlib inline`` work,
 ``display()`` works) whose displays, results, errors and Python-level stdout/stderr are captured per cell as
@@ -28,7 +38,9 @@ import re
 import resource
 import signal
 import sys
+import time
 
+from autodiff_course.checks.collect import hidden_spec
 from autodiff_course.grading.wire import FrameReader, ProtocolError, canonical_size, encode_frame, write_frame
 
 __all__ = [
@@ -291,7 +303,26 @@ def _run_code_cell(shell, cell: dict, limits: dict, budget: _Budget) -> dict:
     return {"status": status, "error": error, "outputs": cap.outputs, "output_limit": cap.limited}
 
 
-def _run_exercise_cell(shell, cell: dict, collector, budget: _Budget) -> tuple[dict, dict]:
+def _collect(collector, spec: dict, namespace: dict) -> tuple[str, dict | None, dict]:
+    """(status, error, data) of one collector call; the collector's own failure is data, never raised."""
+    try:
+        data = collector(spec, namespace)
+        json.dumps(data)
+        if not isinstance(data, dict):
+            raise TypeError(f"the collector returned {type(data).__name__}, not a dict")
+    except CellTimeout as exc:
+        return "timeout", None, {"status": "timeout", "message": str(exc)}
+    except BaseException as exc:
+        return "error", {"ename": type(exc).__name__, "evalue": str(exc)[:EVALUE_CHARS], "traceback": []}, {
+            "status": "error", "message": f"collecting exercise {spec.get('id')!r} failed: "
+                                          f"{type(exc).__name__}: {str(exc)[:EVALUE_CHARS]}"}
+    return "ok", None, data
+
+
+def _run_exercise_cell(shell, cell: dict, collector, budget: _Budget, release: dict, events_fd: int
+                       ) -> tuple[dict, dict, int | None]:
+    """Collect the exercise of a test cell at its visible points; with a release fd for it, fork the paused
+    process that collects the rest (`_collect_later`). (data, cell result, the fork's pid or None)."""
     spec = cell["exercise"]
     cap = _Capture(budget)
     cap.last_error = None
@@ -299,37 +330,76 @@ def _run_exercise_cell(shell, cell: dict, collector, budget: _Budget) -> tuple[d
     sys.stdout, sys.stderr = _Stream("stdout", 1), _Stream("stderr", 2)
     # No alarm of ours here: the collector enforces its own per-check limit with signals.
     signal.signal(signal.SIGXCPU, _on_timeout)
-    status, error = "ok", None
-    try:
-        data = collector(spec, shell.user_ns)
-        json.dumps(data)
-        if not isinstance(data, dict):
-            raise TypeError(f"the collector returned {type(data).__name__}, not a dict")
-    except CellTimeout as exc:
-        status = "timeout"
-        data = {"status": "timeout", "message": str(exc)}
-    except BaseException as exc:
-        status = "error"
-        data = {"status": "error", "message": f"collecting exercise {spec.get('id')!r} failed: "
-                                              f"{type(exc).__name__}: {str(exc)[:EVALUE_CHARS]}"}
-        error = {"ename": type(exc).__name__, "evalue": str(exc)[:EVALUE_CHARS], "traceback": []}
+    started = time.monotonic()
+    status, error, data = _collect(collector, spec, shell.user_ns)
+    seconds = time.monotonic() - started
     _current["capture"] = None
+    fork = None
+    fd = release.pop(cell["index"], None)
+    if fd is not None:
+        try:
+            fork = os.fork()
+        except OSError:
+            fork = None  # the worker reports the exercise's hidden points as not checked
+        if fork == 0:
+            _collect_later(shell, cell, collector, fd, release, seconds, events_fd)
+        os.close(fd)
     cell_result = {"status": status, "error": error, "outputs": cap.outputs, "output_limit": cap.limited}
-    return data, cell_result
+    return data, cell_result, fork
 
 
-def run_job(shell, job: dict, skip: set, limits: dict, events_fd: int, collector) -> None:
-    """Run the cells of `job` (except indices in `skip`) in `shell`, reporting events on `events_fd`."""
+def _collect_later(shell, cell: dict, collector, fd: int, release: dict, seconds: float, events_fd: int):
+    """In the fork of a test cell: wait on `fd` until the worker sends the exercise's hidden part (once every
+    cell of the notebook has run and its outputs are final), collect it in the state the cell left, send
+    only the data (a ``hidden`` event) and exit. What it prints goes nowhere. Never returns."""
+    try:
+        for other in release.values():
+            os.close(other)
+        _current["capture"] = None
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 1)
+        os.dup2(quiet, 2)
+        os.close(quiet)
+        hidden = _read_frame(fd)
+        if isinstance(hidden, dict):
+            spec = hidden_spec(cell["exercise"], hidden, seconds)
+            _status, _error, data = _collect(collector, spec, shell.user_ns)
+            write_frame(events_fd, {"event": "hidden", "index": cell["index"],
+                                    "id": str(cell["exercise"].get("id")), "data": data})
+    finally:
+        os._exit(0)
+
+
+def _read_frame(fd: int, limit: int = 1 << 26):
+    """The one frame the worker writes on a pipe, or None when it closes it without one."""
+    reader = FrameReader(limit)
+    while True:
+        data = os.read(fd, 1 << 16)
+        if not data:
+            return None
+        frames = reader.feed(data)
+        if frames:
+            return frames[0]
+
+
+def run_job(shell, job: dict, skip: set, limits: dict, events_fd: int, collector, release=None) -> None:
+    """Run the cells of `job` (except indices in `skip`) in `shell`, reporting events on `events_fd`.
+
+    `release` maps the index of a test cell whose exercise has a hidden part to the fd its fork waits on."""
     budget = _Budget(int(limits["output_bytes"]))
+    release = dict(release or {})
     for cell in job["cells"]:
         index = cell["index"]
         if cell.get("cell_type", "code") != "code" or index in skip:
             continue
         write_frame(events_fd, {"event": "start", "index": index})
         if cell.get("exercise"):
-            data, result = _run_exercise_cell(shell, cell, collector, budget)
-            write_frame(events_fd, {"event": "exercise", "index": index,
-                                    "id": str(cell["exercise"].get("id")), "data": data})
+            forks = index in release
+            data, result, fork = _run_exercise_cell(shell, cell, collector, budget, release, events_fd)
+            event = {"event": "exercise", "index": index, "id": str(cell["exercise"].get("id")), "data": data}
+            if forks:
+                event["fork"] = fork
+            write_frame(events_fd, event)
         else:
             result = _run_code_cell(shell, cell, limits, budget)
         mark = b"\x00\x1eADC-CELL-END %d\x1e\x00" % index

@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import base64
 import faulthandler
+import fcntl
 import importlib
 import json
 import os
@@ -47,6 +48,7 @@ import tempfile
 import time
 from pathlib import PurePosixPath
 
+from autodiff_course.checks.collect import join_hidden, needs_hidden, split_spec
 from autodiff_course.grading import harness, sandbox, wire
 from autodiff_course.grading.limits import Limits
 from autodiff_course.grading.records import RUN_STATUS_ORDER, CellRun, RunResult
@@ -194,6 +196,10 @@ class _Attempt:
         self.notebook_timeout = False
         self.harness_failure: str | None = None
         self.output_limited = False
+        #: Test cell index -> exercise id, for exercises whose hidden part is still to be collected.
+        self.hidden_pending: dict[int, str] = {}
+        #: Test cell index -> (status, message) of a hidden part that could not be collected.
+        self.hidden_failures: dict[int, tuple[str, str]] = {}
 
 
 class _Template:
@@ -219,7 +225,7 @@ class _Template:
         try:
             sandbox.set_parent_death_signal(signal.SIGKILL)
             while True:
-                msg, fds, _flags, _addr = socket.recv_fds(sock, 16, 8)
+                msg, fds, _flags, _addr = socket.recv_fds(sock, 16, 4 + MAX_FORKS)
                 if not msg:
                     os._exit(0)
                 r_pid, w_pid = os.pipe()
@@ -259,8 +265,14 @@ class _Reader:
     cell, ..., done) and only in the documented shapes (`autodiff_course.grading.wire`); anything else is a
     protocol violation, charged to the running cell as a crash."""
 
-    def __init__(self, job: dict, skip: set, limits: Limits, att: _Attempt, fds: tuple[int, int, int]):
+    def __init__(self, job: dict, skip: set, limits: Limits, att: _Attempt, fds: tuple[int, int, int],
+                 child: int | None = None, hidden: dict | None = None):
         self.att, self.limits = att, limits
+        self.child = child
+        #: Index of a test cell with a hidden part -> that part (`checks.collect.split_spec`).
+        self.hidden = dict(hidden or {})
+        #: Index of a test cell -> its fork: {"id", "pid", "seconds" (its phase-1 time)}.
+        self.forks: dict[int, dict] = {}
         self.cells = {c["index"]: c for c in job["cells"]}
         self.order = [c["index"] for c in job["cells"] if c.get("cell_type", "code") == "code"
                       and c["index"] not in skip]
@@ -268,6 +280,8 @@ class _Reader:
         self.r_ev, r_out, r_err = fds
         per_frame = int(limits.output_bytes) + int(limits.exercise_bytes) + _FRAME_SLACK
         self.frames = wire.FrameReader(per_frame, per_frame + _FRAME_SLACK * len(self.order))
+        #: Phase 2: fd-level output is read and dropped (it can reach no notebook any more).
+        self.quiet = False
         self.fd_budget = _FdBudget(int(limits.output_bytes))
         self.streams = {r_out: _FdStream("stdout", self.fd_budget, self.order),
                         r_err: _FdStream("stderr", self.fd_budget, self.order)}
@@ -300,19 +314,16 @@ class _Reader:
                 raise wire.ProtocolError(f"'exercise' event for cell {str(index)[:20]} out of sequence")
             cur["collected"] = True
             ex_id = str(self.cells[index]["exercise"].get("id"))
-            data = ev.get("data")
-            if not isinstance(data, dict):
-                self.att.exercises[ex_id] = {"status": "error", "message": "the collector's data was not an object"}
-                return
-            data = wire.clean_data(data, f"exercise {ex_id!r} data")
-            size = wire.canonical_size(data)
-            if size > self.exercise_left:
-                self.att.exercises[ex_id] = {
-                    "status": "error", "message": f"the data collected for exercise {ex_id!r} ({size} bytes) is over "
-                                                  f"the notebook's limit of {self.limits.exercise_bytes} bytes"}
-                return
-            self.exercise_left -= size
+            data = self.exercise_data(ex_id, ev.get("data"))
             self.att.exercises[ex_id] = data
+            if index in self.hidden:
+                pid = ev.get("fork")
+                if pid is not None and not (isinstance(pid, int) and not isinstance(pid, bool)
+                                            and self.child is not None and _parent_of(pid) == self.child):
+                    raise wire.ProtocolError(f"cell {index}: 'fork' {str(pid)[:20]} is no process the cell forked")
+                self.forks[index] = {"id": ex_id, "pid": pid, "seconds": 0.0}
+                if needs_hidden(data):
+                    self.att.hidden_pending[index] = ex_id
         elif kind == "cell":
             cur = self.current
             if cur is None or index != cur["index"]:
@@ -328,6 +339,8 @@ class _Reader:
             error = _clip_error(wire.clean_error(ev.get("error"), f"cell {index} error"))
             kept = self.outputs.keep(outputs)
             self.att.cells[index] = CellRun(index, status, error, kept)
+            if index in self.forks:
+                self.forks[index]["seconds"] = time.monotonic() - cur["start"]
             if ev.get("output_limit") is True or len(kept) < len(outputs):
                 self.att.output_limited = True
             self.current = None
@@ -339,6 +352,19 @@ class _Reader:
         else:
             raise wire.ProtocolError(f"unknown event {kind[:20]!r}")
 
+    def exercise_data(self, ex_id: str, data) -> dict:
+        """Untrusted collected data of one exercise as kept: cleaned, within what is left of the notebook's
+        budget for exercise data (else an error for that exercise)."""
+        if not isinstance(data, dict):
+            return {"status": "error", "message": "the collector's data was not an object"}
+        data = wire.clean_data(data, f"exercise {ex_id!r} data")
+        size = wire.canonical_size(data)
+        if size > self.exercise_left:
+            return {"status": "error", "message": f"the data collected for exercise {ex_id!r} ({size} bytes) is "
+                                                  f"over the notebook's limit of {self.limits.exercise_bytes} bytes"}
+        self.exercise_left -= size
+        return data
+
     # -- reading ----------------------------------------------------------------------------------------
     def read_fd(self, fd: int) -> bool:
         try:
@@ -349,7 +375,7 @@ class _Reader:
             self.open_fds.discard(fd)
             return False
         if fd == self.r_ev:
-            if self.violation is not None:
+            if self.violation is not None or self.quiet:
                 # After a violation nothing on the channel is believed: the frames the child wrote before it
                 # was killed would move the reader on and charge the violation to a later, honest cell.
                 return True
@@ -361,7 +387,7 @@ class _Reader:
             except wire.ProtocolError as exc:
                 self.violation = exc
                 raise
-        else:
+        elif not self.quiet:
             self.streams[fd].feed(data)
         return True
 
@@ -407,6 +433,78 @@ class _Reader:
             return f"protocol: {exc}", self.wait_status
 
 
+def _read_hidden(reader: _Reader, index: int, ex_id: str, got):
+    """Read the events pipe in phase 2, where only one ``hidden`` event of exercise `ex_id` (cell `index`) is
+    accepted; returns its data (kept within the notebook's budget), or `got` when none came. Raises
+    ProtocolError for any other frame."""
+    try:
+        data = os.read(reader.r_ev, 1 << 16)
+    except OSError:
+        data = b""
+    if not data:
+        reader.open_fds.discard(reader.r_ev)
+        return got
+    for ev in reader.frames.feed(data):
+        kind = ev.get("event") if isinstance(ev, dict) else None
+        if got is not None or kind != "hidden" or ev.get("index") != index or ev.get("id") != ex_id:
+            raise wire.ProtocolError(f"after the last cell only the data of exercise {ex_id!r} is accepted, "
+                                     f"not a {str(kind)[:20]!r} event")
+        got = reader.exercise_data(ex_id, ev.get("data"))
+    if reader.frames.error is not None:
+        raise reader.frames.error
+    return got
+
+
+def _discard(reader: _Reader, seconds: float = 0.2) -> None:
+    """Read and drop what is waiting on the child's pipes (for at most `seconds`)."""
+    give_up = time.monotonic() + seconds
+    while time.monotonic() < give_up:
+        ready = select.select(list(reader.open_fds), [], [], 0)[0] if reader.open_fds else []
+        if not ready:
+            return
+        for fd in ready:
+            try:
+                data = os.read(fd, 1 << 16)
+            except OSError:
+                data = b""
+            if not data:
+                reader.open_fds.discard(fd)
+
+
+def _write_within(fd: int, data: bytes, until: float) -> bool:
+    """Write all of `data` to the pipe `fd` before `until` (a fork that does not read cannot block us)."""
+    os.set_blocking(fd, False)
+    view = memoryview(data)
+    while view:
+        left = until - time.monotonic()
+        if left <= 0 or not select.select([], [fd], [], left)[1]:
+            return False
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            continue
+        except OSError:
+            return False  # it is gone: its wait status says how
+    return True
+
+
+def _parent_of(pid: int) -> int | None:
+    """The parent pid of `pid` as /proc shows it, or None."""
+    try:
+        with open(f"/proc/{int(pid)}/stat", "rb") as f:
+            stat = f.read()
+    except (OSError, ValueError):
+        return None
+    try:
+        return int(stat[stat.rindex(b")") + 2:].split()[1])
+    except (ValueError, IndexError):
+        return None
+
+
+#: At most this many test cells of one notebook have their hidden points collected in a fork (each waits on a
+#: pipe of its own); an exercise beyond it is reported as not checked at its hidden points.
+MAX_FORKS = 64
+
 # Room in one frame, and per cell in the whole stream, beyond outputs and exercise data: event fields and an
 # error (its traceback is at most TRACEBACK_LINES x TRACEBACK_LINE_CHARS, up to 6 canonical bytes each).
 _FRAME_SLACK = 256 * 1024
@@ -450,7 +548,7 @@ class Worker:
             raise
         return root, work
 
-    def _child(self, r_job: int, w_ev: int, w_out: int, w_err: int) -> None:
+    def _child(self, r_job: int, w_ev: int, w_out: int, w_err: int, *r_release: int) -> None:
         """In the child forked by the template: read this job, confine the process, run the cells."""
         try:
             os.setsid()
@@ -458,15 +556,21 @@ class Worker:
             os.close(r_job)
             job, skip, limits = payload["job"], set(payload["skip"]), Limits.from_dict(payload["limits"])
             work = payload["work"]
+            # The forks' release pipes go to 4, 5, ...: first moved above that range, so none is overwritten.
+            first = 4 + len(r_release)
+            moved = [fcntl.fcntl(fd, fcntl.F_DUPFD, first) for fd in r_release]
             devnull = os.open(os.devnull, os.O_RDONLY)
             os.dup2(devnull, 0)
             os.dup2(w_out, 1)
             os.dup2(w_err, 2)
             os.dup2(w_ev, 3)
+            for k, fd in enumerate(moved):
+                os.dup2(fd, 4 + k)
+            release = {index: 4 + k for index, k in payload["release"]}
             # Everything else inherited must not be reachable by student code.
             high = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
             high = 65536 if high == resource.RLIM_INFINITY else high
-            os.closerange(4, high)
+            os.closerange(first, high)
             faulthandler.enable(file=sys.__stderr__)
             os.chdir(work)
             for var in ("HOME", "TMPDIR", "IPYTHONDIR"):
@@ -482,7 +586,9 @@ class Worker:
             resource.setrlimit(resource.RLIMIT_FSIZE, (disk, disk))
             resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
             if self.uid is not None:
-                resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
+                # The forks that wait for the hidden points come on top of the notebook's own processes.
+                nproc = limits.max_processes + len(release)
+                resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
                 # Its own SysV IPC namespace (as root, before dropping it): objects die with the child.
                 try:
                     sandbox.unshare_ipc()
@@ -504,7 +610,7 @@ class Worker:
             if os.getppid() != self.pid:  # the worker is gone (the job was read after re-parenting)
                 os._exit(70)
             sys.path.insert(0, work)
-            harness.run_job(self.shell, job, skip, limits.to_dict(), 3, self.collector)
+            harness.run_job(self.shell, job, skip, limits.to_dict(), 3, self.collector, release)
             os._exit(0)
         except BaseException as exc:
             try:
@@ -512,40 +618,59 @@ class Worker:
             finally:
                 os._exit(70)
 
-    def _spawn(self, job: dict, skip: set, limits: Limits, work: str) -> tuple[int, tuple[int, int, int]]:
-        """Fork a child from the template and send it its job; (pid, read ends of events, stdout, stderr)."""
+    def _spawn(self, job: dict, skip: set, limits: Limits, work: str, hidden: dict
+               ) -> tuple[int, tuple[int, int, int], dict[int, int]]:
+        """Fork a child from the template and send it its job without any exercise's hidden part; (pid, read
+        ends of events, stdout, stderr, {test cell index: write end of its fork's release pipe})."""
         if self.template is None:
             self.start_template()
         pipes = [os.pipe() for _ in range(4)]
         (r_job, w_job), (r_ev, w_ev), (r_out, w_out), (r_err, w_err) = pipes
+        forked = [i for i in sorted(hidden) if i not in skip][:MAX_FORKS]
+        release = {i: os.pipe() for i in forked}
         try:
-            pid = self.template.spawn([r_job, w_ev, w_out, w_err])
+            pid = self.template.spawn([r_job, w_ev, w_out, w_err, *(release[i][0] for i in forked)])
+        except BaseException:
+            for _r, w in release.values():
+                os.close(w)
+            raise
         finally:
-            for fd in (r_job, w_ev, w_out, w_err):
+            for fd in (r_job, w_ev, w_out, w_err, *(r for r, _w in release.values())):
                 os.close(fd)
-        cells = [{k: c.get(k) for k in ("index", "cell_type", "source", "exercise")} for c in job["cells"]]
-        payload = {"job": {"cells": cells}, "skip": sorted(skip), "limits": limits.to_dict(), "work": work}
+        cells = [{"index": c.get("index"), "cell_type": c.get("cell_type"), "source": c.get("source"),
+                  "exercise": split_spec(c["exercise"])[0] if c.get("exercise") else c.get("exercise")}
+                 for c in job["cells"]]
+        payload = {"job": {"cells": cells}, "skip": sorted(skip), "limits": limits.to_dict(), "work": work,
+                   "release": [[i, k] for k, i in enumerate(forked)]}
         try:
             wire.write_frame(w_job, payload)
         except OSError:
             pass  # the child died before reading: its wait status says so
         finally:
             os.close(w_job)
-        return pid, (r_ev, r_out, r_err)
+        return pid, (r_ev, r_out, r_err), {i: w for i, (_r, w) in release.items()}
 
     def _attempt(self, job: dict, skip: set, limits: Limits, deadline: float) -> _Attempt:
         att = _Attempt()
+        hidden = {c["index"]: part for c in job["cells"] if c.get("exercise")
+                  for part in [split_spec(c["exercise"])[1]] if part}
         root, work = self._prepare_dir(job.get("files") or {})
         try:
-            pid, fds = self._spawn(job, skip, limits, work)
+            pid, fds, release = self._spawn(job, skip, limits, work, hidden)
         except BaseException:
             shutil.rmtree(root, ignore_errors=True)
             raise
-        reader = _Reader(job, skip, limits, att, fds)
+        reader = _Reader(job, skip, limits, att, fds, child=pid, hidden=hidden)
         kill_reason = wait_status = None
         try:
             kill_reason, wait_status = reader.watch(pid, deadline)
+            if kill_reason is None and reader.done:
+                # Phase 2: every cell has run and the notebook's process is gone; only now may a hidden
+                # point reach a process of the submission.
+                self._collect_hidden(reader, release, limits, deadline)
         finally:
+            for w in release.values():
+                os.close(w)
             wait_status = self._end_child(pid, wait_status)
             try:
                 reader.drain()  # all writers are gone now: this ends at EOF
@@ -555,6 +680,95 @@ class Worker:
             for fd in fds:
                 os.close(fd)
         return self._finish(att, reader, kill_reason, wait_status, limits)
+
+    # -- one attempt: phase 2, the hidden points ----------------------------------------------------------
+    def _collect_hidden(self, reader: _Reader, release: dict[int, int], limits: Limits, deadline: float) -> None:
+        """Release the forks of the exercises still to be collected, one at a time, each with its exercise's
+        hidden part, and join what each sends to its visible data. A fork that sends anything but its one
+        ``hidden`` event, hangs past what is left of its exercise's time, or ends without data costs that
+        exercise only. Nothing read here reaches a cell: fd-level output is dropped."""
+        reader.quiet = True
+        att = reader.att
+        pending = [i for i in sorted(att.hidden_pending) if reader.forks.get(i, {}).get("pid") is not None]
+        for i in sorted(att.hidden_pending):
+            if i not in pending:
+                att.hidden_failures[i] = ("crashed", "its hidden test points could not be checked: no process "
+                                                     "could be forked for them")
+        self._kill_all_but({reader.forks[i]["pid"] for i in pending})
+        for n, index in enumerate(pending):
+            fork = reader.forks[index]
+            ex_id = fork["id"]
+            _discard(reader)  # what an earlier fork (or anything else) left on the pipes is not this one's
+            reader.frames = wire.FrameReader(int(limits.exercise_bytes) + _FRAME_SLACK)
+            now = time.monotonic()
+            until = min(deadline, now + max(0.5, limits.exercise_wall_seconds - fork["seconds"]))
+            if now >= deadline - 0.05:
+                att.hidden_failures[index] = ("timeout", f"the notebook's wall-clock limit of "
+                                                         f"{limits.notebook_wall_seconds:g} s was reached before "
+                                                         f"its hidden test points were checked")
+                continue
+            outcome = self._run_fork(reader, fork["pid"], index, ex_id, release.pop(index), until)
+            if isinstance(outcome, dict):
+                att.exercises[ex_id] = join_hidden(att.exercises[ex_id], outcome)
+            else:
+                att.hidden_failures[index] = outcome
+            self._kill_all_but({reader.forks[i]["pid"] for i in pending[n + 1:]})
+        att.hidden_pending.clear()
+
+    def _run_fork(self, reader: _Reader, pid: int, index: int, ex_id: str, w_release: int, until: float):
+        """Send one fork its exercise's hidden part and read its answer: the data, or (status, message)."""
+        got = None
+        try:
+            if not _write_within(w_release, wire.encode_frame(reader.hidden[index]), until):
+                raise TimeoutError
+            while True:
+                try:
+                    done, status = os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    done, status = pid, 0
+                if done:
+                    # It has exited: what it wrote is on the pipe already.
+                    while reader.r_ev in reader.open_fds and select.select([reader.r_ev], [], [], 0)[0]:
+                        got = _read_hidden(reader, index, ex_id, got)
+                    if got is not None:
+                        return got
+                    return "crashed", f"checking its hidden test points did not finish: {_describe_exit(status)[1]}"
+                left = until - time.monotonic()
+                if left <= 0:
+                    if got is not None:
+                        return got  # it answered, then did not exit: the answer stands
+                    raise TimeoutError
+                for fd in select.select(list(reader.open_fds), [], [], min(0.05, left))[0]:
+                    if fd == reader.r_ev:
+                        got = _read_hidden(reader, index, ex_id, got)
+                    else:
+                        reader.read_fd(fd)  # dropped: phase 2 writes no output
+        except TimeoutError:
+            return "timeout", (f"checking its hidden test points exceeded what was left of the exercise's "
+                               f"wall-clock limit of {reader.limits.exercise_wall_seconds:g} s and was killed")
+        except wire.ProtocolError as exc:
+            return "crashed", f"checking its hidden test points broke the grading protocol ({exc})"
+        finally:
+            os.close(w_release)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+    def _kill_all_but(self, keep: set[int]) -> None:
+        """SIGKILL every process of the slot uid but `keep` (phase 2: what the notebook left running)."""
+        if self.uid is None:
+            return
+        for pid in sandbox.processes_of_uid(self.uid):
+            if pid not in keep:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     def _end_child(self, pid: int, wait_status: int | None) -> int:
         # The child leads its own session: its group goes first (all that can be done without a uid).
@@ -688,6 +902,16 @@ class Worker:
                 if spec:
                     exercises[str(spec.get("id"))] = att.exercises.get(str(spec.get("id")), {
                         "status": "error", "message": "the collector reported nothing for this exercise"})
+                if i in att.hidden_pending:  # the run ended before the hidden points were collected
+                    why = ("the notebook's wall-clock limit was reached" if att.notebook_timeout
+                           else att.harness_failure or "the run of a later cell failed")
+                    att.hidden_failures[i] = ("timeout" if att.notebook_timeout else "crashed",
+                                              f"its hidden test points were not checked: {why}")
+                if i in att.hidden_failures:
+                    status, message = att.hidden_failures[i]
+                    flags.add(status)
+                    problems.append(f"cell {i}: {message}")
+                    exercises[str(spec.get("id"))] = {"status": status, "message": message}
             else:
                 why = ("the notebook's wall-clock limit was reached before this cell" if att.notebook_timeout
                        else att.harness_failure or "not reached")
