@@ -98,7 +98,8 @@ def test_the_sandbox_spec_hides_the_reference_and_gives_the_same_data():
 
     small = collect_spec(spec)
     assert "reference" not in small and "domain" not in small and "show_expected" not in small
-    assert len(small["test_points"]) == 4
+    assert len(small["test_points"]) + len(small["hidden_points"]) == 4  # visible, then hidden and random
+    assert small["test_points"] == spec["test_points"]
     raw = collect(small, {"f": f})
     assert raw == collect(spec, {"f": f})
     assert [p["error"] for p in raw["points"]] == [None] * 4
