@@ -55,10 +55,10 @@ _REPR_CHARS = 200
 COLLECT_FIELDS = ("id", "kind", "function", "variable", "variables", "time_limit", "args", "by_hand")
 
 
-#: The keys of a collect spec that the student's running notebook must never hold: the batch grader
-#: (`grading.worker`) sends them to the state the test cell left only once every cell has run (see
-#: `join_hidden`).
-HIDDEN_FIELDS = ("hidden_points", "fresh_points")
+#: The key of a collect spec that the student's running notebook must never hold: the batch grader
+#: (`grading.worker`) sends it only to the state the test cell left, once every cell has run (see
+#: `join_hidden`). The fresh points are shown to students and stay with the visible ones.
+HIDDEN_FIELDS = ("hidden_points",)
 
 
 def collect_spec(spec: dict) -> dict:
@@ -83,22 +83,34 @@ def collect_spec(spec: dict) -> dict:
 
 
 def split_spec(spec: dict) -> tuple[dict, dict]:
-    """``(visible, hidden)``: a collect spec without its `HIDDEN_FIELDS` (what the running notebook may hold;
-    collecting it runs the visible points only) and those fields (empty when the exercise has none)."""
+    """``(visible, hidden)``: a collect spec without its `HIDDEN_FIELDS` (what the running notebook may hold)
+    and those fields (empty when the exercise has none)."""
     hidden = {k: spec[k] for k in HIDDEN_FIELDS if spec.get(k)}
-    visible = {k: v for k, v in spec.items() if k not in HIDDEN_FIELDS}
-    if hidden:
-        visible["fresh_points"] = []
-    return visible, hidden
+    return {k: v for k, v in spec.items() if k not in HIDDEN_FIELDS}, hidden
 
 
-def hidden_spec(visible: dict, hidden: dict, seconds_used: float) -> dict:
-    """The spec that collects the rest of an exercise in the state its visible collection left: its hidden
-    points, then its fresh ones, within what is left of its time limit after ``seconds_used``."""
+def visible_spec(visible: dict) -> dict:
+    """The spec that collects an exercise at its visible points only (its fresh points come after the hidden
+    ones are taken apart, `rest_spec`)."""
+    return {**visible, "fresh_points": []}
+
+
+def rest_spec(visible: dict, seconds_used: float, hidden: dict | None = None) -> dict:
+    """The spec that collects the rest of an exercise once its visible points took ``seconds_used`` of its time
+    limit, in the state they left: its hidden points (``hidden``, its `HIDDEN_FIELDS`), or without ``hidden``
+    its fresh points (never scored: their data only joins the visible one, `with_fresh`)."""
     limit = float(visible.get("time_limit", 10))
-    return {**visible, "test_points": list(hidden.get("hidden_points") or []),
-            "fresh_points": list(hidden.get("fresh_points") or []),
-            "time_limit": max(0.01, limit - seconds_used)}
+    points = list(hidden.get("hidden_points") or []) if hidden is not None else []
+    fresh = list(visible.get("fresh_points") or []) if hidden is None else []
+    return {**visible, "test_points": points, "fresh_points": fresh, "time_limit": max(0.01, limit - seconds_used)}
+
+
+def with_fresh(visible: dict, rest) -> dict:
+    """The visible collection of an exercise with the fresh points of ``rest`` (collected by a `rest_spec`
+    without hidden points): whatever went wrong there costs nothing, the fresh points only illustrate."""
+    if isinstance(rest, dict) and isinstance(rest.get("fresh"), list) and rest["fresh"]:
+        return {**visible, "fresh": rest["fresh"]}
+    return visible
 
 
 def needs_hidden(raw) -> bool:
@@ -110,8 +122,9 @@ def needs_hidden(raw) -> bool:
 
 
 def join_hidden(visible: dict, hidden) -> dict:
-    """The data one collect at every point returns, from an exercise's visible collection and the collection
-    of its `hidden_spec` (both untrusted; the judge checks every record against its own points)."""
+    """The data one collect at every point returns, from an exercise's visible collection (`visible_spec`, with
+    its fresh points joined, `with_fresh`) and the collection of its hidden points (`rest_spec` with
+    ``hidden``): both untrusted, the judge checks every record against its own points."""
     if not needs_hidden(visible):
         return visible
     if isinstance(hidden, dict) and set(hidden) == {"status", "message"} and hidden["status"] in ("error", "timeout"):
@@ -120,9 +133,11 @@ def join_hidden(visible: dict, hidden) -> dict:
         return {"status": "error", "message": "the data collected at the hidden test points is malformed"}
     out = dict(visible)
     out["points"] = visible["points"] + hidden["points"]
-    for key in ("status", "message", "timed_out", "too_large", "fresh"):
+    for key in ("status", "message", "timed_out", "too_large"):
         if key in hidden:
             out[key] = hidden[key]
+    if not needs_hidden(out):
+        out.pop("fresh", None)  # one collect stops before its fresh points there
     return out
 
 

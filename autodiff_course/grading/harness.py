@@ -12,14 +12,15 @@ Events the child sends, in order:
 "data": dict}`` before the cell event of a test cell; finally ``{"event": "done"}``. That is phase 1, the only
 one whose frames reach the graded notebook.
 
-The exercise of a test cell with a hidden part (``checks.collect.HIDDEN_FIELDS``: hidden and fresh points)
-reaches the notebook's process without it, so the student's function runs there at the visible points only,
-and the exercise event carries ``"fork": pid | None``: the process forked at that moment (`_collect_later`),
-paused on a pipe of its own (fd ``4 + k``, the ``release`` map of the job) that only the worker writes to.
-Once every cell has run and the notebook's process has exited (phase 2), the worker releases the forks one
-at a time: each reads the hidden part, collects it in the state its cell left (what one collect at every point
-would have seen), sends one ``{"event": "hidden", "index": i, "id": str, "data": dict}`` and exits; what it
-prints goes to /dev/null. So no later cell ever runs in a process that has seen a hidden point.
+The exercise of a test cell with a hidden part (``checks.collect.HIDDEN_FIELDS``: its hidden and random test
+points) reaches the notebook's process without it, so the student's function runs there at the visible (and
+the fresh) points only. After the visible points the harness forks (`_collect_later`): the fork waits on a
+pipe of its own (fd ``4 + k``, the ``release`` map of the job) that only the worker writes to, and the
+exercise event carries ``"fork": pid | None``. Once every cell has run and the notebook's process has exited
+(phase 2), the worker releases the forks one at a time: each reads the hidden part, collects it in the state
+the visible points left (what one collect at every point would see), sends one ``{"event": "hidden",
+"index": i, "id": str, "data": dict}`` and exits; what it prints goes to /dev/null. So no later cell ever runs
+in a process that has seen a hidden point, and nothing a fork does reaches a cell.
 
 Code cells run through a real IPython `InteractiveShell` (magics such as ``%matplotlib inline`` work,
 ``display()`` works) whose displays, results, errors and Python-level stdout/stderr are captured per cell as
@@ -40,7 +41,7 @@ import signal
 import sys
 import time
 
-from autodiff_course.checks.collect import hidden_spec
+from autodiff_course.checks.collect import needs_hidden, rest_spec, visible_spec, with_fresh
 from autodiff_course.grading.wire import FrameReader, ProtocolError, canonical_size, encode_frame, write_frame
 
 __all__ = [
@@ -321,9 +322,11 @@ def _collect(collector, spec: dict, namespace: dict) -> tuple[str, dict | None, 
 
 def _run_exercise_cell(shell, cell: dict, collector, budget: _Budget, release: dict, events_fd: int
                        ) -> tuple[dict, dict, int | None]:
-    """Collect the exercise of a test cell at its visible points; with a release fd for it, fork the paused
-    process that collects the rest (`_collect_later`). (data, cell result, the fork's pid or None)."""
+    """Collect the exercise of a test cell. With a release fd for it (it has hidden points): at its visible
+    points, then fork the paused process that collects the hidden ones (`_collect_later`), then at its fresh
+    points. (data, cell result, the fork's pid or None)."""
     spec = cell["exercise"]
+    fd = release.pop(cell["index"], None)
     cap = _Capture(budget)
     cap.last_error = None
     _current["capture"] = cap
@@ -331,27 +334,29 @@ def _run_exercise_cell(shell, cell: dict, collector, budget: _Budget, release: d
     # No alarm of ours here: the collector enforces its own per-check limit with signals.
     signal.signal(signal.SIGXCPU, _on_timeout)
     started = time.monotonic()
-    status, error, data = _collect(collector, spec, shell.user_ns)
+    status, error, data = _collect(collector, spec if fd is None else visible_spec(spec), shell.user_ns)
     seconds = time.monotonic() - started
-    _current["capture"] = None
     fork = None
-    fd = release.pop(cell["index"], None)
     if fd is not None:
-        try:
-            fork = os.fork()
-        except OSError:
-            fork = None  # the worker reports the exercise's hidden points as not checked
-        if fork == 0:
-            _collect_later(shell, cell, collector, fd, release, seconds, events_fd)
+        if status == "ok" and needs_hidden(data):
+            try:
+                fork = os.fork()
+            except OSError:
+                fork = None  # the worker reports the exercise's hidden points as not checked
+            if fork == 0:
+                _collect_later(shell, cell, collector, fd, release, seconds, events_fd)
+            if spec.get("fresh_points"):
+                data = with_fresh(data, _collect(collector, rest_spec(spec, seconds), shell.user_ns)[2])
         os.close(fd)
+    _current["capture"] = None
     cell_result = {"status": status, "error": error, "outputs": cap.outputs, "output_limit": cap.limited}
     return data, cell_result, fork
 
 
 def _collect_later(shell, cell: dict, collector, fd: int, release: dict, seconds: float, events_fd: int):
     """In the fork of a test cell: wait on `fd` until the worker sends the exercise's hidden part (once every
-    cell of the notebook has run and its outputs are final), collect it in the state the cell left, send
-    only the data (a ``hidden`` event) and exit. What it prints goes nowhere. Never returns."""
+    cell of the notebook has run and its outputs are final), collect it in the state the visible points left,
+    send only the data (a ``hidden`` event) and exit. What it prints goes nowhere. Never returns."""
     try:
         for other in release.values():
             os.close(other)
@@ -362,7 +367,7 @@ def _collect_later(shell, cell: dict, collector, fd: int, release: dict, seconds
         os.close(quiet)
         hidden = _read_frame(fd)
         if isinstance(hidden, dict):
-            spec = hidden_spec(cell["exercise"], hidden, seconds)
+            spec = rest_spec(cell["exercise"], seconds, hidden)
             _status, _error, data = _collect(collector, spec, shell.user_ns)
             write_frame(events_fd, {"event": "hidden", "index": cell["index"],
                                     "id": str(cell["exercise"].get("id")), "data": data})

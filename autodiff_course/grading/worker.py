@@ -266,13 +266,15 @@ class _Reader:
     protocol violation, charged to the running cell as a crash."""
 
     def __init__(self, job: dict, skip: set, limits: Limits, att: _Attempt, fds: tuple[int, int, int],
-                 child: int | None = None, hidden: dict | None = None):
+                 child: int | None = None, hidden: dict | None = None, forkable=()):
         self.att, self.limits = att, limits
         self.child = child
         #: Index of a test cell with a hidden part -> that part (`checks.collect.split_spec`).
         self.hidden = dict(hidden or {})
         #: Index of a test cell -> its fork: {"id", "pid", "seconds" (its phase-1 time)}.
         self.forks: dict[int, dict] = {}
+        #: The test cells given a release pipe (`Worker._spawn`): only their forks are believed.
+        self.forkable = set(forkable)
         self.cells = {c["index"]: c for c in job["cells"]}
         self.order = [c["index"] for c in job["cells"] if c.get("cell_type", "code") == "code"
                       and c["index"] not in skip]
@@ -317,7 +319,7 @@ class _Reader:
             data = self.exercise_data(ex_id, ev.get("data"))
             self.att.exercises[ex_id] = data
             if index in self.hidden:
-                pid = ev.get("fork")
+                pid = ev.get("fork") if index in self.forkable else None
                 if pid is not None and not (isinstance(pid, int) and not isinstance(pid, bool)
                                             and self.child is not None and _parent_of(pid) == self.child):
                     raise wire.ProtocolError(f"cell {index}: 'fork' {str(pid)[:20]} is no process the cell forked")
@@ -660,7 +662,7 @@ class Worker:
         except BaseException:
             shutil.rmtree(root, ignore_errors=True)
             raise
-        reader = _Reader(job, skip, limits, att, fds, child=pid, hidden=hidden)
+        reader = _Reader(job, skip, limits, att, fds, child=pid, hidden=hidden, forkable=release)
         kill_reason = wait_status = None
         try:
             kill_reason, wait_status = reader.watch(pid, deadline)
@@ -692,8 +694,9 @@ class Worker:
         pending = [i for i in sorted(att.hidden_pending) if reader.forks.get(i, {}).get("pid") is not None]
         for i in sorted(att.hidden_pending):
             if i not in pending:
-                att.hidden_failures[i] = ("crashed", "its hidden test points could not be checked: no process "
-                                                     "could be forked for them")
+                why = (f"a notebook may have at most {MAX_FORKS} such exercises" if i not in reader.forkable
+                       else "no process could be forked for them")
+                att.hidden_failures[i] = ("crashed", f"its hidden test points could not be checked: {why}")
         self._kill_all_but({reader.forks[i]["pid"] for i in pending})
         for n, index in enumerate(pending):
             fork = reader.forks[index]

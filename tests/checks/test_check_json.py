@@ -105,3 +105,22 @@ def test_the_sandbox_spec_hides_the_reference_and_gives_the_same_data():
     assert [p["error"] for p in raw["points"]] == [None] * 4
     result = judge(spec, raw)
     assert result.passed and result.score == 1.0
+
+    # The batch grader collects it in two parts: the running notebook never holds a hidden or random point.
+    from autodiff_course.checks.collect import join_hidden, rest_spec, split_spec, visible_spec, with_fresh
+
+    visible, hidden = split_spec(small)
+    assert hidden == {"hidden_points": small["hidden_points"]} and len(hidden["hidden_points"]) == 3
+    assert not any(str(v) in json.dumps(visible) for p in hidden["hidden_points"] for v in p)
+    seen = collect(visible_spec(visible), {"f": f})
+    assert len(seen["points"]) == 1 and "fresh" not in seen
+    seen = with_fresh(seen, collect(rest_spec(visible, 0.5), {"f": f}))
+    assert join_hidden(seen, collect(rest_spec(visible, 0.5, hidden), {"f": f})) == raw
+    # Cut short at the hidden points: as one collect would be (no fresh points), judged a timeout.
+    late = collect(rest_spec(visible, 0.5, hidden), {"f": f})
+    cut = join_hidden(seen, {**late, "points": late["points"][:1], "timed_out": True})
+    assert cut["timed_out"] and len(cut["points"]) == 2 and "fresh" not in cut
+    assert judge(spec, cut).status == "timeout"
+    # What a fork sends instead of data, or data of another shape, is an error of this exercise only.
+    assert join_hidden(seen, {"status": "error", "message": "m"}) == {"status": "error", "message": "m"}
+    assert join_hidden(seen, {"points": "many"})["status"] == "error"
