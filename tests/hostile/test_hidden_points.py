@@ -11,7 +11,9 @@ A fork that collects the hidden points and breaks the protocol (a cell frame of 
 its own exercise, nothing else: the cells' outputs and every other exercise's data stay those of the honest run.
 """
 
+import csv
 import dataclasses
+import io
 import json
 import os
 import re
@@ -23,6 +25,7 @@ import pytest
 from autodiff_course.checks import collect_spec, judge
 from autodiff_course.checks.points import test_points, visible_count
 from autodiff_course.course.config import load_course
+from autodiff_course.grading.batch import grade
 from autodiff_course.grading.limits import Limits
 from autodiff_course.grading.pool import WorkerPool
 from autodiff_course.grading.sandbox import bwrap_available
@@ -91,20 +94,20 @@ def _job(nb, job_id: str) -> dict:
     return {"job_id": job_id, "cells": cells, "files": {}}
 
 
-def _hidden_tokens() -> list[str]:
+def _hidden_tokens(specs=SPECS) -> list[str]:
     """Every way the attack writes a hidden or random point: its numbers as Python prints them (those long
     enough not to turn up by chance), offset by 1000, its digits run together, the point as a tuple or list."""
     tokens = set()
     for ex_id in HIDDEN:
-        spec = SPECS[ex_id]
+        spec = specs[ex_id]
         for p in test_points(spec)[visible_count(spec):]:
             tokens |= {repr(tuple(p)), repr(list(p)), "".join(str(abs(v)).replace(".", "") for v in p)}
             tokens |= {repr(v + 1000) for v in p} | {repr(v) for v in p if len(repr(abs(v))) >= 6}
     return sorted(tokens)
 
 
-def _leaked(text: str) -> list[str]:
-    return [t for t in _hidden_tokens() if re.search(rf"(?<![\d.]){re.escape(t)}(?!\d)", text)]
+def _leaked(text: str, specs=SPECS) -> list[str]:
+    return [t for t in _hidden_tokens(specs) if re.search(rf"(?<![\d.]){re.escape(t)}(?!\d)", text)]
 
 
 def _scores(run) -> dict:
@@ -145,13 +148,13 @@ def test_no_later_cell_shows_a_hidden_point(pool, honest):
 
 
 def _hostile_at_hidden_points(body: str) -> nbformat.NotebookNode:
-    """The hand-in whose `forward_dx1` answer runs `body` once it is called beyond its visible point (a plain
-    and a traced run): in the fork that collects its hidden points."""
+    """The hand-in whose `forward_dx1` answer runs `body` when it is called in another process than the first
+    time: in the fork that collects its hidden points."""
     nb = _hand_in()
     spec = SPECS["forward_dx1"]
     i = _answer_of(nb, spec)
     nb.cells[i].source = _insert_in_body(nb.cells[i].source, spec["function"],
-                                         "_CALLS.append(1)\n    if len(_CALLS) > 2: _at_hidden()")
+                                         "_CALLS.append(os.getpid())\n    if os.getpid() != _CALLS[0]: _at_hidden()")
     channel = (
         "import json, os, stat, struct, signal, time, ctypes\n"
         "_CALLS = []\n"
@@ -200,3 +203,27 @@ def test_a_failing_fork_costs_its_own_exercise_only(pool, honest, attack):
     assert "FORGED" not in json.dumps(run["cells"])
     others = _scores({"exercises": {**run["exercises"], "forward_dx1": honest["exercises"]["forward_dx1"]}})
     assert others == _scores(honest)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sandbox", ["bwrap", "none"])
+def test_the_graded_notebook_and_the_feedback_show_no_hidden_point(sandbox, tmp_path):
+    """`autodiff-course grade` end to end: the recording hand-in's graded notebook and feedback page hold the
+    leaking cells' outputs but no hidden or random point, and its rows score exactly as the untouched one's."""
+    if sandbox == "bwrap" and not bwrap_available()[0]:
+        pytest.skip("bubblewrap cannot run here")
+    for student, nb in (("ada", _hand_in()), ("mallory", _recording(_hand_in()))):
+        (tmp_path / "in" / student / ASSIGNMENT).mkdir(parents=True)
+        nbformat.write(nb, tmp_path / "in" / student / ASSIGNMENT / HAND_IN.name)
+    out = tmp_path / "out"
+    grade(course=REPO, assignments=[ASSIGNMENT], submissions=tmp_path / "in", out=out, jobs=1, sandbox=sandbox,
+          allow_unsandboxed=True, progress=False, report_line=lambda line: None, gradebook=out / "gradebook.db")
+    rows = list(csv.DictReader(io.StringIO((out / "grades.csv").read_text(encoding="utf-8"))))
+    by = {s: [{k: v for k, v in r.items() if k != "student"} for r in rows if r["student"] == s]
+          for s in ("ada", "mallory")}
+    assert by["mallory"] == by["ada"] and len(by["ada"]) == len(SPECS)
+    specs = {spec["id"]: spec for spec in load_course(REPO)[ASSIGNMENT].exercises}  # the secret grade() used
+    shown = "".join(p.read_text(encoding="utf-8") for folder in ("autograded", "feedback")
+                    for p in sorted((out / folder / "mallory").rglob("*")) if p.suffix in (".ipynb", ".html"))
+    assert "SEEN" in shown and "MEMORY" in shown, "the leaking cells' outputs are in the graded notebook"
+    assert _leaked(shown, specs) == []
