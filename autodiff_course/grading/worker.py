@@ -457,22 +457,6 @@ def _read_hidden(reader: _Reader, index: int, ex_id: str, got):
     return got
 
 
-def _discard(reader: _Reader, seconds: float = 0.2) -> None:
-    """Read and drop what is waiting on the child's pipes (for at most `seconds`)."""
-    give_up = time.monotonic() + seconds
-    while time.monotonic() < give_up:
-        ready = select.select(list(reader.open_fds), [], [], 0)[0] if reader.open_fds else []
-        if not ready:
-            return
-        for fd in ready:
-            try:
-                data = os.read(fd, 1 << 16)
-            except OSError:
-                data = b""
-            if not data:
-                reader.open_fds.discard(fd)
-
-
 def _write_within(fd: int, data: bytes, until: float) -> bool:
     """Write all of `data` to the pipe `fd` before `until` (a fork that does not read cannot block us)."""
     os.set_blocking(fd, False)
@@ -701,7 +685,7 @@ class Worker:
         for n, index in enumerate(pending):
             fork = reader.forks[index]
             ex_id = fork["id"]
-            _discard(reader)  # what an earlier fork (or anything else) left on the pipes is not this one's
+            reader.drain(0.2)  # dropped (quiet): what an earlier fork or anything else left is not this one's
             reader.frames = wire.FrameReader(int(limits.exercise_bytes) + _FRAME_SLACK)
             now = time.monotonic()
             until = min(deadline, now + max(0.5, limits.exercise_wall_seconds - fork["seconds"]))
@@ -730,8 +714,11 @@ class Worker:
                 except ChildProcessError:
                     done, status = pid, 0
                 if done:
-                    # It has exited: what it wrote is on the pipe already.
-                    while reader.r_ev in reader.open_fds and select.select([reader.r_ev], [], [], 0)[0]:
+                    # It has exited: what it wrote is on the pipe already (within a second: a process it left
+                    # behind may keep writing).
+                    give_up = time.monotonic() + 1.0
+                    while (reader.r_ev in reader.open_fds and time.monotonic() < give_up
+                           and select.select([reader.r_ev], [], [], 0)[0]):
                         got = _read_hidden(reader, index, ex_id, got)
                     if got is not None:
                         return got
