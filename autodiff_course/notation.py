@@ -204,6 +204,10 @@ NOTES: dict[str, str] = {
     "hidden-only": "Right at {visible}, wrong at {wrong}. The hidden "
                    "points are kept private so they test your method rather than your numbers; what follows "
                    "describes the mistake without them.",
+    "answers-differently": "Your function returns other values {where} when the checker follows it step by "
+                           "step than when it is called with plain numbers: the same inputs must give the same "
+                           "results (a branch on the type of its inputs, or a value kept from one call to the next, "
+                           "makes them differ). The values of the run the checker follows are the ones judged.",
     "fresh-point": "at a fresh point {point} (not one of the test points)",
     "fresh-values": "For example, {where}, your {part} is {received}{expected}.",
     "unanswered": "Not answered yet: {what} is still the stub from the released notebook (it raises "
@@ -262,6 +266,8 @@ MISTAKES: dict[str, str] = {
     "value-for-derivative": "a derivative uses a variable's value where its tangent or adjoint belongs",
     "extra-factor": "a derivative is multiplied by a variable that is no part of it",
     "not-returned": "the derivative returned is not the one the function computed",
+    "answers-differently": "the function returns other values when it is followed than when it is called with "
+                           "plain numbers",
     "finite-difference": "a derivative is estimated numerically instead of by the chain rule",
     "pasted-constant": "a number is pasted in where it should be computed",
     "missing": "a derivative the exercise asks for is not returned",

@@ -280,7 +280,7 @@ def _traced_run(fn: Callable, point, record: dict) -> None:
     # What the traced run returned, beside its locals: a function that returns another value on plain numbers
     # (a branch on the inputs' type, state kept between calls) is told apart from one that returns another
     # variable than its own tangent.
-    record["traced_returned"] = [value_data(x) for x in items[:_MAX_TRACED_RETURNED]]
+    record["traced_returned"] = [value_data(x) for x in items[:MAX_TRACED_RETURNED]]
     index = next((i for i, x in enumerate(items) if _is_engine(x)), None)
     if index is not None:
         record["output_index"] = index
@@ -306,7 +306,7 @@ def _traced_run(fn: Callable, point, record: dict) -> None:
 
 
 #: How many of the traced run's returned values are recorded (an exercise returns y and its derivatives).
-_MAX_TRACED_RETURNED = 64
+MAX_TRACED_RETURNED = 64
 #: How many items of each list or array are recorded as locals (an exercise's derivatives are a few dozen; a
 #: long list of numbers would only fill the data the grader receives, which is bounded).
 _MAX_ITEM_LOCALS = 64

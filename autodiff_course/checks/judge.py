@@ -19,7 +19,7 @@ from ..engine.primitives import PRIMITIVES
 from ..graph import Graph
 from ..notation import note
 from .analysis import name_unnamed
-from .collect import RAW_FORMAT
+from .collect import MAX_TRACED_RETURNED, RAW_FORMAT
 from .errors import InternalCheckError, MalformedRawError
 from .kinds import KINDS
 from .numbers import as_number, close, finite, fmt
@@ -545,20 +545,86 @@ def judge_function(spec: dict, raw: dict) -> CheckResult:
     for f in failures.values():
         # Other points are judged: this one costs its share only.
         f.message = f.message[:-2] + "; only this point is lost.)" if f.message.endswith(".)") else f.message
+    source = source_facts(raw.get("source"))
+    result = _judge_kind(spec, points, failures, source, fresh)
+    differs = [p for p in points if answers_differently(p)]
+    lead = differs and result.passed
+    if lead:
+        # Right on plain numbers, but the run the checker follows returns other values: that run is the one
+        # judged (the graph the tangents and adjoints are read on is its own), and the difference leads.
+        for p in differs:
+            p.returned = list(p.traced_returned or [])
+        result = _judge_kind(spec, points, failures, source, fresh)
+    elif differs and "not-returned" in result.mistakes:
+        return result  # already told: its plain call returns another derivative than its traced run
+    return _told_it_answers_differently(spec, result, differs, lead=bool(lead))
+
+
+def _judge_kind(spec: dict, points: list[PointData], failures: dict, source, fresh) -> CheckResult:
     swapped = _y_not_first(spec, points)
     if swapped is not None:
         return swapped
     if spec["kind"] == "reverse":
         from .reverse import judge_reverse
 
-        return judge_reverse(spec, points, failures, source_facts(raw.get("source")), fresh)
+        return judge_reverse(spec, points, failures, source, fresh)
     if spec["kind"] == "forward":
         from .forward import judge_forward
 
-        return judge_forward(spec, points, failures, source_facts(raw.get("source")), fresh)
+        return judge_forward(spec, points, failures, source, fresh)
     from .decomposition import judge_decomposition
 
     return judge_decomposition(spec, points, failures, fresh)
+
+
+def answers_differently(p: PointData) -> bool:
+    """Whether the student's function returned other values at ``p`` when the checker followed it (the traced
+    run) than when it was called with plain numbers: a branch on the type of its inputs, or a state kept from
+    one call to the next. Numbers are the same within 1e-9 relative (rounding where an operation runs through
+    the engine); described objects by their type."""
+    plain, traced = p.returned, p.traced_returned
+    if plain is None or traced is None:
+        return False
+    if len(traced) != min(len(plain), MAX_TRACED_RETURNED):
+        return True
+    for a, b in zip(plain, traced, strict=False):
+        if isinstance(a, float) and isinstance(b, float):
+            if a == b or (a != a and b != b):
+                continue
+            if not (finite(a) and finite(b)) or abs(a - b) > 1e-9 * max(abs(a), abs(b)):
+                return True
+        elif isinstance(a, float) or isinstance(b, float):
+            return True
+        elif a.get("type") != b.get("type"):
+            return True
+    return False
+
+
+def _told_it_answers_differently(spec: dict, result: CheckResult, differs: list[PointData],
+                                 lead: bool = False) -> CheckResult:
+    """``result`` for a function that answers differently when the checker follows it: it cannot pass, a part
+    of its own fails (one more part at no credit), and the words say why, at the first point where it does (a
+    hidden one unnamed): first when nothing else is wrong or ``lead`` (its plain calls were right), else after
+    the answer's own mistakes (a finite difference's last digits also differ from run to run)."""
+    if not differs:
+        return result
+    message = for_students(note("answers-differently", where=point_words(spec, differs[0])))
+    right_otherwise = lead or all(r.get("ok") for r in result.rows)
+    parts = sum(1 for r in result.rows if not str(r.get("part", "")).startswith("point "))
+    result.rows.append({"part": "same answer", "label": "the same answer in both runs", "ok": False,
+                        "status": "wrong", "code": "answers-differently", "message": message})
+    result.score = round(result.score * parts / (parts + 1), 6) if parts else 0.0
+    if right_otherwise:
+        result.messages.insert(0, message)
+        result.mistakes = list(dict.fromkeys(["answers-differently", *result.mistakes]))
+    else:
+        result.messages.append(message)
+        result.mistakes = list(dict.fromkeys([*result.mistakes, "answers-differently"]))
+    result.passed = False
+    if result.status == "ok":
+        result.status = "failed"
+    result.feedback = render(result, "text")
+    return result
 
 
 def _by_value_rows(spec: dict, points: list[PointData], why: str) -> list[dict]:
