@@ -24,7 +24,8 @@ def _grade(args) -> int:
                     allow_unsandboxed=args.i_understand_unsandboxed)
     print(summary)
     rejudged = f"{summary.rejudged} judged again from their stored runs, " if summary.rejudged else ""
-    print(f"\n{summary.graded} graded, {rejudged}{summary.reused} unchanged since the last run; "
+    missing = f"{summary.missing} missing (nothing handed in), " if summary.missing else ""
+    print(f"\n{summary.graded} graded, {missing}{rejudged}{summary.reused} unchanged since the last run; "
           f"results in {summary.out}/ (grades.csv, feedback/, report.html); gradebook {summary.gradebook}")
     return 0
 
@@ -83,11 +84,16 @@ def _course(args) -> Path:
 
 
 def _init(args) -> int:
-    from autodiff_course.course.scaffold import new_course
+    from autodiff_course.course.scaffold import existing_course_id, new_course
 
-    for path in new_course(args.directory, course_id=args.course_id):
+    created = new_course(args.directory, course_id=args.course_id)
+    for path in created:
         print(path)
-    print(f"course ready in {args.directory}; next: autodiff-course new-assignment NAME", file=sys.stderr)
+    if created:
+        print(f"course ready in {args.directory}; next: autodiff-course new-assignment NAME", file=sys.stderr)
+    else:
+        known = existing_course_id(Path(args.directory))
+        print(f"{args.directory} is already a course (course id {known!r}); nothing changed", file=sys.stderr)
     return 0
 
 
@@ -187,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("init", help="make a folder a course: graders/, notebooks/, submitted/, "
                                     "nbgrader_config.py")
     i.add_argument("directory", nargs="?", default=".", help="the course folder (default: here)")
-    i.add_argument("--course-id", help="nbgrader's course id (default: the folder's name)")
+    i.add_argument("--course-id", help="nbgrader's course id (default: the folder's name; an existing course "
+                                       "keeps its own)")
     i.set_defaults(func=_init)
 
     n = sub.add_parser("new-assignment", help="scaffold notebooks/NAME/NAME.ipynb and graders/NAME.toml with "

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from .config import find_course_dir, load_course
 
-__all__ = ["ReleaseError", "course_gradebook", "record_released_cells", "release", "released_cells",
-           "submitted_dir"]
+__all__ = ["ReleaseError", "course_gradebook", "course_setting", "record_released_cells", "release",
+           "released_cells", "submitted_dir"]
 
 
 class ReleaseError(RuntimeError):
@@ -33,7 +33,7 @@ def _nbgrader_config(course_dir: Path):
     return config if isinstance(config, Config) else Config(config)
 
 
-def _setting(course_dir: Path, name: str):
+def course_setting(course_dir: Path, name: str):
     """`c.CourseDirectory.<name>` of the course's nbgrader_config.py, or None if unset or unreadable."""
     try:
         value = _nbgrader_config(Path(course_dir)).CourseDirectory.get(name)
@@ -45,7 +45,7 @@ def _setting(course_dir: Path, name: str):
 def course_gradebook(course_dir: str | Path) -> Path:
     """The gradebook nbgrader uses for this course: the sqlite file `db_url` of nbgrader_config.py names,
     else `<course>/gradebook.db` (nbgrader's default, relative to the course root)."""
-    url = _setting(Path(course_dir), "db_url")
+    url = course_setting(Path(course_dir), "db_url")
     if url and url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///"):])
         return path if path.is_absolute() else Path(course_dir) / path
@@ -54,7 +54,7 @@ def course_gradebook(course_dir: str | Path) -> Path:
 
 def submitted_dir(course_dir: str | Path) -> Path:
     """Where nbgrader collects submissions (`submitted_directory`, default `submitted`) in this course."""
-    return Path(course_dir) / (_setting(Path(course_dir), "submitted_directory") or "submitted")
+    return Path(course_dir) / (course_setting(Path(course_dir), "submitted_directory") or "submitted")
 
 
 def _released_cells_path(course_dir: Path, assignment: str) -> Path:

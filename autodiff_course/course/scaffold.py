@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .config import ConfigError
 
-__all__ = ["NBGRADER_CONFIG", "answer_cell_id", "new_assignment", "new_course"]
+__all__ = ["NBGRADER_CONFIG", "answer_cell_id", "existing_course_id", "new_assignment", "new_course"]
 
 #: The course's nbgrader config: paths relative to the file so the course works wherever it is copied.
 NBGRADER_CONFIG = '''\
@@ -46,19 +46,35 @@ def answer_cell_id(exercise_id: str) -> str:
 def new_course(directory: str | Path, *, course_id: str | None = None) -> list[Path]:
     """Make `directory` a course: `graders/`, `notebooks/`, `submitted/` and `nbgrader_config.py`.
 
-    Existing files are kept (running it twice changes nothing). Returns the paths created."""
+    Existing files are kept (running it twice changes nothing). Returns the paths created. Raises
+    ConfigError, changing nothing, if `course_id` is given and an existing nbgrader_config.py sets another
+    (or none that can be read): the id names the course in nbgrader's exchange and gradebook, so it is
+    changed by hand there or not at all."""
     directory = Path(directory)
+    config = directory / "nbgrader_config.py"
+    if course_id is not None and config.exists():
+        have = existing_course_id(directory)
+        if have != course_id:
+            found = f"sets the course id {have!r}" if have else "sets no course id that can be read"
+            raise ConfigError(f"{config}: already {found}, not {course_id!r}; nothing changed (to change it, "
+                              "edit c.CourseDirectory.course_id there: nbgrader's exchange and gradebook use it)")
     created = []
     for sub in ("graders", "notebooks", "submitted"):
         if not (directory / sub).is_dir():
             (directory / sub).mkdir(parents=True)
             created.append(directory / sub)
-    config = directory / "nbgrader_config.py"
     if not config.exists():
         config.write_text(NBGRADER_CONFIG.format(course_id=course_id or directory.resolve().name),
                           encoding="utf-8")
         created.append(config)
     return created
+
+
+def existing_course_id(directory: str | Path) -> str | None:
+    """The course id the nbgrader_config.py in `directory` sets, or None (no file, no id, unreadable)."""
+    from .release import course_setting
+
+    return course_setting(Path(directory), "course_id")
 
 
 #: What every function exercise of the scaffold shares: the function and its arguments, and its test points

@@ -81,3 +81,33 @@ def test_check_lists_every_mistake_of_every_config_naming_file_exercise_and_fiel
     assert any("hw1.toml: exercise 'graph'" in line and "`points`" in line for line in err)
     assert any("hw2.toml" in line and "`notebook`" in line for line in err)
     assert "Traceback" not in "\n".join(err)
+
+
+def test_init_on_an_existing_course_never_takes_another_course_id_silently(tmp_path, capsys):
+    root = tmp_path / "ad101"
+    assert main(["init", str(root), "--course-id", "ad101"]) == 0
+    config = root / "nbgrader_config.py"
+    before = config.read_bytes()
+    capsys.readouterr()
+    # Another id: refused in one line naming the file and both ids, exit 2, nothing rewritten.
+    assert main(["init", str(root), "--course-id", "other"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "course ready" not in err[0]
+    assert str(config) in err[0] and "'ad101'" in err[0] and "'other'" in err[0]
+    assert config.read_bytes() == before
+    # The same id, or none: the course is already there, and it says so rather than "course ready".
+    for argv in (["init", str(root), "--course-id", "ad101"], ["init", str(root)]):
+        assert main(argv) == 0
+        captured = capsys.readouterr()
+        assert captured.out == "" and "course ready" not in captured.err
+        assert "already a course (course id 'ad101'); nothing changed" in captured.err
+    assert config.read_bytes() == before
+
+
+def test_init_with_a_course_id_where_the_config_sets_none_refuses(tmp_path, capsys):
+    (tmp_path / "graders").mkdir()
+    config = tmp_path / "nbgrader_config.py"
+    config.write_text("c = get_config()  # noqa\n")  # an instructor's own config, without a course id
+    assert main(["init", str(tmp_path), "--course-id", "ad101"]) == 2
+    assert "sets no course id that can be read, not 'ad101'" in capsys.readouterr().err
+    assert config.read_text() == "c = get_config()  # noqa\n"
