@@ -140,6 +140,8 @@ class GradeSummary:
     rejudged: int = 0
     #: The gradebook the results were written to.
     gradebook: Path | None = None
+    #: Submissions recorded as missing this run (nothing handed in): not counted in `graded`.
+    missing: int = 0
 
     def __str__(self) -> str:
         return summary_table(self.results, self.configs)
@@ -437,7 +439,7 @@ def make_result(prepared: Prepared, config: AssignmentConfig, exercises: list[Ex
         tampered=prepared.tampered,
         timestamp=stamp,
         timestamp_problem=stamp_problem,
-        submission_secret=_submission_secret(prepared),
+        submission_secret=_submission_secret(prepared.submission),
         run_key=run_key(prepared.job),
         run=_storable(run.to_dict() if run is not None else None) if prepared.job is not None else None,
         exercises=exercises,
@@ -471,16 +473,17 @@ def _timestamp_text(prepared: Prepared) -> tuple[str | None, str | None]:
     return (moment.isoformat(sep=" ") if moment is not None else None), problem
 
 
-def _submission_secret(prepared: Prepared) -> str:
-    """nbgrader's submission_secret.txt (its exchange writes one per hand-in; `release_feedback` names the
-    released page by a hash of it). A hand-in placed without nbgrader gets one derived from its own files,
-    which other students cannot know."""
-    try:  # the student's folder: read as untrusted data (no link, no FIFO); nbgrader's are 32 hex digits
-        text = read_untrusted(None, prepared.submission.folder / "submission_secret.txt", 200).decode("ascii")
-        text = text.strip()
+def _submission_secret(submission: Submission) -> str:
+    """The hand-in's own submission_secret.txt as nbgrader wrote it (its exchange writes one per hand-in;
+    `release_feedback` names the released page by a hash of it), or "" where there is none or it is not
+    one. Which secret a page is released under is decided when publishing (`grading.feedback_secret`)."""
+    from autodiff_course.grading.feedback_secret import own_secret
+
+    try:  # the student's folder: read as untrusted data (no link, no FIFO)
+        text = read_untrusted(None, submission.folder / "submission_secret.txt", 200).decode("ascii")
     except (OSError, UnicodeDecodeError):
-        text = ""
-    return text if text else fingerprint("submission secret", prepared.fingerprint)[:32]
+        return ""
+    return own_secret(text)
 
 
 def _render_check_html(entry: dict) -> str | None:
@@ -649,7 +652,7 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
     for sub in found:
         fp = _submission_fingerprint(digests[sub.assignment], sub)
         if resume and not rerun and store.is_current(sub.student, sub.assignment, fp):
-            reused += _refresh_timestamp(store, sub)
+            reused += _refresh_hand_in(store, sub)
             continue
         if not rerun and _rejudge(sub, prep, selected[sub.assignment], out, store, rejudging.judge):
             rejudged += 1
@@ -658,12 +661,15 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
     rejudging.close()
 
     batch = _Batch(selected, sources, history, out=out, store=store)
-    graded = 0
+    graded = missing = 0
     with Progress(total=len(todo), enabled=progress) as bar:
         def finish(item: Prepared) -> None:
-            nonlocal graded
+            nonlocal graded, missing
             run_steps(item, batch, PIPELINE[-1:])
-            graded += 1
+            if item.result.handed_in:
+                graded += 1
+            else:
+                missing += 1
             _announce(item.result, bar, say)
 
         if dask_scheduler:
@@ -696,9 +702,9 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
                 finish(prepared)
 
     book = _resolve_gradebook(gradebook, course_dir, out)
-    results = publish(out=out, course=course_dir, configs=configs, gradebook=book)
+    results = publish(out=out, course=course_dir, configs=configs, gradebook=book, report_line=say)
     return GradeSummary(out=out, results=results, configs=configs, graded=graded, reused=reused,
-                        problems=problems, rejudged=rejudged, gradebook=book)
+                        problems=problems, rejudged=rejudged, gradebook=book, missing=missing)
 
 
 def _enrolled_without_folder(found: list[Submission], gradebook: Path, submissions_dir: Path,
@@ -727,13 +733,16 @@ def _stored(store: ResultStore, sub: Submission) -> StoredResult | None:
         return None
 
 
-def _refresh_timestamp(store: ResultStore, sub: Submission) -> int:
-    """Count a reused result, first updating its hand-in time if timestamp.txt changed since (it is not part
-    of the fingerprint: a new time never needs the notebook run again)."""
+def _refresh_hand_in(store: ResultStore, sub: Submission) -> int:
+    """Count a reused result, first updating its hand-in time and submission secret if timestamp.txt or
+    submission_secret.txt changed since (neither is part of the fingerprint: a resubmission of the same
+    notebook through nbgrader brings both anew and never needs the notebook run again)."""
     stored = _stored(store, sub)
     now, problem = _timestamp_text(Prepared(submission=sub, fingerprint=""))
-    if stored is not None and (stored.timestamp, stored.timestamp_problem) != (now, problem):
-        stored.timestamp, stored.timestamp_problem = now, problem
+    secret = _submission_secret(sub)
+    if stored is not None and (stored.timestamp, stored.timestamp_problem, stored.submission_secret) != (
+            now, problem, secret):
+        stored.timestamp, stored.timestamp_problem, stored.submission_secret = now, problem, secret
         store.put(stored.to_dict())
     return 1
 
@@ -888,11 +897,15 @@ def write_grades_csv(path: Path, results: list[dict], configs: dict[str, Assignm
 
 def publish(*, out: str | Path = "graded", course: str | Path | None = None,
             configs: dict[str, AssignmentConfig] | None = None,
-            gradebook: str | Path | None = None) -> list[dict]:
+            gradebook: str | Path | None = None,
+            report_line: Callable[[str], None] | None = None) -> list[dict]:
     """Rebuild everything derived from `out/.results/`: grades.csv, feedback/, report.html and the gradebook
     (default: the one the course's nbgrader_config.py names), late penalties applied from the current
     policy. Grades nothing; returns the published results. Results of assignments the course no longer has
-    are skipped."""
+    are skipped. Hand-ins whose own submission secrets would share a released feedback file get one line
+    each group (to `report_line`, default: stderr) and secrets of the course's making."""
+    from autodiff_course.course.secret import course_secret
+    from autodiff_course.grading.feedback_secret import release_names
     from autodiff_course.grading.gradebook import write_gradebook
     from autodiff_course.grading.report import write_feedback, write_report
 
@@ -907,7 +920,11 @@ def publish(*, out: str | Path = "graded", course: str | Path | None = None,
     results = apply_lateness([r for r in ResultStore(out) if r["assignment"] in configs], configs,
                              gradebook_duedates(book))
     write_grades_csv(out / "grades.csv", results, configs)
-    write_feedback(out, results, configs)
+    names = release_names(results, {name: config.notebook_stem for name, config in configs.items()},
+                          course_secret(course_dir, create=True))
+    for line in names.problems:
+        (report_line or (lambda text: print(text, file=sys.stderr)))(line)
+    write_feedback(out, results, configs, names.secrets)
     write_report(out / "report.html", results, configs)
     write_gradebook(book, results, configs, course_dir=course_dir)
     return results
@@ -919,8 +936,11 @@ def feedback(*, out: str | Path = "graded", course: str | Path | None = None,
     match the config are listed in `problems` (`grade` judges them again without running notebooks)."""
     course_dir = find_course_dir(course) if course is None else Path(course)
     configs = load_course(course_dir)
-    results = publish(out=out, course=course_dir, configs=configs, gradebook=gradebook)
-    return GradeSummary(out=Path(out), results=results, configs=configs, problems=stale_results(results, configs))
+    problems: list[str] = []
+    results = publish(out=out, course=course_dir, configs=configs, gradebook=gradebook,
+                      report_line=problems.append)
+    return GradeSummary(out=Path(out), results=results, configs=configs,
+                        problems=problems + stale_results(results, configs))
 
 
 def stale_results(results: list[dict], configs: dict[str, AssignmentConfig]) -> list[str]:
@@ -940,7 +960,8 @@ def stale_results(results: list[dict], configs: dict[str, AssignmentConfig]) -> 
 
 
 def summary_table(results: list[dict], configs: dict[str, AssignmentConfig]) -> str:
-    """A plain-text table: one row per student, one column per assignment, `score/max` in each cell."""
+    """A plain-text table: one row per student, one column per assignment, `score/max` in each cell, or
+    "missing" where nothing was handed in (the total still counts its points as possible)."""
     assignments = [a for a in configs if any(r["assignment"] == a for r in results)]
     students = sorted({r["student"] for r in results})
     cell = {(r["student"], r["assignment"]): r for r in results}
@@ -953,7 +974,8 @@ def summary_table(results: list[dict], configs: dict[str, AssignmentConfig]) -> 
             if r is None:
                 row.append("-")
                 continue
-            row.append(f"{format_points(r['score'], 2)}/{format_points(r['max_score'], 2)}")
+            row.append(f"{format_points(r['score'], 2)}/{format_points(r['max_score'], 2)}"
+                       if r.get("handed_in", True) else "missing")
             total += r["score"]
             total_max += r["max_score"]
         row.append(f"{format_points(total, 2)}/{format_points(total_max, 2)}")

@@ -116,10 +116,15 @@ def feedback_path(out: str | Path, student: str, config) -> Path:
     return Path(out) / "feedback" / student / config.assignment / f"{config.notebook_stem}.html"
 
 
-def write_feedback(out: str | Path, results: list[dict], configs: dict) -> None:
+def write_feedback(out: str | Path, results: list[dict], configs: dict,
+                   secrets: dict[tuple[str, str], str]) -> None:
     """A feedback page for every handed-in result, laid out as nbgrader's `generate_feedback` lays them out:
-    beside each page the hand-in's `timestamp.txt` and `submission_secret.txt`, which `release_feedback`
-    needs. Students who handed nothing in get no page, as with nbgrader."""
+    beside each page the hand-in's `timestamp.txt` and the `submission_secret.txt` it is released under
+    (`secrets`, by (student, assignment): `grading.feedback_secret.release_names`), which `release_feedback`
+    needs. The same two files go beside the graded notebook in `autograded/`, as nbgrader's autograde leaves
+    them, so `nbgrader generate_feedback --force` (which replaces the folder with its own rendering of that
+    notebook and copies the files beside it) still leaves what `release_feedback` reads. Students who handed
+    nothing in get no page, as with nbgrader."""
     from autodiff_course.checks.privacy import for_students
 
     for result in results:
@@ -130,9 +135,10 @@ def write_feedback(out: str | Path, results: list[dict], configs: dict) -> None:
         # The whole page, the student's own values included: a value can be a path the submission read from
         # the sandbox (an outside review returned bwrap's command line as a string answer).
         atomic_write_text(page, for_students(render_feedback(result, config)))
-        atomic_write_text(page.parent / "timestamp.txt", result.get("timestamp") or "")
-        if result.get("submission_secret"):
-            atomic_write_text(page.parent / "submission_secret.txt", result["submission_secret"])
+        graded = Path(out) / "autograded" / result["student"] / config.assignment
+        for folder in (page.parent, graded) if (graded / config.notebook).is_file() else (page.parent,):
+            atomic_write_text(folder / "timestamp.txt", result.get("timestamp") or "")
+            atomic_write_text(folder / "submission_secret.txt", secrets[(result["student"], result["assignment"])])
 
 
 def submission_state(result: dict) -> str:
