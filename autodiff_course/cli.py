@@ -216,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; errors print one line naming the problem and exit with status 2."""
     from autodiff_course.course.config import ConfigError
+    from autodiff_course.course.release import ReleaseError
     from autodiff_course.grading.distributed import SchedulerUnreachable
     from autodiff_course.grading.notebooks import SubmissionError
     from autodiff_course.grading.sandbox import SandboxUnavailable
@@ -223,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, SubmissionError, SandboxUnavailable, FileNotFoundError, KeyError,
+    except (ConfigError, ReleaseError, SubmissionError, SandboxUnavailable, FileNotFoundError, KeyError,
             SchedulerUnreachable, ValueError) as exc:
         message = str(exc) if not isinstance(exc, KeyError) else str(exc.args[0] if exc.args else exc)
         for line in message.splitlines() or [type(exc).__name__]:

@@ -17,10 +17,19 @@ from typing import Any
 
 from .config import DEFAULTS, AssignmentConfig, source_notebook_path
 
-__all__ = ["GRADER_ONLY_KEYS", "HIDDEN_ONLY_KEYS", "render_test_cell", "sync_notebooks", "visible_spec"]
+__all__ = ["GRADER_ONLY_KEYS", "HIDDEN_ONLY_KEYS", "VISIBLE_EXPECT_KEYS", "VISIBLE_KEYS", "released_cell_problems",
+           "render_test_cell", "sync_notebooks", "visible_spec"]
 
 #: Spec keys that only the hidden call (and the batch grader) receives.
-HIDDEN_ONLY_KEYS = ("hidden_points", "random_points", "domain")
+HIDDEN_ONLY_KEYS = ("hidden_points", "random_points", "random_range", "domain")
+
+#: The only spec keys the visible call (what students receive) may carry: an allow-list, so a key nobody
+#: thought about (a new one, or a misspelling that got past the config) stays out of the students' copy.
+VISIBLE_KEYS = ("kind", "function", "variable", "variables", "reference", "args", "wrt", "test_points", "expect",
+                "rtol", "atol", "time_limit", "show_expected", "partial_credit", "notebook_reveal", "reveal_ladder",
+                "ladder_top", "instructor_data", "by_hand")
+#: The only keys a visible expectation may carry (never `hidden`: a hidden one is not shown at all).
+VISIBLE_EXPECT_KEYS = ("check", "equals", "weight", "hint", "autograd")
 
 #: Spec keys only the batch grader reads (the notebook's own check reveals `notebook_reveal`, not these).
 GRADER_ONLY_KEYS = ("feedback_reveal", "point_secret")
@@ -59,17 +68,46 @@ def _literal(value: Any) -> str:
 
 
 def visible_spec(spec: dict) -> dict:
-    """The part of `spec` students may see: no hidden points, random points, domain or hidden expectations."""
-    visible = {k: v for k, v in spec.items() if k not in HIDDEN_ONLY_KEYS}
+    """The part of `spec` students may see: the keys of `VISIBLE_KEYS` (plus `id` and `points`, which the call
+    names), and of the expectations that are not hidden, the keys of `VISIBLE_EXPECT_KEYS`. An expectation
+    whose `hidden` is anything but false is left out."""
+    visible = {k: v for k, v in spec.items() if k in VISIBLE_KEYS or k in ("id", "points")}
     if "expect" in spec:
-        visible["expect"] = [item for item in spec["expect"] if not item.get("hidden", False)]
+        visible["expect"] = [{k: v for k, v in item.items() if k in VISIBLE_EXPECT_KEYS}
+                             for item in spec["expect"] if item.get("hidden", False) is False]
     return visible
+
+
+def released_cell_problems(source: str) -> list[str]:
+    """What a test cell of a student's copy holds that students may not see: a `grade(...)` keyword outside
+    `VISIBLE_KEYS`, an expectation key outside `VISIBLE_EXPECT_KEYS`, or a source that does not parse (so it
+    cannot be checked). [] for a cell that is safe to release. `release` refuses a notebook with any."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        return [f"the test cell does not parse ({exc.msg}), so it cannot be checked"]
+    allowed = {*VISIBLE_KEYS, "points", "namespace"}
+    problems = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "grade"):
+            continue
+        for keyword in node.keywords:
+            if keyword.arg not in allowed:
+                problems.append(f"grade() is given `{keyword.arg}`, which students may not see")
+            if keyword.arg == "expect" and isinstance(keyword.value, ast.List):
+                for item in keyword.value.elts:
+                    keys = [k.value for k in getattr(item, "keys", []) if isinstance(k, ast.Constant)]
+                    problems += [f"an expectation carries `{k}`, which students may not see"
+                                 for k in keys if k not in VISIBLE_EXPECT_KEYS]
+    return problems
 
 
 def _has_hidden_part(spec: dict) -> bool:
     if spec.get("hidden_points") or spec.get("random_points"):
         return True
-    return any(item.get("hidden", False) for item in spec.get("expect", []))
+    return any(item.get("hidden", False) is not False for item in spec.get("expect", []))
 
 
 def _rendered_items(spec: dict) -> list[tuple[str, Any]]:
@@ -232,7 +270,7 @@ def sync_notebooks(course_dir: str | Path, *, check: bool = False,
     """
     import nbformat
 
-    from .config import ConfigError, load_course_collecting
+    from .config import ConfigError, load_course_collecting, notebook_problems
     from .secret import course_secret
 
     configs, problems = load_course_collecting(course_dir)
@@ -252,7 +290,11 @@ def sync_notebooks(course_dir: str | Path, *, check: bool = False,
             problems.append(f"{path}: cannot be read as a notebook ({type(exc).__name__}: {exc})")
             continue
         before = len(problems)
-        if _sync_one(config, nb, path, problems):
+        dirty = _sync_one(config, nb, path, problems)
+        if len(problems) == before:
+            # What `release` would refuse of the notebook as synced: orphan test cells, undefined names.
+            problems += notebook_problems(config, nb)
+        if dirty:
             changed.append(path)
             if not check and len(problems) == before:
                 nbformat.write(nb, path)

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from .config import ConfigError
 
-__all__ = ["MISSING_TIMESTAMP", "Lateness", "LatePolicy", "parse_time", "read_timestamp", "timestamp_problem"]
+__all__ = ["MISSING_TIMESTAMP", "Lateness", "LatePolicy", "parse_due", "parse_time", "read_timestamp",
+           "timestamp_problem"]
 
 #: What `[late] missing_timestamp` may say a hand-in with no readable time is, when a due date is set.
 MISSING_TIMESTAMP = ("on-time", "late")
@@ -55,6 +56,37 @@ def parse_time(value) -> datetime:
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     return moment
+
+
+#: The written forms a `due` may take: ISO 8601 (year first, so it cannot be misread), with an optional time,
+#: seconds, fraction and zone (Z, UTC, +01:00, +0100); no zone means UTC.
+_ISO_DUE = re.compile(r"^(?P<date>\d{4}-\d\d-\d\d)(?:[T ](?P<time>\d\d:\d\d(?::\d\d(?:\.\d{1,6})?)?))?"
+                      r"(?:\s*(?P<zone>Z|UTC|[+-]\d\d:?\d\d))?$")
+DUE_EXAMPLE = 'due = "2026-11-30 23:59" (UTC), "2026-11-30T23:59:00+01:00" or a TOML date-time 2026-11-30T23:59:00Z'
+
+
+def parse_due(value) -> datetime:
+    """An assignment's due date (a config's `due`) as a naive UTC datetime: a TOML datetime or date, or an
+    ISO 8601 string (`_ISO_DUE`). Raises ValueError, with an example of the right form, for anything else:
+    "01/02/2026" is January 2 to some and February 1 to others, so no such form is guessed."""
+    if not isinstance(value, str):
+        if isinstance(value, (datetime, date)):
+            return parse_time(value)
+        raise ValueError(f"{value!r} is not a date and time; write it as {DUE_EXAMPLE}")
+    match = _ISO_DUE.match(value.strip())
+    if match is None:
+        raise ValueError(f"{value!r} is not an ISO 8601 date and time (year-month-day); write it as {DUE_EXAMPLE}")
+    zone = match["zone"] or ""
+    if zone in ("Z", "UTC"):
+        zone = "+00:00"
+    elif zone and ":" not in zone:
+        zone = f"{zone[:3]}:{zone[3:]}"
+    try:
+        if match["time"] is None:
+            return parse_time(date.fromisoformat(match["date"]))
+        return parse_time(f"{match['date']}T{match['time']}{zone}")
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a date and time ({exc}); write it as {DUE_EXAMPLE}") from None
 
 
 def read_timestamp(folder: str | Path) -> datetime | None:
@@ -152,34 +184,39 @@ class LatePolicy:
         """The policy of `config` (an AssignmentConfig); `due` (e.g. the gradebook's) is used when the config
         sets none. Raises `ConfigError` naming the config file and the field."""
         path = config.path
+        problems: list[str] = []
         raw_due = config.due
         if raw_due is not None:
             try:
-                due = parse_time(raw_due)
+                due = parse_due(raw_due)
             except (ValueError, OverflowError) as exc:
-                raise ConfigError(f"{path}: `due`: {raw_due!r} is not a date and time ({exc})") from None
+                problems.append(f"`due`: {exc}")
         late = dict(config.late or {})
         per = late.pop("per", "day" if late.get("penalty") else "none")
         if per not in _UNITS:
-            raise ConfigError(f"{path}: [late] `per`: {per!r}; expected one of {', '.join(_UNITS)}")
+            problems.append(f"[late] `per`: {per!r}; expected one of {', '.join(_UNITS)}")
         numbers = {}
         for key, default in (("penalty", 0.0), ("cap", 100.0)):
             value = late.pop(key, default)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
-                raise ConfigError(f"{path}: [late] `{key}`: must be a percentage 0..100, got {value!r}")
+                problems.append(f"[late] `{key}`: must be a percentage 0..100, got {value!r}")
+                value = default
             numbers[key] = float(value)
         extensions = late.pop("extensions", {})
         if not isinstance(extensions, dict) or not all(
                 isinstance(h, (int, float)) and not isinstance(h, bool) and h >= 0 for h in extensions.values()):
-            raise ConfigError(f"{path}: [late.extensions]: each entry is `student = hours` (a number >= 0), "
-                              f"got {extensions!r}")
+            problems.append(f"[late.extensions]: each entry is `student = hours` (a number >= 0), got {extensions!r}")
+            extensions = {}
         missing = late.pop("missing_timestamp", "on-time")
         if missing not in MISSING_TIMESTAMP:
-            raise ConfigError(f"{path}: [late] `missing_timestamp`: {missing!r}; expected "
-                              + " or ".join(map(repr, MISSING_TIMESTAMP)))
+            problems.append(f"[late] `missing_timestamp`: {missing!r}; expected "
+                            + " or ".join(map(repr, MISSING_TIMESTAMP)))
         if late:
-            raise ConfigError(f"{path}: [late]: unknown key(s) {', '.join(map(repr, sorted(late)))}; "
-                              "expected per, penalty, cap, extensions, missing_timestamp")
+            from .config import unknown_keys
+
+            problems += unknown_keys(late, ("per", "penalty", "cap", "extensions", "missing_timestamp"), "[late]")
+        if problems:
+            raise ConfigError("\n".join(f"{path}: {problem}" for problem in problems))
         return cls(due=due, per=per, penalty=numbers["penalty"], cap=numbers["cap"],
                    extensions={str(k): float(v) for k, v in extensions.items()}, missing_timestamp=missing)
 

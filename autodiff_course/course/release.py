@@ -160,6 +160,7 @@ def release(course_dir: str | Path | None = None, out_dir: str | Path | None = N
             path = out_dir / name / configs[name].notebook
             if not path.is_file():
                 raise ReleaseError(f"nbgrader reported success for {name!r} but wrote no {path}")
+            _refuse_unsafe_cells(path)
             released.append(path)
             _record_due_date(db_path, configs[name], config.CourseDirectory.get("course_id"))
             if out_dir == (course_dir / "release").resolve():
@@ -168,6 +169,25 @@ def release(course_dir: str | Path | None = None, out_dir: str | Path | None = N
 
                 record_released_cells(course_dir, name, nbformat.read(path, as_version=4))
     return released
+
+
+def _refuse_unsafe_cells(path: Path) -> None:
+    """Delete the released notebook `path` and raise ReleaseError if a test cell of it holds anything outside
+    the student-visible allow-list (`cells.released_cell_problems`): the last guard before students."""
+    import nbformat
+
+    from .cells import released_cell_problems
+
+    problems = []
+    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
+            problems += [f"{path.name}, cell {index} ({meta.get('grade_id')!r}): {problem}"
+                         for problem in released_cell_problems(cell.source)]
+    if problems:
+        path.unlink()
+        raise ReleaseError("refused to release (the student copy was deleted); run `autodiff-course "
+                           "sync-notebooks` and release again:\n" + "\n".join(problems))
 
 
 def _record_due_date(db_path: Path, assignment_config, course: str | None) -> None:

@@ -81,7 +81,7 @@ def test_penalty_grows_with_lateness_and_never_passes_the_cap(a, b, per, penalty
     ("2030-01-31", {"cap": -1}, "`cap`"),
     ("2030-01-31", {"extensions": {"bo": "two days"}}, "[late.extensions]"),
     ("2030-01-31", {"missing_timestamp": "ignore"}, "`missing_timestamp`"),
-    ("2030-01-31", {"grace": 5}, "'grace'"),
+    ("2030-01-31", {"grace": 5}, "unknown key `grace`"),
 ])
 def test_config_mistakes_name_the_file_and_the_field(due, late, field):
     with pytest.raises(ConfigError) as caught:
