@@ -125,6 +125,16 @@ def _sync(args) -> int:
     return 0
 
 
+def _decimal_places(text: str) -> int:
+    try:
+        places = int(text)
+    except ValueError:
+        places = -1
+    if places < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of decimal places >= 0 (e.g. 2), got {text!r}")
+    return places
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="autodiff-course", description="Course toolkit and autograder for automatic differentiation.")
@@ -178,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_argument("--to", help="CSV to write (default <out>/<lms>_grades.csv)")
     lm.add_argument("--missing", choices=("blank", "zero"), default="blank",
                     help="what a student with no submission gets (default blank: the LMS keeps its grade)")
-    lm.add_argument("--places", type=int, default=2, help="decimal places (default 2)")
+    lm.add_argument("--places", type=_decimal_places, default=2, help="decimal places, 0 or more (default 2)")
     lm.add_argument("--section", help="Canvas section name for every row (default blank)")
     lm.set_defaults(func=_lms)
 

@@ -105,9 +105,9 @@ def released_cell_problems(source: str) -> list[str]:
 
 
 def _has_hidden_part(spec: dict) -> bool:
-    if spec.get("hidden_points") or spec.get("random_points"):
-        return True
-    return any(item.get("hidden", False) is not False for item in spec.get("expect", []))
+    """Whether the full call renders anything the visible call leaves out (hidden points, expectations, or
+    any key off the allow-list), so it must go between the hidden-test markers."""
+    return _rendered_items(spec) != _rendered_items(visible_spec(spec))
 
 
 def _rendered_items(spec: dict) -> list[tuple[str, Any]]:
@@ -258,6 +258,16 @@ def _sync_one(config: AssignmentConfig, nb, path: Path, problems: list[str]) -> 
     return dirty
 
 
+def _extension_problems(course_dir: str | Path, configs: dict) -> list[str]:
+    """`[late.extensions]` entries naming no student of the course (`LatePolicy.unknown_students`)."""
+    from .late import LatePolicy
+    from .release import course_students
+
+    known = course_students(course_dir)
+    return [line for config in configs.values()
+            for line in LatePolicy.from_config(config).unknown_students(config.path, known)]
+
+
 def sync_notebooks(course_dir: str | Path, *, check: bool = False,
                    assignments: list[str] | None = None) -> list[Path]:
     """Rewrite every autograded test cell of `notebooks/<assignment>/<notebook>` from `graders/*.toml`.
@@ -274,6 +284,7 @@ def sync_notebooks(course_dir: str | Path, *, check: bool = False,
     from .secret import course_secret
 
     configs, problems = load_course_collecting(course_dir)
+    problems += _extension_problems(course_dir, configs)
     if not check and (Path(course_dir) / "graders").is_dir():
         course_secret(course_dir, create=True)  # the seed of the random hidden points (course.secret)
     changed: list[Path] = []

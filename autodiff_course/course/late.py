@@ -220,6 +220,23 @@ class LatePolicy:
         return cls(due=due, per=per, penalty=numbers["penalty"], cap=numbers["cap"],
                    extensions={str(k): float(v) for k, v in extensions.items()}, missing_timestamp=missing)
 
+    def unknown_students(self, path, known) -> list[str]:
+        """One line per `[late.extensions]` entry of the config at `path` naming none of the `known` students
+        (with the closest one): such an extension would silently do nothing. [] when `known` is empty (no
+        roster and no hand-ins yet: nothing to compare with)."""
+        import difflib
+
+        known = sorted(set(known))
+        if not known:
+            return []
+        lines = []
+        for student in sorted(set(self.extensions) - set(known)):
+            close = difflib.get_close_matches(student, known, n=1, cutoff=0.6)
+            guess = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+            lines.append(f"{path}: [late.extensions]: {student!r} is neither a student of the gradebook nor a "
+                         f"folder of the submissions, so this extension does nothing{guess}")
+        return lines
+
     def extension(self, student: str) -> timedelta:
         return timedelta(hours=self.extensions.get(student, 0.0))
 

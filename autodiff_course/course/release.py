@@ -14,8 +14,8 @@ from pathlib import Path
 
 from .config import find_course_dir, load_course
 
-__all__ = ["ReleaseError", "course_gradebook", "course_setting", "record_released_cells", "release",
-           "released_cells", "submitted_dir"]
+__all__ = ["ReleaseError", "course_gradebook", "course_setting", "course_students", "record_released_cells",
+           "release", "released_cells", "submitted_dir"]
 
 
 class ReleaseError(RuntimeError):
@@ -55,6 +55,22 @@ def course_gradebook(course_dir: str | Path) -> Path:
 def submitted_dir(course_dir: str | Path) -> Path:
     """Where nbgrader collects submissions (`submitted_directory`, default `submitted`) in this course."""
     return Path(course_dir) / (course_setting(Path(course_dir), "submitted_directory") or "submitted")
+
+
+def course_students(course_dir: str | Path) -> set[str]:
+    """The students the course knows: those of its gradebook (read only, nothing is created) and the folders
+    of its submitted directory; empty when it has neither."""
+    import sqlite3
+
+    students = {p.name for p in submitted_dir(course_dir).glob("*") if p.is_dir() and not p.name.startswith(".")}
+    path = course_gradebook(course_dir)
+    if path.is_file():
+        try:
+            with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+                students.update(row[0] for row in db.execute("SELECT id FROM student"))
+        except sqlite3.Error:
+            pass  # a gradebook nbgrader has not set up yet has no students
+    return students
 
 
 def _released_cells_path(course_dir: Path, assignment: str) -> Path:

@@ -626,6 +626,11 @@ def grade(*, course: str | Path | None = None, assignments: list[str] | None = N
     found, found_problems = find_submissions(submissions_dir, configs, assignments=list(selected))
     found += _enrolled_without_folder(found, _resolve_gradebook(gradebook, course_dir, out), submissions_dir,
                                       selected)
+    from autodiff_course.course.late import LatePolicy
+
+    for config in selected.values():
+        # An extension for a misspelled student does nothing; say so rather than penalise the real one.
+        problems += LatePolicy.from_config(config).unknown_students(config.path, {sub.student for sub in found})
     if students:
         have = {sub.student for sub in found}
         unknown = [name for name in students if name not in have]
@@ -939,8 +944,14 @@ def feedback(*, out: str | Path = "graded", course: str | Path | None = None,
     problems: list[str] = []
     results = publish(out=out, course=course_dir, configs=configs, gradebook=gradebook,
                       report_line=problems.append)
+    from autodiff_course.course.late import LatePolicy
+    from autodiff_course.course.release import course_students
+
+    known = course_students(course_dir) | {r["student"] for r in results}
+    unknown = [line for config in configs.values()
+               for line in LatePolicy.from_config(config).unknown_students(config.path, known)]
     return GradeSummary(out=Path(out), results=results, configs=configs,
-                        problems=problems + stale_results(results, configs))
+                        problems=problems + stale_results(results, configs) + unknown)
 
 
 def stale_results(results: list[dict], configs: dict[str, AssignmentConfig]) -> list[str]:

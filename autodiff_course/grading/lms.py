@@ -47,7 +47,10 @@ def _table(gradebook: Path) -> tuple[list, list, dict]:
 def lms_export(*, gradebook: str | Path, to: str | Path, lms: str, missing: str = "blank",
                places: int = 2, section: str = "") -> Path:
     """Write the `lms` ("canvas" or "moodle") import CSV of the gradebook to `to` (see the module docstring).
-    Raises ValueError for an unknown `lms` or `missing`, FileNotFoundError if there is no gradebook."""
+    Raises ValueError for an unknown `lms` or `missing` or a `places` that is no count >= 0,
+    FileNotFoundError if there is no gradebook."""
+    if isinstance(places, bool) or not isinstance(places, int) or places < 0:
+        raise ValueError(f"--places {places!r}: expected a number of decimal places >= 0 (e.g. 2)")
     if lms not in ("canvas", "moodle"):
         raise ValueError(f"unknown LMS {lms!r}; expected canvas or moodle")
     if missing not in ("blank", "zero"):

@@ -29,3 +29,15 @@ def executed_released(released_dir):
     paths = [released_dir / a / f"{a}.ipynb" for a in ASSIGNMENTS]
     executed = execute_all(paths, allow_errors=True)
     return {a: executed[released_dir / a / f"{a}.ipynb"] for a in ASSIGNMENTS}
+
+
+@pytest.fixture
+def course(tmp_path, monkeypatch):
+    """A course made with the command line alone (`init`, `new-assignment hw1`); the current folder."""
+    from autodiff_course.cli import main
+
+    root = tmp_path / "mycourse"
+    assert main(["init", str(root)]) == 0
+    monkeypatch.chdir(root)
+    assert main(["new-assignment", "hw1"]) == 0
+    return root

@@ -16,15 +16,6 @@ from autodiff_course.course import load_course
 KINDS = {"decomposition", "graph", "forward", "reverse", "variables"}
 
 
-@pytest.fixture
-def course(tmp_path, monkeypatch):
-    root = tmp_path / "mycourse"
-    assert main(["init", str(root)]) == 0
-    monkeypatch.chdir(root)
-    assert main(["new-assignment", "hw1"]) == 0
-    return root
-
-
 def test_new_assignment_scaffolds_a_valid_assignment_with_one_exercise_of_each_kind(course):
     configs = load_course(course)  # validates the TOML against the notebook: ids, points, locked cells
     assert list(configs) == ["hw1"]
