@@ -110,7 +110,7 @@ def _sync(args) -> int:
     from autodiff_course.course.config import ConfigError
 
     try:
-        changed = sync_notebooks(_course(args), check=args.check)
+        changed = sync_notebooks(_course(args), check=args.check, solutions=args.solutions)
     except ConfigError as exc:
         for path in exc.changed:
             print(path)
@@ -219,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--course", help="course folder holding graders/ (default: found from here)")
     s.add_argument("--check", action="store_true", help="only list notebooks that are out of date and every "
                                                         "config problem (exit 1 if any)")
+    s.add_argument("--solutions", action="store_true", help="also run each notebook's solutions through its test "
+                                                            "cells, as `nbgrader validate` does, naming every "
+                                                            "exercise that does not earn full marks (slower)")
     s.set_defaults(func=_sync)
     return parser
 

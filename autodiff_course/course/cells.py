@@ -269,14 +269,17 @@ def _extension_problems(course_dir: str | Path, configs: dict) -> list[str]:
 
 
 def sync_notebooks(course_dir: str | Path, *, check: bool = False,
-                   assignments: list[str] | None = None) -> list[Path]:
+                   assignments: list[str] | None = None, solutions: bool = False) -> list[Path]:
     """Rewrite every autograded test cell of `notebooks/<assignment>/<notebook>` from `graders/*.toml`.
 
     Each test cell's source becomes `render_test_cell(config, spec)` and its nbgrader points the spec's
     points; an exercise without a test cell gets one right after its answer cell (grade_id `<id>-answer`).
     Returns the notebooks that changed (with `check=True`, the ones that would change, writing nothing).
     Raises `ConfigError` listing every problem found, one per line (invalid configs, missing notebooks,
-    exercises with neither a test cell nor an answer cell); notebooks without problems are still written.
+    exercises with neither a test cell nor an answer cell, what `release` would refuse of a notebook, and
+    `[late.extensions]` naming no student of the course); notebooks without problems are still written. With
+    `solutions`, each notebook without problems is also run, as synced, and every exercise its instructor's
+    solution does not earn full marks on is a problem (`solutions.solution_problems`; a kernel per notebook).
     """
     import nbformat
 
@@ -305,6 +308,10 @@ def sync_notebooks(course_dir: str | Path, *, check: bool = False,
         if len(problems) == before:
             # What `release` would refuse of the notebook as synced: orphan test cells, undefined names.
             problems += notebook_problems(config, nb)
+        if solutions and len(problems) == before:
+            from .solutions import solution_problems
+
+            problems += solution_problems(course_dir, config, nb)
         if dirty:
             changed.append(path)
             if not check and len(problems) == before:

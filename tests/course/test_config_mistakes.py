@@ -247,3 +247,20 @@ def test_the_top_level_keys_are_those_the_docs_list():
 
     docs = (Path(__file__).resolve().parents[2] / "docs" / "interfaces.md").read_text()
     assert all(f"{key} =" in docs or f"[{key}]" in docs or f"[[{key}]]" in docs for key in TOP_LEVEL_KEYS)
+
+
+@pytest.mark.slow
+def test_solutions_check_names_the_exercise_whose_instructor_solution_falls_short(course, capsys):
+    # The review's case: the instructor's vbar0 misses the path through v4; only that exercise is named.
+    nb_path = course / "notebooks" / "hw1" / "hw1.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "reverse-answer")
+    assert "vbar0 = vbar2 * v1 + vbar4 / v1" in answer.source
+    answer.source = answer.source.replace("vbar0 = vbar2 * v1 + vbar4 / v1", "vbar0 = vbar2 * v1")
+    nbformat.write(nb, nb_path)
+    assert check(capsys) == (0, [])  # the config is fine; only running the solution shows it
+    status, err = check(capsys, ["sync-notebooks", "--check", "--solutions"])
+    err = [line for line in err if "autodiff-course" in line]  # the kernel's own start-up warnings aside
+    assert status == 1 and len(err) == 1, err
+    assert re.search(r"exercise 'reverse': the instructor's solution earns [\d.]+ of 3 points in test cell \d+",
+                     err[0]), err
