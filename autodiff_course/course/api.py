@@ -27,6 +27,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from ..checks.kinds import KINDS
 from .config import DEFAULTS
 
 __all__ = ["Grade", "grade"]
@@ -105,6 +106,11 @@ def _silenced_stderr():
             os.close(saved_fd)
 
 
+#: Every key a test cell may give grade(): each kind's config keys and the spec keys the config derives.
+SPEC_KEYS = frozenset().union(*(kind.keys for kind in KINDS.values()), DEFAULTS, ("point_secret",)) - {
+    "id", "points"}
+
+
 def _build_spec(assignment: str, exercise_id: str, points: float, fields: dict) -> dict:
     # Copies, so the checker can never alter the defaults or the caller's literals.
     spec = copy.deepcopy(DEFAULTS)
@@ -123,6 +129,13 @@ def grade(assignment: str, exercise_id: str, *, points: float, namespace: dict |
     `judge` in this process. Never raises for student errors and never writes to stderr; if the checker
     itself fails, the cell earns 0 and the feedback says so.
     """
+    unknown = sorted(set(spec_fields) - SPEC_KEYS)
+    if unknown:
+        # A test cell is rendered from a checked config; a key it does not know was typed by hand, and its
+        # meaning (hidden points, a hidden expectation) would be lost without a word.
+        return Grade(assignment, exercise_id, float(points), 0.0, None, internal_error=(
+            f"The test cell of exercise {exercise_id!r} gives grade() the unknown key(s) {', '.join(unknown)}. "
+            "This is not your mistake: please tell your instructor."))
     namespace = dict(namespace or {})
     function = spec_fields.get("function")
     if callable(function):

@@ -259,6 +259,10 @@ def _function_kind_problems(spec: dict) -> list[str]:
     if isinstance(spec["random_points"], bool) or not isinstance(spec["random_points"], int) \
             or spec["random_points"] < 0:
         problems.append(f"`random_points` must be a count >= 0, got {spec['random_points']!r}")
+    bounds = spec.get("random_range")
+    if bounds is not None and not (isinstance(bounds, list) and len(bounds) == 2 and all(map(_is_number, bounds))
+                                   and bounds[0] < bounds[1]):
+        problems.append(f"`random_range` must be [low, high], two numbers with low < high, got {bounds!r}")
     if not args_ok:
         return problems
     tables = _check_points_table(spec, "test_points") + _check_points_table(spec, "hidden_points")

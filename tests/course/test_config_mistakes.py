@@ -264,3 +264,27 @@ def test_solutions_check_names_the_exercise_whose_instructor_solution_falls_shor
     assert status == 1 and len(err) == 1, err
     assert re.search(r"exercise 'reverse': the instructor's solution earns [\d.]+ of 3 points in test cell \d+",
                      err[0]), err
+
+
+@pytest.mark.parametrize("value", ["[3, 1]", "[1]", '"wide"', "[0, true]"])
+def test_a_random_range_that_is_no_interval_is_refused(course, value):
+    toml = course / "graders" / "hw1.toml"
+    toml.write_text(toml.read_text().replace("random_points = 2\n", f"random_points = 2\nrandom_range = {value}\n", 1))
+    with pytest.raises(ConfigError, match=r"exercise 'decomposition': `random_range` must be \[low, high\]"):
+        load_config(toml)
+
+
+def test_grade_in_a_notebook_refuses_a_key_it_does_not_know(course):
+    from autodiff_course.course import grade
+
+    config = load_config(course / "graders" / "hw1.toml")
+    spec = {k: v for k, v in config.exercise("reverse").items() if k not in ("id", "assignment", "points")}
+    namespace = {}
+    nb = nbformat.read(course / "notebooks" / "hw1" / "hw1.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "reverse-answer":
+            exec(compile("import numpy as np\n" + cell.source, "answer", "exec"), namespace)  # noqa: S102
+    right = grade("hw1", "reverse", points=3, namespace=namespace, **spec)
+    assert float(right) == 3 and right.internal_error is None
+    typo = grade("hw1", "reverse", points=3, namespace=namespace, **spec, hiden_points=[[-0.7, 1.3]])
+    assert float(typo) == 0 and "unknown key(s) hiden_points" in typo.internal_error
