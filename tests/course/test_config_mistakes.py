@@ -75,8 +75,7 @@ def test_every_misspelled_key_of_the_scaffold_config_is_refused_naming_it(course
     ('title = "', 'titel = "', ["top level: unknown key `titel` (did you mean `title`?)"]),
 ])
 def test_a_misspelled_key_stops_sync_and_release_and_reaches_no_cell(course, capsys, old, new, words):
-    toml = course / "graders" / "hw1.toml"
-    toml.write_text(toml.read_text().replace(old, new, 1))
+    edit_config(course, (old, new), once=True)
     nb_path = course / "notebooks" / "hw1" / "hw1.ipynb"
     before = nb_path.read_bytes()
     for argv, status in ((["sync-notebooks", "--check"], 1), (["sync-notebooks"], 2), (["release"], 2)):
@@ -86,16 +85,31 @@ def test_a_misspelled_key_stops_sync_and_release_and_reaches_no_cell(course, cap
     assert nb_path.read_bytes() == before and not (course / "release").exists()
 
 
-def test_wrong_typed_fields_are_named_with_what_is_expected(course, capsys):
+def edit_config(course, *changes: tuple[str, str], once: bool = False):
+    """The course's graders/hw1.toml with each (old, new) replacement made (`once`: the first `old` only);
+    each `old` must be there."""
     toml = course / "graders" / "hw1.toml"
     text = toml.read_text()
-    text = text.replace('equals = "True"', "equals = true").replace("hidden = true", 'hidden = "yes"')
-    text = text.replace('check = "x.grad"', "check = 1")
-    text = text.replace("points = 3\nfunction = \"function_reverse\"", "pionts = 3\nfunction = \"function_reverse\"")
+    for old, new in changes:
+        assert old in text, old
+        text = text.replace(old, new, 1 if once else -1)
     toml.write_text(text)
+    return toml
+
+
+def assert_each_named_once(err: list[str], expected: list[str]) -> None:
+    for words in expected:
+        assert sum(words in line for line in err) == 1, (words, err)
+    assert len(err) == len(expected), err
+
+
+def test_wrong_typed_fields_are_named_with_what_is_expected(course, capsys):
+    toml = edit_config(course, ('equals = "True"', "equals = true"), ("hidden = true", 'hidden = "yes"'),
+                       ('check = "x.grad"', "check = 1"),
+                       ('points = 3\nfunction = "function_reverse"', 'pionts = 3\nfunction = "function_reverse"'))
     status, err = check(capsys)
-    assert status == 1
-    expected = [
+    assert status == 1 and all(line.count(str(toml)) == 1 for line in err)
+    assert_each_named_once(err, [
         "exercise 'torch_gradient': expectation #1: `check` must be a string (a Python expression, e.g. "
         'check = "1"), got 1',
         "exercise 'torch_gradient': expectation #2: `equals` must be a string (a Python expression, e.g. "
@@ -103,26 +117,20 @@ def test_wrong_typed_fields_are_named_with_what_is_expected(course, capsys):
         "exercise 'torch_gradient': expectation #2: `hidden` must be true or false (no quotes), got 'yes'",
         "exercise 'reverse': kind 'reverse': unknown key `pionts` (did you mean `points`?)",
         "exercise 'reverse': `points` is missing",
-    ]
-    for words in expected:
-        assert sum(words in line for line in err) == 1, (words, err)
-    assert len(err) == len(expected) and all(line.count(str(toml)) == 1 for line in err)
+    ])
 
 
 def test_check_lists_every_problem_of_a_file_late_table_included(course, capsys):
-    toml = course / "graders" / "hw1.toml"
-    text = toml.read_text().replace("# [late]\n# per = \"day\"", '[late]\nper = "days"')
-    text = text.replace('kind = "reverse"', 'kind = "revrse"').replace("wrt = 0", "wrt = 5")
-    text = text.replace("points = 3\nfunction = \"function_dx0\"", 'points = "3"\nfunction = "function_dx0"')
-    text = text.replace('# due = "2030-01-31 23:59:00"', 'due = "31/01/2030 23:59"')
-    toml.write_text(text)
+    edit_config(course, ('# [late]\n# per = "day"', '[late]\nper = "days"'), ('kind = "reverse"', 'kind = "revrse"'),
+                ("wrt = 0", "wrt = 5"),
+                ('points = 3\nfunction = "function_dx0"', 'points = "3"\nfunction = "function_dx0"'),
+                ('# due = "2030-01-31 23:59:00"', 'due = "31/01/2030 23:59"'))
     status, err = check(capsys)
     assert status == 1
-    for words in ("exercise 'reverse': unknown kind 'revrse'", "exercise 'forward': `points` must be a positive",
-                  "exercise 'forward': `wrt` = 5 names no argument", "[late] `per`: 'days'",
-                  "`due`: '31/01/2030 23:59' is not an ISO 8601 date"):
-        assert sum(words in line for line in err) == 1, (words, err)
-    assert len(err) == 5
+    assert_each_named_once(err, [
+        "exercise 'reverse': unknown kind 'revrse'", "exercise 'forward': `points` must be a positive",
+        "exercise 'forward': `wrt` = 5 names no argument", "[late] `per`: 'days'",
+        "`due`: '31/01/2030 23:59' is not an ISO 8601 date"])
 
 
 def test_a_test_cell_left_for_a_removed_exercise_fails_check_as_release_would(course, capsys):
@@ -145,8 +153,7 @@ def test_a_test_cell_left_for_a_removed_exercise_fails_check_as_release_would(co
 ])
 def test_a_name_the_notebook_does_not_define_is_caught_before_students_are_blamed(course, capsys, old, new,
                                                                                   words):
-    toml = course / "graders" / "hw1.toml"
-    toml.write_text(toml.read_text().replace(old, new))
+    edit_config(course, (old, new))
     status, err = check(capsys)
     assert status == 1 and sum(words in line for line in err) == 1, err
     assert check(capsys, ["release"])[0] == 2
@@ -268,8 +275,7 @@ def test_solutions_check_names_the_exercise_whose_instructor_solution_falls_shor
 
 @pytest.mark.parametrize("value", ["[3, 1]", "[1]", '"wide"', "[0, true]"])
 def test_a_random_range_that_is_no_interval_is_refused(course, value):
-    toml = course / "graders" / "hw1.toml"
-    toml.write_text(toml.read_text().replace("random_points = 2\n", f"random_points = 2\nrandom_range = {value}\n", 1))
+    toml = edit_config(course, ("random_points = 2\n", f"random_points = 2\nrandom_range = {value}\n"), once=True)
     with pytest.raises(ConfigError, match=r"exercise 'decomposition': `random_range` must be \[low, high\]"):
         load_config(toml)
 
