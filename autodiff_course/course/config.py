@@ -522,7 +522,7 @@ def _undefined_names(config: AssignmentConfig, nb, cells: dict[str, dict]) -> li
     return problems
 
 
-def notebook_problems(config: AssignmentConfig, nb) -> list[str]:
+def notebook_problems(config: AssignmentConfig, nb, *, names: bool = True) -> list[str]:
     """Every way `config` and the instructor's notebook `nb` disagree, one line each naming the config file,
     the exercise or cell and the mismatch (see `validate_against_notebook`); [] when they agree."""
     where_nb = f"notebook {config.notebook!r}"
@@ -554,18 +554,19 @@ def notebook_problems(config: AssignmentConfig, nb) -> list[str]:
     if not problems and not math.isclose(total_config, total_notebook):
         problems.append(f"{config.path}: points do not add up: exercises give {total_config:g}, the "
                         f"autograded cells of {where_nb} give {total_notebook:g}")
-    return problems + _undefined_names(config, nb, cells)
+    return problems + (_undefined_names(config, nb, cells) if names else [])
 
 
-def validate_against_notebook(config: AssignmentConfig, nb) -> None:
+def validate_against_notebook(config: AssignmentConfig, nb, *, names: bool = False) -> None:
     """Check that `config` and the instructor's notebook `nb` describe the same grading.
 
     Every exercise id must be a locked, autograded code cell (nbgrader grade, not solution) with the same
-    points; every such cell must have an exercise; the points must add up; every name an exercise reads
-    (`function`, `variable`, `variables`) must be defined by a cell before its test cell. Raises
+    points; every such cell must have an exercise; the points must add up; with `names` (as `release` and
+    `sync-notebooks` check), every name an exercise reads (`function`, `variable`, `variables`) must be defined
+    by a cell before its test cell (grading does not ask: what students handed in is graded as it is). Raises
     `ConfigError` listing every mismatch (`notebook_problems`), one per line.
     """
-    problems = notebook_problems(config, nb)
+    problems = notebook_problems(config, nb, names=names)
     if problems:
         raise ConfigError("\n".join(problems))
 
@@ -613,11 +614,12 @@ def load_course_collecting(course_dir: str | Path) -> tuple[dict[str, Assignment
     return dict(sorted(configs.items())), problems
 
 
-def load_course(course_dir: str | Path, *, validate: bool = True) -> dict[str, AssignmentConfig]:
+def load_course(course_dir: str | Path, *, validate: bool = True, names: bool = False) -> dict[str, AssignmentConfig]:
     """Every assignment of the course: `graders/*.toml`, each checked against `notebooks/<a>/<notebook>`.
 
     Returns {assignment: config} sorted by assignment name. Raises `ConfigError` if a config is invalid,
-    two configs claim one assignment, or (with `validate`) the notebook is missing or disagrees.
+    two configs claim one assignment, or (with `validate`) the notebook is missing or disagrees (with
+    `names`, also on the names it defines: `validate_against_notebook`).
     """
     import nbformat
 
@@ -639,7 +641,7 @@ def load_course(course_dir: str | Path, *, validate: bool = True) -> dict[str, A
                 nb = nbformat.read(nb_path, as_version=4)
             except Exception as exc:  # noqa: BLE001 - report any unreadable notebook against the config
                 raise ConfigError(f"{path}: source notebook {nb_path} cannot be read: {exc}") from None
-            validate_against_notebook(config, nb)
+            validate_against_notebook(config, nb, names=names)
         configs[config.assignment] = config
     return dict(sorted(configs.items()))
 

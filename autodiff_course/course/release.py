@@ -150,7 +150,7 @@ def release(course_dir: str | Path | None = None, out_dir: str | Path | None = N
 
     course_dir = Path(course_dir).resolve() if course_dir is not None else find_course_dir()
     out_dir = Path(out_dir).resolve() if out_dir is not None else course_dir / "release"
-    configs = load_course(course_dir)
+    configs = load_course(course_dir, names=True)
     names = list(configs) if assignments is None else list(assignments)
     unknown = [name for name in names if name not in configs]
     if unknown:

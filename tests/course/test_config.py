@@ -103,7 +103,7 @@ def test_not_toml_and_missing_file_are_config_errors(tmp_path):
 
 def notebook_with(cells_meta: list[dict]) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
-    nb.cells.append(nbformat.v4.new_code_cell("def function_reverse(x0, x1, x2): ...\nx = None",
+    nb.cells.append(nbformat.v4.new_code_cell("def function_reverse(x0, x1, x2): ...",
                                               metadata={"nbgrader": {"solution": True, "grade": False,
                                                                      "grade_id": "answer", "locked": False}}))
     for meta in cells_meta:
