@@ -108,7 +108,7 @@ def _silenced_stderr():
 
 #: Every key a test cell may give grade(): each kind's config keys and the spec keys the config derives.
 SPEC_KEYS = frozenset().union(*(kind.keys for kind in KINDS.values()), DEFAULTS, ("point_secret",)) - {
-    "id", "points"}
+    "id", "points", "reveal"}
 
 
 def _build_spec(assignment: str, exercise_id: str, points: float, fields: dict) -> dict:
