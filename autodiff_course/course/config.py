@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -452,8 +453,9 @@ def _bound_names(source: str) -> set[str] | None:
     text, or is a cell magic. IPython's line magics and shell lines are left out before parsing."""
     import ast
 
-    if source.lstrip().startswith("%%"):
-        return None
+    magics = [line.lstrip() for line in source.splitlines() if line.lstrip().startswith(("%", "!"))]
+    if source.lstrip().startswith("%%") or any(re.match(r"%(run|load|store|env)\b", m) for m in magics):
+        return None  # a cell magic, or a line magic that binds names (%run script.py)
     lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
     try:
         tree = ast.parse("\n".join(lines))

@@ -294,3 +294,20 @@ def test_grade_in_a_notebook_refuses_a_key_it_does_not_know(course):
     assert float(right) == 3 and right.internal_error is None
     typo = grade("hw1", "reverse", points=3, namespace=namespace, **spec, hiden_points=[[-0.7, 1.3]])
     assert float(typo) == 0 and "unknown key(s) hiden_points" in typo.internal_error
+
+
+@pytest.mark.parametrize(("source", "names"), [
+    ("def f(x):\n    g = 1\n    return g", {"f"}),
+    ("import numpy as np\nfrom math import tanh, cosh as ch\nimport os.path", {"np", "tanh", "ch", "os"}),
+    ("for i, (a, b) in enumerate([]):\n    pass\nwith open('x') as fh:\n    c = [d for d in ()]",
+     {"i", "a", "b", "fh", "c"}),
+    ("%matplotlib inline\nx = 1\n!ls", {"x"}),
+    ("if True:\n    class K:\n        z = 1\ntry:\n    pass\nexcept Exception as err:\n    y: int = 2",
+     {"K", "err", "y"}),
+    ("%run helpers.py", None), ("%%time\nx = 1", None), ("from helpers import *", None),
+    ("exec('f = 1')", None), ("globals()['f'] = 1", None), ("def broken(:", None),
+])
+def test_the_names_a_cell_binds_are_told_or_the_cell_is_marked_unknown(source, names):
+    from autodiff_course.course.config import _bound_names
+
+    assert _bound_names(source) == names
