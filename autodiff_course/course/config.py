@@ -48,9 +48,12 @@ class ConfigError(ValueError):
     """A grader config that cannot be used; the message names the file, the exercise and the problem, one
     problem per line when there are several. `changed` lists notebooks that were brought up to date anyway."""
 
-    def __init__(self, message: str, *, changed: list | None = None):
+    def __init__(self, message: str, *, changed: list | None = None, partial: AssignmentConfig | None = None):
         super().__init__(message)
         self.changed = list(changed or [])
+        #: From `load_config`: the config with only the exercises that have no problem, for checks that can
+        #: still be made (the names the notebook defines), so one run lists every mistake.
+        self.partial = partial
 
     @property
     def problems(self) -> list[str]:
@@ -425,7 +428,7 @@ def load_config(path: str | Path) -> AssignmentConfig:
     except ConfigError as exc:
         problems.extend(exc.problems)
     if problems:
-        raise ConfigError("\n".join(problems))
+        raise ConfigError("\n".join(problems), partial=config)
     _add_course_secret(path, exercises)
     return config
 
@@ -595,7 +598,8 @@ def find_course_dir(start: str | Path | None = None, *, strict: bool = False) ->
 
 def load_course_collecting(course_dir: str | Path) -> tuple[dict[str, AssignmentConfig], list[str]]:
     """Every config of the course that loads (not checked against its notebook), and one line per problem
-    of the others; for listing all mistakes at once (`sync-notebooks --check`)."""
+    of the others, with the names their sound exercises read that the notebook does not define; for listing
+    all mistakes at once (`sync-notebooks --check`)."""
     course_dir = Path(course_dir)
     graders = course_dir / "graders"
     if not graders.is_dir():
@@ -607,6 +611,8 @@ def load_course_collecting(course_dir: str | Path) -> tuple[dict[str, Assignment
             config = load_config(path)
         except ConfigError as exc:
             problems.extend(exc.problems)
+            if exc.partial is not None:
+                problems.extend(_partial_name_problems(course_dir, exc.partial))
             continue
         if config.assignment in configs:
             problems.append(f"{path}: `assignment`: {config.assignment!r} is already configured by "
@@ -614,6 +620,18 @@ def load_course_collecting(course_dir: str | Path) -> tuple[dict[str, Assignment
             continue
         configs[config.assignment] = config
     return dict(sorted(configs.items())), problems
+
+
+def _partial_name_problems(course_dir: Path, config: AssignmentConfig) -> list[str]:
+    """The undefined names (`_undefined_names`) of the exercises of a config that failed to load; [] when its
+    notebook cannot be read (that is reported once the config loads)."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(source_notebook_path(course_dir, config), as_version=4)
+    except Exception:  # noqa: BLE001 - reported once the config itself is right
+        return []
+    return _undefined_names(config, nb, notebook_grade_cells(nb))
 
 
 def load_course(course_dir: str | Path, *, validate: bool = True, names: bool = False) -> dict[str, AssignmentConfig]:

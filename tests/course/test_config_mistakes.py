@@ -311,3 +311,12 @@ def test_the_names_a_cell_binds_are_told_or_the_cell_is_marked_unknown(source, n
     from autodiff_course.course.config import _bound_names
 
     assert _bound_names(source) == names
+
+
+def test_a_name_the_notebook_lacks_is_listed_beside_the_other_problems_of_its_file(course, capsys):
+    edit_config(course, ('function = "function_reverse"', 'function = "function_revrese"'),
+                ('kind = "forward"', 'kind = "froward"'))
+    status, err = check(capsys)
+    assert status == 1
+    assert_each_named_once(err, ["exercise 'forward': unknown kind 'froward'",
+                                 "exercise 'reverse': `function` names 'function_revrese'"])
