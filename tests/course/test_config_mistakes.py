@@ -177,6 +177,9 @@ def test_an_extension_for_an_unknown_student_is_named(course, capsys):
     status, err = check(capsys)
     assert status == 1 and len(err) == 1
     assert "[late.extensions]: 'davee' is neither a student" in err[0] and "did you mean 'dave'?" in err[0]
+    # Re-publishing after granting an extension (the README's way) says it too.
+    status, feedback_err = check(capsys, ["feedback"])
+    assert status == 0 and feedback_err == [err[0].replace("sync-notebooks", "feedback")]
 
 
 # A spec's keys outside the allow-list, as a careless edit or a future key would add them.
