@@ -271,13 +271,23 @@ def test_an_honest_comparison_passes_whatever_it_finds(comparison, derivation):
 
 
 # -- where the history comes from ---------------------------------------------------------------------------
-def test_the_graders_shell_records_the_cells_the_collector_reads():
+def test_the_graders_shell_records_the_cells_the_collector_reads(monkeypatch):
     """The batch grader's child runs each cell through its IPython shell and calls the collector with the
     shell's namespace (grading/harness.py): the stand-in is caught there from the same history."""
+    import sys
+
+    from IPython.core.interactiveshell import InteractiveShell
+
     from autodiff_course.checks import collect, judge
     from autodiff_course.checks.collect import collect_spec
     from autodiff_course.grading.harness import make_shell
 
+    # An IPython shell puts a module of its own in sys.modules["__main__"] and takes over the hooks; this test
+    # process goes on to run others (a Dask cluster spawns its workers from __main__), so they are restored.
+    for name in ("displayhook", "excepthook"):
+        monkeypatch.setattr(sys, name, getattr(sys, name))
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
+    monkeypatch.setattr(InteractiveShell, "_instance", getattr(InteractiveShell, "_instance", None))
     shell = make_shell()
     shell.reset()
     spec = load_config(REPO / "graders" / "worksheet.toml").exercise("derive_by_hand")
