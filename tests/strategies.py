@@ -32,6 +32,21 @@ DOMAINS: dict[str, tuple] = {
     "abs": (("nonzero", 1e-3, 10),),
     "square": ((-10, 10),),
     "reciprocal": (("nonzero", 0.1, 10),),
+    "sinh": ((-5, 5),),
+    "cosh": ((-5, 5),),
+    "arcsin": ((-0.9, 0.9),),  # the derivative is infinite at -1 and 1
+    "arccos": ((-0.9, 0.9),),
+    "arctan": ((-10, 10),),
+    # arctan2(y, x) jumps by 2 pi across y = 0 for x < 0: y keeps away from 0 so differences do not straddle it
+    "arctan2": (("nonzero", 0.1, 5), (-5, 5)),
+    "hypot": ((-5, 5), ("nonzero", 0.1, 5)),  # the derivative is undefined at (0, 0) only
+    "log1p": ((-0.9, 10),),
+    "expm1": ((-10, 10),),
+    "log2": ((1e-3, 100),),
+    "log10": ((1e-3, 100),),
+    "exp2": ((-10, 10),),
+    "cbrt": (("nonzero", 1e-2, 10),),  # the derivative is infinite at 0
+    "sign": (("nonzero", 1e-3, 10),),
 }
 
 #: Elementwise primitives every property test runs over (``identity`` is internal: clone()).

@@ -14,6 +14,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
+from ..engine.primitives import ELEMENTARY, ELEMENTARY_BINARY
 from ..graph import Graph
 from ..notation import and_list
 from .analysis import GraphFacts
@@ -575,8 +576,11 @@ def _operand_swapped(graph, facts, op_node, k, t, rest, received, same, label, s
 def _words(formula: str) -> list[str]:
     import re
 
-    return [w for w in re.findall(r"[A-Za-z_]\w*", formula) if w not in ("sin", "cos", "exp", "log", "tan", "sqrt",
-                                                                          "tanh", "sign")] or ["\0"]
+    return [w for w in re.findall(r"[A-Za-z_]\w*", formula) if w not in _FUNCTION_WORDS] or ["\0"]
+
+
+#: The function names a written-out local derivative may hold (``cosh(v2)``), which are not variables.
+_FUNCTION_WORDS = frozenset({*ELEMENTARY, *ELEMENTARY_BINARY, "sign"})
 
 
 def _overwritten(label: str, replaced) -> Diagnosis:

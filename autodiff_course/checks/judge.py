@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..engine.errors import AutodiffError
-from ..engine.primitives import PRIMITIVES
+from ..engine.primitives import ELEMENTARY, ELEMENTARY_BINARY, PRIMITIVES
 from ..graph import Graph
 from ..notation import note
 from .analysis import name_unnamed
@@ -32,7 +32,8 @@ from .timeout import CheckTimeout, time_limit
 from .unanswered import unanswered_function
 
 _SCALAR_OPS = {"input", "const"} | {name for name, p in PRIMITIVES.items() if p.elementwise}
-_NUMPY_NAMES = {"sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "pi", "arctan", "abs"}
+#: Names a student may write bare and mean numpy's: the elementary functions numpy has, and pi.
+_NUMPY_NAMES = {"pi"} | {name for name in (*ELEMENTARY, *ELEMENTARY_BINARY) if hasattr(np, name)}
 
 
 def judge(spec: dict, raw: dict) -> CheckResult:

@@ -40,7 +40,8 @@ CANDIDATES = 256
 def _names() -> dict:
     """The restricted namespace instructor expressions are evaluated in: numpy, math and its functions."""
     names: dict[str, Any] = {"np": np, "numpy": np, "math": math, "__builtins__": {}}
-    for fn in ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "pi", "e", "inf"):
+    for fn in ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sinh", "cosh", "asin", "acos", "atan", "atan2",
+               "hypot", "log1p", "expm1", "log2", "log10", "pi", "e", "inf"):
         names[fn] = getattr(math, fn)
     names.update({"abs": abs, "min": min, "max": max, "float": float, "int": int})
     return names

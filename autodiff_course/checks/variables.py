@@ -337,23 +337,25 @@ def _not_by_hand(spec: dict, raw: dict) -> dict[str, str]:
     return machine_derived(cells, names)
 
 
-def _by_hand_words(check: str, not_by_hand: dict[str, str], told: set[str]) -> tuple[str, str] | None:
+def _by_hand_words(check: str, not_by_hand: dict[str, str], told: set[str], shown: str
+                   ) -> tuple[str, str] | None:
     """The message and mistake of a part that reads a variable the exercise asks to derive by hand and the
     student's cells compute from autograd, or None. The reason is given once per variable (``told``
-    collects the ones given); its later parts say only that they are not credited."""
+    collects the ones given); its later parts say only that they are not credited. ``shown``: the part's
+    name in the message (a hidden expectation's text is never shown)."""
     name = next((n for n in re.findall(r"[A-Za-z_]\w*", check) if n in not_by_hand), None)
     if name is None:
         return None
     if name in told:
-        return f"{check}: not credited: `{name}` is taken from autograd, not derived by hand.", "not-by-hand"
+        return f"{shown}: not credited: `{name}` is taken from autograd, not derived by hand.", "not-by-hand"
     told.add(name)
-    return (f"{check}: `{name}` is not derived by hand: your cells compute it from {not_by_hand[name]}, which "
+    return (f"{shown}: `{name}` is not derived by hand: your cells compute it from {not_by_hand[name]}, which "
             "is autograd's result. This exercise asks you to work the derivative out with the chain rule "
             "yourself; autograd is there to check it afterwards.", "not-by-hand")
 
 
 def _autograd_words(e: dict, check: str, names: list[str], got, snapshots: dict, rtol: float,
-                    atol: float) -> tuple[str, str] | None:
+                    atol: float, shown: str) -> tuple[str, str] | None:
     """For an expectation whose exercise asks for autograd's result (``autograd = "x.grad"``: where autograd
     leaves it, read on the student's own variables), the message and mistake when the value checked is not
     what autograd left there, or None (also for expectations without ``autograd``)."""
@@ -367,11 +369,11 @@ def _autograd_words(e: dict, check: str, names: list[str], got, snapshots: dict,
     except Exception:  # noqa: BLE001 - the student's variables do not hold it (not a tensor, not a list)
         source = None
     if source is None or isinstance(source, Missing):
-        return (f"{check}: `{name}` does not come from autograd: `{where}` is empty, so backward() did not "
+        return (f"{shown}: `{name}` does not come from autograd: `{where}` is empty, so backward() did not "
                 f"compute it. This exercise asks for the gradient PyTorch computes: call backward() and read "
                 f"`{where}`, rather than typing the values or a formula for them.", "not-from-autograd")
     if not matches(got, source, rtol, atol):
-        return (f"{check}: `{name}` is not autograd's result: `{where}` holds other values, so `{name}` was "
+        return (f"{shown}: `{name}` is not autograd's result: `{where}` holds other values, so `{name}` was "
                 "computed another way. This exercise asks for the gradient PyTorch computes: read it from "
                 f"`{where}` after backward().", "not-from-autograd")
     return None
@@ -412,14 +414,23 @@ def judge_variables(spec: dict, raw: dict):
     earned = 0.0
     received, expected, wrong = {}, {}, []
     on_replaced: list[str] = []  # the replaced inputs that a wrong part was computed on
+    hidden_count = 0
     for e in expectations:
         check, equals = str(e.get("check")), str(e.get("equals"))
         weight = float(e.get("weight", 1))
         hint = str(e.get("hint") or "")
+        # A hidden expectation is named "hidden check N" wherever a student could read it (its row, every
+        # message, the received values): its expression and expected value would tell what the hidden tests
+        # test. Its hint is the instructor's words to the student, shown as written. The instructor's report
+        # reads the same result, so it says the same.
+        hidden = e.get("hidden") is True
+        if hidden:
+            hidden_count += 1
+        shown = f"hidden check {hidden_count}" if hidden else check
         missing = [
             n for n in names if isinstance(snapshots[n], Missing) and re.search(rf"\b{re.escape(n)}\b", check)
         ]
-        row = {"part": check, "label": check, "weight": weight}
+        row = {"part": shown, "label": shown, "weight": weight}
         got = want = None
         if missing:
             ok, got_text = False, None
@@ -448,7 +459,7 @@ def judge_variables(spec: dict, raw: dict):
             if got_exc is not None:
                 ok, code = False, "wrong"
                 why = (
-                    f"`{check}` could not be evaluated on your variables "
+                    f"`{shown}` could not be evaluated on your variables "
                     f"({type(got_exc).__name__})."
                 )
                 got_text = None
@@ -464,15 +475,17 @@ def judge_variables(spec: dict, raw: dict):
                 code = "wrong"
                 got_text = _short(got)
                 why = ""
-                received[check] = _json_value(got)
-                if show and not e.get("hidden"):
+                if not hidden:
+                    received[check] = _json_value(got)
+                if show and not hidden:
                     expected[check] = _json_value(want)
                     row["expected"] = _short(want)
-            row["received"] = got_text if got_text is not None else "(error)"
+            if not hidden:
+                row["received"] = got_text if got_text is not None else "(error)"
         provenance = None
         if not missing:
-            provenance = _by_hand_words(check, not_by_hand, told) or (
-                _autograd_words(e, check, names, got, snapshots, rtol, atol) if ok else None)
+            provenance = _by_hand_words(check, not_by_hand, told, shown) or (
+                _autograd_words(e, check, names, got, snapshots, rtol, atol, shown) if ok else None)
         if provenance is not None:
             ok = False
         row.update(ok=ok, status="ok" if ok else "wrong")
@@ -481,7 +494,7 @@ def judge_variables(spec: dict, raw: dict):
         elif provenance is not None:
             msg, code = provenance
         else:
-            msg = f"{check}: {hint}" if hint else f"{check} is not right."
+            msg = f"{shown}: {hint}" if hint else f"{shown} is not right."
             if why:
                 msg += f" ({why})"
         if not ok:
@@ -497,7 +510,7 @@ def judge_variables(spec: dict, raw: dict):
             row["message"] = msg
             messages.append(msg)
             mistakes.append(code)
-            wrong.append(check)
+            wrong.append(shown)
             if found.culprit is None:
                 found.culprit = _culprit(check, names, got, want, rtol, atol)
         rows.append(row)

@@ -350,6 +350,42 @@ def _check_pow(x, y):
         raise DomainError(f"pow: zero to a negative power ({_short(y)}) divides by zero")
 
 
+def _check_unit(name):
+    # arcsin and arccos are real on [-1, 1] only; their derivatives are infinite at the ends (a DomainError
+    # from the passes, as for sqrt at 0).
+    def check(x):
+        x = raw(x)
+        if isinstance(x, float):
+            if -1.0 <= x <= 1.0:
+                return
+        else:
+            outside = np.greater(np.abs(x), 1)
+            if not _any(outside):
+                return
+            x = float(np.asarray(x)[outside].flat[0]) if np.ndim(x) else float(x)
+        raise DomainError(f"{name} of {x!r}: {name} is only defined for inputs from -1 to 1")
+
+    return check
+
+
+def _check_above_minus_one(x):
+    xv = raw(x)
+    if (xv <= -1.0) if isinstance(xv, (float, int)) else _any(np.less_equal(xv, -1)):
+        raise DomainError(f"log1p of {_short(x)}: log1p is only defined for inputs > -1")
+
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+
+def _zero(x) -> Any:
+    """0 with x's shape: the derivative of a piecewise constant function (sign)."""
+    if type(x) is float:
+        return 0.0
+    x = raw(x)
+    return 0.0 if isinstance(x, (float, int)) else np.zeros(np.shape(x))
+
+
 def _indicator(cond) -> Any:
     """A 0/1 local derivative from a comparison of raw values (it has no derivative of its own)."""
     if isinstance(cond, (bool, np.bool_)):
@@ -489,6 +525,59 @@ reciprocal = Primitive("reciprocal", 1, scalar=lambda x: 1.0 / x, array=lambda x
                        partials=(lambda ans, x: -(ans * ans),), domain=lambda x: _check_div(1.0, x),
                        torch=lambda t, x: t.reciprocal(x), grad_fn="ReciprocalBackward0", expr="reciprocal({0})",
                        partial_text=("-1/{0}^2",))
+# Hyperbolic, inverse trigonometric and the other elementary functions numpy and math offer, so that an honest
+# answer written with any of them (``t3 = t2 / np.cosh(v2)**2``) can be followed step by step.
+sinh = Primitive("sinh", 1, scalar=math.sinh, array=np.sinh, partials=(lambda ans, x: cosh(x),),
+                 torch=lambda t, x: t.sinh(x), grad_fn="SinhBackward0", expr="sinh({0})",
+                 partial_text=("cosh({0})",))
+cosh = Primitive("cosh", 1, scalar=math.cosh, array=np.cosh, partials=(lambda ans, x: sinh(x),),
+                 torch=lambda t, x: t.cosh(x), grad_fn="CoshBackward0", expr="cosh({0})",
+                 partial_text=("sinh({0})",))
+arcsin = Primitive("arcsin", 1, scalar=math.asin, array=np.arcsin,
+                   partials=(lambda ans, x: 1 / sqrt(1 - x * x),), domain=_check_unit("arcsin"),
+                   torch=lambda t, x: t.asin(x), grad_fn="AsinBackward0", expr="arcsin({0})",
+                   partial_text=("1/sqrt(1 - {0}^2)",))
+arccos = Primitive("arccos", 1, scalar=math.acos, array=np.arccos,
+                   partials=(lambda ans, x: -1 / sqrt(1 - x * x),), domain=_check_unit("arccos"),
+                   torch=lambda t, x: t.acos(x), grad_fn="AcosBackward0", expr="arccos({0})",
+                   partial_text=("-1/sqrt(1 - {0}^2)",))
+arctan = Primitive("arctan", 1, scalar=math.atan, array=np.arctan, partials=(lambda ans, x: 1 / (1 + x * x),),
+                   torch=lambda t, x: t.atan(x), grad_fn="AtanBackward0", expr="arctan({0})",
+                   partial_text=("1/(1 + {0}^2)",))
+# arctan2(y, x) is the angle of the point (x, y): numpy's and math's order of arguments, y first.
+arctan2 = Primitive("arctan2", 2, scalar=math.atan2, array=np.arctan2,
+                    partials=(lambda ans, y, x: x / (x * x + y * y), lambda ans, y, x: -y / (x * x + y * y)),
+                    torch=lambda t, y, x: t.atan2(y, x), grad_fn="Atan2Backward0", expr="arctan2({0}, {1})",
+                    partial_text=("{1}/({0}^2 + {1}^2)", "-{0}/({0}^2 + {1}^2)"))
+hypot = Primitive("hypot", 2, scalar=math.hypot, array=np.hypot,
+                  partials=(lambda ans, x, y: x / ans, lambda ans, x, y: y / ans),
+                  torch=lambda t, x, y: t.hypot(x, y), grad_fn="HypotBackward0", expr="hypot({0}, {1})",
+                  partial_text=("{0}/hypot({0}, {1})", "{1}/hypot({0}, {1})"), commutative=True)
+log1p = Primitive("log1p", 1, scalar=math.log1p, array=np.log1p, partials=(lambda ans, x: 1 / (1 + x),),
+                  domain=_check_above_minus_one, torch=lambda t, x: t.log1p(x), grad_fn="Log1PBackward0",
+                  expr="log1p({0})", partial_text=("1/(1 + {0})",))
+# expm1's derivative is exp(x) = expm1(x) + 1, read from the answer as PyTorch does.
+expm1 = Primitive("expm1", 1, scalar=math.expm1, array=np.expm1, partials=(lambda ans, x: ans + 1,),
+                  torch=lambda t, x: t.expm1(x), grad_fn="Expm1Backward0", expr="expm1({0})",
+                  partial_text=("exp({0})",))
+log2 = Primitive("log2", 1, scalar=math.log2, array=np.log2, partials=(lambda ans, x: 1 / (x * _LN2),),
+                 domain=_check_positive("log2", True), torch=lambda t, x: t.log2(x), grad_fn="Log2Backward0",
+                 expr="log2({0})", partial_text=("1/({0} * log(2))",))
+log10 = Primitive("log10", 1, scalar=math.log10, array=np.log10, partials=(lambda ans, x: 1 / (x * _LN10),),
+                  domain=_check_positive("log10", True), torch=lambda t, x: t.log10(x), grad_fn="Log10Backward0",
+                  expr="log10({0})", partial_text=("1/({0} * log(10))",))
+exp2 = Primitive("exp2", 1, scalar=lambda x: 2.0 ** x, array=np.exp2, partials=(lambda ans, x: ans * _LN2,),
+                 torch=lambda t, x: t.exp2(x), grad_fn="Exp2Backward0", expr="exp2({0})",
+                 partial_text=("exp2({0}) * log(2)",))
+# PyTorch has no cbrt: its version is the real cube root spelled with the operations it has.
+cbrt = Primitive("cbrt", 1, scalar=lambda x: float(np.cbrt(x)), array=np.cbrt,
+                 partials=(lambda ans, x: 1 / (3 * ans * ans),),
+                 torch=lambda t, x: t.sign(x) * t.abs(x) ** (1 / 3), grad_fn="MulBackward0", expr="cbrt({0})",
+                 partial_text=("1/(3 * cbrt({0})^2)",))
+# sign is piecewise constant: its derivative is 0 everywhere PyTorch defines it (SignBackward0 gives zeros).
+sign = Primitive("sign", 1, scalar=lambda x: _sign(x), array=lambda x: np.sign(x).astype(np.result_type(x, float)),
+                 partials=(lambda ans, x: _zero(x),),
+                 torch=lambda t, x: t.sign(x), grad_fn="SignBackward0", expr="sign({0})", partial_text=("0",))
 identity = Primitive("identity", 1, scalar=lambda x: x, array=lambda x: x, partials=(1,),
                      torch=lambda t, x: x * 1, grad_fn="CloneBackward0", expr="{0}", partial_text=("1",),
                      linear=True)
@@ -673,21 +762,33 @@ unindex = Primitive("unindex", 1, scalar=None, array=_scatter,
                     torch=None, grad_fn="IndexPutBackward0", expr="unindex({0})", partial_text=("1",))
 
 #: The elementary functions, as students call them (``autodiff_course.sin(x)``).
-ELEMENTARY = {p.name: p for p in (sin, cos, tan, exp, log, sqrt, tanh, sigmoid, relu, abs_)}
+ELEMENTARY = {p.name: p for p in (sin, cos, tan, exp, log, sqrt, tanh, sigmoid, relu, abs_, sinh, cosh, arcsin,
+                                  arccos, arctan, log1p, expm1, log2, log10, exp2, cbrt, sign)}
+
+#: The elementary functions of two arguments, called as students call them (``autodiff_course.arctan2(y, x)``).
+ELEMENTARY_BINARY = {p.name: p for p in (arctan2, hypot)}
 
 #: numpy ufuncs that run on engine values, and the primitive each one is.
 UFUNCS = {
     np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.divide: div,
     np.power: pow_, np.float_power: pow_, np.negative: neg, np.maximum: maximum, np.sin: sin, np.cos: cos,
     np.tan: tan, np.exp: exp, np.log: log, np.sqrt: sqrt, np.tanh: tanh, np.absolute: abs_,
-    np.matmul: matmul, np.positive: identity, np.square: square, np.reciprocal: reciprocal,
+    np.matmul: matmul, np.positive: identity, np.square: square, np.reciprocal: reciprocal, np.fabs: abs_,
+    np.sinh: sinh, np.cosh: cosh, np.arcsin: arcsin, np.arccos: arccos, np.arctan: arctan, np.arctan2: arctan2,
+    np.hypot: hypot, np.log1p: log1p, np.expm1: expm1, np.log2: log2, np.log10: log10, np.exp2: exp2,
+    np.cbrt: cbrt, np.sign: sign,
 }
 
 #: functions of the ``math`` module and the primitive each one is (used when tracing math-style code).
 MATH_FUNCTIONS = {
     math.sin: sin, math.cos: cos, math.tan: tan, math.exp: exp, math.log: log, math.sqrt: sqrt,
-    math.tanh: tanh, math.fabs: abs_, math.pow: pow_,
+    math.tanh: tanh, math.fabs: abs_, math.pow: pow_, math.sinh: sinh, math.cosh: cosh, math.asin: arcsin,
+    math.acos: arccos, math.atan: arctan, math.atan2: arctan2, math.hypot: hypot, math.log1p: log1p,
+    math.expm1: expm1, math.log2: log2, math.log10: log10,
 }
+# Python 3.11 added these two.
+MATH_FUNCTIONS.update({getattr(math, name): prim for name, prim in (("cbrt", cbrt), ("exp2", exp2))
+                       if hasattr(math, name)})
 
 _FLOAT_NAMESPACE.update(globals())
 _FLOAT_NAMESPACE.update({name: value.scalar_impl for name, value in globals().items()

@@ -60,36 +60,8 @@ class Operators:
     def __rmatmul__(self, other):
         return P.matmul(other, self)
 
-    # Elementary functions as methods, as PyTorch and numpy's object arrays spell them.
-    def sin(self):
-        return P.sin(self)
-
-    def cos(self):
-        return P.cos(self)
-
-    def tan(self):
-        return P.tan(self)
-
-    def exp(self):
-        return P.exp(self)
-
-    def log(self):
-        return P.log(self)
-
-    def sqrt(self):
-        return P.sqrt(self)
-
-    def tanh(self):
-        return P.tanh(self)
-
-    def sigmoid(self):
-        return P.sigmoid(self)
-
-    def relu(self):
-        return P.relu(self)
-
-    def abs(self):
-        return P.abs_(self)
+    # Elementary functions as methods (``x.sin()``, ``x.cosh()``, ``x.atan2(y)``) are made from the primitive
+    # table below the class, as PyTorch and numpy's object arrays spell them.
 
     # numpy: np.sin(x) on an engine value becomes the engine's sin, so students' numpy code runs unchanged.
     __array_priority__ = 1000
@@ -103,6 +75,34 @@ class Operators:
                 f"supported: {', '.join(supported)}"
             )
         return prim(*inputs)
+
+
+def _unary(prim):
+    def method(self):
+        return prim(self)
+
+    method.__name__ = prim.name
+    method.__doc__ = f"{prim.describe(['x'])} of this value, recorded as the primitive {prim.name}."
+    return method
+
+
+def _binary(prim):
+    def method(self, other):
+        return prim(self, other)
+
+    method.__name__ = prim.name
+    method.__doc__ = f"{prim.describe(['x', 'other'])}, recorded as the primitive {prim.name}."
+    return method
+
+
+# PyTorch's spellings of numpy's names (x.asin() is np.arcsin(x)).
+_TORCH_SPELLINGS = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "arctan2"}
+for _name, _prim in P.ELEMENTARY.items():
+    setattr(Operators, _name, _unary(_prim))
+for _name, _prim in P.ELEMENTARY_BINARY.items():
+    setattr(Operators, _name, _binary(_prim))
+for _alias, _name in _TORCH_SPELLINGS.items():
+    setattr(Operators, _alias, getattr(Operators, _name))
 
 
 class ArrayMethods:

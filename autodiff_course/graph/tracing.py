@@ -32,10 +32,35 @@ from ..engine.tensor import Tensor
 from .arrays import MAKERS, maker
 from .graph import Graph
 
+
+def _no_rule(fn: Callable) -> Callable:
+    """``fn``, a math function with no primitive, refusing a traced value with a message that names it (math
+    would otherwise call ``float()`` on it, and the student would be told about a conversion they never wrote);
+    on plain numbers it is ``fn`` itself."""
+
+    def refusing(*args, **kwargs):
+        if STATE.tracer is not None and any(isinstance(a, (Scalar, Tensor)) for a in args):
+            supported = ", ".join(sorted(f"math.{f.__name__}" for f in P.MATH_FUNCTIONS))
+            raise TraceError(STATE.tracer.explain(
+                f"`math.{fn.__name__}` has no derivative rule in autodiff_course, so it turned one of your values "
+                f"into a plain number (the math functions that have one: {supported})"))
+        return fn(*args, **kwargs)
+
+    refusing.__name__ = fn.__name__
+    refusing.__doc__ = fn.__doc__
+    return refusing
+
+
+#: math's functions with no primitive, and their refusing versions (``from math import erf`` is replaced too).
+_MATH_REFUSALS = {fn: _no_rule(fn) for name, fn in vars(math).items()
+                  if callable(fn) and not name.startswith("_") and fn not in P.MATH_FUNCTIONS}
+
 _MATH_SHIM = types.ModuleType("math", "math, with its functions replaced by the engine's while tracing")
 _MATH_SHIM.__dict__.update({k: v for k, v in vars(math).items() if not k.startswith("__")})
 for _fn, _prim in P.MATH_FUNCTIONS.items():
     _MATH_SHIM.__dict__[_fn.__name__] = _prim
+for _fn, _refusing in _MATH_REFUSALS.items():
+    _MATH_SHIM.__dict__[_fn.__name__] = _refusing
 
 
 class _KeepValue(type):
@@ -110,7 +135,7 @@ def _with_engine_math(f: Callable) -> Callable:
             helpers.append(name)
             continue
         try:
-            prim = P.MATH_FUNCTIONS.get(value)
+            prim = P.MATH_FUNCTIONS.get(value) or _MATH_REFUSALS.get(value)
         except TypeError:  # unhashable global
             continue
         if prim is not None:

@@ -121,7 +121,7 @@ def test_scalar_mixed_second_derivatives_equal_torch(name, data):
             expected.append([0.0, 0.0])
         else:
             expected.append([0.0 if h is None else h.item()
-                             for h in torch.autograd.grad(g, ts, allow_unused=True)])
+                             for h in torch.autograd.grad(g, ts, allow_unused=True, retain_graph=True)])
     close(hessian, expected)
 
 

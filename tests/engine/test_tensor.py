@@ -19,7 +19,8 @@ GRAD_FN_EXPRESSIONS = [
     "x.transpose(0, 1)", "x.permute(1, 0)", "x[0]", "x[:, 1]", "x[0, 0:1]", "x[[0, 1]]", "x[:]", "x[None]",
     "x @ x", "v @ v", "x @ v", "v @ x", "b @ x", "x.sin()", "x.cos()", "x.tan()", "x.exp()", "x.log()",
     "x.sqrt()", "x.tanh()", "x.sigmoid()", "x.relu()", "x.abs()", "x.clone()", "x.maximum(y)", "x * y",
-    "x + y", "x / y",
+    "x + y", "x / y", "x.sinh()", "x.cosh()", "(x / 5).asin()", "(x / 5).acos()", "x.atan()", "x.atan2(y)",
+    "x.hypot(y)", "x.log1p()", "x.expm1()", "x.log2()", "x.log10()", "x.exp2()", "x.sign()",
 ]
 
 

@@ -249,3 +249,88 @@ def test_a_graph_past_the_tracers_limit_stops_the_function_even_if_it_catches_ev
 
     with pytest.raises(GraphTooLarge):
         run_traced(swallowing, [1.0], max_operations=100)
+
+
+# -- every elementary function a student may reach for, in numpy's, math's and PyTorch's spellings -------------
+# An outside review's answer: d tanh(u) = du / cosh(u)**2, the textbook form, in forward mode wrt x1; written
+# with numpy's, math's and the engine's functions as a student's module-level code reads them.
+def tangent_np(x0, x1):
+    v2 = x0 * x1
+    v3 = np.tanh(v2)
+    t3 = x0 / np.cosh(v2) ** 2
+    return v3 + x0 / x1, t3 - x0 / x1 ** 2
+
+
+def tangent_math(x0, x1):
+    v2 = x0 * x1
+    v3 = math.tanh(v2)
+    t3 = x0 / math.cosh(v2) ** 2
+    return v3 + x0 / x1, t3 - x0 / x1 ** 2
+
+
+def tangent_ad(x0, x1):
+    v2 = x0 * x1
+    v3 = ad.tanh(v2)
+    t3 = x0 / ad.cosh(v2) ** 2
+    return v3 + x0 / x1, t3 - x0 / x1 ** 2
+
+
+@pytest.mark.parametrize("f", [tangent_np, tangent_math, tangent_ad], ids=["np", "math", "ad"])
+def test_a_forward_answer_with_cosh_is_traced_and_passes(f):
+    g = ad.trace(f, 0.8, -1.2)
+    assert "cosh" in [n.op for n in g.nodes]
+    result = ad.check_forward(f, "np.tanh(x0*x1) + x0/x1", wrt=1, test_points=[[0.8, -1.2], [-1.1, 0.6]])
+    assert result.passed and result.score == 1.0, result.feedback
+
+
+# (numpy name, math name or None, a point inside the domain): each traced, its derivative the engine's own.
+ELEMENTARY = [
+    ("sinh", "sinh", 0.7), ("cosh", "cosh", 0.7), ("arcsin", "asin", 0.3), ("arccos", "acos", 0.3),
+    ("arctan", "atan", 0.7), ("log1p", "log1p", 0.7), ("expm1", "expm1", 0.7), ("log2", "log2", 0.7),
+    ("log10", "log10", 0.7), ("exp2", "exp2", 0.7), ("cbrt", "cbrt", 0.7), ("sign", None, 0.7),
+    ("sqrt", "sqrt", 0.7), ("tanh", "tanh", 0.7), ("abs", "fabs", -0.7),
+]
+
+
+@pytest.mark.parametrize("np_name, math_name, x", ELEMENTARY, ids=[e[0] for e in ELEMENTARY])
+def test_numpy_and_math_spellings_of_each_elementary_function_trace_to_one_primitive(np_name, math_name, x):
+    import torch
+
+    # As a student's code calls them: through the modules in its globals (what tracing replaces).
+    spellings = [f"np.{np_name}"]
+    if math_name is not None and hasattr(math, math_name):  # math.cbrt and math.exp2 are Python 3.11's
+        spellings.append(f"math.{math_name}")
+    torch_fn = {"abs": torch.abs, "cbrt": lambda t: t.sign() * t.abs() ** (1 / 3)}.get(
+        np_name, getattr(torch, {"arcsin": "asin", "arccos": "acos", "arctan": "atan"}.get(np_name, np_name),
+                         None))
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    torch_fn(t * 1.5).backward()
+    for spelling in spellings:
+        g = ad.trace(eval(f"lambda x0: {spelling}(x0 * 1.5)", {"np": np, "math": math}), x)  # noqa: S307
+        assert [n.op for n in g.nodes][-1] == np_name
+        # tight: the same formula as PyTorch's (float64), a rounding or two apart
+        assert g.adjoints()[g.inputs[0]] == pytest.approx(t.grad.item(), rel=1e-13, abs=1e-15), spelling
+
+
+def test_arctan2_and_hypot_take_two_traced_arguments_in_numpys_order():
+    import torch
+
+    for np_fn, math_fn, torch_fn in ((np.arctan2, math.atan2, torch.atan2), (np.hypot, math.hypot, torch.hypot)):
+        ty, tx = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (0.4, -1.3))
+        torch_fn(ty, tx).backward()
+        for spelling in (f"np.{np_fn.__name__}", f"math.{math_fn.__name__}"):
+            g = ad.trace(eval(f"lambda y, x: {spelling}(y, x)", {"np": np, "math": math}), 0.4, -1.3)  # noqa: S307
+            adj = g.adjoints()
+            assert adj[g.inputs[0]] == pytest.approx(ty.grad.item(), rel=1e-14)
+            assert adj[g.inputs[1]] == pytest.approx(tx.grad.item(), rel=1e-14)
+
+
+def test_a_math_function_with_no_rule_is_named_in_the_message():
+    def with_module(x):
+        return math.erf(x) * 2
+
+    imported = eval("lambda x: erf(x) * 2", {"erf": math.erf})  # noqa: S307 - `from math import erf`
+    for f in (with_module, imported):
+        with pytest.raises(TraceError, match=r"`math\.erf` has no derivative rule.*math\.cosh"):
+            ad.trace(f, 0.5)
+    assert with_module(0.5) == 2 * math.erf(0.5)  # outside a trace, math is math
