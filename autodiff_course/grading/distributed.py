@@ -24,8 +24,10 @@ class SchedulerUnreachable(ConnectionError):
 
 
 def check_scheduler(address: str, *, timeout: float = 3.0) -> None:
-    """Raise `SchedulerUnreachable` within `timeout` seconds unless something accepts TCP connections at
-    `address` ("tcp://host:port"); distributed's own client would wait 20 s and end in a raw OSError."""
+    """Raise `SchedulerUnreachable` within about `timeout` seconds unless a Dask scheduler answers at `address`
+    ("tcp://host:port"): something must accept the connection, complete Dask's handshake and say it is a
+    scheduler. distributed's own client waits 20 s and ends in a raw OSError where nothing listens, and where
+    something else does (a web server, a silent port) it fails with a traceback or never returns."""
     import socket
     from urllib.parse import urlsplit
 
@@ -41,6 +43,50 @@ def check_scheduler(address: str, *, timeout: float = 3.0) -> None:
     except OSError as exc:
         raise SchedulerUnreachable(f"--dask-scheduler {address}: no Dask scheduler reachable "
                                    f"({exc.strerror or exc}); is `dask scheduler` running there?") from None
+    what = _identify(f"{parts.scheme}://{host}:{port}", timeout)
+    if what != "Scheduler":
+        raise SchedulerUnreachable(
+            f"--dask-scheduler {address}: something accepts connections there, but it is not a Dask scheduler "
+            f"({what}); "
+            "is this the address `dask scheduler` printed?")
+
+
+def _identify(address: str, timeout: float) -> str:
+    """What the Dask server at ``address`` says it is ("Scheduler", "Worker", ...), or in words why nothing
+    there speaks Dask's protocol. Bounded by ``timeout`` however the other side behaves: the exchange runs
+    on an event loop of its own in a daemon thread (the caller may be inside a running loop, a notebook's),
+    and a side that never answers is left behind when the time is up."""
+    import asyncio
+
+    outcome: list[str] = []
+
+    async def ask() -> str:
+        from distributed.comm import connect
+
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            reply = await comm.read()
+        finally:
+            comm.abort()
+        kind = reply.get("type") if isinstance(reply, dict) else None
+        return kind if isinstance(kind, str) else "its reply is not a Dask server's identity"
+
+    def run() -> None:
+        try:
+            outcome.append(asyncio.run(asyncio.wait_for(ask(), timeout)))
+        except (asyncio.TimeoutError, TimeoutError):
+            outcome.append(f"no Dask handshake within {timeout:g} s")
+        except Exception:  # noqa: BLE001 - whatever the other side sent, it is not Dask's protocol
+            outcome.append("it does not speak Dask's protocol")
+
+    thread = threading.Thread(target=run, name="dask-scheduler-check", daemon=True)
+    thread.start()
+    thread.join(timeout + 1.0)
+    if not outcome:
+        return f"no Dask handshake within {timeout:g} s"
+    kind = outcome[0]
+    return kind if kind == "Scheduler" else (f"a Dask {kind}" if kind in ("Worker", "Nanny") else kind)
 
 
 def _close_pools() -> None:
