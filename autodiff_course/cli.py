@@ -148,8 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     common(g)
     g.add_argument("--assignment", dest="assignments", action="append", metavar="NAME",
                    help="grade only this assignment (repeatable)")
-    g.add_argument("--submissions", help="folder of <student>/<assignment>/<notebook> "
-                                         "(default <course>/examples/submitted)")
+    g.add_argument("--submissions", help="folder of <student>/<assignment>/<notebook> (default: nbgrader's "
+                                         "submitted_directory of nbgrader_config.py, <course>/submitted after "
+                                         "init; <course>/examples/submitted where that folder does not exist)")
     g.add_argument("--jobs", type=int, help="parallel sandboxed workers (default: CPU count)")
     g.add_argument("--dask-scheduler", metavar="ADDRESS", help="grade on this Dask cluster (tcp://host:port)")
     g.add_argument("--resume", action=argparse.BooleanOptionalAction,

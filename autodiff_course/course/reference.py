@@ -18,6 +18,7 @@ from ..checks.variables import EXPRESSION_MODULES
 
 __all__ = [
     "allclose",
+    "gradient",
     "linear_gd",
     "linear_mse_grad",
     "linear_mse_loss",
@@ -151,6 +152,25 @@ def linear_gd(params, x, y, alpha: float, epochs: int) -> tuple[np.ndarray, list
         losses.append(linear_mse_loss(current, x, y))
         current = current - alpha * linear_mse_grad(current, x, y)
     return current, losses
+
+
+def gradient(expression: str, at) -> np.ndarray:
+    """The gradient of ``expression``, a function of ``x0, x1, ...`` written as an exercise's ``reference`` is
+    (numpy's functions as ``np.tanh``), at the point ``at`` (a snapshot, a tensor's values or a list of numbers),
+    by this package's own reverse mode. An expectation can then check a PyTorch gradient against the function
+    the exercise states, without its test cell spelling out the derivative (``equals = 'reference.gradient(
+    "np.tanh(x0*x1) + x0/x1", x)'``). Raises ValueError for an expression that does not give one number."""
+    from ..checks.errors import InternalCheckError
+    from ..checks.points import reference_function
+    from ..engine import grad
+
+    point = _array(at).reshape(-1)
+    names = [f"x{i}" for i in range(point.size)]
+    try:
+        f = reference_function({"id": "gradient", "reference": expression, "args": names})
+        return np.array(grad(f, argnums=tuple(range(point.size)))(*map(float, point)), dtype=np.float64)
+    except (InternalCheckError, TypeError) as exc:
+        raise ValueError(f"reference.gradient({expression!r}, ...): {exc}") from None
 
 
 # -- instructor-owned data: what the notebooks' locked cells create, regenerated here from their seeds ------

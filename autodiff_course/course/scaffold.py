@@ -33,6 +33,11 @@ c.CourseDirectory.autograded_directory = os.path.join("graded", "autograded")
 c.CourseDirectory.feedback_directory = os.path.join("graded", "feedback")
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_here, "gradebook.db")
 c.GenerateAssignment.create_assignment = True
+# nbgrader's exchange (release_assignment puts assignments there, students fetch and submit there,
+# release_feedback puts feedback there): inside the course, so no command writes to a system folder. On a shared
+# JupyterHub, point this (and the students' config) at one folder every student can write; nbgrader's own
+# default is /usr/local/share/nbgrader/exchange.
+c.Exchange.root = os.path.join(_here, "exchange")
 '''
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
@@ -153,10 +158,12 @@ kind = "variables"
 points = 2
 variables = ["x", "y"]
 
+# A visible expectation is printed in the released test cell: `reference.gradient` recomputes the gradient of
+# f (trusted, this package's reverse mode) so the cell names f, never its derivative, which the forward and
+# reverse exercises ask for. A hidden expectation is called "hidden check N" in what students read.
 [[exercise.expect]]
 check = "x.grad"
-equals = """[(1 - np.tanh(x.values[0]*x.values[1])**2)*x.values[1] + 1/x.values[1],
-           (1 - np.tanh(x.values[0]*x.values[1])**2)*x.values[0] - x.values[0]/x.values[1]**2]"""
+equals = 'reference.gradient("np.tanh(x0*x1) + x0/x1", x)'
 weight = 2
 hint = "Build y from x with torch operations, then call y.backward() once; x.grad holds dy/dx."
 
