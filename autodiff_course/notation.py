@@ -15,7 +15,7 @@ from typing import Any
 from .graph.data import format_number
 
 __all__ = [
-    "LEVEL_WORDS", "MISTAKES", "NOTES", "adjoint_name", "adjoint_names", "and_list", "fmt", "fmt_apart",
+    "LEVEL_WORDS", "MISTAKES", "NOTES", "adjoint_name", "adjoint_names", "and_list", "fmt", "fmt_apart", "fmt_row",
     "format_number", "join_sum",
     "natural_key", "note", "numbered", "numbered_order", "operand", "student_names", "tangent_name",
     "tangent_names", "times",
@@ -185,6 +185,19 @@ def fmt_apart(a: Any, b: Any) -> tuple[str, str]:
         digits += 1
         sa, sb = format_number(fa, digits), format_number(fb, digits)
     return sa, sb
+
+
+def fmt_row(received: Any, expected: Any, ok: bool) -> tuple[str, str, bool]:
+    """How a table row shows the student's value and the expected one, and whether a right pair still reads
+    differently (then it is right up to rounding, and the row says so). A wrong pair has as many digits as
+    tell the two apart (``fmt_apart``); a right pair has ``fmt``'s 10 digits each: it is right within the
+    check's tolerance, and the digits past that are rounding (an outside review read -0.198713999787516
+    beside -0.198713999787515, marked right, as an error)."""
+    if not ok:
+        shown_received, shown_expected = fmt_apart(received, expected)
+        return shown_received, shown_expected, False
+    shown_received, shown_expected = fmt(received), fmt(expected)
+    return shown_received, shown_expected, shown_received != shown_expected
 
 
 def operand(value: Any) -> str:

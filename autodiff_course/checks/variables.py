@@ -242,6 +242,15 @@ def _numeric(x) -> np.ndarray | None:
 
 def _short(x) -> str:
     x = _plain(x)
+    if isinstance(x, (list, tuple)) and x:
+        # A list of numbers reads as an array does ([-1.368595667, -0.1987139998]), never as numpy's reprs
+        # (np.float64(-1.3685956669853934)); bools, texts and mixed lists stay as they are.
+        try:
+            numbers = np.asarray(x)
+        except (ValueError, TypeError):
+            numbers = None
+        if numbers is not None and numbers.dtype.kind in "iuf":
+            x = numbers.astype(float)
     if isinstance(x, np.ndarray):
         if x.size <= 6:
             return (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from ..notation import fmt, fmt_apart
+from ..notation import fmt, fmt_row
 from .graph_figure import graph_figure
 
 _COLOURS = {"ok": "#1a7f37", "wrong": "#cf222e", "inherited": "#9a6700", "missing": "#cf222e",
@@ -49,9 +49,11 @@ def result_html(result) -> str:
             label = r.get("label", r.get("part"))
             culprit = result.culprit is not None and label == result.culprit
             style = ' style="background:#fff8c5"' if culprit else ""
-            # Two different numbers never read the same: as many digits as tell them apart.
-            yours, expected = (fmt_apart(r["received"], r["expected"]) if "received" in r and "expected" in r
-                               else (fmt(r.get("received")), fmt(r.get("expected"))))
+            # A wrong value never reads as the expected one; a right one reads "equal to rounding" where its
+            # last shown digit differs (see notation.fmt_row).
+            yours, expected, rounding = (fmt_row(r["received"], r["expected"], bool(r.get("ok")))
+                                         if "received" in r and "expected" in r
+                                         else (fmt(r.get("received")), fmt(r.get("expected")), False))
             cells = [
                 f"<td><code>{_e(label)}</code>{' &larr; start here' if culprit else ''}</td>",
                 f"<td>{_e(yours) if 'received' in r else ''}</td>",
@@ -60,7 +62,10 @@ def result_html(result) -> str:
                 cells.append(f"<td>{_e(expected) if 'expected' in r else ''}</td>")
             cells.append(
                 f'<td style="color:{_COLOURS.get(status, "#cf222e")}">{_e(_WORDS.get(status, status))}'
-                + (f"<br><small>{_e(r['message'])}</small>" if r.get("message") and not r.get("ok") else "")
+                + (" (equal to rounding)" if rounding and status == "ok" else "")
+                # a row's message that is also the result's (a trace the checker could not follow) is said once
+                + (f"<br><small>{_e(r['message'])}</small>"
+                   if r.get("message") and not r.get("ok") and r["message"] not in result.messages else "")
                 + "</td>"
             )
             body.append(f"<tr{style}>{''.join(cells)}</tr>")
