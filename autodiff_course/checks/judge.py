@@ -533,10 +533,14 @@ def judge_function(spec: dict, raw: dict) -> CheckResult:
             return result
         rows = (_by_value_rows(spec, points, f.message) if f.code == "cannot-follow" else
                 [{"part": "trace", "label": "traced graph", "ok": False, "status": "wrong", "message": f.message}])
+        # The points the answer is wrong at (the report counts them per hidden point): none where every part
+        # judged by value is right, for it is the graph that could not be followed, at no point in particular.
+        by_value = [r for r in rows if r["part"] != "trace"]
+        wrong_at = [] if by_value and all(r["ok"] for r in by_value) else list(failures)
         return make_result(
             spec,
             status="failed",
-            failed_at=list(failures),
+            failed_at=wrong_at,
             rows=rows,
             messages=[f.message],
             mistakes=[f.code],

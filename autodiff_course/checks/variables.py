@@ -430,8 +430,8 @@ def judge_variables(spec: dict, raw: dict):
         hint = str(e.get("hint") or "")
         # A hidden expectation is named "hidden check N" wherever a student could read it (its row, every
         # message, the received values): its expression and expected value would tell what the hidden tests
-        # test. Its hint is the instructor's words to the student, shown as written. The instructor's report
-        # reads the same result, so it says the same.
+        # test. The student's own value and the instructor's hint (words written for the student) are shown.
+        # The instructor's report reads the same result, so it says the same.
         hidden = e.get("hidden") is True
         if hidden:
             hidden_count += 1
@@ -484,13 +484,11 @@ def judge_variables(spec: dict, raw: dict):
                 code = "wrong"
                 got_text = _short(got)
                 why = ""
-                if not hidden:
-                    received[check] = _json_value(got)
+                received[shown] = _json_value(got)
                 if show and not hidden:
                     expected[check] = _json_value(want)
                     row["expected"] = _short(want)
-            if not hidden:
-                row["received"] = got_text if got_text is not None else "(error)"
+            row["received"] = got_text if got_text is not None else "(error)"
         provenance = None
         if not missing:
             provenance = _by_hand_words(check, not_by_hand, told, shown) or (

@@ -33,13 +33,20 @@ from .arrays import MAKERS, maker
 from .graph import Graph
 
 
+def _traced(value) -> bool:
+    """``value`` is a traced value, or a list or tuple holding one (``math.fsum([v1, v2])``)."""
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(v, (Scalar, Tensor)) for v in value)
+    return isinstance(value, (Scalar, Tensor))
+
+
 def _no_rule(fn: Callable) -> Callable:
     """``fn``, a math function with no primitive, refusing a traced value with a message that names it (math
     would otherwise call ``float()`` on it, and the student would be told about a conversion they never wrote);
     on plain numbers it is ``fn`` itself."""
 
     def refusing(*args, **kwargs):
-        if STATE.tracer is not None and any(isinstance(a, (Scalar, Tensor)) for a in args):
+        if STATE.tracer is not None and any(_traced(a) for a in args):
             supported = ", ".join(sorted(f"math.{f.__name__}" for f in P.MATH_FUNCTIONS))
             raise TraceError(STATE.tracer.explain(
                 f"`math.{fn.__name__}` has no derivative rule in autodiff_course, so it turned one of your values "

@@ -147,7 +147,7 @@ def test_a_hidden_expectation_never_shows_its_expected_value():
 @pytest.mark.parametrize("right", [True, False], ids=["right", "wrong"])
 def test_a_hidden_expectations_text_never_reaches_the_student(right):
     # An outside review read `x.requires_grad  True  right` on a graded page: the hidden test's expression
-    # (and the student's value of it) tell what the hidden tests test. Right or wrong, in every rendering,
+    # tells what the hidden tests test (the student's own value of it is theirs). Right or wrong, everywhere,
     # the part is "hidden check N" and the visible expectation keeps its own words.
     x = torch.tensor([1.0, 2.0], requires_grad=right)
     (x * 3).sum().backward() if right else None
