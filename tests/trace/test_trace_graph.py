@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -355,3 +356,15 @@ def test_an_answer_right_at_every_point_that_cannot_be_followed_is_wrong_at_no_p
     assert result.mistakes == ["cannot-follow"] and result.failed_at == []
     assert [r["ok"] for r in result.rows] == [True, True, False]
     assert "`math.fsum` has no derivative rule" in result.messages[0]
+
+
+def test_the_readme_names_every_elementary_function_the_engine_has():
+    from pathlib import Path
+
+    from autodiff_course.engine.primitives import ELEMENTARY, ELEMENTARY_BINARY
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("The elementary functions, each one primitive")
+    listed = " ".join(readme[start:start + 600].split())
+    for name in (*ELEMENTARY, *ELEMENTARY_BINARY):
+        assert re.search(rf"\b{name}\b", listed), name
