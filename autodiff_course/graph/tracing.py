@@ -62,12 +62,19 @@ def _no_rule(fn: Callable) -> Callable:
 _MATH_REFUSALS = {fn: _no_rule(fn) for name, fn in vars(math).items()
                   if callable(fn) and not name.startswith("_") and fn not in P.MATH_FUNCTIONS}
 
+def _math_log(x, base=None):
+    """``math.log(x)`` or ``math.log(x, base)`` while tracing: a base is a division by its log (two nodes),
+    as the engine's log takes one argument."""
+    return P.log(x) if base is None else P.log(x) / P.log(base)
+
+
+#: What a math function (by the module or imported from it) is while tracing: its primitive, or a refusal.
+_MATH_TRACED = {**P.MATH_FUNCTIONS, math.log: _math_log, **_MATH_REFUSALS}
+
 _MATH_SHIM = types.ModuleType("math", "math, with its functions replaced by the engine's while tracing")
 _MATH_SHIM.__dict__.update({k: v for k, v in vars(math).items() if not k.startswith("__")})
-for _fn, _prim in P.MATH_FUNCTIONS.items():
-    _MATH_SHIM.__dict__[_fn.__name__] = _prim
-for _fn, _refusing in _MATH_REFUSALS.items():
-    _MATH_SHIM.__dict__[_fn.__name__] = _refusing
+for _fn, _traced_fn in _MATH_TRACED.items():
+    _MATH_SHIM.__dict__[_fn.__name__] = _traced_fn
 
 
 class _KeepValue(type):
@@ -142,7 +149,7 @@ def _with_engine_math(f: Callable) -> Callable:
             helpers.append(name)
             continue
         try:
-            prim = P.MATH_FUNCTIONS.get(value) or _MATH_REFUSALS.get(value)
+            prim = _MATH_TRACED.get(value)
         except TypeError:  # unhashable global
             continue
         if prim is not None:

@@ -368,3 +368,9 @@ def test_the_readme_names_every_elementary_function_the_engine_has():
     listed = " ".join(readme[start:start + 600].split())
     for name in (*ELEMENTARY, *ELEMENTARY_BINARY):
         assert re.search(rf"\b{name}\b", listed), name
+
+
+def test_math_log_with_a_base_is_followed():
+    g = ad.trace(lambda x: math.log(x, 2) + math.log(x), 3.0)
+    assert g.value(g.outputs[0]) == pytest.approx(math.log(3.0, 2) + math.log(3.0), rel=1e-15)
+    assert g.adjoints()[g.inputs[0]] == pytest.approx(1 / (3.0 * math.log(2)) + 1 / 3.0, rel=1e-14)
