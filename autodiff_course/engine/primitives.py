@@ -383,7 +383,7 @@ def _zero(x) -> Any:
     if type(x) is float:
         return 0.0
     x = raw(x)
-    return 0.0 if isinstance(x, (float, int)) else np.zeros(np.shape(x))
+    return 0.0 if isinstance(x, (float, int)) else np.zeros(np.shape(x), dtype=np.result_type(x, float))
 
 
 def _indicator(cond) -> Any:
