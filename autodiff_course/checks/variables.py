@@ -432,7 +432,7 @@ def judge_variables(spec: dict, raw: dict):
         # message, the received values): its expression and expected value would tell what the hidden tests
         # test. The student's own value and the instructor's hint (words written for the student) are shown.
         # The instructor's report reads the same result, so it says the same.
-        hidden = e.get("hidden") is True
+        hidden = bool(e.get("hidden"))
         if hidden:
             hidden_count += 1
         shown = f"hidden check {hidden_count}" if hidden else check
