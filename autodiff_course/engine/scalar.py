@@ -163,7 +163,11 @@ class Scalar(Operators):
         return self.value != 0.0
 
     def _compare(self, other, op, symbol):
-        _refuse_while_tracing(f"a comparison (`{symbol}`) of one of your values")
+        # `1.0 < v` reaches v.__gt__ (Python mirrors a comparison a plain number cannot make), so the operator
+        # written may be either of a mirrored pair: both are named.
+        mirrored = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}.get(symbol)
+        written = " or ".join(f"`{s}`" for s in sorted({symbol, mirrored or symbol}))
+        _refuse_while_tracing(f"a comparison ({written}) of one of your values")
         return op(self.value, P.raw(other))
 
     def __lt__(self, other):

@@ -103,6 +103,16 @@ def test_python_if_on_a_traced_value_is_a_clear_error_naming_the_line():
         ad.trace(branchy, 1.0)
 
 
+@pytest.mark.parametrize("line, named", [("if 1.0 < x:", "`<` or `>`"), ("if x >= 2.0:", "`<=` or `>=`")])
+def test_a_mirrored_comparison_names_the_operator_written(line, named):
+    # `1.0 < x` reaches x.__gt__ (Python mirrors what a float cannot compare): an outside review read "`>`" for
+    # a line with only `<` in it.
+    namespace = {}
+    exec(compile(f"def branchy(x):\n    {line}\n        return x * 2\n    return x\n", "<cell>", "exec"), namespace)
+    with pytest.raises(TraceError, match=f"a comparison \\({named}\\)"):
+        ad.trace(namespace["branchy"], 3.0)
+
+
 def test_float_of_a_traced_value_keeps_it_in_the_graph_and_int_is_refused():
     # float() and np.float64() do not change a number's value, so an honest `float(np.cos(v0))` is followed;
     # also inside a helper function the student wrote, and with math functions there.
