@@ -14,6 +14,7 @@ writes them into that copy.
 from __future__ import annotations
 
 import ast
+import contextlib
 import dis
 import linecache
 import math
@@ -126,6 +127,41 @@ def _with_engine_math(f: Callable) -> Callable:
     get the same replacements (one shared copy of the globals)."""
     if not isinstance(f, types.FunctionType):
         return f
+    replace, helpers = _replacements(f)
+    g = dict(f.__globals__)
+    g.update(replace)
+    for name in helpers:
+        g[name] = _rebind(f.__globals__[name], g)
+    return _rebind(f, g)
+
+
+@contextlib.contextmanager
+def _engine_math_in_place(f: Callable):
+    """The replacements of ``_with_engine_math`` made in ``f``'s own globals for the traced run, and undone
+    after it: what ``f`` reaches without naming it as a global (a lambda kept in a dict, a static method, a
+    class of the same cell) was defined with those globals, not the copy, and calls ``math.sin`` through
+    them."""
+    if not isinstance(f, types.FunctionType):
+        yield
+        return
+    globals_ = f.__globals__
+    replace, _ = _replacements(f)
+    missing = object()
+    saved = {name: globals_.get(name, missing) for name in replace}
+    globals_.update(replace)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                globals_.pop(name, None)
+            else:
+                globals_[name] = value
+
+
+def _replacements(f: types.FunctionType) -> tuple[dict[str, Any], list[str]]:
+    """What ``f``'s globals hold that tracing replaces (name -> the engine's version), and the names of the
+    helper functions that share those globals."""
     replace: dict[str, Any] = {"float": _FLOAT_SHIM}
     helpers = []
     for name, value in f.__globals__.items():
@@ -154,11 +190,7 @@ def _with_engine_math(f: Callable) -> Callable:
             continue
         if prim is not None:
             replace[name] = prim
-    g = dict(f.__globals__)
-    g.update(replace)
-    for name in helpers:
-        g[name] = _rebind(f.__globals__[name], g)
-    return _rebind(f, g)
+    return replace, helpers
 
 
 def _rebind(f: types.FunctionType, g: dict, depth: int = 0) -> types.FunctionType:
@@ -468,7 +500,8 @@ def run_traced(f: Callable, inputs, *, max_operations: int | None = None) -> Tra
     if code is not None:
         sys.settrace(tracer._global)
     try:
-        returned = g(*nodes)
+        with _engine_math_in_place(f):
+            returned = g(*nodes)
     finally:
         sys.settrace(previous_trace)
         STATE.tracer = previous_tracer

@@ -384,3 +384,46 @@ def test_math_log_with_a_base_is_followed():
     g = ad.trace(lambda x: math.log(x, 2) + math.log(x), 3.0)
     assert g.value(g.outputs[0]) == pytest.approx(math.log(3.0, 2) + math.log(3.0), rel=1e-15)
     assert g.adjoints()[g.inputs[0]] == pytest.approx(1 / (3.0 * math.log(2)) + 1 / 3.0, rel=1e-14)
+
+
+_CELL = '''
+import math
+
+RULES = {"sin": lambda v: math.sin(v), "cos": lambda v: math.cos(v)}
+
+
+class Steps:
+    @staticmethod
+    def times(a, b):
+        return a * float(b)
+
+    @staticmethod
+    def cos(v):
+        return math.cos(v)
+
+
+def answer(x0, x1, x2):
+    v3 = RULES["sin"](x0)
+    v4 = Steps.cos(x0)
+    v5 = Steps.times(x1, v4)
+    return v3 + v5 + x1 / x2
+
+
+def broken(x0, x1, x2):
+    raise ValueError("a mistake of the student's")
+'''
+
+
+def test_math_reached_through_a_dict_or_a_static_method_is_followed_and_the_cell_is_left_as_it_was():
+    # An outside review: math.sin in a lambda kept in a dict, or in a @staticmethod, was refused (those
+    # functions keep the cell's own globals, not the traced copy), while the same call in a plain function
+    # was followed.
+    namespace: dict = {}
+    exec(compile(_CELL, "<cell>", "exec"), namespace)  # noqa: S102 - our own cell
+    before = dict(namespace)
+    g = ad.trace(namespace["answer"], 1.8, 2.4, 0.7)
+    assert g.outputs and g.adjoints()[0] == pytest.approx(math.cos(1.8) - 2.4 * math.sin(1.8), rel=1e-12)
+    assert namespace == before and namespace["math"] is math and "float" not in namespace
+    with pytest.raises(ValueError):
+        ad.trace(namespace["broken"], 1.8, 2.4, 0.7)
+    assert namespace == before
