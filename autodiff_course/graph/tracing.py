@@ -108,6 +108,26 @@ def _real_type(x):
     return x.converts if isinstance(x, _KeepValue) else x
 
 
+def _zero_d_keeps_value(make: Callable) -> Callable:
+    """``np.asarray(v)`` (or ``np.array``, ``np.asanyarray``) of one traced value, with no dtype or a float
+    one: the value itself (a 0-d array of one number is that number; an honest ``v0 = np.asarray(x0)`` was
+    refused as an array); anything else is ``make``'s."""
+
+    def making(a, *args, **kwargs):
+        if (isinstance(a, Scalar) and not args and set(kwargs) <= {"dtype"}
+                and _real_type(kwargs.get("dtype")) in (None, float, np.float64)):
+            return a
+        return make(a, *args, **kwargs)
+
+    making.__name__ = make.__name__
+    making.__doc__ = make.__doc__
+    return making
+
+
+_NUMPY_SHIM.__dict__.update({name: _zero_d_keeps_value(getattr(np, name)) for name in ("array", "asarray",
+                                                                                      "asanyarray")})
+
+
 # Arrays the student makes hold traced values (an adjoint stored in ``vbar = np.zeros(9)``), see ``arrays``.
 _ARRAY_MAKERS = {getattr(np, name): maker(getattr(np, name), _real_type) for name in MAKERS}
 _NUMPY_SHIM.__dict__.update({name: _ARRAY_MAKERS[getattr(np, name)] for name in MAKERS})

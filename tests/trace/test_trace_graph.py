@@ -427,3 +427,18 @@ def test_math_reached_through_a_dict_or_a_static_method_is_followed_and_the_cell
     with pytest.raises(ValueError):
         ad.trace(namespace["broken"], 1.8, 2.4, 0.7)
     assert namespace == before
+
+
+def test_a_zero_d_array_of_one_value_is_that_value_while_tracing():
+    # An outside review's honest forward answer began with v0 = np.asarray(x0) and was refused as an array.
+    def answer(x0, x1):
+        v0 = np.asarray(x0)
+        v1 = np.array(x1, dtype=float)
+        return np.sin(v0) * v1
+
+    g = ad.trace(answer, 0.5, 2.0)
+    assert g.adjoints()[0] == pytest.approx(math.cos(0.5) * 2.0, rel=1e-12)
+    assert g.adjoints()[1] == pytest.approx(math.sin(0.5), rel=1e-12)
+    assert [n.name for n in g.variables][:2] == ["v0", "v1"]  # the inputs, under the names the answer gave them
+    # Outside tracing numpy is numpy: the same call on plain numbers gives a 0-d array.
+    assert isinstance(np.asarray(0.5), np.ndarray)
