@@ -3,12 +3,12 @@ named by the student's own local variable.
 
 What is traced: arithmetic operators, numpy ufuncs (``np.sin``, ``np.exp``, ``np.maximum``, ...), the engine's
 functions (``autodiff_course.sin``) and the ``math`` module's functions (``math.sin`` or ``from math import sin``:
-while tracing, the function sees the engine's versions in their place, in a copy of its globals).
+while tracing, the function's globals hold the engine's versions in their place, put back when the run ends).
 What is not traced, and stops tracing with a TraceError that names the line: a Python ``if``/``while``/comparison on a
 traced value (the graph would depend on the input), ``int()`` of a traced value, or a library that turns values
-into plain numbers. ``float()`` and ``np.float64()`` keep a traced value traced (they do not change its value),
-and helper functions the student calls get the same copy of the globals. A function that writes module globals
-writes them into that copy.
+into plain numbers. ``float()`` and ``np.float64()`` keep a traced value traced (they do not change its value).
+The replacements are made in the function's own globals (not a copy), so every helper, lambda, static method and
+class of the same cell sees them too.
 """
 
 from __future__ import annotations
@@ -133,39 +133,18 @@ _ARRAY_MAKERS = {getattr(np, name): maker(getattr(np, name), _real_type) for nam
 _NUMPY_SHIM.__dict__.update({name: _ARRAY_MAKERS[getattr(np, name)] for name in MAKERS})
 
 
-def _is_helper(cell, globals_: dict) -> bool:
-    try:
-        value = cell.cell_contents
-    except ValueError:  # an empty cell
-        return False
-    return isinstance(value, types.FunctionType) and value.__globals__ is globals_
-
-
-def _with_engine_math(f: Callable) -> Callable:
-    """``f`` with ``math`` (and functions imported from it) in its globals replaced by the engine's versions,
-    ``float`` and ``np.float64`` keeping traced values; the helper functions it calls from the same globals
-    get the same replacements (one shared copy of the globals)."""
-    if not isinstance(f, types.FunctionType):
-        return f
-    replace, helpers = _replacements(f)
-    g = dict(f.__globals__)
-    g.update(replace)
-    for name in helpers:
-        g[name] = _rebind(f.__globals__[name], g)
-    return _rebind(f, g)
-
-
 @contextlib.contextmanager
 def _engine_math_in_place(f: Callable):
-    """The replacements of ``_with_engine_math`` made in ``f``'s own globals for the traced run, and undone
-    after it: what ``f`` reaches without naming it as a global (a lambda kept in a dict, a static method, a
-    class of the same cell) was defined with those globals, not the copy, and calls ``math.sin`` through
-    them."""
+    """``math`` (and functions imported from it) replaced by the engine's versions in ``f``'s own globals
+    for the traced run, ``float`` and ``np.float64`` keeping traced values, numpy's array makers making
+    arrays that hold them; undone after the run. In place rather than in a copy: everything ``f`` reaches
+    from the same cell (a helper function, a lambda kept in a dict, a static method, a class) was defined
+    with these globals and calls ``math.sin`` through them."""
     if not isinstance(f, types.FunctionType):
         yield
         return
     globals_ = f.__globals__
-    replace, _ = _replacements(f)
+    replace = _replacements(f)
     missing = object()
     saved = {name: globals_.get(name, missing) for name in replace}
     globals_.update(replace)
@@ -179,11 +158,9 @@ def _engine_math_in_place(f: Callable):
                 globals_[name] = value
 
 
-def _replacements(f: types.FunctionType) -> tuple[dict[str, Any], list[str]]:
-    """What ``f``'s globals hold that tracing replaces (name -> the engine's version), and the names of the
-    helper functions that share those globals."""
+def _replacements(f: types.FunctionType) -> dict[str, Any]:
+    """What ``f``'s globals hold that tracing replaces: name -> the engine's version."""
     replace: dict[str, Any] = {"float": _FLOAT_SHIM}
-    helpers = []
     for name, value in f.__globals__.items():
         if value is math:
             replace[name] = _MATH_SHIM
@@ -201,30 +178,15 @@ def _replacements(f: types.FunctionType) -> tuple[dict[str, Any], list[str]]:
         if made is not None:  # ``from numpy import zeros``
             replace[name] = made
             continue
-        if isinstance(value, types.FunctionType) and value.__globals__ is f.__globals__ and value is not f:
-            helpers.append(name)
-            continue
+        if isinstance(value, types.FunctionType):
+            continue  # a helper of the same cell keeps its name; it reads the replaced globals too
         try:
             prim = _MATH_TRACED.get(value)
         except TypeError:  # unhashable global
             continue
         if prim is not None:
             replace[name] = prim
-    return replace, helpers
-
-
-def _rebind(f: types.FunctionType, g: dict, depth: int = 0) -> types.FunctionType:
-    closure = f.__closure__
-    if closure and depth < 4:
-        # Helpers the function reaches through its closure (defined in an enclosing function) are rebound too.
-        closure = tuple(
-            types.CellType(_rebind(c.cell_contents, g, depth + 1))
-            if _is_helper(c, f.__globals__) else c
-            for c in closure
-        )
-    new = types.FunctionType(f.__code__, g, f.__name__, f.__defaults__, closure)
-    new.__kwdefaults__ = f.__kwdefaults__
-    return new
+    return replace
 
 
 class GraphTooLarge(BaseException):
@@ -512,7 +474,6 @@ def run_traced(f: Callable, inputs, *, max_operations: int | None = None) -> Tra
         if name is not None:
             tracer.names.setdefault(id(node), []).append(name)
     run = TracedRun(function=f, inputs=nodes, arg_names=arg_names, tracer=tracer)
-    g = _with_engine_math(f)
     previous_trace = sys.gettrace()
     previous_tracer = STATE.tracer
     STATE.tracer = tracer
@@ -521,7 +482,7 @@ def run_traced(f: Callable, inputs, *, max_operations: int | None = None) -> Tra
         sys.settrace(tracer._global)
     try:
         with _engine_math_in_place(f):
-            returned = g(*nodes)
+            returned = f(*nodes)
     finally:
         sys.settrace(previous_trace)
         STATE.tracer = previous_tracer
