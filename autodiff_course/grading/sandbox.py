@@ -604,8 +604,10 @@ def bwrap_command(worker_argv: list[str], *, env: dict[str, str], layout: Sandbo
     if exe is None:
         raise SandboxUnavailable("bubblewrap (bwrap) is not installed")
     layout = layout or neutral_layout()
+    # A cgroup namespace too: /proc/self/cgroup otherwise names the host's own cgroup (an outside review read
+    # its id there).
     args = [exe, "--die-with-parent", "--new-session", "--unshare-net", "--unshare-pid", "--unshare-ipc",
-            "--unshare-uts", "--hostname", "grader", "--cap-drop", "ALL"]
+            "--unshare-uts", "--unshare-cgroup-try", "--hostname", "grader", "--cap-drop", "ALL"]
     for cap in _WORKER_CAPS:
         args += ["--cap-add", cap]
     system, links = _system_dirs()

@@ -134,3 +134,41 @@ def test_batch_outputs_quote_no_hidden_number(tmp_path):
     report = (out / "report.html").read_text()
     assert "Hidden test points (instructor only" in report
     assert leaks(report, FORBIDDEN, allowed), "the report shows the hidden points"
+
+
+_WORDS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six", "7": "seven",
+          "8": "eight", "9": "nine", ".": "point", "-": "minus"}
+
+
+def _spelled(x: float) -> str:
+    return "_".join(_WORDS[c] for c in f"{x:.4f}")
+
+
+_RAISING = '''
+def function_dx0(x0, x1, x2):
+    plain = [getattr(x, "value", x) for x in (x0, x1, x2)]  # the traced run's values are read too
+    if plain != [1.8, 2.4, 0.7]:
+        words = "_".join(_spell(x) for x in plain)
+        kind = type("at_" + _spell(plain[0])[:20], (Exception,), {})
+        raise kind("at " + words)
+    return np.sin(x0) + x1 * np.cos(x0) + x1 / x2, np.cos(x0) - x1 * np.sin(x0)
+'''
+
+
+def test_an_error_raised_at_a_hidden_point_is_not_repeated_in_its_own_words():
+    # An outside review: an answer raising at every point but the visible one, with the inputs spelled out in
+    # words in the message (past any scan for numbers), read every hidden and random point back in its
+    # feedback. At a hidden point the kind of error and its line are said, never the answer's own text.
+    spec = CONFIG.exercise("forward")
+    scope = {"np": np, "_spell": _spelled}
+    exec(compile(_RAISING, "<answer cell>", "exec"), scope)  # noqa: S102 - our own attack
+    result = judge(spec, collect(spec, scope))
+    text = _visible_text(result)
+    hidden = [p for p in __import__("autodiff_course.checks.points", fromlist=["test_points"]).test_points(
+        spec, hidden=True) if list(p) != [1.8, 2.4, 0.7]]
+    assert hidden and not result.passed
+    for point in hidden:
+        for x in point:
+            assert _spelled(float(x)) not in text, (x, result.feedback)
+    assert "at_" not in text and "an exception of its own class" in result.feedback, result.feedback
+    assert "line 7" in result.feedback, result.feedback  # the raise, counted from the cell's first line

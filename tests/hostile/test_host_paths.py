@@ -51,7 +51,7 @@ for pid in sorted(p for p in os.listdir('/proc') if p.isdigit()):
         continue
     seen.append([int(pid), uid, read(f'/proc/{pid}/cmdline'), read(f'/proc/{pid}/environ')])
 print('PROC' + json.dumps({'me': os.getpid(), 'uid': os.getuid(), 'seen': seen,
-                           'mountinfo': read('/proc/self/mountinfo')}))
+                           'mountinfo': read('/proc/self/mountinfo'), 'cgroup': read('/proc/self/cgroup')}))
 '''
 
 
@@ -101,6 +101,9 @@ def test_no_process_names_a_grader_folder(mode, course):
     if mode == "bwrap":  # the fallback's covers are mount points of its namespace: see the module docstring
         for folder in _grader_folders(course) | {sys.prefix, str(Path(sys.prefix).resolve())}:
             assert folder not in report["mountinfo"], (folder, report["mountinfo"])
+        # A cgroup namespace of its own: the host's cgroup (an outside review read its id) is not named.
+        host = {line.rsplit(":", 1)[-1] for line in Path("/proc/self/cgroup").read_text().splitlines()} - {"/"}
+        assert not any(path in report["cgroup"] for path in host), (host, report["cgroup"])
 
 
 # The string answers of the worksheet's grad_fn_names exercise, made of every grader folder the submission
