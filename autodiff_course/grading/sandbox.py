@@ -661,7 +661,7 @@ def _patched_binaries(base: str, neutral: str) -> tuple[tuple[str, int, bytes], 
     """The interpreter, its shared libraries and its extension modules, where they name the installation's
     folder `base` (a run path, the compiled-in prefix), renamed: (path relative to `base`, mode, content).
 
-    Each occurrence of `base` keeps its length and its last component (``/home/a/py/3.12.1`` reads
+    Each occurrence of `base` keeps its length and its last component (``/home/someone/py/3.12.1`` reads
     ``/opt/python/3.12.1`` padded with slashes): a linker shares the tails of strings, and the version string
     of libpython is the tail of its prefix. Empty where the rest of `base` is shorter than `neutral` + "/"."""
     name = os.fsencode(base)
