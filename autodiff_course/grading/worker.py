@@ -49,6 +49,7 @@ import time
 from pathlib import PurePosixPath
 
 from autodiff_course.checks.collect import join_hidden, needs_hidden, split_spec
+from autodiff_course.checks.provenance import MAX_CELL_CHARS, MAX_CELLS
 from autodiff_course.grading import harness, sandbox, wire
 from autodiff_course.grading.limits import Limits
 from autodiff_course.grading.records import RUN_STATUS_ORDER, CellRun, RunResult
@@ -317,6 +318,10 @@ class _Reader:
             cur["collected"] = True
             ex_id = str(self.cells[index]["exercise"].get("id"))
             data = self.exercise_data(ex_id, ev.get("data"))
+            if self.cells[index]["exercise"].get("by_hand") and data.get("status") != "error":
+                # Which cells the answer came from is what the parent sent, not what the child says it ran:
+                # its input history is the student's to rewrite (`In.clear()` would hide a `.grad`).
+                data["cells"] = self.cells_before(index)
             self.att.exercises[ex_id] = data
             if index in self.hidden:
                 pid = ev.get("fork") if index in self.forkable else None
@@ -353,6 +358,12 @@ class _Reader:
             self.done = True
         else:
             raise wire.ProtocolError(f"unknown event {kind[:20]!r}")
+
+    def cells_before(self, index: int) -> list[str]:
+        """The sources of the code cells run before test cell ``index``, as `checks.provenance` reads a
+        history (the latest ``MAX_CELLS``, each cut at ``MAX_CELL_CHARS``)."""
+        run = [str(self.cells[i].get("source") or "") for i in self.order[:self.order.index(index)]]
+        return [c[:MAX_CELL_CHARS] for c in run[-MAX_CELLS:]]
 
     def exercise_data(self, ex_id: str, data) -> dict:
         """Untrusted collected data of one exercise as kept: cleaned, within what is left of the notebook's
