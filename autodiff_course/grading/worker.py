@@ -717,6 +717,12 @@ class Worker:
         """Send one fork its exercise's hidden part and read its answer: the data, or (status, message)."""
         got = None
         try:
+            # The notebook (or a fork released before it) may have stopped it with SIGSTOP: it is woken, or it
+            # would sit out its exercise's whole time limit.
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
             if not _write_within(w_release, wire.encode_frame(reader.hidden[index]), until):
                 raise TimeoutError
             while True:

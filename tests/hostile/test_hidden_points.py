@@ -205,6 +205,27 @@ def test_a_failing_fork_costs_its_own_exercise_only(pool, honest, attack):
     assert others == _scores(honest)
 
 
+#: The notebook's last cell stops every other process it can signal: the paused forks that hold its exercises'
+#: hidden points among them.
+STOP_THE_FORKS = """
+import os, signal
+for _name in os.listdir('/proc'):
+    if _name.isdigit() and int(_name) != os.getpid():
+        try:
+            os.kill(int(_name), signal.SIGSTOP)
+        except OSError:
+            pass
+"""
+
+
+def test_forks_stopped_by_the_notebook_are_woken_and_score_as_the_honest_run(pool, honest):
+    nb = _hand_in()
+    nb.cells.append(nbformat.v4.new_code_cell(STOP_THE_FORKS))
+    run = pool.run(_job(nb, "stopped-forks"))
+    assert run["status"] == "ok", run["message"]
+    assert _scores(run) == _scores(honest)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sandbox", ["bwrap", "none"])
 def test_the_graded_notebook_and_the_feedback_show_no_hidden_point(sandbox, tmp_path):
