@@ -9,6 +9,7 @@ wrong: an adjoint that follows correctly from wrong downstream adjoints only inh
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 
@@ -190,8 +191,10 @@ def check_y(spec: dict, p: PointData, v: PointVerdict, facts: GraphFacts, y_valu
         numbers = numbers_shown(spec, p)
         show = numbers and spec.get("show_expected", True)
         graph_value = facts.value(facts.output)
-        departs, off = (first_departure(graph, exp) if not close(graph_value, ref, scale, rtol, atol)
-                        else (None, None))
+        # The student's values that never reach y are in no graph of y: their locals hold them.
+        aside = [float(x) for x in p.locals.values() if isinstance(x, (int, float)) and not isinstance(x, bool)]
+        departs, off, how = (first_departure(graph, exp, aside) if not close(graph_value, ref, scale, rtol, atol)
+                             else (None, None, None))
         if not close(graph_value, ref, scale, rtol, atol):
             first_off = off if off is not None else departs
             msg = (
@@ -204,7 +207,15 @@ def check_y(spec: dict, p: PointData, v: PointVerdict, facts: GraphFacts, y_valu
                 + (f", and it reads {departs.name} (line {departs.line}: `{departs.source}`), which holds a value "
                    "your function already computes elsewhere: the value its place needs is another one the "
                    "function computes, and none of your variables holds it"
-                   if off is not None and departs.source else "")
+                   if how == "took" and departs.source else "")
+                + (f", and it reads {departs.name}"
+                   + (f" (line {departs.line}: `{departs.source}`)" if departs.source else "")
+                   + f", which stops a step short: {departs.name} holds "
+                   + (f"the input {departs.names[0]} unchanged" if departs.op == "input" else
+                      "a value the function computes on the way")
+                   + f", but the function takes it one operation further before {off.name}'s place needs it, "
+                   "and none of your variables holds that next value"
+                   if how == "short" else "")
                 + ". Check each line of the forward pass against the formula."
             )
             code = "wrong-function"
@@ -230,14 +241,16 @@ def check_y(spec: dict, p: PointData, v: PointVerdict, facts: GraphFacts, y_valu
     return ref
 
 
-def first_departure(graph, exp: Expected):
-    """``(culprit, off)``: the first of the student's named variables (in the order they were computed) whose
-    value is none of the values the reference computes at this point, where a wrong forward pass leaves the
-    function (``off`` None); or, when that variable reads one that holds a value computed twice in place of
-    one never computed (``v3 = cos(v0)`` beside ``v4 = cos(v0)``), that one, with ``off`` the first variable
-    off the function."""
+def first_departure(graph, exp: Expected, aside: list[float] = ()):
+    """``(culprit, off, how)``: the first of the student's named variables (in the order they were computed)
+    whose value is none of the values the reference computes at this point, where a wrong forward pass leaves
+    the function (``off`` and ``how`` None); or, when that variable reads one that holds a value computed twice
+    in place of one never computed (``v3 = cos(v0)`` beside ``v4 = cos(v0)``, ``how`` "took") or one that
+    stops a step short of the value its place needs (``how`` "short", see ``_stopped_short``; ``aside`` are
+    the values of the student's variables, those that never reach y among them), that one, with ``off`` the
+    first variable off the function."""
     if exp.graph is None:
-        return None, None
+        return None, None, None
     ref_values = [float(n.value) for n in exp.graph.nodes]
 
     def computed(value: float) -> bool:
@@ -248,8 +261,77 @@ def first_departure(graph, exp: Expected):
             continue
         if not computed(float(n.value)):
             took = _took_anothers_value(graph, n, ref_values, computed)
-            return (took, n) if took is not None else (n, None)
-    return None, None
+            if took is not None:
+                return took, n, "took"
+            short = _stopped_short(graph, n, exp.graph, computed, aside)
+            return (short, n, "short") if short is not None else (n, None, None)
+    return None, None, None
+
+
+def _stopped_short(graph, departed, reference, computed, aside: list[float]):
+    """The operand of ``departed`` that stops one step short of the value its place needs (``v3 = v0 * v0``
+    where the function goes on to ``x0**2/x1``, read by ``v6 = v3 * v5``): it holds a value the reference
+    computes, one step of the reference further on from it is a value none of the student's variables holds,
+    and that value in the operand's place puts ``departed`` back on the function. Then the operand, not the
+    line that reads it, is where the computation left the function: the line reads what it should, the
+    operand was never finished.
+
+    When the value one step further is held by a variable of the student's, the student did finish it, and
+    ``departed`` read the wrong variable: that is ``departed``'s own mistake, and no operand is returned. So
+    it is too when one of the student's values that never reaches y, read in an operand's place, puts
+    ``departed`` back on the function (``v7 = v3 + v6`` where v5, computed and then left unused, belongs)."""
+    if departed.primitive is None or reference is None:
+        return None
+    in_graph = [float(m.value) for m in graph.nodes if m.op not in ("input", "const")]
+    theirs = in_graph + list(aside)
+
+    def held(value: float) -> bool:
+        return any(math.isclose(value, t, rel_tol=1e-12) for t in theirs)
+
+    args = [graph.nodes[i].value for i in departed.inputs]
+
+    def puts_back(j: int, value: float) -> bool:
+        # ``departed`` with ``value`` in operand j's place takes a value of the function's that no variable
+        # of the student's holds: the one its place was for (an earlier value again is no such place).
+        try:
+            with np.errstate(all="ignore"):
+                out = float(departed.primitive.raw(*[value if k == j else x for k, x in enumerate(args)],
+                                                   **departed.params))
+        except Exception:  # noqa: BLE001 - an operand value outside the primitive's domain is no match
+            return False
+        return math.isfinite(out) and computed(out) and not held(out)
+
+    unused = [a for a in aside if not any(math.isclose(a, t, rel_tol=1e-12) for t in in_graph)]
+    if any(puts_back(j, w) for j in range(len(args)) for w in unused):
+        return None
+    for j, i in enumerate(departed.inputs):
+        operand = graph.nodes[i]
+        name = _name_read(operand, departed)
+        if name is None:
+            continue
+        a = float(operand.value)
+        # The reference's values one step on from the operand's that no variable of the student's holds.
+        onward = [float(r.value) for r in reference.nodes if r.op not in ("input", "const")
+                  and any(math.isclose(float(reference.nodes[k].value), a, rel_tol=1e-12) for k in r.inputs)
+                  and not held(float(r.value))]
+        if any(puts_back(j, r) for r in onward):
+            return dataclasses.replace(operand, name=name)
+    return None
+
+
+def _name_read(operand, departed) -> str | None:
+    """The name of the student's under which ``departed``'s line reads ``operand``: an intermediate variable,
+    or a later name given to an input (``v2 = v0``, an intermediate step the student left unfinished); None
+    for an input read by its own first names (``x0``, ``v0 = x0``), which is what it says it is."""
+    if operand.op == "const" or not operand.names:
+        return None
+    names = operand.names if operand.op != "input" else operand.names[2:]
+    read = (departed.source or "").split("=", 1)[-1]
+    for name in reversed(names):
+        # A name or an item (``v[2]``) as a whole: not a part of a longer name, nor a list an item is read of.
+        if re.search(rf"(?<![\w.]){re.escape(name)}(?![\w\[])", read):
+            return name
+    return None
 
 
 def _took_anothers_value(graph, departed, ref_values: list[float], computed):

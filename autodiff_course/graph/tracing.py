@@ -16,8 +16,10 @@ from __future__ import annotations
 import ast
 import contextlib
 import dis
+import functools
 import linecache
 import math
+import operator
 import sys
 import types
 from dataclasses import dataclass, field
@@ -69,8 +71,25 @@ def _math_log(x, base=None):
     return P.log(x) if base is None else P.log(x) / P.log(base)
 
 
+def _folding(fn: Callable, op: Callable, empty: float) -> Callable:
+    """``math.fsum`` or ``math.prod`` while tracing: the items folded with ``op`` when one is traced (a sum
+    of two values is one node, as ``a + b`` is; fsum's exact rounding changes a value by an ulp at most, far
+    inside the checkers' bound), else ``fn`` itself."""
+
+    def folding(iterable, *args, **kwargs):
+        items = list(iterable)
+        if STATE.tracer is None or not _traced(items) or args or kwargs:
+            return fn(items, *args, **kwargs)
+        return functools.reduce(op, items) if items else empty
+
+    folding.__name__ = fn.__name__
+    folding.__doc__ = fn.__doc__
+    return folding
+
+
 #: What a math function (by the module or imported from it) is while tracing: its primitive, or a refusal.
-_MATH_TRACED = {**P.MATH_FUNCTIONS, math.log: _math_log, **_MATH_REFUSALS}
+_MATH_TRACED = {**P.MATH_FUNCTIONS, math.log: _math_log, **_MATH_REFUSALS,
+                math.fsum: _folding(math.fsum, operator.add, 0.0), math.prod: _folding(math.prod, operator.mul, 1)}
 
 _MATH_SHIM = types.ModuleType("math", "math, with its functions replaced by the engine's while tracing")
 _MATH_SHIM.__dict__.update({k: v for k, v in vars(math).items() if not k.startswith("__")})

@@ -63,9 +63,7 @@ def _fails_naming_what_it_changed(mutant):
     assert not result.passed, mutant.source
     if differs is None:
         return  # it raises at some point: caught, with the line named, and no culprit to compare
-    if result.culprit not in mutant.notes["culprits"]:
-        # The one kind of miss the sweep accepts: a new value that the function also computes elsewhere.
-        assert mutant.what == "forward-pass" and result.mistakes[0] == "wrong-function", mutant.source
+    assert result.culprit in mutant.notes["culprits"], (mutant.source, result.culprit, result.messages)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -154,7 +152,7 @@ def test_the_full_sweep_catches_every_mutant_and_passes_every_rewrite():
         print(miss)
     for key in ("", "restyled "):
         assert counts[key + "caught"] == counts[key + "differ"]
-        assert counts[key + "culprit right"] >= 0.95 * counts[key + "judged"]
+        assert counts[key + "culprit right"] == counts[key + "judged"]
         assert counts[key + "diagnosis right"] >= 0.90 * counts[key + "judged"]
     assert counts["rewrites passed"] == counts["rewrites"]
 
