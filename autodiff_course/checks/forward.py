@@ -13,6 +13,7 @@ from .diagnose import Diagnosis, Term, diagnose, partial_formula, unreadable
 from .expected import expected_at
 from .judge import PointData, finite, numbers_shown, point_words, settle_part
 from .numbers import close, fmt, near
+from .pairing import paired_by_number, returned_names
 from .reverse import PointVerdict, check_y, derivative_scales, faithless, find_local, held_last, judge_points
 from .torch_replay import ensure_agreement, torch_tangents
 
@@ -53,6 +54,7 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
     named = [n.id for n in graph.nodes if n.op != "const" and (n.names or n.id == out)]
     named = [n for n in named if n == out or n in held_last(graph, named)]
     found = {n: find_local(p, [graph.nodes[n].name, *graph.nodes[n].names], spellings) for n in named}
+    _paired(p, source, graph, facts, wrt_id, named, found, out, scale, rtol, atol)
     wrt_arg = wrt_node.names[0] if wrt_node.names else wrt_node.name
     labels = {n: (found[n][0] if found[n] else tangent_name(graph.nodes[n].name, wrt_arg)) for n in named}
     found[out] = found[out] if out_node.names else None
@@ -100,17 +102,7 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
         v.messages.append(msg)
         received.pop(out, None) if found.get(out) is None else None
 
-    carried: dict[int, float] = {}
-    own: dict[int, float] = {}
-    for n in graph.nodes:
-        if n.op == "const":
-            continue
-        if n.op == "input":
-            own[n.id] = 1.0 if n.id == wrt_id else 0.0
-        else:
-            own[n.id] = sum(facts.partials[n.id][k] * carried.get(i, 0.0) for k, i in enumerate(n.inputs))
-        r = received.get(n.id)
-        carried[n.id] = r if finite(r) else own[n.id]
+    own, carried = _chain(graph, facts, wrt_id, received)
 
     def _wrong_inputs(node) -> list[str]:
         """The student's tangents upstream of ``node`` that are wrong (what an inherited error comes from)."""
@@ -166,6 +158,42 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
                         traced=_traced_derivative(p, received[out], scale[out]))
     _swapped(v, items, facts, engine, out, rtol, atol)
     return v
+
+
+def _chain(graph, facts: GraphFacts, wrt_id: int, received: dict) -> tuple[dict[int, float], dict[int, float]]:
+    """``(own, carried)``: each tangent by the chain rule on the student's upstream tangents (``received``
+    where they gave one, the chain rule's own value elsewhere), and the tangent carried on from each node."""
+    carried: dict[int, float] = {}
+    own: dict[int, float] = {}
+    for n in graph.nodes:
+        if n.op == "const":
+            continue
+        if n.op == "input":
+            own[n.id] = 1.0 if n.id == wrt_id else 0.0
+        else:
+            own[n.id] = sum(facts.partials[n.id][k] * carried.get(i, 0.0) for k, i in enumerate(n.inputs))
+        r = received.get(n.id)
+        carried[n.id] = r if finite(r) else own[n.id]
+    return own, carried
+
+
+def _paired(p: PointData, source, graph, facts: GraphFacts, wrt_id: int, named: list[int], found: dict,
+            out: int, scale, rtol: float, atol: float) -> None:
+    """Fill ``found`` for the tangents whose names do not say their variable (see ``pairing``): the name
+    returned beside y (``return v7, t7``), then a numbered family (``t0 .. t7``, ``d0 .. d7``) whose values
+    follow from one another by the chain rule at most steps."""
+    if found.get(out) is None:
+        found.update(returned_names(p, source, graph, [out]))
+    missing = [n for n in named if found.get(n) is None]
+    if not missing:
+        return
+    known = {n: found[n][1] for n in named if found.get(n) is not None}
+
+    def follows(values: dict[int, float]) -> int:
+        own, _ = _chain(graph, facts, wrt_id, {**known, **values})
+        return sum(1 for n, x in values.items() if close(x, own[n], scale[n], rtol, atol))
+
+    found.update(paired_by_number(p, graph, missing, follows))
 
 
 def _returned_literal(source) -> float | None:
