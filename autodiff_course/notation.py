@@ -49,14 +49,14 @@ def _spellings(name: str, own, items, generic) -> list[str]:
 
 
 def adjoint_names(name: str) -> list[str]:
-    """Spellings of the adjoint of variable ``name``: ``v3`` -> ``vbar3, v3bar, v3_bar, bar_v3, v3b, gv3``
+    """Spellings of the adjoint of variable ``name``: ``v3`` -> ``vbar3, v3bar, v3_bar, bar_v3, v3b, gv3, grad_v3``
     and the items ``vbar[3], v_bar[3], ...`` of an array of adjoints; ``v[3]`` (a value kept in a list or an
     array) -> ``vbar[3], ...`` first, then the same spellings as ``v3``."""
     return _spellings(
         name,
         own=lambda p: [f"{p}bar", f"{p}_bar"],
         items=lambda p: [f"{p}bar", f"{p}_bar", f"bar_{p}", f"{p}b", f"g{p}", f"{p}_adj", f"adj_{p}"],
-        generic=lambda n: [f"{n}bar", f"{n}_bar", f"bar_{n}", f"{n}_adj", f"adj_{n}", f"g{n}"],
+        generic=lambda n: [f"{n}bar", f"{n}_bar", f"bar_{n}", f"{n}_adj", f"adj_{n}", f"g{n}", f"grad_{n}"],
     )
 
 

@@ -41,7 +41,8 @@ def _value_names(graph) -> set[str]:
 def returned_names(p: PointData, source, graph, nodes: list[int], start: int = 1) -> dict[int, tuple[str, object]]:
     """``{node: (name, value)}`` for the nodes whose derivative is returned at place ``start + i`` of the
     return line (``nodes[i]``) by a name written alone there that is a local of the student's and no value of
-    the forward pass (``return y, a0, a1, 2 * v1``: ``a0`` and ``a1``; ``2 * v1`` names none)."""
+    the forward pass (``return y, a0, a1, 2 * v1``: ``a0`` and ``a1``; ``2 * v1`` names none). Its value is
+    the local's, or the value returned there when the local is not a number (then it is not recorded)."""
     if source is None or not getattr(source, "known", False) or source.returns is None:
         return {}
     if len(source.returns) != start + len(nodes):
@@ -53,9 +54,10 @@ def returned_names(p: PointData, source, graph, nodes: list[int], start: int = 1
         if len(reads) != 1:
             continue
         (name,) = reads
-        if name in values or name not in p.locals or not finite(p.locals[name]):
+        if name in values:
             continue
-        found[n] = (name, p.locals[name])
+        returned = p.returned[start + i] if p.returned and len(p.returned) > start + i else None
+        found[n] = (name, p.locals.get(name, returned))
     return found
 
 

@@ -35,6 +35,7 @@ from .judge import (
     without_numbers,
 )
 from .numbers import close, fmt
+from .pairing import paired_by_number, returned_names, returned_place
 from .spec import tolerances
 from .torch_replay import ensure_agreement, torch_adjoints
 
@@ -452,7 +453,12 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
     if p.returned_tuple and len(items) == 1 + len(variables) and not all(found.values()):
         for n, held in returned_items_of(p, items[1:], variables, scale, rtol, atol).items():
             found[n] = found[n] or held
-    labels = {n: (found[n][0] if found[n] else adjoint_name(graph.nodes[n].name)) for n in variables}
+    positional = p.returned_tuple and len(items) == 1 + len(variables)
+    _paired(p, source, graph, facts, variables, found, scale, rtol, atol, returned=positional)
+    # An adjoint returned that no variable of the student's holds (``return y, vbar0, vbar1, 2 * v1``) is called
+    # by its place in the return line, not by a name the student never wrote.
+    labels = {n: (found[n][0] if found[n] else returned_place(1 + variables.index(n)) if positional
+                  else adjoint_name(graph.nodes[n].name)) for n in variables}
     v.labels = {graph.nodes[n].name: labels[n] for n in variables}
     if faithless(spec, p, v, graph, exp, engine, atol, [labels[n] for n in variables]):
         return v
@@ -516,17 +522,8 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
         v.messages.append(return_problem[1])
 
     # The student's adjoints where they gave one; the chain rule on their values everywhere else.
-    carried: dict[int, float] = {}
-    own: dict[int, float] = {}
+    own, carried = _chain(graph, facts, received)
     out = facts.output
-    for n in reversed(graph.nodes):
-        if n.op == "const":
-            continue
-        own[n.id] = (
-            1.0 if n.id == out else sum(carried[c] * facts.partials[c][k] for c, k in facts.uses[n.id])
-        )
-        r = received.get(n.id)
-        carried[n.id] = r if finite(r) else own[n.id]
 
     def _wrong_uses(n: int) -> list[str]:
         """The student's adjoints downstream of ``n`` that are wrong (what an inherited error comes from)."""
@@ -543,7 +540,6 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
                     carried={m: carried[m] for m in variables}, numbers=numbers_shown(spec, p), source=source)
     rows: dict[int, dict] = {}
     written: dict[int, bool] = {}
-    positional = p.returned_tuple and len(items) == want
     for n in sorted(variables, reverse=True):
         label = labels[n]
         r = received.get(n)
@@ -570,17 +566,60 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
             if d is None:
                 d = diagnose(node=n, received=r, terms=terms, own=own[n], scale=scale[n], rule_words=rule,
                              seed=1.0 if n == out else None, **at_point)
-            # A number written into the return line is no variable of the student's: no culprit, and the
-            # message says which returned value it is.
-            shown = (f"{label} (value {2 + variables.index(n)} of {want} you return)"
-                     if not written[n] and positional and r is not None else label)
-            v.mistake(row, label, rule, d.code, d.words, point_words(spec, p), written=written[n], shown=shown)
+            # A value no variable of the student's holds (a number written into the return line, an
+            # expression computed there) is no culprit; its label says which returned value it is.
+            v.mistake(row, label, rule, d.code, d.words, point_words(spec, p), written=found[n] is not None,
+                      shown=None if found[n] is not None else _unnamed(label, graph.nodes[n]))
         rows[n] = row
     for n in variables:
         v.add(labels[n], rows[n])
     if not v.own_mistake and return_problem is not None and return_problem[0] == "swapped-order":
         v.culprit = v.culprit or labels[misplaced[0]]
     return v
+
+
+def _unnamed(label: str, node) -> str:
+    """How a message leads with an adjoint no variable of the student's holds: its place in the return line
+    and the variable of theirs it is the adjoint of ("The 4th value you return (the adjoint of x2)")."""
+    return f"{label[:1].upper()}{label[1:]} (the adjoint of {node.name})"
+
+
+def _chain(graph, facts: GraphFacts, received: dict) -> tuple[dict[int, float], dict[int, float]]:
+    """``(own, carried)``: each adjoint by the chain rule on the student's downstream adjoints (``received``
+    where they gave one, the chain rule's own value elsewhere), and the adjoint carried on from each node."""
+    carried: dict[int, float] = {}
+    own: dict[int, float] = {}
+    out = facts.output
+    for n in reversed(graph.nodes):
+        if n.op == "const":
+            continue
+        own[n.id] = (
+            1.0 if n.id == out else sum(carried[c] * facts.partials[c][k] for c, k in facts.uses[n.id])
+        )
+        r = received.get(n.id)
+        carried[n.id] = r if finite(r) else own[n.id]
+    return own, carried
+
+
+def _paired(p: PointData, source, graph, facts: GraphFacts, variables: list[int], found: dict, scale,
+            rtol: float, atol: float, returned: bool) -> None:
+    """Fill ``found`` for the adjoints whose names do not say their variable (see ``pairing``): with
+    ``returned`` (one value returned per variable), the name written alone at each place of the return line
+    (``return y, a0, a1, a2``); then a numbered family (``adj3``, ``a3``, ``g3``) whose values follow from one
+    another by the chain rule at most steps."""
+    if returned:
+        for n, held in returned_names(p, source, graph, variables).items():
+            found[n] = found[n] or held
+    missing = [n for n in variables if found[n] is None]
+    if not missing:
+        return
+    known = {n: found[n][1] for n in variables if found[n] is not None}
+
+    def follows(values: dict[int, float]) -> int:
+        own, _ = _chain(graph, facts, {**known, **values})
+        return sum(1 for n, x in values.items() if close(x, own[n], scale[n], rtol, atol))
+
+    found.update(paired_by_number(p, graph, missing, follows))
 
 
 def _literal_at(source, position: int) -> float | None:
@@ -602,6 +641,8 @@ def _rule_words(graph, n: int, facts: GraphFacts, labels: dict[int, str]) -> str
     terms = []
     for c, k in facts.uses[n]:
         carried = labels.get(c, adjoint_name(graph.nodes[c].name))
+        # A label in words ("the 4th value you return") is one operand.
+        carried = f"({carried})" if " " in carried else carried
         terms.append(times(partial_formula(graph, c, k), carried))
     return join_sum(terms)
 

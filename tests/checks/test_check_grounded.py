@@ -67,7 +67,10 @@ def test_numbers_in_the_return_line_have_no_culprit_and_inherit_nothing():
     assert "Fix" not in zeros.feedback and "inherited" not in zeros.feedback
     assert zeros.score == nothing.score == pytest.approx(0.1)
     assert "your return line writes the number 0" in zeros.feedback
-    assert "vbar8 is None, not a number" in nothing.feedback and "NoneType" not in nothing.feedback
+    # No variable of the student's holds these: each is called by its place in the return line, not by a
+    # name the student never wrote (before: "vbar8 is None").
+    assert "the 10th value you return is None, not a number" in nothing.feedback, nothing.feedback
+    assert "NoneType" not in nothing.feedback and "vbar8" not in nothing.feedback
 
 
 def test_a_seed_slip_with_every_line_written_keeps_the_credit_of_the_lines_that_follow_from_it():
