@@ -26,6 +26,7 @@ from .numbers import as_number, close, finite, fmt
 from .points import fresh_points, test_points, visible_count
 from .privacy import for_students, plausible_token, token_or
 from .result import CheckResult, render
+from .shortcuts import derivative_shortcut
 from .source import source_facts
 from .spec import MAX_NODES, MAX_OPERATIONS, tolerances
 from .timeout import CheckTimeout, time_limit
@@ -536,7 +537,8 @@ def judge_function(spec: dict, raw: dict) -> CheckResult:
     stub = unanswered_function(spec, points)
     if stub is not None:
         return stub
-    failures = {p.index: f for p in points if (f := point_failure(spec, p, fn_name)) is not None}
+    shortcut = derivative_shortcut(raw.get("source")) if spec.get("kind") in ("forward", "reverse") else None
+    failures = {p.index: f for p in points if (f := point_failure(spec, p, fn_name, shortcut)) is not None}
     if len(failures) == len(points):
         # Nothing can be judged anywhere: the first failure is the whole verdict.
         f = failures[points[0].index]
@@ -714,8 +716,10 @@ def _assigned_at(source, f: PointFailure) -> str | None:
     return None
 
 
-def point_failure(spec: dict, p: PointData, fn_name) -> PointFailure | None:
-    """Why ``p`` cannot be judged (the student's code raised there, or could not be followed), or None."""
+def point_failure(spec: dict, p: PointData, fn_name, shortcut=None) -> PointFailure | None:
+    """Why ``p`` cannot be judged (the student's code raised there, or could not be followed), or None. A
+    ``shortcut`` (``shortcuts.derivative_shortcut``: autograd or a complex step in the student's code) is
+    what an answer that could not be followed is told: what it used, not what the tracing saw."""
     scrub = not numbers_shown(spec, p)
     where = f" (This happened {point_words(spec, p)}.)"
     if p.error is not None:
@@ -726,7 +730,8 @@ def point_failure(spec: dict, p: PointData, fn_name) -> PointFailure | None:
             # The engine refuses an undefined value (0/0, log of a negative) that plain numpy turns into nan.
             return PointFailure(p, "domain-error", describe_error(e, fn_name, scrub=scrub).replace(
                 "raised an error", "has no defined value") + where)
-        return PointFailure(p, "cannot-follow", _trace_failure(p, fn_name, scrub=scrub) + where)
+        why = shortcut.words(spec.get("kind")) if shortcut is not None else _trace_failure(p, fn_name, scrub=scrub)
+        return PointFailure(p, "cannot-follow", why + where)
     return None
 
 
