@@ -188,12 +188,8 @@ def _paired(p: PointData, source, graph, facts: GraphFacts, wrt_id: int, named: 
     if not missing:
         return
     known = {n: found[n][1] for n in named if found.get(n) is not None}
-
-    def follows(values: dict[int, float]) -> int:
-        own, _ = _chain(graph, facts, wrt_id, {**known, **values})
-        return sum(1 for n, x in values.items() if close(x, own[n], scale[n], rtol, atol))
-
-    found.update(paired_by_number(p, graph, missing, follows))
+    found.update(paired_by_number(p, graph, missing, known, lambda r: _chain(graph, facts, wrt_id, r)[0],
+                                  scale, rtol, atol))
 
 
 def _returned_literal(source) -> float | None:

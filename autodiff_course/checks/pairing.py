@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from ..notation import numbered
 from .judge import PointData, finite
+from .numbers import close
 
 
 def ordinal(k: int) -> str:
@@ -92,12 +93,16 @@ def numbered_families(p: PointData, graph, nodes: list[int]) -> list[dict[int, s
     return pairings
 
 
-def paired_by_number(p: PointData, graph, nodes: list[int], follows: Callable[[dict[int, float]], int]
+def paired_by_number(p: PointData, graph, nodes: list[int], known: dict[int, object],
+                     chain: Callable[[dict], dict[int, float]], scale, rtol: float, atol: float
                      ) -> dict[int, tuple[str, object]]:
-    """The first family of ``numbered_families`` whose values follow the chain rule from one another at more
-    than half of its members (``follows(values)`` counts them), as ``{node: (name, value)}``; {} for none."""
+    """The first family of ``numbered_families`` for ``nodes`` whose values follow the chain rule from one
+    another (``chain(received)``: each node's derivative by the chain rule on the ``received`` ones, beside
+    the student's derivatives already ``known``) at more than half of its members, as ``{node: (name,
+    value)}``; {} for none."""
     for pairing in numbered_families(p, graph, nodes):
         values = {n: p.locals[k] for n, k in pairing.items()}
-        if 2 * follows(values) > len(values):
+        own = chain({**known, **values})
+        if 2 * sum(1 for n, x in values.items() if close(x, own[n], scale[n], rtol, atol)) > len(values):
             return {n: (k, p.locals[k]) for n, k in pairing.items()}
     return {}

@@ -614,12 +614,8 @@ def _paired(p: PointData, source, graph, facts: GraphFacts, variables: list[int]
     if not missing:
         return
     known = {n: found[n][1] for n in variables if found[n] is not None}
-
-    def follows(values: dict[int, float]) -> int:
-        own, _ = _chain(graph, facts, {**known, **values})
-        return sum(1 for n, x in values.items() if close(x, own[n], scale[n], rtol, atol))
-
-    found.update(paired_by_number(p, graph, missing, follows))
+    found.update(paired_by_number(p, graph, missing, known, lambda r: _chain(graph, facts, r)[0], scale, rtol,
+                                  atol))
 
 
 def _literal_at(source, position: int) -> float | None:
