@@ -227,12 +227,12 @@ def test_the_advice_works_tangents_in_a_list_earn_full_marks():
 def test_a_library_call_that_makes_a_plain_number_is_still_named_as_such():
     def function_dx0(x0, x1, x2):
         y = np.sin(x0) + x1 * np.cos(x0) + x1 / x2
-        dy = math.fsum([np.cos(x0), -x1 * np.sin(x0)])
+        dy = math.dist([np.cos(x0)], [x1 * np.sin(x0)])  # a math function with no rule, handed lists
         return y, dy
 
     result = check_forward(function_dx0, F, wrt=0, points=POINTS)
     # math's function is named, with the reason (no derivative rule), not a float() the student never wrote
-    assert "`math.fsum` has no derivative rule in autodiff_course, so it turned one of your values into a " \
+    assert "`math.dist` has no derivative rule in autodiff_course, so it turned one of your values into a " \
            "plain number" in result.feedback, result.feedback
     assert "storing" not in result.feedback
 
