@@ -77,12 +77,14 @@ def tangent_name(name: str, wrt: str | None = None) -> str:
     return tangent_names(name, [wrt] if wrt else [])[0]
 
 
-def tangent_names(name: str, wrt: list[str]) -> list[str]:
+def tangent_names(name: str, wrt: list[str], column: int | None = None) -> list[str]:
     """Spellings of the tangent of ``name`` with respect to an input known by the names ``wrt``:
     ``dv3dx0``, ``dv3_dx0``, ``d{name}``, ``{name}_dot``, ``{name}dot``, ``dot_{name}``, and the items
     ``dv[3]``, ``dvdx0[3]``, ``v_dot[3]``, ... of an array of tangents (first for ``v[3]``, a value kept in a
-    list or an array)."""
-    return _spellings(
+    list or an array). With ``column``, last, the items ``dv3[column]``, ``v3_dot[column]``, ... of a tangent
+    vector: one array per variable holding its tangent with respect to every input at once, of which the
+    input's is item ``column`` (a spelling that names the input, ``dv3dx0``, is no vector of all of them)."""
+    names = _spellings(
         name,
         own=lambda p: [],
         items=lambda p: ([f"d{p}"] + [f"d{p}d{w}" for w in wrt] + [f"d{p}_d{w}" for w in wrt]
@@ -90,6 +92,10 @@ def tangent_names(name: str, wrt: list[str]) -> list[str]:
         generic=lambda n: ([f"d{n}d{w}" for w in wrt] + [f"d{n}_d{w}" for w in wrt]
                            + [f"d{n}", f"{n}_dot", f"{n}dot", f"dot_{n}", f"{n}_tangent"]),
     )
+    if column is None:
+        return names
+    vectors = [f"{s}[{column}]" for s in names if not s.endswith("]") and not any(s.endswith(f"d{w}") for w in wrt)]
+    return list(dict.fromkeys(names + vectors))
 
 
 def natural_key(name: str):

@@ -49,7 +49,10 @@ def _evaluate_point(spec: dict, p: PointData, rtol: float, atol: float, source=N
 
     out = facts.output
     out_node = graph.nodes[out]
-    spellings = lambda name: tangent_names(name, wrt_names)  # noqa: E731
+    # A tangent vector per variable (``dv3``, the tangents with respect to every input at once) holds this
+    # input's at one item (``dv3[1]``): its spellings come after those of a tangent of its own.
+    column = _tangent_column(p, wrt_node, at) if wrt_id in graph.inputs else None
+    spellings = lambda name: tangent_names(name, wrt_names, column)  # noqa: E731
     # The output is always graded (its tangent is the returned derivative), named or returned directly.
     named = [n.id for n in graph.nodes if n.op != "const" and (n.names or n.id == out)]
     named = [n for n in named if n == out or n in held_last(graph, named)]
@@ -190,6 +193,22 @@ def _paired(p: PointData, source, graph, facts: GraphFacts, wrt_id: int, named: 
     known = {n: found[n][1] for n in named if found.get(n) is not None}
     found.update(paired_by_number(p, graph, missing, known, lambda r: _chain(graph, facts, wrt_id, r)[0],
                                   scale, rtol, atol))
+
+
+def _tangent_column(p: PointData, wrt_node, at: int) -> int:
+    """Which item of the student's tangent vectors (``dv1 = np.array([0.0, 1.0])``) is the tangent with
+    respect to the input ``wrt_node``: the one its own seed vector sets to 1 and the others to 0, when the
+    student kept that seed as a vector; else the input's place ``at`` among the arguments (the order a
+    vector is written in)."""
+    for name in dict.fromkeys([*wrt_node.names, wrt_node.name]):
+        for spelling in tangent_names(name, []):
+            seed = []
+            while f"{spelling}[{len(seed)}]" in p.locals:
+                seed.append(p.locals[f"{spelling}[{len(seed)}]"])
+            ones = [k for k, x in enumerate(seed) if x == 1.0]
+            if len(ones) == 1 and all(x == 0.0 for k, x in enumerate(seed) if k != ones[0]):
+                return ones[0]
+    return at
 
 
 def _returned_literal(source) -> float | None:

@@ -81,6 +81,8 @@ class Scalar(Operators):
                 continue
             f = as_float(a)
             if f is None:
+                if _broadcasts(prim, a):
+                    return _elementwise(prim, args, params)
                 if isinstance(a, (complex, np.complexfloating)):
                     # A complex step (``f(x0 + 1e-30j)``) estimates a derivative by numbers, not by the chain rule.
                     _refuse_while_tracing(f"one of your values was combined with the complex number {a!r}; a "
@@ -187,6 +189,36 @@ class Scalar(Operators):
     def __repr__(self) -> str:
         op = f", op={self._op.name}" if self._op is not None else ""
         return f"Scalar({self.value!r}, grad={self.grad!r}{op})"
+
+
+def _broadcasts(prim, a) -> bool:
+    """Whether ``a``, met by a Scalar in ``prim``, is an array of numbers (or of Scalars) that the operation
+    broadcasts over, element by element, as numpy broadcasts a number over an array of floats (``v0 * dv0``
+    with ``dv0 = np.array([1.0, 0.0])``: forward mode carrying the tangents of every input at once).
+    Booleans, complex numbers and text stay refused; an operation that is not element-wise (matmul) too."""
+    return isinstance(a, np.ndarray) and a.ndim > 0 and a.dtype.kind in "iufO" and prim.elementwise
+
+
+def _elementwise(prim, args, params):
+    """``prim`` applied to every element of the arrays among ``args`` (broadcast against each other and
+    against the Scalars, as numpy does), giving an array of objects whose items are Scalars in the graph.
+    While tracing, the tracer makes it the kind of array that keeps its items traced through numpy's
+    functions (``np.maximum`` of two such arrays is the engine's maximum of each pair, not a comparison)."""
+    out = np.frompyfunc(lambda *items: prim(*items, **params), len(args), 1)(*[as_object_array(a) for a in args])
+    tracer = STATE.tracer
+    return tracer.array(out) if tracer is not None else out
+
+
+def as_object_array(a) -> np.ndarray:
+    """``a`` as a plain numpy array (a number or a Scalar as one of no dimensions, holding it as an object),
+    for an element-wise loop of ``np.frompyfunc``: numpy would hand a call with a Scalar (or an array
+    subclass) among its operands back to ``Scalar.__array_ufunc__`` (or the subclass's), which has no rule
+    for the loop."""
+    if isinstance(a, np.ndarray):
+        return np.asarray(a)
+    box = np.empty((), dtype=object)
+    box[()] = a
+    return box
 
 
 _new = object.__new__

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.scalar import Scalar
+from ..engine.scalar import Scalar, as_object_array
 
 #: numpy's array makers the tracer replaces, by name (each also under ``numpy.<name>``).
 MAKERS = ("zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like")
@@ -53,7 +53,7 @@ class TracingArray(np.ndarray):
         if not any(_holds_traced(x) for x in args):
             result = getattr(ufunc, method)(*[_floats(x) for x in inputs], **kwargs)
         elif method == "__call__" and ufunc.signature is None and not kwargs:
-            result = np.frompyfunc(ufunc, ufunc.nin, ufunc.nout)(*args)
+            result = np.frompyfunc(ufunc, ufunc.nin, ufunc.nout)(*[as_object_array(x) for x in args])
         else:
             result = super().__array_ufunc__(ufunc, method, *args, **kwargs)
         if outs:

@@ -32,7 +32,7 @@ from ..engine.errors import TraceError
 from ..engine.scalar import Scalar
 from ..engine.state import STATE
 from ..engine.tensor import Tensor
-from .arrays import MAKERS, maker
+from .arrays import MAKERS, TracingArray, maker
 from .graph import Graph
 
 
@@ -270,6 +270,11 @@ class Tracer:
             # operations, so ``out`` itself is named by a later read).
             self._scan(frame.f_locals)
         self.add(out, frame.f_lineno if frame is not None else None)
+
+    def array(self, items: np.ndarray) -> np.ndarray:
+        """``items`` (an array of objects the engine made: a Scalar broadcast over an array, ``v0 * dv0``) as an
+        array that computes like one of floats and keeps its traced items traced (see ``arrays``)."""
+        return items.view(TracingArray)
 
     def _student_frame(self):
         frame = sys._getframe(2)

@@ -188,8 +188,56 @@ def test_a_0d_array_or_numpy_number_meets_a_scalar_as_the_number_it_holds(number
         assert (out.value, x.grad) == (pytest.approx(value, rel=1e-15), pytest.approx(dx, rel=1e-15))
 
 
-@pytest.mark.parametrize("other", [np.array([1.0, 2.0]), np.zeros((1,)), np.array(True), np.array(1 + 2j),
-                                   np.array("3")])
-def test_arrays_with_elements_booleans_complex_and_text_are_still_refused_with_the_tensor_hint(other):
+# Arrays of numbers with elements ([1.0, 2.0], np.zeros((1,))) were in this list: a Scalar now broadcasts over
+# them element by element (the next tests); arrays of booleans, complex numbers and text are still refused.
+@pytest.mark.parametrize("other", [np.array(True), np.array(1 + 2j), np.array("3"), np.array([True, False]),
+                                   np.array([1 + 2j]), np.array(["3"])])
+def test_arrays_of_booleans_complex_and_text_are_still_refused_with_the_tensor_hint(other):
     with pytest.raises(TypeError, match="cannot combine a Scalar with ndarray"):
         Scalar(2.0) * other
+    with pytest.raises(TypeError, match="cannot combine a Scalar with ndarray"):
+        other * Scalar(2.0)
+
+
+def test_a_scalar_broadcasts_over_an_array_of_numbers_into_an_array_of_scalars_in_the_graph():
+    # Before: "cannot combine a Scalar with ndarray"; numpy broadcasts a float over an array of floats, and
+    # forward mode with one tangent vector per variable (``dv2 = (v1 * dv0 - v0 * dv1) / v1 ** 2``) relies on it.
+    x, y = Scalar(3.0), Scalar(-2.0)
+    dx, dy = np.array([1.0, 0.0]), np.array([0, 1])  # floats and ints, as numpy would take them
+    d = (y * dx - x * dy) / y ** 2  # the tangent vector of x / y
+    assert type(d) is np.ndarray and d.dtype == object and d.shape == (2,)
+    assert all(type(e) is Scalar for e in d)
+    assert [e.value for e in d] == [pytest.approx(-0.5, rel=1e-15), pytest.approx(-0.75, rel=1e-15)]
+    d[1].backward()  # d/dx (-x / y**2) = -1/y**2, d/dy = 2x/y**3: the items are nodes of the graph
+    assert (x.grad, y.grad) == (pytest.approx(-0.25, rel=1e-15), pytest.approx(-0.75, rel=1e-15))
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda x, a: x * a, [6.0, -3.0]), (lambda x, a: a * x, [6.0, -3.0]), (lambda x, a: a - x, [-1.0, -4.0]),
+    (lambda x, a: x / a, [1.5, -3.0]), (lambda x, a: a ** x, [8.0, -1.0]), (lambda x, a: x ** a, [9.0, 1 / 3]),
+    (lambda x, a: -np.sin(x) * a, [-2 * math.sin(3.0), math.sin(3.0)]),
+    (lambda x, a: np.arctan2(a, x), [math.atan2(2.0, 3.0), math.atan2(-1.0, 3.0)]),
+    (lambda x, a: np.maximum(x, a * 2), [4.0, 3.0]),
+], ids=["mul", "rmul", "rsub", "div", "rpow", "pow", "ufunc", "binary ufunc", "maximum"])
+def test_every_operator_and_ufunc_broadcasts_a_scalar_over_an_array_on_either_side(make, expected):
+    x = Scalar(3.0)
+    out = make(x, np.array([2.0, -1.0]))
+    assert type(out) is np.ndarray and out.dtype == object and all(type(e) is Scalar for e in out)
+    assert [e.value for e in out] == [pytest.approx(v, rel=1e-15) for v in expected]
+
+
+def test_a_scalar_broadcasts_over_an_array_of_scalars_and_an_array_of_two_dimensions():
+    x, y = Scalar(2.0), Scalar(5.0)
+    items = np.empty(2, dtype=object)
+    items[:] = [y, 1.5]
+    out = x * items
+    assert [type(e) for e in out] == [Scalar, Scalar] and [e.value for e in out] == [10.0, 3.0]
+    out[0].backward()
+    assert (x.grad, y.grad) == (5.0, 2.0)
+    grid = Scalar(2.0) + np.ones((2, 3))
+    assert grid.shape == (2, 3) and all(e.value == 3.0 for e in grid.flat)
+
+
+def test_an_operation_that_is_not_element_wise_still_refuses_a_scalar_with_an_array():
+    with pytest.raises(TypeError, match="cannot combine a Scalar with ndarray"):
+        Scalar(2.0) @ np.array([1.0, 2.0])

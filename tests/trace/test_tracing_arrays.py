@@ -114,3 +114,27 @@ def test_an_array_of_zeros_returned_is_traced_as_the_values_it_holds():
     graph = trace(f, 1.0, 2.0)
     assert [n.name for n in graph.nodes] == ["x0", "x1", "a[0]", "a[1]"], graph
     assert graph.equation(3) == "a[1] = a[0] * x1"
+
+
+def vectors(x0, x1):
+    # Arrays of floats meeting traced values (forward mode with a tangent vector per variable): none is made
+    # with np.zeros, so they are arrays the engine makes by broadcasting a traced value over a float array.
+    d0, d1 = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    t = x1 * d0 - x0 * d1  # a traced value on the left of a float array
+    u = d0 * x0 + t / x1  # on its right, and an array of traced values divided by one
+    w = x1 * u + u * x0  # an array of traced values beside a bare traced value, on either side
+    m = np.maximum(t, u)  # two arrays of traced values: the engine's maximum of each pair
+    e = np.exp(w) - np.sin(x0) * t
+    return (*t, *u, *w, *m, *e)
+
+
+@settings(max_examples=30, deadline=None)
+@given(numbers, numbers)
+def test_a_traced_value_broadcast_over_a_float_array_computes_what_the_float_array_computes(x0, x1):
+    # Before: "mul: cannot combine a Scalar with ndarray" at the first line, and an array holding traced
+    # values beside a bare traced value (``x1 * u``) raised "numpy's multiply (vectorized) has no derivative
+    # rule".
+    run = run_traced(vectors, [x0, x1])
+    _same(run.returned, vectors(x0, x1), tol=1e-12)
+    assert all(isinstance(v, Scalar) and v._op is not None for v in run.returned), run.returned
+    assert all(isinstance(run.locals[name], TracingArray) for name in "tuwme")
