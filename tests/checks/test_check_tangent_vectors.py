@@ -115,3 +115,34 @@ def test_returning_the_item_of_the_other_input_is_told_apart_from_the_right_item
     assert (result.passed, result.mistakes) == (False, ["not-returned"]) and result.score <= 0.5, result.feedback
     assert "not your dv7[1]" in result.messages[0] and result.messages[0].endswith("return y and dv7[1]."), \
         result.messages
+
+
+
+def _reordered(item, mistake=False):
+    """Tangent vectors that list x1's tangent first: the seeds say which item is which input's."""
+
+    def example_dx1(x0, x1):
+        v0, dv0 = x0, np.array([0.0, 1.0])
+        v1, dv1 = x1, np.array([1.0, 0.0])
+        v2 = v0 / v1
+        dv2 = dv0 / v1 - v0 * dv1 / v1 ** 2
+        v3 = v0 * v2
+        dv3 = dv0 * v2 + v0 * dv2
+        v4 = np.exp(v2)
+        dv4 = v4 * dv2
+        v5 = np.cos(v0)
+        dv5 = -np.sin(v0) * dv0 if not mistake else np.sin(v0) * dv0
+        v6 = v3 * v5
+        dv6 = dv3 * v5 + v3 * dv5
+        v7 = v4 + v6
+        dv7 = dv4 + dv6
+        return v7, dv7[item]
+
+    return example_dx1
+
+
+def test_vectors_that_list_the_inputs_in_another_order_are_read_by_their_seeds():
+    result = check_forward(_reordered(0), DX1, wrt=1, points=DX1_POINTS)
+    assert (result.passed, result.score, result.status) == (True, 1.0, "ok"), result.feedback
+    result = check_forward(_reordered(1, mistake=True), DX1, wrt=0, points=DX1_POINTS)
+    assert not result.passed and result.culprit == "dv5[1]", result.feedback
