@@ -7,6 +7,11 @@ is different: the math module converts its argument to a float, so outside a tra
 place of ``math.sin`` and the node is recorded (see ``trace.py``), while ``float(x)``, ``int(x)``, comparisons
 and ``if x:`` on a traced value raise TraceError rather than silently cut the graph.
 
+A Scalar met with an array of numbers (or of Scalars) broadcasts over it element by element, as numpy broadcasts a
+float: ``x * np.array([1.0, 0.0])`` is an array of objects whose items are Scalars in the graph (forward mode
+carrying a tangent vector per variable writes this). An array of anything else, and an operation that is not
+element-wise (``x @ a``), are refused with the hint to use ``Tensor``, the engine's type for arrays.
+
 Speed matters here (a student's MLP on Scalars is a graph of 100,000 nodes), so Python's operators and the
 elementary methods are built once per primitive by ``_unary_method``/``_binary_method`` below: each calls the
 primitive's declared float implementation directly instead of going through the generic dispatch. They read the

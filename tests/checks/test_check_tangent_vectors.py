@@ -23,14 +23,15 @@ F3 = "np.sin(x0) + x1*np.cos(x0) + x1/x2"
 F3_POINTS = [[1.8, 2.4, 0.7], [0.3, -1.2, 2.5], [-2.0, 0.5, -1.5]]
 
 
-def _two_inputs(mistake=None, returned_item=1):
-    """y = (x0**2/x1) cos(x0) + exp(x0/x1) with one tangent vector (d/dx0, d/dx1) per variable."""
+def _two_inputs(mistake=None, returned_item=1, x1_first=False):
+    """y = (x0**2/x1) cos(x0) + exp(x0/x1) with one tangent vector (d/dx0, d/dx1) per variable, or (d/dx1,
+    d/dx0) with ``x1_first``."""
 
     def example_dx1(x0, x1):
         v0 = x0
-        dv0 = np.array([1.0, 0.0])
+        dv0 = np.array([0.0, 1.0] if x1_first else [1.0, 0.0])
         v1 = x1
-        dv1 = np.array([0.0, 1.0])
+        dv1 = np.array([1.0, 0.0] if x1_first else [0.0, 1.0])
         v2 = v0 / v1
         dv2 = (v1 * dv0 - v0 * dv1) / v1 ** 2
         v3 = v0 * v2
@@ -38,8 +39,9 @@ def _two_inputs(mistake=None, returned_item=1):
         v4 = np.exp(v2)
         dv4 = np.exp(v2) * dv2 if mistake != "sign" else -np.exp(v2) * dv2
         v5 = np.cos(v0)
-        # the chain rule takes cos's local derivative times dv0; the mutant multiplies by another tangent
-        dv5 = -np.sin(v0) * dv0 if mistake != "operand" else -np.sin(v0) * dv2
+        # the chain rule takes cos's local derivative times dv0; the mutants multiply by another tangent, or
+        # lose the sign of the derivative
+        dv5 = {"operand": -np.sin(v0) * dv2, "cos-sign": np.sin(v0) * dv0}.get(mistake, -np.sin(v0) * dv0)
         v6 = v3 * v5
         dv6 = v3 * dv5 + v5 * dv3
         v7 = v4 + v6
@@ -118,31 +120,9 @@ def test_returning_the_item_of_the_other_input_is_told_apart_from_the_right_item
 
 
 
-def _reordered(item, mistake=False):
-    """Tangent vectors that list x1's tangent first: the seeds say which item is which input's."""
-
-    def example_dx1(x0, x1):
-        v0, dv0 = x0, np.array([0.0, 1.0])
-        v1, dv1 = x1, np.array([1.0, 0.0])
-        v2 = v0 / v1
-        dv2 = dv0 / v1 - v0 * dv1 / v1 ** 2
-        v3 = v0 * v2
-        dv3 = dv0 * v2 + v0 * dv2
-        v4 = np.exp(v2)
-        dv4 = v4 * dv2
-        v5 = np.cos(v0)
-        dv5 = -np.sin(v0) * dv0 if not mistake else np.sin(v0) * dv0
-        v6 = v3 * v5
-        dv6 = dv3 * v5 + v3 * dv5
-        v7 = v4 + v6
-        dv7 = dv4 + dv6
-        return v7, dv7[item]
-
-    return example_dx1
-
-
 def test_vectors_that_list_the_inputs_in_another_order_are_read_by_their_seeds():
-    result = check_forward(_reordered(0), DX1, wrt=1, points=DX1_POINTS)
+    # Item 0 is the tangent with respect to x1 here, as the seeds dv0 = [0, 1] and dv1 = [1, 0] say.
+    result = check_forward(_two_inputs(returned_item=0, x1_first=True), DX1, wrt=1, points=DX1_POINTS)
     assert (result.passed, result.score, result.status) == (True, 1.0, "ok"), result.feedback
-    result = check_forward(_reordered(1, mistake=True), DX1, wrt=0, points=DX1_POINTS)
+    result = check_forward(_two_inputs("cos-sign", returned_item=1, x1_first=True), DX1, wrt=0, points=DX1_POINTS)
     assert not result.passed and result.culprit == "dv5[1]", result.feedback
