@@ -497,23 +497,57 @@ def _render_check_html(entry: dict) -> str | None:
         return None
 
 
+def shown_exercises(exercises: list[dict], config: AssignmentConfig) -> list[dict]:
+    """The exercises (stored entries) as the graded notebook's test cells show them: each check cut to its
+    exercise's feedback level in `config` as it is now, as HTML and as text. The stored `message` was
+    rendered at the level of the day it was judged, so the text is rendered again from the check; an entry
+    without a check (an error, a missing cell) keeps its message, which every level shows."""
+    from autodiff_course.checks.reveal import feedback_data
+    from autodiff_course.grading.report import spec_of
+
+    shown = []
+    for entry in exercises:
+        viewed = {**entry, "check": feedback_data(entry.get("check"), spec_of(config, entry["id"]))}
+        text = viewed["check"]["feedback"] if viewed["check"] is not None else entry.get("message")
+        shown.append({**entry, "feedback_html": _render_check_html(viewed), "feedback_text": text})
+    return shown
+
+
+def rewrite_graded_notebooks(out: Path, results: list[dict], configs: dict[str, AssignmentConfig]
+                             ) -> list[str]:
+    """Rewrite the test-cell outputs of every graded notebook a stored result has at its exercises' current
+    feedback levels (`notebooks.rewrite_feedback_outputs`), so nbgrader's `generate_feedback` and formgrader
+    show what the feedback pages show; one problem line per notebook that could not be read or written."""
+    from autodiff_course.grading.notebooks import rewrite_feedback_outputs
+
+    problems = []
+    for result in results:
+        config = configs.get(result["assignment"])
+        if config is None or not result.get("handed_in", True):
+            continue
+        try:
+            shown = shown_exercises(result["exercises"], config)
+        except Exception as exc:  # noqa: BLE001 - a stored check we cannot read: that notebook's line
+            problems.append(f"{out / 'autograded' / result['student'] / config.assignment / config.notebook}: "
+                            f"could not be rendered at the current reveal level ({type(exc).__name__}); "
+                            "left as it was")
+            continue
+        line = rewrite_feedback_outputs(out / "autograded", result["student"], config.assignment,
+                                        config.notebook, shown)
+        if line is not None:
+            problems.append(line)
+    return problems
+
+
 def commit(prepared: Prepared, config: AssignmentConfig, exercises: list[ExerciseEntry], run: RunResult | None,
            out: Path, store: ResultStore) -> StoredResult:
     """Step commit: the graded notebook first, then the result, each atomically. A crash between the two
     leaves no result, so the submission is graded again and its notebook rewritten. A graded notebook that
     cannot be written is a problem of that submission; its result is still stored."""
-    from autodiff_course.checks.reveal import feedback_data
-    from autodiff_course.grading.report import spec_of
-
     result = make_result(prepared, config, exercises, run)
     if prepared.restored is not None:
         try:
-            shown = []
-            for entry in map(ExerciseEntry.to_dict, exercises):
-                # The graded notebook shows the check cut to the exercise's feedback level.
-                viewed = {**entry, "check": feedback_data(entry.get("check"), spec_of(config, entry["id"]))}
-                shown.append({**entry, "feedback_html": _render_check_html(viewed),
-                              "feedback_text": entry.get("message")})
+            shown = shown_exercises([entry.to_dict() for entry in exercises], config)
             nb = graded_notebook(prepared.restored, run.to_dict() if run is not None else None, shown)
             for cell in nb.cells:
                 if cell.cell_type == "code" and HIDDEN_BEGIN in cell.source:
@@ -937,13 +971,18 @@ def publish(*, out: str | Path = "graded", course: str | Path | None = None,
 
 def feedback(*, out: str | Path = "graded", course: str | Path | None = None,
              gradebook: str | Path | None = None) -> GradeSummary:
-    """The `feedback` command: `publish` from stored results, grading nothing. Results whose points no longer
-    match the config are listed in `problems` (`grade` judges them again without running notebooks)."""
+    """The `feedback` command: `publish` from stored results, grading nothing, and rewrite the test-cell
+    outputs of the graded notebooks at the current reveal levels (`rewrite_graded_notebooks`). Results whose
+    points no longer match the config are listed in `problems` (`grade` judges them again without running
+    notebooks), as are graded notebooks that could not be rewritten."""
     course_dir = find_course_dir(course) if course is None else Path(course)
     configs = load_course(course_dir)
     problems: list[str] = []
     results = publish(out=out, course=course_dir, configs=configs, gradebook=gradebook,
                       report_line=problems.append)
+    # The graded notebooks are student-facing too (nbgrader's generate_feedback, formgrader): a reveal level
+    # changed since grading must reach them as it reaches the pages.
+    problems += rewrite_graded_notebooks(Path(out), results, configs)
     from autodiff_course.course.late import LatePolicy
     from autodiff_course.course.release import course_students
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 
 from autodiff_course.grading.sanitize import clean_attachments, clean_markdown, clean_markup, clean_output
+from autodiff_course.grading.store import atomic_write_text
 from autodiff_course.grading.wire import clean_data
 
 __all__ = [
@@ -30,7 +31,9 @@ __all__ = [
     "read_submission",
     "read_untrusted",
     "repair_cell_ids",
+    "rewrite_feedback_outputs",
     "safe_folder_name",
+    "set_feedback_outputs",
     "UntrustedFileError",
 ]
 
@@ -652,11 +655,69 @@ def graded_notebook(restored: nbformat.NotebookNode, run: dict | None, exercises
         count += 1
         cell.execution_count = count if ran is not None else None
         if grade_id in by_id:
-            cell.outputs = _feedback_outputs(by_id[grade_id])
-        elif ran is not None:
+            continue  # a test cell: its exercise's diagnosis, below
+        if ran is not None:
             cleaned = (clean_output(_output_for_students(o)) for o in ran.get("outputs", []))
             cell.outputs = [nbformat.from_dict(o) for o in cleaned if o is not None]
         else:
             cell.outputs = []
+    set_feedback_outputs(nb, exercises)
     repair_cell_ids(nb)
     return nb
+
+
+def set_feedback_outputs(nb: nbformat.NotebookNode, exercises: list[dict]) -> int:
+    """Replace, in place, the outputs of each test cell of `nb` (a code cell whose grade_id is an exercise of
+    `exercises`) with that exercise's diagnosis, and nothing else; returns how many cells were set. The
+    graded notebook is built with it and rewritten with it when the reveal level changes."""
+    by_id = {ex["id"]: ex for ex in exercises}
+    count = 0
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if cell.get("cell_type") == "code" and grade_id in by_id:
+            cell["outputs"] = _feedback_outputs(by_id[grade_id])
+            count += 1
+    return count
+
+
+def rewrite_feedback_outputs(autograded: Path, student: str, assignment: str, notebook: str,
+                             exercises: list[dict]) -> str | None:
+    """Set the test-cell outputs (`set_feedback_outputs`) of the graded notebook
+    `autograded/<student>/<assignment>/<notebook>` in place, atomically; every other byte's meaning is kept.
+
+    Only a graded notebook as the grader wrote it is touched: each folder is opened with O_NOFOLLOW and the
+    notebook read as a plain file with one name (`read_untrusted`), then replaced inside that same open
+    folder, so a symbolic link or hard link placed there is neither followed nor written through. Returns
+    None when it was rewritten or is not there (nothing was graded into it), else a problem line naming it."""
+    path = autograded / student / assignment / notebook
+    parts = (student, assignment, notebook)
+    if any(part in ("", ".", "..") or os.sep in part for part in parts):
+        return f"{path}: not a graded notebook's path; left as it was"
+    fds: list[int] = []
+    try:
+        try:
+            fds.append(_open_dir(None, autograded))
+            for part in parts[:2]:
+                fds.append(_open_dir(fds[-1], part))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return f"{path}: a folder on its way cannot be opened as a plain folder ({exc.strerror}); left as it was"
+        if _lstat(fds[-1], notebook) is None:
+            return None
+        try:
+            text = read_untrusted(fds[-1], notebook, MAX_NOTEBOOK_BYTES, path).decode("utf-8")
+            nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+            if not isinstance(nb.get("cells"), list):
+                raise ValueError("no cell list")
+            set_feedback_outputs(nb, exercises)
+            atomic_write_text(notebook, nbformat.writes(nb), dir_fd=fds[-1])
+        except UntrustedFileError as exc:
+            return f"{exc}; not rewritten at the current reveal level"
+        except Exception as exc:  # noqa: BLE001 - one unreadable or unwritable notebook is a line, not a stop
+            return (f"{path}: could not be rewritten at the current reveal level ({type(exc).__name__}: "
+                    f"{str(exc)[:200]}); left as it was")
+        return None
+    finally:
+        for fd in reversed(fds):
+            os.close(fd)

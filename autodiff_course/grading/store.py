@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Iterator
 
@@ -20,28 +20,40 @@ __all__ = ["RESULT_FORMAT", "ResultStore", "atomic_write_bytes", "atomic_write_t
 RESULT_FORMAT = "autodiff-course.result/1"
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+def atomic_write_bytes(path: str | Path, data: bytes, *, dir_fd: int | None = None) -> None:
     """Write `data` to `path` so that readers (and a later run after a crash) see the old file or the new
-    one, never a part: temp file in the same folder, fsync, os.replace."""
+    one, never a part: temp file in the same folder, fsync, os.replace.
+
+    With `dir_fd`, `path` is a name in that open folder, and the file is replaced there whatever has since
+    been put under the folder's path: a rewrite that opened each folder with O_NOFOLLOW writes nowhere a
+    symbolic link points (os.replace renames over a link at `path`, it never writes through one)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if dir_fd is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            return atomic_write_bytes(path.name, data, dir_fd=folder)
+        finally:
+            os.close(folder)
+    # The name `clean_partial_writes` removes after a crash; O_EXCL and O_NOFOLLOW: never an existing file.
+    tmp = f".{path.name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
         try:
-            os.unlink(tmp)
+            os.unlink(tmp, dir_fd=dir_fd)
         except FileNotFoundError:
             pass
         raise
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: str | Path, text: str, *, dir_fd: int | None = None) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), dir_fd=dir_fd)
 
 
 def _is_number(text: str) -> bool:
