@@ -169,8 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=_grade)
 
-    f = sub.add_parser("feedback", help="re-render feedback, report, grades.csv and gradebook from stored "
-                                        "results, without grading")
+    f = sub.add_parser("feedback", help="re-render feedback, the graded notebooks' test cells, report, "
+                                        "grades.csv and gradebook from stored results, without grading")
     common(f)
     f.add_argument("--gradebook", help="nbgrader gradebook file (default: the one nbgrader_config.py names)")
     f.set_defaults(func=_feedback)

@@ -14,8 +14,10 @@ The pipeline, per submission (order asserted in `PIPELINE`):
 Steps 2 to 7 are `Step` objects in `PIPELINE`; a step that fails costs that submission an error row.
 
 and once per batch, `publish` rebuilds grades.csv, feedback, the class report and nbgrader's gradebook from
-the stored results. Because results are committed one by one and published from the store, a killed run
-restarted with `resume=True` grades only what is missing, and a repeated run rewrites identical files.
+the stored results (the `feedback` command also rewrites the graded notebooks' test cells, at the reveal levels
+the config has now: `rewrite_graded_notebooks`). Because results are committed one by one and published from
+the store, a killed run restarted with `resume=True` grades only what is missing, and a repeated run rewrites
+identical files.
 """
 from __future__ import annotations
 

@@ -683,7 +683,7 @@ def set_feedback_outputs(nb: nbformat.NotebookNode, exercises: list[dict]) -> in
 def rewrite_feedback_outputs(autograded: Path, student: str, assignment: str, notebook: str,
                              exercises: list[dict]) -> str | None:
     """Set the test-cell outputs (`set_feedback_outputs`) of the graded notebook
-    `autograded/<student>/<assignment>/<notebook>` in place, atomically; every other byte's meaning is kept.
+    `autograded/<student>/<assignment>/<notebook>` in place, atomically; nothing else in it changes.
 
     Only a graded notebook as the grader wrote it is touched: each folder is opened with O_NOFOLLOW and the
     notebook read as a plain file with one name (`read_untrusted`), then replaced inside that same open

@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from browser_support import _free_port
+from nbgrader_support import nbgrader
 
 pytestmark = pytest.mark.slow
 
@@ -35,14 +36,6 @@ def cli(course: Path, *argv: str, ok: bool = True) -> subprocess.CompletedProces
                          text=True, timeout=600)
     if ok:
         assert run.returncode == 0, (argv, run.stdout, run.stderr)
-    return run
-
-
-def nbgrader(where: Path, *argv: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    run = subprocess.run([str(BIN / "nbgrader"), *argv], cwd=where, capture_output=True, text=True,
-                         timeout=300, env=env)
-    assert run.returncode == 0, (argv, run.stdout, run.stderr)
     return run
 
 

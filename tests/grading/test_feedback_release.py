@@ -5,7 +5,6 @@ two hand-ins, nbgrader's own secret, a resubmission through nbgrader that brings
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import secrets
 import shutil
@@ -14,10 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from nbgrader_support import nbgrader
 
 from autodiff_course.grading.feedback_secret import made_secret, own_secret, release_names
 
-BIN = Path(sys.executable).parent
 #: The class list: ann and ben hand in the same blank notebook without a secret; cat and dan the same
 #: notebook with one secret between them; eve submits through nbgrader's exchange; fay hands in nothing.
 CLASS = ("ann", "ben", "cat", "dan", "eve", "fay")
@@ -29,14 +28,6 @@ def cli(course: Path, *argv: str, status: int = 0) -> subprocess.CompletedProces
     run = subprocess.run([sys.executable, "-m", "autodiff_course.cli", *argv], cwd=course, capture_output=True,
                          text=True, timeout=600)
     assert run.returncode == status, (argv, run.stdout, run.stderr)
-    return run
-
-
-def nbgrader(where: Path, *argv: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    run = subprocess.run([str(BIN / "nbgrader"), *argv], cwd=where, capture_output=True, text=True,
-                         timeout=300, env=env)
-    assert run.returncode == 0, (argv, run.stdout, run.stderr)
     return run
 
 
