@@ -546,7 +546,7 @@ def judge_function(spec: dict, raw: dict) -> CheckResult:
             result = error_result(spec, f.message, mistakes=["exception"])
             result.failed_at = sorted(failures)
             return result
-        rows = (_by_value_rows(spec, points, f.message) if f.code == "cannot-follow" else
+        rows = (_by_value_rows(spec, points, f.message, shortcut) if f.code == "cannot-follow" else
                 [{"part": "trace", "label": "traced graph", "ok": False, "status": "wrong", "message": f.message}])
         # The points the answer is wrong at (the report counts them per hidden point): none where every part
         # judged by value is right, for it is the graph that could not be followed, at no point in particular.
@@ -647,7 +647,7 @@ def _told_it_answers_differently(spec: dict, result: CheckResult, differs: list[
     return result
 
 
-def _by_value_rows(spec: dict, points: list[PointData], why: str) -> list[dict]:
+def _by_value_rows(spec: dict, points: list[PointData], why: str, shortcut=None) -> list[dict]:
     """The parts of an answer the checker could follow at no point (``why``). A trace failure never zeroes
     what can be judged by value against the reference at every point: y, and the derivatives with respect to
     the inputs (forward: the returned derivative; reverse: the adjoints of the inputs, the first ones after y),
@@ -655,7 +655,9 @@ def _by_value_rows(spec: dict, points: list[PointData], why: str) -> list[dict]:
     decomposition, one part for the graph; reverse, the adjoint of each of the reference's intermediate
     variables. So an answer the checker cannot follow is never scored as a whole (an honest one with an `if`
     is told how to write it so it can be followed; a complex step or ``torch.autograd`` is named as what it is
-    in ``why``), and its derivatives' rows say that their values alone do not show the chain rule."""
+    in ``why``), and its derivatives' rows say that their values alone do not show the chain rule. A
+    derivative taken from autograd or a complex step (``shortcut``) is no derivative by hand at all: its
+    right value earns nothing, so such an answer never scores above one that estimates by finite differences."""
     from .expected import expected_at
 
     atol = tolerances(spec)[1]
@@ -670,6 +672,11 @@ def _by_value_rows(spec: dict, points: list[PointData], why: str) -> list[dict]:
         return True
 
     def by_value(label: str, ok: bool) -> dict:
+        if shortcut is not None:
+            return {"part": label, "label": label, "ok": False, "status": "wrong", "code": "cannot-follow",
+                    "message": "not by hand: your function takes its derivatives from "
+                               + ("PyTorch's autograd" if shortcut.kind == "torch" else "a complex step")
+                               + " (see above), so their values earn no credit."}
         words = ("its value is right at every test point, so it keeps its credit; a value alone does not show "
                  "the chain rule, so the steps behind it earn none" if ok
                  else "its value is not right at every test point")
