@@ -20,7 +20,8 @@ The raw data (format ``autodiff-course.raw/1``)::
      "too_large": int,        # only when the answer made more than this many operations (points stop there)
      "parents": ...,          # graph kind: the student's dict of parents
      "variables": {...},      # variables kind: snapshots by name
-     "cells": [text, ...]}    # variables kind with `by_hand`: the cells the session ran, in order (or None)
+     "cells": [text, ...]}    # variables kind with `by_hand` or an `autograd` expectation: the cells the
+                              # session ran, in order (or None)
 
 A value is a float, one of the strings "nan", "inf", "-inf", or ``{"type": name, "repr": text}`` for
 something that is not a number.
@@ -43,6 +44,7 @@ from ..graph import Graph
 from ..graph.tracing import GraphTooLarge, container_items, run_traced
 from .kinds import FUNCTION_KINDS, KINDS
 from .points import fresh_points, test_points
+from .provenance import records_history
 from .spec import MAX_OPERATIONS
 from .timeout import CheckTimeout, time_limit
 
@@ -71,6 +73,9 @@ def collect_spec(spec: dict) -> dict:
     ``collect(collect_spec(s), ns)`` returns the same data as ``collect(s, ns)``.
     """
     out = {k: spec[k] for k in COLLECT_FIELDS if k in spec}
+    if spec.get("kind") == "variables" and records_history(spec):
+        # The expectations stay with the judge; the collector only learns that it records the cells.
+        out["history"] = True
     if spec.get("kind") in FUNCTION_KINDS:
         visible = test_points(spec, hidden=False)
         hidden = test_points(spec, hidden=True)[len(visible):]

@@ -16,13 +16,20 @@ What this can and cannot claim (it only ever withholds credit, never gives it):
 - it is not proof against a student who hides the call (``getattr``, ``exec`` of a built string) or who
   pastes the numbers autograd printed: those answers read as their values say, as any pasted number does;
 - with no history (a plain script, an old stored run) it claims nothing.
+
+The other way round (``derived_without_autograd``), for a value the exercise asks autograd for: a name whose
+last assignment the cells show reading no machine derivative (a typed ``1 / 25``, a formula) was not read
+from autograd. Only an assignment the cells show counts as evidence: a name they never visibly bind (set
+through ``exec`` or ``globals()``, inside a magic, in a cell that does not parse) is not blamed, the same
+limit as above from the other side.
 """
 
 from __future__ import annotations
 
 import ast
 
-__all__ = ["AUTOGRAD_ATTRIBUTES", "MAX_CELL_CHARS", "MAX_CELLS", "input_history", "machine_derived"]
+__all__ = ["AUTOGRAD_ATTRIBUTES", "MAX_CELL_CHARS", "MAX_CELLS", "derived_without_autograd", "input_history",
+           "machine_derived", "records_history"]
 
 #: Attribute names that are machine differentiation wherever they are read: a tensor's ``.grad`` (what
 #: ``backward()`` computed), the functions of ``torch.autograd``, ``torch.autograd.functional`` and
@@ -54,6 +61,14 @@ _AUTOGRAD_MODULES = ("torch", "functorch", "autodiff_course")
 #: The most cells, and characters per cell, the collect half records (a course notebook has a few dozen).
 MAX_CELLS = 300
 MAX_CELL_CHARS = 20_000
+
+
+def records_history(spec: dict) -> bool:
+    """Whether collecting the exercise ``spec`` records the cells the session ran: it asks for some variable
+    to be derived by hand (``by_hand``) or read from autograd (an expectation with ``autograd``; a collect
+    spec, which carries no expectations, says so with ``history``)."""
+    return bool(spec.get("by_hand") or spec.get("history")
+                or any(isinstance(e, dict) and e.get("autograd") for e in spec.get("expect") or []))
 
 
 def input_history(namespace: dict) -> list[str] | None:
@@ -106,14 +121,22 @@ class _Follower:
     def __init__(self):
         self.tainted: dict[str, str] = {}
         self.imported: dict[str, str] = {}
+        #: Names whose last whole assignment read no machine derivative (what ``derived_without_autograd``
+        #: blames); a name in neither this nor ``tainted`` was never visibly bound.
+        self.plain: set[str] = set()
+
+    def taint(self, name: str, why: str) -> None:
+        self.tainted[name] = why
+        self.plain.discard(name)
 
     def bind(self, target: ast.AST, why: str | None) -> None:
         names, whole = _target_names(target)
         for name in names:
             if why is not None:
-                self.tainted[name] = why
+                self.taint(name, why)
             elif whole:
                 self.tainted.pop(name, None)
+                self.plain.add(name)
 
     def statements(self, body: list[ast.stmt]) -> None:
         for statement in body:
@@ -129,7 +152,7 @@ class _Follower:
             # A helper that differentiates by machine makes whatever it returns machine-derived (its body read
             # with the names it imports itself).
             inner = _Follower()
-            inner.tainted, inner.imported = dict(self.tainted), dict(self.imported)
+            inner.tainted, inner.imported, inner.plain = dict(self.tainted), dict(self.imported), set(self.plain)
             inner.statements(s.body)
             why = _autograd_in(s, inner.tainted, inner.imported)
             self.bind(ast.Name(id=s.name), why)
@@ -144,11 +167,12 @@ class _Follower:
             why = _autograd_in(s.value, self.tainted, self.imported)
             if why is not None:
                 for name in _target_names(s.target)[0]:
-                    self.tainted[name] = why
+                    self.taint(name, why)
         elif isinstance(s, ast.Delete):
             for target in s.targets:
                 for name in _target_names(target)[0]:
                     self.tainted.pop(name, None)
+                    self.plain.discard(name)
         elif isinstance(s, (ast.For, ast.AsyncFor)):
             self.bind(s.target, _autograd_in(s.iter, self.tainted, self.imported))
             self.statements(s.body + s.orelse)
@@ -179,14 +203,12 @@ class _Follower:
             why = next((w for a in [*call.args, *(k.value for k in call.keywords)]
                         if (w := _autograd_in(a, self.tainted, self.imported)) is not None), None)
             if why is not None:
-                self.tainted[base.id] = why
+                self.taint(base.id, why)
 
 
-def machine_derived(cells: list[str], names: list[str]) -> dict[str, str]:
-    """Those of ``names`` whose value, after ``cells`` ran in order, is computed from a machine derivative,
-    each with the words naming the first one it reads (from ``AUTOGRAD_ATTRIBUTES``, never the student's
-    text). A cell that does not parse (a magic IPython left untransformed, text nested past the parser's
-    limits) is skipped."""
+def _follow(cells: list[str]) -> _Follower:
+    """The follower after ``cells`` ran in order. A cell that does not parse (a magic IPython left
+    untransformed, text nested past the parser's limits) is skipped."""
     follower = _Follower()
     for text in cells:
         try:
@@ -194,4 +216,20 @@ def machine_derived(cells: list[str], names: list[str]) -> dict[str, str]:
         except (SyntaxError, ValueError, RecursionError, MemoryError):  # hostile text is only skipped
             continue
         follower.statements(tree.body)
+    return follower
+
+
+def machine_derived(cells: list[str], names: list[str]) -> dict[str, str]:
+    """Those of ``names`` whose value, after ``cells`` ran in order, is computed from a machine derivative,
+    each with the words naming the first one it reads (from ``AUTOGRAD_ATTRIBUTES``, never the student's
+    text)."""
+    follower = _follow(cells)
     return {n: follower.tainted[n] for n in names if n in follower.tainted}
+
+
+def derived_without_autograd(cells: list[str], names: list[str]) -> list[str]:
+    """Those of ``names`` whose last assignment in ``cells`` (run in order) reads no machine derivative,
+    directly or through other names, helpers and cells: a typed number or a formula. A name the cells never
+    visibly bind is not among them (see the module docstring)."""
+    follower = _follow(cells)
+    return [n for n in names if n in follower.plain and n not in follower.tainted]

@@ -168,8 +168,9 @@ def _is_engine(x) -> bool:
 def collect_into(spec: dict, namespace: dict, raw: dict) -> None:
     """The collect half of the variables kind (see ``kinds``)."""
     raw["variables"] = collect_variables(spec, namespace)
-    if spec.get("by_hand"):
-        # What the cells say, for the judge to tell a derivation from autograd's result (checks/provenance).
-        from .provenance import input_history
+    from .provenance import input_history, records_history
 
+    if records_history(spec):
+        # What the cells say, for the judge to tell a derivation from autograd's result and autograd's result
+        # from a typed number (checks/provenance).
         raw["cells"] = input_history(namespace)

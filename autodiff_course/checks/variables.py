@@ -301,6 +301,18 @@ def _json_value(x):
     return repr(_bounded(x))
 
 
+def _names_read(expression: str, names) -> list[str]:
+    """Those of ``names`` that ``expression`` reads as variables (never an attribute or a text in it), in
+    the order it first reads them."""
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        return []
+    read = sorted((node for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id in names),
+                  key=lambda node: (node.lineno, node.col_offset))
+    return list(dict.fromkeys(node.id for node in read))
+
+
 def _uses_student_data(expression: str, names: list[str]) -> bool:
     """Whether an expectation's expression reads a student variable (else its failure is the config's)."""
     return any(word in names for word in re.findall(r"[A-Za-z_]\w*", expression))
@@ -334,16 +346,19 @@ def _instructor_data(spec: dict, snapshots: dict, rtol: float, atol: float) -> t
     return data, replaced
 
 
-def _not_by_hand(spec: dict, raw: dict) -> dict[str, str]:
+def _history(raw: dict) -> list[str] | None:
+    """The cells the student's session ran (see ``provenance``), or None where there is no readable history."""
+    cells = raw.get("cells")
+    return cells if isinstance(cells, list) and all(isinstance(c, str) for c in cells) else None
+
+
+def _not_by_hand(spec: dict, cells: list[str] | None) -> dict[str, str]:
     """The exercise's ``by_hand`` variables that the student's cells take from autograd (see
     ``provenance``), each with the words naming what they read; none without a readable history."""
     from .provenance import machine_derived
 
     names = [str(n) for n in spec.get("by_hand") or []]
-    cells = raw.get("cells")
-    if not names or not isinstance(cells, list) or not all(isinstance(c, str) for c in cells):
-        return {}
-    return machine_derived(cells, names)
+    return machine_derived(cells, names) if names and cells is not None else {}
 
 
 def _by_hand_words(check: str, not_by_hand: dict[str, str], told: set[str], shown: str
@@ -364,10 +379,12 @@ def _by_hand_words(check: str, not_by_hand: dict[str, str], told: set[str], show
 
 
 def _autograd_words(e: dict, check: str, names: list[str], got, snapshots: dict, rtol: float,
-                    atol: float, shown: str) -> tuple[str, str] | None:
+                    atol: float, shown: str, cells: list[str] | None) -> tuple[str, str] | None:
     """For an expectation whose exercise asks for autograd's result (``autograd = "x.grad"``: where autograd
     leaves it, read on the student's own variables), the message and mistake when the value checked is not
-    what autograd left there, or None (also for expectations without ``autograd``)."""
+    what autograd left there, or is a typed number or a formula that the student's ``cells`` compute without
+    autograd (the same numbers as ``.grad`` after backward(), yet not read from it); None otherwise (also
+    for expectations without ``autograd``, and, for the second, without a history of cells)."""
     where = e.get("autograd")
     if not where:
         return None
@@ -385,6 +402,16 @@ def _autograd_words(e: dict, check: str, names: list[str], got, snapshots: dict,
         return (f"{shown}: `{name}` is not autograd's result: `{where}` holds other values, so `{name}` was "
                 "computed another way. This exercise asks for the gradient PyTorch computes: read it from "
                 f"`{where}` after backward().", "not-from-autograd")
+    if cells is not None:
+        from .provenance import derived_without_autograd
+
+        # The variables the part reads, not those autograd's own place names (`x` of `x.grad`).
+        own = set(_names_read(where, names))
+        typed = derived_without_autograd(cells, [n for n in _names_read(check, names) if n not in own])
+        if typed:
+            return (f"{shown}: `{typed[0]}` is not read from autograd: your cells set it to a typed number or a "
+                    f"formula, not to what backward() left in `{where}`. This exercise asks for the gradient "
+                    f"PyTorch computes: call backward() and read `{typed[0]}` from `{where}`.", "not-from-autograd")
     return None
 
 
@@ -415,7 +442,8 @@ def judge_variables(spec: dict, raw: dict):
     # ``student.<name>`` is always the student's own variable, also where the exercise's data stands in for
     # ``<name>`` (an expectation on what the student did with it: ``reference.allclose(student.x.grad, ...)``).
     student = SimpleNamespace(**snapshots)
-    not_by_hand, told = _not_by_hand(spec, raw), set()
+    cells = _history(raw)
+    not_by_hand, told = _not_by_hand(spec, cells), set()
     show = bool(spec.get("show_expected", True))
     total = sum(float(e.get("weight", 1)) for e in expectations)
     found = Findings()
@@ -492,7 +520,7 @@ def judge_variables(spec: dict, raw: dict):
         provenance = None
         if not missing:
             provenance = _by_hand_words(check, not_by_hand, told, shown) or (
-                _autograd_words(e, check, names, got, snapshots, rtol, atol, shown) if ok else None)
+                _autograd_words(e, check, names, got, snapshots, rtol, atol, shown, cells) if ok else None)
         if provenance is not None:
             ok = False
         row.update(ok=ok, status="ok" if ok else "wrong")

@@ -49,7 +49,7 @@ import time
 from pathlib import PurePosixPath
 
 from autodiff_course.checks.collect import join_hidden, needs_hidden, split_spec
-from autodiff_course.checks.provenance import MAX_CELL_CHARS, MAX_CELLS
+from autodiff_course.checks.provenance import MAX_CELL_CHARS, MAX_CELLS, records_history
 from autodiff_course.grading import harness, sandbox, wire
 from autodiff_course.grading.limits import Limits
 from autodiff_course.grading.records import RUN_STATUS_ORDER, CellRun, RunResult
@@ -318,9 +318,10 @@ class _Reader:
             cur["collected"] = True
             ex_id = str(self.cells[index]["exercise"].get("id"))
             data = self.exercise_data(ex_id, ev.get("data"))
-            if self.cells[index]["exercise"].get("by_hand") and data.get("status") != "error":
+            if records_history(self.cells[index]["exercise"]) and data.get("status") != "error":
                 # Which cells the answer came from is what the parent sent, not what the child says it ran:
-                # its input history is the student's to rewrite (`In.clear()` would hide a `.grad`).
+                # its input history is the student's to rewrite (`In.clear()` would hide a `.grad`, a made-up
+                # `In` would show one where a number was typed).
                 data["cells"] = self.cells_before(index)
             self.att.exercises[ex_id] = data
             if index in self.hidden:
