@@ -313,6 +313,26 @@ def _names_read(expression: str, names) -> list[str]:
     return list(dict.fromkeys(node.id for node in read))
 
 
+def _numbers_as_values(snapshots: dict, expressions: str) -> dict:
+    """The student's plain numbers (and lists of numbers) that ``expressions`` read as ``<name>.values``,
+    each as the tensor snapshot of the same values: ``dydx = x.grad.item()`` is the derivative autograd found,
+    as honest as ``dydx = x.grad``, and an expectation on ``dydx.values`` takes it as it is."""
+    out = {}
+    for name in dict.fromkeys(re.findall(r"\b([A-Za-z_]\w*)\.values\b", expressions)):
+        value = snapshots.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float, list, tuple)):
+            continue
+        try:
+            values = np.asarray(value)
+        except (ValueError, TypeError):  # a ragged list
+            continue
+        if values.dtype.kind not in "iuf":  # texts, None, bools, tensors inside: not a number's values
+            continue
+        out[name] = Snapshot({"values": values.tolist(), "shape": list(values.shape), "dtype": "float64",
+                              "is_leaf": True})
+    return out
+
+
 def _uses_student_data(expression: str, names: list[str]) -> bool:
     """Whether an expectation's expression reads a student variable (else its failure is the config's)."""
     return any(word in names for word in re.findall(r"[A-Za-z_]\w*", expression))
@@ -474,15 +494,16 @@ def judge_variables(spec: dict, raw: dict):
             why = f"`{missing[0]}` is not defined in your notebook (run the cell that creates it)."
             code = "missing-variable"
         else:
+            values = {**snapshots, **_numbers_as_values(snapshots, check + "\n" + equals)}
             try:
-                got = eval(check, _namespace(snapshots))  # noqa: S307 - the instructor's expression over plain data
+                got = eval(check, _namespace(values))  # noqa: S307 - the instructor's expression over plain data
             except Exception as exc:  # noqa: BLE001 - the student's data did not fit the expression
                 got, got_exc = None, exc
             else:
                 got_exc = None
             try:
                 # Expected values come from the instructor's data where the exercise owns it.
-                want = eval(equals, {**_namespace(snapshots), **instructor, "student": student})  # noqa: S307
+                want = eval(equals, {**_namespace(values), **instructor, "student": student})  # noqa: S307
             except Exception as exc:  # noqa: BLE001 - computed from the student's variables, which may not fit
                 want, want_exc = None, exc
             else:

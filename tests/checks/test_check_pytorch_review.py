@@ -3,6 +3,7 @@
 - P17, P35: a gradient the exercise asks autograd for, typed or written as a formula *after* backward() (so
   `.grad` holds the same numbers), fails, naming the variable and the `.grad` to read it from; the notebooks'
   answers in other honest styles keep full marks, and without a history of cells nothing is claimed.
+- P11: `dydx = x.grad.item()`, a float where the check reads `dydx.values`, is the derivative autograd found.
 
 Every answer runs for real: the course notebook's cells in order, with real PyTorch, `In` as IPython keeps it
 (`test_check_provenance.run_until`)."""
@@ -33,6 +34,7 @@ AFTER_BACKWARD = {
                          "def slope(t):\n    return 2 * t.detach()\ngradients = slope(x)", "gradients", "x.grad"),
     "typed-tensor": ("autograd_basics", "square_grad", "dydx = x.grad", "dydx = torch.tensor(2.0)", "dydx",
                      "x.grad"),
+    "P11-typed-float": ("autograd_basics", "square_grad", "dydx = x.grad", "dydx = 2.0", "dydx", "x.grad"),
     "second-backward": ("chain_rule_training", "second_backward", "dh_dx = x.grad.item()", "dh_dx = 2 * 5.0",
                         "dh_dx", "x.grad"),
     "vector-jacobian": ("tensors_grad_fn", "vector_backward", "x_grad = x.grad", "x_grad = v * (y / x).detach()",
@@ -73,6 +75,12 @@ HONEST = {
                     "model_params_grad = torch.zeros(2)\nmodel_params_grad.copy_(model_params.grad)"),
     "list-comprehension": ("chain_rule_training", "mse_gradient", _SOLVED_MSE,
                            "model_params_grad = torch.stack([g for g in model_params.grad])"),
+    # P11: a float where the check reads `.values` (autograd_basics), a list where it reads `.values` of [10.0].
+    "P11-item": ("autograd_basics", "square_grad", "dydx = x.grad", "dydx = x.grad.item()"),
+    "float-of-grad": ("autograd_basics", "square_grad", "dydx = x.grad", "dydx = float(x.grad)"),
+    "tolist": ("chain_rule_training", "square_grad", "gradients = x.grad", "gradients = x.grad.tolist()"),
+    "mse-tolist": ("chain_rule_training", "mse_gradient", _SOLVED_MSE,
+                   "model_params_grad = model_params.grad.tolist()"),
 }
 
 
@@ -81,6 +89,14 @@ def test_a_gradient_read_from_autograd_in_any_style_keeps_full_marks(variant):
     assignment, exercise, old, new = HONEST[variant]
     result = check(assignment, exercise, _answer(assignment, exercise, old, new))
     assert result.passed and result.score == 1.0, result.feedback
+
+
+def test_a_wrong_float_is_judged_by_its_value_not_by_its_type():
+    # P11's hint ("Call y.backward() once, then read x.grad") with "(AttributeError)" was untrue of a float.
+    ns = _answer("autograd_basics", "square_grad", "dydx = x.grad", "dydx = x.grad.item() + 1")
+    result = check("autograd_basics", "square_grad", ns)
+    assert not result.passed and "AttributeError" not in result.feedback, result.feedback
+    assert "yours 3" in result.feedback
 
 
 def test_without_a_history_of_cells_a_typed_gradient_is_judged_by_value():
