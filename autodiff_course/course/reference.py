@@ -27,6 +27,7 @@ __all__ = [
     "sequential_input_grad",
     "sequential_param_grads",
     "autodiff_by_hand_mlp_data",
+    "autograd_basics_a_data",
     "autograd_basics_network_data",
     "chain_rule_training_line_data",
     "doubling_factor",
@@ -210,6 +211,19 @@ def autodiff_by_hand_mlp_data() -> dict:
         "x_batch": inputs[:100].numpy().astype(np.float64),
         "y_batch": targets[:100].numpy().astype(np.float64),
     }
+
+
+def autograd_basics_a_data() -> dict:
+    """The tensor ``a`` notebook `autograd_basics` creates in a locked cell (``torch.manual_seed(0)``, then
+    ``torch.rand(10)``): Exercise 1 switches tracking on for these 10 numbers, not for new ones."""
+    torch = _torch()
+    state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(0)
+        a = torch.rand(10)
+    finally:
+        torch.random.set_rng_state(state)  # the trusted side's own random state is left as it was
+    return {"a": a.numpy().astype(np.float64)}
 
 
 def autograd_basics_network_data() -> dict:

@@ -4,6 +4,7 @@
   `.grad` holds the same numbers), fails, naming the variable and the `.grad` to read it from; the notebooks'
   answers in other honest styles keep full marks, and without a history of cells nothing is claimed.
 - P11: `dydx = x.grad.item()`, a float where the check reads `dydx.values`, is the derivative autograd found.
+- P15: tracking switched on for a new random `a` is not "the same 10 numbers".
 
 Every answer runs for real: the course notebook's cells in order, with real PyTorch, `In` as IPython keeps it
 (`test_check_provenance.run_until`)."""
@@ -122,3 +123,32 @@ def test_the_collector_records_the_cells_for_an_autograd_expectation():
     assert raw["cells"] == ns["In"] and raw == collect(spec, ns)
     no_autograd = load_config(REPO / "graders" / "chain_rule_training.toml").exercise("training_loop")
     assert "history" not in collect_spec(no_autograd) and "cells" not in collect(no_autograd, ns)
+
+
+# -- P15: "the same 10 numbers" -------------------------------------------------------------------------------
+def _requires_grad(answer: str):
+    return check("autograd_basics", "requires_grad",
+                 run_until("autograd_basics", "requires_grad", {"requires_grad": [answer]}))
+
+
+@pytest.mark.parametrize("answer", ["a = torch.rand(10, requires_grad=True)",
+                                    "a = torch.rand(10).requires_grad_()",
+                                    "a = torch.ones(10, requires_grad=True)"])
+def test_tracking_switched_on_for_new_numbers_fails_naming_a(answer):
+    result = _requires_grad(answer)
+    assert not result.passed and result.score == 0, result.feedback
+    assert result.mistakes == ["replaced-input"] and result.culprit == "a"
+    assert "Your `a` is not the notebook's" in result.feedback
+
+
+@pytest.mark.parametrize("answer", ["a.requires_grad_(True)", "a.requires_grad = True", "a = a.requires_grad_()",
+                                    "a = a.detach().requires_grad_(True)",
+                                    "torch.manual_seed(0)\na = torch.rand(10, requires_grad=True)"])
+def test_tracking_switched_on_for_the_same_numbers_passes(answer):
+    result = _requires_grad(answer)
+    assert result.passed and result.score == 1.0, result.feedback
+
+
+def test_a_blank_requires_grad_answer_still_scores_nothing():
+    result = _requires_grad("pass")
+    assert not result.passed and result.score == 0 and "replaced" not in result.feedback, result.feedback

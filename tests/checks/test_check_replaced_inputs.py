@@ -28,6 +28,8 @@ ATTACKS = [
     ("worksheet", "derive_by_hand", "forward_ops", "x", "x = torch.zeros(21, requires_grad=True)"),
     ("worksheet", "backward_compare", "forward_ops", "x", "x = torch.zeros(21, requires_grad=True)"),
     ("tensors_grad_fn", "vector_backward", "vector_backward", "v", "v = torch.zeros(3)"),
+    # "the same 10 numbers": tracking switched on for other numbers than the locked cell drew (review P15)
+    ("autograd_basics", "requires_grad", "requires_grad", "a", "a = torch.zeros(10)"),
 ]
 
 
