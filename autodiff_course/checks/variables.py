@@ -476,14 +476,17 @@ def judge_variables(spec: dict, raw: dict):
         check, equals = str(e.get("check")), str(e.get("equals"))
         weight = float(e.get("weight", 1))
         hint = str(e.get("hint") or "")
-        # A hidden expectation is named "hidden check N" wherever a student could read it (its row, every
-        # message, the received values): its expression and expected value would tell what the hidden tests
-        # test. The student's own value and the instructor's hint (words written for the student) are shown.
-        # The instructor's report reads the same result, so it says the same.
+        # A hidden expectation is named "hidden check N (its variables)" wherever a student could read it (its
+        # row, every message, the received values): its expression and expected value would tell what the
+        # hidden tests test. The student's own value and the instructor's hint (words written for the student)
+        # are shown. The instructor's report reads the same result, so it says the same.
         hidden = bool(e.get("hidden"))
         if hidden:
             hidden_count += 1
-        shown = f"hidden check {hidden_count}" if hidden else check
+        # It names the student's own variables the expression reads (the test cell lists them in `variables=`,
+        # so they tell nothing of the hidden test): "hidden check 3 (x_grad_derived)".
+        read = _names_read(check, names)
+        shown = (f"hidden check {hidden_count}" + (f" ({', '.join(read)})" if read else "")) if hidden else check
         missing = [
             n for n in names if isinstance(snapshots[n], Missing) and re.search(rf"\b{re.escape(n)}\b", check)
         ]

@@ -160,7 +160,8 @@ variables = ["x", "y"]
 
 # A visible expectation is printed in the released test cell: `reference.gradient` recomputes the gradient of
 # f (trusted, this package's reverse mode) so the cell names f, never its derivative, which the forward and
-# reverse exercises ask for. A hidden expectation is called "hidden check N" in what students read.
+# reverse exercises ask for. A hidden expectation is called "hidden check N (its variables)" in what students
+# read.
 [[exercise.expect]]
 check = "x.grad"
 equals = 'reference.gradient("np.tanh(x0*x1) + x0/x1", x)'

@@ -5,6 +5,7 @@
   answers in other honest styles keep full marks, and without a history of cells nothing is claimed.
 - P11: `dydx = x.grad.item()`, a float where the check reads `dydx.values`, is the derivative autograd found.
 - P15: tracking switched on for a new random `a` is not "the same 10 numbers".
+- P06, P07, P24, P27: a hidden check names the student's variables it reads, never its expression or value.
 
 Every answer runs for real: the course notebook's cells in order, with real PyTorch, `In` as IPython keeps it
 (`test_check_provenance.run_until`)."""
@@ -152,3 +153,28 @@ def test_tracking_switched_on_for_the_same_numbers_passes(answer):
 def test_a_blank_requires_grad_answer_still_scores_nothing():
     result = _requires_grad("pass")
     assert not result.passed and result.score == 0 and "replaced" not in result.feedback, result.feedback
+
+
+# -- P06, P07, P24, P27: hidden checks name the student's variables ---------------------------------------------
+NAMED = {
+    "P06": ("worksheet", "derive_by_hand",
+            "dl_dz = 1\ndz_dy = 1\ndy_dx = x.detach()\nx_grad_derived = dl_dz * dz_dy * dy_dx", "x_grad_derived"),
+    "P07": ("worksheet", "derive_by_hand", "dl_dz = 1\ndz_dy = 5\nx_grad_derived = 2 * x.detach()", "dz_dy"),
+    "P24": ("tensors_grad_fn", "no_retain", 'u_sum.backward()\nkept_grad = ["u", "u2"]', "kept_grad"),
+    "P27": ("tensors_grad_fn", "mean_backward", "out.backward()\nby_hand = 6 * (1 + 2)", "by_hand"),
+}
+
+
+@pytest.mark.parametrize("case", list(NAMED))
+def test_a_wrong_hidden_check_names_the_variable_it_reads(case):
+    assignment, exercise, answer, name = NAMED[case]
+    spec = load_config(REPO / "graders" / f"{assignment}.toml").exercise(exercise)
+    result = check(assignment, exercise, run_until(assignment, exercise, {exercise: [answer]}))
+    assert not result.passed and result.culprit == name, result.feedback
+    wrong = [m for m in result.messages if m.startswith("hidden check")]
+    assert len(wrong) == 1 and f"({name}): " in wrong[0], result.messages
+    # The expression and the expected value of the hidden check stay private.
+    hidden = next(e for e in spec["expect"] if e.get("hidden") and name in e["check"])
+    assert hidden["check"] == name or hidden["check"] not in result.feedback
+    row = next(r for r in result.rows if r["label"] == wrong[0].split(": ")[0])
+    assert "expected" not in row and row["label"] not in result.expected

@@ -139,7 +139,7 @@ def test_a_hidden_expectation_never_shows_its_expected_value():
     hint = "Think about what grad_fn links to."
     expect = [{"check": "answer", "equals": "'B'", "hidden": True, "hint": hint}]
     result = check_variables({"answer": "C"}, ["answer"], expect)
-    assert not result.passed and result.messages == ["hidden check 1: Think about what grad_fn links to."]
+    assert not result.passed and result.messages == ["hidden check 1 (answer): Think about what grad_fn links to."]
     assert result.expected == {} and "expected" not in result.rows[0]
     assert "'B'" not in result.feedback and "'B'" not in result._repr_html_()
 
@@ -148,7 +148,8 @@ def test_a_hidden_expectation_never_shows_its_expected_value():
 def test_a_hidden_expectations_text_never_reaches_the_student(right):
     # An outside review read `x.requires_grad  True  right` on a graded page: the hidden test's expression
     # tells what the hidden tests test (the student's own value of it is theirs). Right or wrong, everywhere,
-    # the part is "hidden check N" and the visible expectation keeps its own words.
+    # the part is "hidden check N" (with the student's variables it reads, which the test cell lists anyway)
+    # and the visible expectation keeps its own words.
     x = torch.tensor([1.0, 2.0], requires_grad=right)
     (x * 3).sum().backward() if right else None
     expect = [
@@ -157,13 +158,13 @@ def test_a_hidden_expectations_text_never_reaches_the_student(right):
         {"check": "x.is_leaf and x.shape == (2,)", "equals": "True", "hidden": True},
     ]
     result = check_variables({"x": x}, ["x"], expect)
-    assert [r["label"] for r in result.rows] == ["x.values[1]", "hidden check 1", "hidden check 2"]
+    assert [r["label"] for r in result.rows] == ["x.values[1]", "hidden check 1 (x)", "hidden check 2 (x)"]
     shown = _shown(result)
     for secret in ("requires_grad", "is_leaf", "shape == (2,)"):
         assert secret not in shown, secret
     assert result.passed is right
     if not right:
-        assert result.messages == ["hidden check 1 is not right."]
+        assert result.messages == ["hidden check 1 (x) is not right."]
 
 
 def _shown(result) -> str:
