@@ -41,7 +41,7 @@ import numpy as np
 from ..engine import primitives as P
 from ..engine.state import by_hand
 from ..graph import Graph
-from ..graph.tracing import GraphTooLarge, container_items, run_traced
+from ..graph.tracing import GraphTooLarge, run_traced
 from .kinds import FUNCTION_KINDS, KINDS
 from .points import fresh_points, test_points
 from .provenance import records_history
@@ -302,11 +302,12 @@ def _traced_run(fn: Callable, point, record: dict) -> None:
     for key, value in run.locals.items():
         if isinstance(key, str) and _is_numberish(value):
             locals_data[key] = value_data(value)
-        elif isinstance(key, str) and key not in run.tracer.loop_targets:
-            # The items of a list or an array (``vbar[4]`` of ``vbar = np.zeros(9)``): derivatives kept there.
-            for k, item in container_items(value)[:_MAX_ITEM_LOCALS]:
-                if _is_numberish(item):
-                    locals_data[f"{key}[{k}]"] = value_data(item)
+    # The items of a list or an array (``vbar[4]`` of ``vbar = np.zeros(9)``), the entries of a dict
+    # (``adj['v3']``) and the attributes of an object (``s.vbar3``): derivatives kept there.
+    for key, item in run.tracer.held_locals({k: v for k, v in run.locals.items() if not _is_numberish(v)},
+                                            _MAX_ITEM_LOCALS):
+        if _is_numberish(item):
+            locals_data[key] = value_data(item)
     record["locals"] = locals_data
 
 

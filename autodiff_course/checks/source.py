@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from functools import partial
+
+from ..graph import held
 
 #: The longest source text judged (a hand-written answer is a few hundred lines at most).
 MAX_SOURCE_CHARS = 50_000
@@ -74,19 +77,22 @@ def source_facts(raw_source) -> SourceFacts:
     except RecursionError:
         return SourceFacts()
     _return_line = [0]
+    # A dict's string keys are quoted as its text quotes them (``adj["v3"]``), as the tracer names them.
+    name_of = partial(_name_in, quote=partial(held.quote, text))
+    reads_of = partial(_reads_in, name=name_of)
     for node in nodes:
-        name = _name(node)
+        name = name_of(node)
         if name is not None:
             facts.names.add(name)
         elif isinstance(node, ast.arg):
             facts.names.add(node.arg)
         if isinstance(node, (ast.Assign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            reads = _reads(node.value)
+            reads = reads_of(node.value)
             line = node.lineno
             src = lines[line - 1].strip() if 0 < line <= len(lines) else ""
             for t in targets:
-                target = _name(t)
+                target = name_of(t)
                 if target is not None:
                     facts.assignments.setdefault(target, []).append(
                         Assignment(line + offset, isinstance(node, ast.AugAssign), reads, src))
@@ -98,28 +104,37 @@ def source_facts(raw_source) -> SourceFacts:
                 # ``return (v8, *vbar)``: which value is where is not written on the line.
                 facts.returns, facts.return_literals = None, []
                 continue
-            facts.returns = [_reads(e) for e in node.value.elts]
+            facts.returns = [reads_of(e) for e in node.value.elts]
             facts.return_literals = [_literal(e) for e in node.value.elts]
     for found in facts.assignments.values():
         found.sort(key=lambda a: a.line)
     return facts
 
 
-def _name(node) -> str | None:
-    """The name a target or a read stands for: a variable (``vbar4``), or an item of a list or an array at a
-    whole number written on the line (``vbar[4]``, as the checkers name it); None for anything else."""
+def _name_in(node, quote) -> str | None:
+    """The name a target or a read stands for, as the checkers name it: a variable (``vbar4``), an item of a
+    list, an array or a dict at a whole number written on the line (``vbar[4]``), a dict's entry under a
+    string written there (``adj['v3']``, quoted by ``quote(dict's name)``), or an attribute of a variable
+    (``s.v3``); None for anything else (see ``graph.held``)."""
     if isinstance(node, ast.Name):
         return node.id
-    if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and isinstance(node.slice, ast.Constant)
-            and type(node.slice.value) is int and node.slice.value >= 0):
-        return f"{node.value.id}[{node.slice.value}]"
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and held.short_name(node.attr):
+        return f"{node.value.id}.{node.attr}"
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and isinstance(node.slice, ast.Constant):
+        key = node.slice.value
+        if type(key) is int and key >= 0:
+            return f"{node.value.id}[{key}]"
+        if type(key) is str and held.short_name(key):
+            q = quote(node.value.id)
+            return f"{node.value.id}[{q}{key}{q}]"
     return None
 
 
-def _reads(expression) -> frozenset[str]:
-    """Every name ``expression`` reads: its variables, and the items it reads by a written index (both
-    ``vbar`` and ``vbar[4]`` of ``vbar[4]``)."""
-    return frozenset(name for n in ast.walk(expression) if (name := _name(n)) is not None)
+def _reads_in(expression, name) -> frozenset[str]:
+    """Every name ``expression`` reads: its variables, and the items, entries and attributes it reads by a
+    written index, key or name (both ``vbar`` and ``vbar[4]`` of ``vbar[4]``, ``s`` and ``s.v3`` of
+    ``s.v3``)."""
+    return frozenset(found for n in ast.walk(expression) if (found := name(n)) is not None)
 
 
 def _literal(e) -> float | None:

@@ -17,6 +17,7 @@ import ast
 import contextlib
 import dis
 import functools
+import inspect
 import linecache
 import math
 import operator
@@ -32,6 +33,7 @@ from ..engine.errors import TraceError
 from ..engine.scalar import Scalar
 from ..engine.state import STATE
 from ..engine.tensor import Tensor
+from . import held
 from .arrays import MAKERS, TracingArray, maker
 from .graph import Graph
 
@@ -245,8 +247,13 @@ class Tracer:
         #: the value under it).
         self.loop_targets = loop_targets(code)
         #: node id -> the items of the student's lists and arrays that hold it when the function returns
-        #: (``v[3]``): the names of a value no variable of its own holds (see ``read_final_locals``).
+        #: (``v[3]``), the attributes and keys that held it (``s.v3``, ``v['v3']``, see ``held``): the names
+        #: of a value no variable of its own holds (see ``read_final_locals``).
         self.items: dict[int, list[str]] = {}
+        #: Objects a method of the student's kept values in (``self.v3``), by id: read again when the function
+        #: returns (the store of a method's last line comes after its last operation).
+        self.selves: dict[int, Any] = {}
+        self._text: str | None = None
 
     def add(self, node, line: int | None) -> None:
         key = id(node)
@@ -264,27 +271,52 @@ class Tracer:
         for n in inputs:
             if id(n) not in self.seq:
                 self.add(n, None)
-        frame = self._student_frame()
+        frame, method = self._student_frames()
         if frame is not None:
             # The names bound since the last node was made (the store of a line happens after its
             # operations, so ``out`` itself is named by a later read).
             self._scan(frame.f_locals)
-        self.add(out, frame.f_lineno if frame is not None else None)
+        if method is not None:
+            self._scan_self(method)
+        at = method if method is not None else frame
+        self.add(out, at.f_lineno if at is not None else None)
 
     def array(self, items: np.ndarray) -> np.ndarray:
         """``items`` (an array of objects the engine made: a Scalar broadcast over an array, ``v0 * dv0``) as an
         array that computes like one of floats and keeps its traced items traced (see ``arrays``)."""
         return items.view(TracingArray)
 
-    def _student_frame(self):
+    def _student_frames(self):
+        """``(the student's function's frame, the frame of a method it called that keeps values in its object
+        or None)``. Such a method (``self.v3 = np.sin(self.v0)`` in a class of the same cell) is the student's
+        decomposition: its lines are where its operations are. Any other function or method the answer calls
+        (a helper ``mul(a, b)``) is one step of the line that calls it, as before."""
         frame = sys._getframe(2)
+        method = None
         for _ in range(40):
             if frame is None:
-                return None
+                return None, None
             if frame.f_code is self.code:
-                return frame
+                return frame, method
+            if method is None and self._keeps_values(frame):
+                method = frame
             frame = frame.f_back
-        return None
+        return None, None
+
+    def _keeps_values(self, frame) -> bool:
+        """Whether ``frame`` is a method of the answer's own cell whose ``self`` holds a traced value by
+        attribute (read only for a function of the same file whose first argument is ``self``)."""
+        code = frame.f_code
+        if (self.code is None or code.co_filename != self.code.co_filename or not code.co_argcount
+                or code.co_varnames[0] != "self"):
+            return False
+        obj = frame.f_locals.get("self")
+        return held.holds_attributes(obj) and any(
+            isinstance(item, (Scalar, Tensor)) for _, item in held.entries(obj, _SCANNED_ENTRIES))
+
+    def _student_frame(self):
+        frame, method = self._student_frames()
+        return method if method is not None else frame
 
     def current_line(self) -> int | None:
         frame = self._student_frame()
@@ -342,13 +374,54 @@ class Tracer:
         return frame.f_code.co_code[frame.f_lasti] == _STORE_SUBSCR
 
     def _scan(self, local_vars: dict) -> None:
+        holders = []
         for name, value in local_vars.items():
-            if isinstance(value, (Scalar, Tensor)) and name not in self.loop_targets:
+            if name in self.loop_targets:
+                continue
+            if isinstance(value, (Scalar, Tensor)):
                 key = id(value)
                 if key in self.seq:
                     names = self.names.setdefault(key, [])
                     if name not in names:
                         names.append(name)
+            elif isinstance(value, dict) or held.holds_attributes(value):
+                holders.append((name, value))
+        # Attributes and keys at every node made, as variables are, so one assigned again (``s.v3 = s.v3 +
+        # s.v5``) is seen holding two values (lists only when the function returns: a tape's append).
+        for name, value in holders:
+            self._name_entries(name, value, _SCANNED_ENTRIES)
+
+    def _scan_self(self, frame) -> None:
+        obj = frame.f_locals.get("self")
+        self.selves.setdefault(id(obj), obj)
+        self._name_entries("self", obj, _SCANNED_ENTRIES)
+
+    def _name_entries(self, name: str, value, limit: int) -> None:
+        """Name the traced values ``value`` (a dict or an object the student's ``name`` holds) holds by key or
+        attribute (``name['v3']``, ``name.v3``)."""
+        for accessor, item in held.entries(value, limit, self._quote(name)):
+            if isinstance(item, (Scalar, Tensor)) and id(item) in self.seq:
+                names = self.items.setdefault(id(item), [])
+                if f"{name}{accessor}" not in names:
+                    names.append(f"{name}{accessor}")
+
+    def _quote(self, holder: str) -> str:
+        if self._text is None:
+            self._text = function_text(self.code)
+        return held.quote(self._text, holder)
+
+    def held_locals(self, local_vars: dict, limit: int) -> list[tuple[str, Any]]:
+        """``(name, item)`` of what the student's lists, arrays, dicts and objects hold (``vbar[4]``,
+        ``adj['v3']``, ``s.vbar3``), at most ``limit`` of each: their derivatives may be kept there."""
+        out = []
+        for name, value in local_vars.items():
+            if not isinstance(name, str) or name in self.loop_targets:
+                continue
+            if isinstance(value, dict) or held.holds_attributes(value):
+                out += [(f"{name}{a}", item) for a, item in held.entries(value, limit, self._quote(name))]
+            else:
+                out += [(f"{name}[{k}]", item) for k, item in container_items(value)[:limit]]
+        return out
 
     # The one trace event: the call of the student's function gives its frame, and tracing stops there, so
     # nothing runs per line or per call of anything else. The frame keeps its locals after it returns.
@@ -369,32 +442,51 @@ class Tracer:
     def _scan_items(self, local_vars: dict) -> None:
         """Name the values the student's lists, tuples and arrays hold (``v[3]``), once, when the function
         returned (a tape ``v.append(...)`` has its values at their indices then; reading lists at every node
-        made would cost a long loop the square of its length)."""
-        for name, value in local_vars.items():
-            if name in self.loop_targets:
-                continue
-            for k, item in container_items(value):
-                if isinstance(item, (Scalar, Tensor)) and id(item) in self.seq:
-                    names = self.items.setdefault(id(item), [])
-                    if f"{name}[{k}]" not in names:
-                        names.append(f"{name}[{k}]")
+        made would cost a long loop the square of its length), and those its dicts and objects hold then (the
+        last store of all), and the objects its methods kept values in (``self.v8``)."""
+        for obj in self.selves.values():
+            self._name_entries("self", obj, MAX_ITEMS)
+        for name, item in self.held_locals(local_vars, MAX_ITEMS):
+            if isinstance(item, (Scalar, Tensor)) and id(item) in self.seq:
+                names = self.items.setdefault(id(item), [])
+                if name not in names:
+                    names.append(name)
 
 
 _STORE_SUBSCR = dis.opmap["STORE_SUBSCR"]
 #: The most items of one list or array read for names or locals (an answer's lists hold a few dozen).
 MAX_ITEMS = 1000
+#: The most entries of one dict or object read for names at every node made (the graph has at most
+#: ``spec.MAX_OPERATIONS`` nodes, so this bounds the cost; a larger one is named when the function returns).
+_SCANNED_ENTRIES = 256
 
 
 def container_items(value) -> list[tuple[int, Any]]:
-    """``(index, item)`` of a list, tuple or one-dimensional array (at most ``MAX_ITEMS``), of a dict the items
-    under whole-number keys; [] for anything else."""
+    """``(index, item)`` of a list, tuple or one-dimensional array (at most ``MAX_ITEMS``); [] for anything
+    else (a dict's entries are ``held.entries``)."""
     if isinstance(value, (list, tuple)):
         return list(enumerate(value[:MAX_ITEMS]))
     if isinstance(value, np.ndarray) and value.ndim == 1:
         return [(k, value[k]) for k in range(min(len(value), MAX_ITEMS))]
-    if isinstance(value, dict):
-        return [(k, v) for k, v in list(value.items())[:MAX_ITEMS] if type(k) is int and k >= 0]
     return []
+
+
+_TEXTS: dict[types.CodeType, str] = {}
+
+
+def function_text(code: types.CodeType | None) -> str:
+    """The text of the function ``code`` compiles ("" when it cannot be read), as collect sends it."""
+    if code is None:
+        return ""
+    if code not in _TEXTS:
+        try:
+            text = "".join(inspect.getsourcelines(code)[0])
+        except (OSError, TypeError, IndexError):
+            text = ""
+        if len(_TEXTS) >= 4096:
+            _TEXTS.clear()
+        _TEXTS[code] = text
+    return _TEXTS[code]
 
 
 _LOOP_TARGETS: dict[types.CodeType, frozenset[str]] = {}

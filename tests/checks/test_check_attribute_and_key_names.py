@@ -1,0 +1,324 @@
+"""Honest answers that keep their values, tangents or adjoints as attributes of an object (a class with
+``__slots__``, a ``SimpleNamespace``, ``self`` in a method) or under the keys of a dict (``v['v3']``,
+``adj["v3"]``, ``v[3]``): each is a variable the student wrote (issue 11), so they pass, a name assigned twice
+is still assigned twice, and a wrong line is named as the student spelled it, never by a made-up ``vbarN``.
+
+Every answer is our own, a notebook cell compiled with its text readable (``generate.compile_function``); the
+exercise is y = sin(x0) + x1 cos(x0) + x1/x2."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from generate import compile_function
+
+from autodiff_course import check_decomposition, check_forward, check_reverse
+
+F = "np.sin(x0) + x1*np.cos(x0) + x1/x2"
+POINTS = [[1.8, 2.4, 0.7], [0.3, -1.2, 2.5], [-2.0, 0.5, -1.5]]
+
+
+def _cell(text: str, name: str = "function", changes: tuple[tuple[str, str], ...] = ()):
+    """The function ``name`` of the cell ``text``, each ``(old, new)`` applied once (a mutant)."""
+    for old, new in changes:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return compile_function(text, name)
+
+
+# -- the decomposition --------------------------------------------------------------------------------------
+SLOTS = '''
+class Values:
+    __slots__ = ("v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8")
+
+def function(x0, x1, x2):
+    s = Values()
+    s.v0 = x0
+    s.v1 = x1
+    s.v2 = x2
+    s.v3 = np.sin(s.v0)
+    s.v4 = np.cos(s.v0)
+    s.v5 = s.v1 * s.v4
+    s.v6 = s.v1 / s.v2
+    s.v7 = s.v3 + s.v5
+    s.v8 = s.v7 + s.v6
+    return s.v8
+'''
+
+NAMESPACE = '''
+from types import SimpleNamespace
+
+def function(x0, x1, x2):
+    t = SimpleNamespace(v0=x0, v1=x1, v2=x2)
+    t.v3 = np.sin(t.v0)
+    t.v4 = np.cos(t.v0)
+    t.v5 = t.v1 * t.v4
+    t.v6 = t.v1 / t.v2
+    t.v7 = t.v3 + t.v5
+    t.v8 = t.v7 + t.v6
+    return t.v8
+'''
+
+METHOD = '''
+class Decomposition:
+    def __init__(self, x0, x1, x2):
+        self.v0, self.v1, self.v2 = x0, x1, x2
+
+    def run(self):
+        self.v3 = np.sin(self.v0)
+        self.v4 = np.cos(self.v0)
+        self.v5 = self.v1 * self.v4
+        self.v6 = self.v1 / self.v2
+        self.v7 = self.v3 + self.v5
+        self.v8 = self.v7 + self.v6
+        return self.v8
+
+def function(x0, x1, x2):
+    return Decomposition(x0, x1, x2).run()
+'''
+
+KEYS = '''
+def function(x0, x1, x2):
+    v = {}
+    v['v0'] = x0
+    v['v1'] = x1
+    v['v2'] = x2
+    v['v3'] = np.sin(v['v0'])
+    v['v4'] = np.cos(v['v0'])
+    v['v5'] = v['v1'] * v['v4']
+    v['v6'] = v['v1'] / v['v2']
+    v['v7'] = v['v3'] + v['v5']
+    v['v8'] = v['v7'] + v['v6']
+    return v['v8']
+'''
+
+DOUBLE_QUOTED = KEYS.replace("'", '"')
+
+INT_KEYS = '''
+def function(x0, x1, x2):
+    v = {0: x0, 1: x1, 2: x2}
+    v[3] = np.sin(v[0])
+    v[4] = np.cos(v[0])
+    v[5] = v[1] * v[4]
+    v[6] = v[1] / v[2]
+    v[7] = v[3] + v[5]
+    v[8] = v[7] + v[6]
+    return v[8]
+'''
+
+# (INT_KEYS passed before: its reassigned form, below, did not.)
+DECOMPOSITIONS = {"slots": SLOTS, "namespace": NAMESPACE, "method": METHOD, "keys": KEYS,
+                  "double-quoted keys": DOUBLE_QUOTED}
+
+
+@pytest.mark.parametrize("text", DECOMPOSITIONS.values(), ids=DECOMPOSITIONS.keys())
+def test_values_kept_as_attributes_or_under_keys_are_a_decomposition(text):
+    # Before: "line 13 computes sin(x0) without storing the result in an intermediate variable".
+    result = check_decomposition(_cell(text), F, points=POINTS)
+    assert (result.passed, result.score) == (True, 1.0), result.feedback
+
+
+@pytest.mark.parametrize("text, old, new, name", [
+    (SLOTS, "s.v7 = s.v3 + s.v5\n    s.v8 = s.v7 + s.v6", "s.v3 = s.v3 + s.v5\n    s.v8 = s.v3 + s.v6", "s.v3"),
+    (METHOD, "self.v7 = self.v3 + self.v5\n        self.v8 = self.v7",
+     "self.v3 = self.v3 + self.v5\n        self.v8 = self.v3", "self.v3"),
+    (KEYS, "v['v7'] = v['v3'] + v['v5']\n    v['v8'] = v['v7']", "v['v3'] = v['v3'] + v['v5']\n    v['v8'] = v['v3']",
+     "v['v3']"),
+    (DOUBLE_QUOTED, 'v["v7"] = v["v3"] + v["v5"]\n    v["v8"] = v["v7"]',
+     'v["v3"] = v["v3"] + v["v5"]\n    v["v8"] = v["v3"]', 'v["v3"]'),
+    (INT_KEYS, "v[7] = v[3] + v[5]\n    v[8] = v[7]", "v[3] = v[3] + v[5]\n    v[8] = v[3]", "v[3]"),
+], ids=["slots", "method", "keys", "double-quoted keys", "int keys"])
+def test_an_attribute_or_a_key_assigned_again_breaks_a_new_variable_per_operation(text, old, new, name):
+    # Before: "computes sin(...) without storing the result" (or, for v[3], the same words): the store was not
+    # seen, so neither was the second one.
+    result = check_decomposition(_cell(text, changes=((old, new),)), F, points=POINTS)
+    assert not result.passed and result.culprit == name, result.feedback
+    assert result.mistakes == ["reassigned"], result.feedback
+    assert f"`{name}` is assigned again" in result.feedback, result.feedback
+
+
+@pytest.mark.parametrize("text, old, new, name", [
+    (SLOTS, "s.v4 = np.cos(s.v0)", "s.v4 = np.cos(s.v0) * s.v1", "s.v4"),
+    (KEYS, "v['v6'] = v['v1'] / v['v2']", "v['v6'] = v['v1'] / v['v2'] ** 2", "v['v6']"),
+], ids=["slots", "keys"])
+def test_a_line_of_two_operations_is_named_by_the_students_spelling(text, old, new, name):
+    result = check_decomposition(_cell(text, changes=((old, new),)), F, points=POINTS)
+    assert not result.passed and result.culprit == name and result.mistakes[0] == "not-elementary", result.feedback
+
+
+# -- reverse mode -------------------------------------------------------------------------------------------
+REVERSE_SAME_OBJECT = '''
+from types import SimpleNamespace
+
+def function(x0, x1, x2):
+    s = SimpleNamespace()
+    s.v0, s.v1, s.v2 = x0, x1, x2
+    s.v3 = np.sin(s.v0)
+    s.v4 = np.cos(s.v0)
+    s.v5 = s.v1 * s.v4
+    s.v6 = s.v1 / s.v2
+    s.v7 = s.v3 + s.v5
+    s.v8 = s.v7 + s.v6
+    s.vbar8 = 1.0
+    s.vbar7 = s.vbar8
+    s.vbar6 = s.vbar8
+    s.vbar5 = s.vbar7
+    s.vbar4 = s.vbar5 * s.v1
+    s.vbar3 = s.vbar7
+    s.vbar2 = -s.vbar6 * s.v1 / s.v2 ** 2
+    s.vbar1 = s.vbar5 * s.v4 + s.vbar6 / s.v2
+    s.vbar0 = s.vbar3 * np.cos(s.v0) - s.vbar4 * np.sin(s.v0)
+    return (s.v8, s.vbar0, s.vbar1, s.vbar2, s.vbar3, s.vbar4, s.vbar5, s.vbar6, s.vbar7, s.vbar8)
+'''
+
+REVERSE_ADJOINT_DICT = '''
+def function(x0, x1, x2):
+    v0, v1, v2 = x0, x1, x2
+    v3 = np.sin(v0)
+    v4 = np.cos(v0)
+    v5 = v1 * v4
+    v6 = v1 / v2
+    v7 = v3 + v5
+    v8 = v7 + v6
+    adj = {k: 0.0 for k in ("v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8")}
+    adj["v8"] = 1.0
+    adj["v7"] += adj["v8"]
+    adj["v6"] += adj["v8"]
+    adj["v3"] += adj["v7"]
+    adj["v5"] += adj["v7"]
+    adj["v1"] += adj["v5"] * v4
+    adj["v4"] += adj["v5"] * v1
+    adj["v1"] += adj["v6"] / v2
+    adj["v2"] += -adj["v6"] * v1 / v2 ** 2
+    adj["v0"] += adj["v3"] * np.cos(v0)
+    adj["v0"] += -adj["v4"] * np.sin(v0)
+    return (v8, adj["v0"], adj["v1"], adj["v2"], adj["v3"], adj["v4"], adj["v5"], adj["v6"], adj["v7"],
+            adj["v8"])
+'''
+
+REVERSE_KEYS_AND_GRADS = '''
+from types import SimpleNamespace
+
+def function(x0, x1, x2):
+    v = {'x0': x0, 'x1': x1, 'x2': x2}
+    v['s'] = np.sin(v['x0'])
+    v['c'] = np.cos(v['x0'])
+    v['m'] = v['x1'] * v['c']
+    v['q'] = v['x1'] / v['x2']
+    v['a'] = v['s'] + v['m']
+    v['y'] = v['a'] + v['q']
+    grads = SimpleNamespace(y=1.0)
+    grads.a = grads.y
+    grads.q = grads.y
+    grads.m = grads.a
+    grads.s = grads.a
+    grads.c = grads.m * v['x1']
+    grads.x2 = -grads.q * v['x1'] / v['x2'] ** 2
+    grads.x1 = grads.m * v['c'] + grads.q / v['x2']
+    grads.x0 = grads.s * np.cos(v['x0']) - grads.c * np.sin(v['x0'])
+    return (v['y'], grads.x0, grads.x1, grads.x2, grads.s, grads.c, grads.m, grads.q, grads.a, grads.y)
+'''
+
+REVERSE = {"same object": REVERSE_SAME_OBJECT, "adjoints in a dict": REVERSE_ADJOINT_DICT,
+           "keys and a namespace of grads": REVERSE_KEYS_AND_GRADS}
+
+
+@pytest.mark.parametrize("text", REVERSE.values(), ids=REVERSE.keys())
+def test_adjoints_kept_as_attributes_or_under_keys_earn_full_marks_under_their_own_names(text):
+    # Before: full marks by position, every adjoint named after no variable (``the adjoint of (cos(x0))``).
+    result = check_reverse(_cell(text), F, points=POINTS)
+    assert (result.passed, result.score) == (True, 1.0), result.feedback
+    parts = {r["part"] for r in result.rows}
+    own = {"same object": "s.vbar4", "adjoints in a dict": 'adj["v4"]', "keys and a namespace of grads": "grads.c"}
+    assert own[next(k for k, t in REVERSE.items() if t == text)] in parts, parts
+
+
+_MADE_UP = re.compile(r"\bv_?bar\d|\bvbar\[|\bxbar|\bsbar|\bv\w*bar\b")
+
+
+@pytest.mark.parametrize("text, old, new, culprit, code", [
+    (REVERSE_SAME_OBJECT, "s.vbar4 = s.vbar5 * s.v1", "s.vbar4 = s.vbar5 * s.v2", "s.vbar4",
+     "wrong-local-derivative"),
+    (REVERSE_SAME_OBJECT, "s.vbar8 = 1.0", "s.vbar8 = 2.0", "s.vbar8", "seed"),
+    (REVERSE_ADJOINT_DICT, 'adj["v4"] += adj["v5"] * v1', 'adj["v4"] += adj["v5"] * v2', 'adj["v4"]',
+     "wrong-local-derivative"),
+    (REVERSE_ADJOINT_DICT, 'adj["v2"] += -adj["v6"]', 'adj["v2"] += adj["v6"]', 'adj["v2"]', "sign"),
+    (REVERSE_KEYS_AND_GRADS, "grads.c = grads.m * v['x1']", "grads.c = grads.m * v['x2']", "grads.c",
+     "wrong-local-derivative"),
+    (REVERSE_KEYS_AND_GRADS, "grads.x2 = -grads.q", "grads.x2 = grads.q", "grads.x2", "sign"),
+], ids=["object: local derivative", "object: seed", "dict: local derivative", "dict: sign",
+        "grads: local derivative", "grads: sign of an input's adjoint"])
+def test_a_wrong_adjoint_is_named_as_the_student_wrote_it(text, old, new, culprit, code):
+    result = check_reverse(_cell(text, changes=((old, new),)), F, points=POINTS)
+    assert not result.passed and (result.culprit, result.mistakes[0]) == (culprit, code), result.feedback
+    words = result.feedback
+    assert culprit in words and "it should return" not in words, words
+    if "vbar" not in text:
+        assert not _MADE_UP.search(words), words
+
+
+# -- forward mode -------------------------------------------------------------------------------------------
+FORWARD_SAME_OBJECT = '''
+class Trace:
+    __slots__ = ("v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8",
+                 "dv0", "dv1", "dv2", "dv3", "dv4", "dv5", "dv6", "dv7", "dv8")
+
+def function(x0, x1, x2):
+    s = Trace()
+    s.v0, s.v1, s.v2 = x0, x1, x2
+    s.dv0, s.dv1, s.dv2 = 1.0, 0.0, 0.0
+    s.v3 = np.sin(s.v0)
+    s.dv3 = np.cos(s.v0) * s.dv0
+    s.v4 = np.cos(s.v0)
+    s.dv4 = -np.sin(s.v0) * s.dv0
+    s.v5 = s.v1 * s.v4
+    s.dv5 = s.dv1 * s.v4 + s.v1 * s.dv4
+    s.v6 = s.v1 / s.v2
+    s.dv6 = s.dv1 / s.v2 - s.v1 * s.dv2 / s.v2 ** 2
+    s.v7 = s.v3 + s.v5
+    s.dv7 = s.dv3 + s.dv5
+    s.v8 = s.v7 + s.v6
+    s.dv8 = s.dv7 + s.dv6
+    return s.v8, s.dv8
+'''
+
+FORWARD_TANGENT_DICT = '''
+def function(x0, x1, x2):
+    v = {'v0': x0, 'v1': x1, 'v2': x2}
+    dot = {'v0': 1.0, 'v1': 0.0, 'v2': 0.0}
+    v['v3'] = np.sin(v['v0'])
+    dot['v3'] = np.cos(v['v0']) * dot['v0']
+    v['v4'] = np.cos(v['v0'])
+    dot['v4'] = -np.sin(v['v0']) * dot['v0']
+    v['v5'] = v['v1'] * v['v4']
+    dot['v5'] = dot['v1'] * v['v4'] + v['v1'] * dot['v4']
+    v['v6'] = v['v1'] / v['v2']
+    dot['v6'] = dot['v1'] / v['v2'] - v['v1'] * dot['v2'] / v['v2'] ** 2
+    v['v7'] = v['v3'] + v['v5']
+    dot['v7'] = dot['v3'] + dot['v5']
+    v['v8'] = v['v7'] + v['v6']
+    dot['v8'] = dot['v7'] + dot['v6']
+    return v['v8'], dot['v8']
+'''
+
+FORWARD = {"same object": FORWARD_SAME_OBJECT, "tangents in a dict": FORWARD_TANGENT_DICT}
+
+
+@pytest.mark.parametrize("text", FORWARD.values(), ids=FORWARD.keys())
+def test_tangents_kept_as_attributes_or_under_keys_earn_full_marks_and_each_is_judged(text):
+    result = check_forward(_cell(text), F, wrt=0, points=POINTS)
+    assert (result.passed, result.score) == (True, 1.0), result.feedback
+    parts = {r["part"] for r in result.rows}
+    tangents = ({f"s.dv{k}" for k in range(3, 9)} if "s.dv3" in text else {f"dot['v{k}']" for k in range(3, 9)})
+    assert parts >= tangents, parts
+
+
+@pytest.mark.parametrize("text, old, new, culprit", [
+    (FORWARD_SAME_OBJECT, "s.dv5 = s.dv1 * s.v4 + s.v1 * s.dv4", "s.dv5 = s.dv1 * s.v4 + s.v1 * s.dv3", "s.dv5"),
+    (FORWARD_TANGENT_DICT, "dot['v4'] = -np.sin(v['v0'])", "dot['v4'] = np.sin(v['v0'])", "dot['v4']"),
+], ids=["object", "dict"])
+def test_a_wrong_tangent_is_named_as_the_student_wrote_it(text, old, new, culprit):
+    result = check_forward(_cell(text, changes=((old, new),)), F, wrt=0, points=POINTS)
+    assert not result.passed and result.culprit == culprit, result.feedback
+    assert not re.search(r"\bdv\d", result.feedback.replace("s.dv", "")), result.feedback
