@@ -15,9 +15,9 @@ from typing import Any
 from .graph.data import format_number
 
 __all__ = [
-    "LEVEL_WORDS", "MISTAKES", "NOTES", "adjoint_name", "adjoint_names", "and_list", "fmt", "fmt_apart", "fmt_row",
-    "format_number", "join_sum",
-    "natural_key", "note", "numbered", "numbered_order", "operand", "student_names", "tangent_name",
+    "ADJOINT_HOLDERS", "LEVEL_WORDS", "MISTAKES", "NOTES", "TANGENT_HOLDERS", "adjoint_name", "adjoint_names",
+    "and_list", "fmt", "fmt_apart", "fmt_row", "format_number", "join_sum",
+    "held_name", "natural_key", "note", "numbered", "numbered_order", "operand", "student_names", "tangent_name",
     "tangent_names", "times",
 ]
 
@@ -49,15 +49,70 @@ def _spellings(name: str, own, items, generic) -> list[str]:
 
 
 def adjoint_names(name: str) -> list[str]:
-    """Spellings of the adjoint of variable ``name``: ``v3`` -> ``vbar3, v3bar, v3_bar, bar_v3, v3b, gv3, grad_v3``
-    and the items ``vbar[3], v_bar[3], ...`` of an array of adjoints; ``v[3]`` (a value kept in a list or an
-    array) -> ``vbar[3], ...`` first, then the same spellings as ``v3``."""
-    return _spellings(
+    """Spellings of the adjoint of variable ``name``: ``v3`` -> ``vbar3, v3bar, v3_bar, bar_v3, v3b, gv3,
+    grad_v3`` and the items ``vbar[3], v_bar[3], ...`` of an array of adjoints, then the entries of a dict or
+    an object of adjoints (``adj['v3']``, ``grads.v3``); ``v[3]`` (a value kept in a list or an array) ->
+    ``vbar[3], ...`` first, then the same spellings as ``v3``; ``s.v3`` or ``v['v3']`` (kept in an object or a
+    dict) -> the same holder's ``s.vbar3``, ``v['vbar3']``, then ``vbar['v3']``, ``adj.v3``, ..., then those
+    of ``v3``."""
+    return _held_spellings(name, adjoint_names, _adjoint_items, ADJOINT_HOLDERS) or _spellings(
         name,
         own=lambda p: [f"{p}bar", f"{p}_bar"],
-        items=lambda p: [f"{p}bar", f"{p}_bar", f"bar_{p}", f"{p}b", f"g{p}", f"{p}_adj", f"adj_{p}"],
-        generic=lambda n: [f"{n}bar", f"{n}_bar", f"bar_{n}", f"{n}_adj", f"adj_{n}", f"g{n}", f"grad_{n}"],
+        items=_adjoint_items,
+        generic=lambda n: [f"{n}bar", f"{n}_bar", f"bar_{n}", f"{n}_adj", f"adj_{n}", f"g{n}",
+                           f"grad_{n}"] + _keyed(n, ADJOINT_HOLDERS),
     )
+
+
+def _adjoint_items(p: str) -> list[str]:
+    return [f"{p}bar", f"{p}_bar", f"bar_{p}", f"{p}b", f"g{p}", f"{p}_adj", f"adj_{p}"]
+
+
+#: The names of a dict or an object that keeps derivatives under the variables' own names (``adj['v3']``,
+#: ``grads.x0``, ``dot['v3']``).
+ADJOINT_HOLDERS = ("adj", "adjs", "adjoint", "adjoints", "bar", "vbar", "bars", "grad", "grads", "gradient",
+                   "gradients", "g")
+TANGENT_HOLDERS = ("dot", "dots", "tangent", "tangents", "d", "dv", "deriv", "derivs", "derivative",
+                   "derivatives")
+
+#: A value kept as an attribute (``s.v3``) or under a string key (``v['v3']``, ``adj["v3"]``), as the tracer
+#: names them (graph/held.py).
+_HELD = re.compile(r"""^([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*)|\[(['"])([A-Za-z_]\w*)\3\])$""")
+
+
+def held_name(name: str):
+    """``(holder, base, respell)`` of a name kept in an object or a dict: ``s.v3`` -> ``("s", "v3", f)`` with
+    ``f("vbar3") == "s.vbar3"``, ``v['v3']`` -> ``("v", "v3", f)`` with ``f("vbar3") == "v['vbar3']"``; None
+    for any other name."""
+    m = _HELD.match(name)
+    if m is None:
+        return None
+    holder = m.group(1)
+    if m.group(2) is not None:
+        return holder, m.group(2), lambda b: f"{holder}.{b}"
+    q = m.group(3)
+    return holder, m.group(4), lambda b: f"{holder}[{q}{b}{q}]"
+
+
+def _keyed(base: str, holders) -> list[str]:
+    """``base`` as an attribute or a key (either quote) of each of ``holders``: ``adj.v3, adj['v3'], ...``."""
+    if not base.isidentifier():
+        return []
+    return [f for h in holders for f in (f"{h}.{base}", f"{h}['{base}']", f'{h}["{base}"]')]
+
+
+def _held_spellings(name: str, spellings, items, holders) -> list[str] | None:
+    """The spellings of a derivative of ``name`` kept in an object or a dict (``s.v3``): the holder's own
+    entries named as ``spellings`` spells ``v3`` (``s.vbar3``), then ``v3`` under the holders ``items`` makes
+    of the holder's name (``vbar['v3']``) and under ``holders`` (``adj.v3``), then ``spellings`` of ``v3``
+    (plain variables); None for another name."""
+    found = held_name(name)
+    if found is None:
+        return None
+    holder, base, respell = found
+    plain = spellings(base)
+    own = [respell(x) for x in plain if x.isidentifier()]
+    return list(dict.fromkeys(own + _keyed(base, [*items(holder), *holders]) + plain))
 
 
 def adjoint_name(name: str) -> str:
@@ -81,16 +136,26 @@ def tangent_names(name: str, wrt: list[str], column: int | None = None) -> list[
     """Spellings of the tangent of ``name`` with respect to an input known by the names ``wrt``:
     ``dv3dx0``, ``dv3_dx0``, ``d{name}``, ``{name}_dot``, ``{name}dot``, ``dot_{name}``, and the items
     ``dv[3]``, ``dvdx0[3]``, ``v_dot[3]``, ... of an array of tangents (first for ``v[3]``, a value kept in a
-    list or an array). With ``column``, last, the items ``dv3[column]``, ``v3_dot[column]``, ... of a tangent
-    vector: one array per variable holding its tangent with respect to every input at once, of which the
-    input's is item ``column`` (a spelling that names the input, ``dv3dx0``, is no vector of all of them)."""
-    names = _spellings(
+    list or an array), then the entries of a dict or an object of tangents (``dot['v3']``, ``tangent.v3``); for
+    ``s.v3`` or ``v['v3']`` (kept in an object or a dict) the same holder's first (``s.dv3dx0``), then
+    ``dv['v3']``, ``dot['v3']``, ..., then those of ``v3``. An input known as an attribute or a key
+    (``s.v0``) is ``v0`` in a spelling. With ``column``, last, the items ``dv3[column]``, ``v3_dot[column]``,
+    ... of a tangent vector: one array per variable holding its tangent with respect to every input at once, of
+    which the input's is item ``column`` (a spelling that names the input, ``dv3dx0``, is no vector of all of
+    them)."""
+    wrt = list(dict.fromkeys(found[1] if (found := held_name(w)) else w for w in wrt))
+
+    def items(p: str) -> list[str]:
+        return ([f"d{p}"] + [f"d{p}d{w}" for w in wrt] + [f"d{p}_d{w}" for w in wrt]
+                + [f"{p}_dot", f"{p}dot", f"dot_{p}"])
+
+    names = _held_spellings(name, lambda n: tangent_names(n, wrt), items, TANGENT_HOLDERS) or _spellings(
         name,
         own=lambda p: [],
-        items=lambda p: ([f"d{p}"] + [f"d{p}d{w}" for w in wrt] + [f"d{p}_d{w}" for w in wrt]
-                         + [f"{p}_dot", f"{p}dot", f"dot_{p}"]),
+        items=items,
         generic=lambda n: ([f"d{n}d{w}" for w in wrt] + [f"d{n}_d{w}" for w in wrt]
-                           + [f"d{n}", f"{n}_dot", f"{n}dot", f"dot_{n}", f"{n}_tangent"]),
+                           + [f"d{n}", f"{n}_dot", f"{n}dot", f"dot_{n}", f"{n}_tangent"]
+                           + _keyed(n, TANGENT_HOLDERS)),
     )
     if column is None:
         return names

@@ -471,22 +471,15 @@ def container_items(value) -> list[tuple[int, Any]]:
     return []
 
 
-_TEXTS: dict[types.CodeType, str] = {}
-
-
 def function_text(code: types.CodeType | None) -> str:
-    """The text of the function ``code`` compiles ("" when it cannot be read), as collect sends it."""
+    """The text of the function ``code`` compiles ("" when it cannot be read), as collect sends it (read once
+    per traced run, by the tracer, when a dict's keys are named)."""
     if code is None:
         return ""
-    if code not in _TEXTS:
-        try:
-            text = "".join(inspect.getsourcelines(code)[0])
-        except (OSError, TypeError, IndexError):
-            text = ""
-        if len(_TEXTS) >= 4096:
-            _TEXTS.clear()
-        _TEXTS[code] = text
-    return _TEXTS[code]
+    try:
+        return "".join(inspect.getsourcelines(code)[0])
+    except (OSError, TypeError, IndexError):
+        return ""
 
 
 _LOOP_TARGETS: dict[types.CodeType, frozenset[str]] = {}

@@ -139,8 +139,8 @@ def test_an_attribute_or_a_key_assigned_again_breaks_a_new_variable_per_operatio
 
 
 @pytest.mark.parametrize("text, old, new, name", [
-    (SLOTS, "s.v4 = np.cos(s.v0)", "s.v4 = np.cos(s.v0) * s.v1", "s.v4"),
-    (KEYS, "v['v6'] = v['v1'] / v['v2']", "v['v6'] = v['v1'] / v['v2'] ** 2", "v['v6']"),
+    (SLOTS, "s.v5 = s.v1 * s.v4", "s.v5 = s.v1 * np.cos(s.v0)", "s.v5"),
+    (KEYS, "v['v7'] = v['v3'] + v['v5']", "v['v7'] = v['v3'] + v['v1'] * v['v4']", "v['v7']"),
 ], ids=["slots", "keys"])
 def test_a_line_of_two_operations_is_named_by_the_students_spelling(text, old, new, name):
     result = check_decomposition(_cell(text, changes=((old, new),)), F, points=POINTS)
