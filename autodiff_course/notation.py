@@ -17,8 +17,8 @@ from .graph.data import format_number
 __all__ = [
     "ADJOINT_HOLDERS", "LEVEL_WORDS", "MISTAKES", "NOTES", "TANGENT_HOLDERS", "adjoint_name", "adjoint_names",
     "and_list", "fmt", "fmt_apart", "fmt_row", "format_number", "join_sum",
-    "held_name", "natural_key", "note", "numbered", "numbered_order", "operand", "student_names", "tangent_name",
-    "tangent_names", "times",
+    "held_name", "local_derivative", "natural_key", "note", "numbered", "numbered_order", "operand",
+    "student_names", "tangent_name", "tangent_names", "times",
 ]
 
 _NUMBERED = re.compile(r"^([A-Za-z_]*?)(?:(\d+)|\[(\d+)\])$")
@@ -92,6 +92,12 @@ def held_name(name: str):
         return holder, m.group(2), lambda b: f"{holder}.{b}"
     q = m.group(3)
     return holder, m.group(4), lambda b: f"{holder}[{q}{b}{q}]"
+
+
+def local_derivative(out: str, wrt: str) -> str:
+    """``dv5/dv4``, the local derivative of ``out`` with respect to ``wrt`` written with their names; a name
+    kept in an object or a dict in brackets, so it reads as one (``d(s.v5)/d(s.v4)``)."""
+    return "/".join(f"d({n})" if held_name(n) else f"d{n}" for n in (out, wrt))
 
 
 def _keyed(base: str, holders) -> list[str]:

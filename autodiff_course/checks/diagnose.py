@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..engine.primitives import ELEMENTARY, ELEMENTARY_BINARY
 from ..graph import Graph
-from ..notation import and_list
+from ..notation import and_list, local_derivative
 from .analysis import GraphFacts
 from .numbers import close, finite, fmt, near
 from .source import SourceFacts
@@ -50,7 +50,7 @@ def partial_formula(graph: Graph, node_id: int, k: int) -> str:
     try:
         return n.primitive.partial_words(k, names, n.name)
     except Exception:  # noqa: BLE001 - a primitive without text still gets a correct, generic form
-        return f"d{n.name}/d{names[k]}"
+        return local_derivative(n.name, names[k])
 
 
 @dataclass(frozen=True)
@@ -127,8 +127,8 @@ def _primitive_candidates(
                 (
                     facts.partials[node_id][k2],
                     rule,
-                    f"d{n.name}/d{names[k]} is {right}, but you used {wrong}, the derivative with respect to "
-                    f"{names[k2]}",
+                    f"{local_derivative(n.name, names[k])} is {right}, but you used {wrong}, the derivative with "
+                    f"respect to {names[k2]}",
                 )
             )
     if len(vals) == 2:
@@ -160,7 +160,7 @@ def _primitive_candidates(
             (
                 1.0,
                 "wrong-local-derivative",
-                f"the local derivative d{n.name}/d{names[k]} = {right} is missing (you multiplied by 1)",
+                f"the local derivative {local_derivative(n.name, names[k])} = {right} is missing (you multiplied by 1)",
             )
         )
     return out
@@ -393,7 +393,7 @@ def _diagnosis(*, mode, graph, facts, node, received, terms, own, scale, labels,
         return Diagnosis(
             "wrong-local-derivative",
             f"{label} does not follow the chain rule; check the local derivative "
-            f"d{on.name}/d{graph.nodes[on.inputs[k]].name} of {graph.equation(op_node)}, which is "
+            f"{local_derivative(on.name, graph.nodes[on.inputs[k]].name)} of {graph.equation(op_node)}, which is "
             f"{formula}.",
         )
     uses = and_list([graph.nodes[t.other].name for t in terms])
@@ -441,13 +441,13 @@ def _substitution(mode, graph, facts, node, label, received, terms, own, labels,
                 return Diagnosis("wrong-neighbour", f"{label} uses {used} where {right} belongs: {why}.")
         op_node, k = (t.other, t.k) if mode == "reverse" else (node, t.k)
         formula = partial_formula(graph, op_node, k)
+        partial = local_derivative(graph.nodes[op_node].name, graph.nodes[graph.nodes[op_node].inputs[k]].name)
         legit = {w for t2 in terms for w in _words(partial_formula(
             graph, *((t2.other, t2.k) if mode == "reverse" else (node, t2.k))))} | legitimate
         found = _operand_swapped(graph, facts, op_node, k, t, rest, received, same, label, source, legit)
         if found is not None:
             return Diagnosis("wrong-local-derivative", f"in {label} the local derivative "
-                             f"d{graph.nodes[op_node].name}/d{graph.nodes[graph.nodes[op_node].inputs[k]].name} "
-                             f"= {formula} is written with {found[1]} in place of {found[0]}.")
+                             f"{partial} = {formula} is written with {found[1]} in place of {found[0]}.")
         for m in graph.nodes:
             # An operand of the same operation in place of the derivative is the catalogue's product slip.
             if not m.names or m.id in graph.nodes[op_node].inputs:
@@ -461,8 +461,7 @@ def _substitution(mode, graph, facts, node, label, received, terms, own, labels,
                 return Diagnosis(
                     "wrong-local-derivative",
                     f"in {label} you used {m.name} where the local derivative "
-                    f"d{graph.nodes[op_node].name}/d{graph.nodes[graph.nodes[op_node].inputs[k]].name} = {formula} "
-                    "belongs.",
+                    f"{partial} = {formula} belongs.",
                 )
     return None
 

@@ -272,12 +272,13 @@ class Tracer:
             if id(n) not in self.seq:
                 self.add(n, None)
         frame, method = self._student_frames()
+        if method is not None:
+            # First: the method's lines write ``self.v3``, whatever the function calls the object.
+            self._scan_self(method)
         if frame is not None:
             # The names bound since the last node was made (the store of a line happens after its
             # operations, so ``out`` itself is named by a later read).
             self._scan(frame.f_locals)
-        if method is not None:
-            self._scan_self(method)
         at = method if method is not None else frame
         self.add(out, at.f_lineno if at is not None else None)
 
@@ -414,6 +415,9 @@ class Tracer:
         """``(name, item)`` of what the student's lists, arrays, dicts and objects hold (``vbar[4]``,
         ``adj['v3']``, ``s.vbar3``), at most ``limit`` of each: their derivatives may be kept there."""
         out = []
+        if len(self.selves) == 1 and "self" not in local_vars:
+            # The one object the answer's methods kept values in, as its lines name it (``self.vbar3``).
+            local_vars = {"self": next(iter(self.selves.values())), **local_vars}
         for name, value in local_vars.items():
             if not isinstance(name, str) or name in self.loop_targets:
                 continue
@@ -447,6 +451,8 @@ class Tracer:
         for obj in self.selves.values():
             self._name_entries("self", obj, MAX_ITEMS)
         for name, item in self.held_locals(local_vars, MAX_ITEMS):
+            if name.startswith("self.") and "self" not in local_vars:
+                continue  # named above
             if isinstance(item, (Scalar, Tensor)) and id(item) in self.seq:
                 names = self.items.setdefault(id(item), [])
                 if name not in names:
@@ -574,8 +580,12 @@ def run_traced(f: Callable, inputs, *, max_operations: int | None = None) -> Tra
     ``max_operations``: the most operations the function may make (inputs and constants not counted); beyond
     it the function is stopped with ``GraphTooLarge``, which is raised even if the function caught it.
     """
-    code = getattr(f, "__code__", None)
-    arg_names = list(code.co_varnames[: code.co_argcount]) if code is not None else []
+    # A method of the student's object as the answer (``function = Answer().function``): its own function, with
+    # the object bound to its first argument (``self`` names no input).
+    plain = f.__func__ if isinstance(f, types.MethodType) else f
+    bound = 1 if plain is not f else 0
+    code = getattr(plain, "__code__", None)
+    arg_names = list(code.co_varnames[bound: code.co_argcount]) if code is not None else []
     nodes = [_lift(x, i) for i, x in enumerate(inputs)]
     tracer = Tracer(code, max_operations)
     for node, name in zip(nodes, arg_names + [None] * len(nodes)):
@@ -590,7 +600,7 @@ def run_traced(f: Callable, inputs, *, max_operations: int | None = None) -> Tra
     if code is not None:
         sys.settrace(tracer._global)
     try:
-        with _engine_math_in_place(f):
+        with _engine_math_in_place(plain):
             returned = f(*nodes)
     finally:
         sys.settrace(previous_trace)

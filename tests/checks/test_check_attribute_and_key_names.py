@@ -14,6 +14,7 @@ import pytest
 from generate import compile_function
 
 from autodiff_course import check_decomposition, check_forward, check_reverse
+from autodiff_course.graph.tracing import run_traced
 
 F = "np.sin(x0) + x1*np.cos(x0) + x1/x2"
 POINTS = [[1.8, 2.4, 0.7], [0.3, -1.2, 2.5], [-2.0, 0.5, -1.5]]
@@ -107,9 +108,26 @@ def function(x0, x1, x2):
     return v[8]
 '''
 
+BOUND_METHOD = '''
+class Answer:
+    def function(self, x0, x1, x2):
+        self.v0 = x0
+        self.v1 = x1
+        self.v2 = x2
+        self.v3 = np.sin(self.v0)
+        self.v4 = np.cos(self.v0)
+        self.v5 = self.v1 * self.v4
+        self.v6 = self.v1 / self.v2
+        self.v7 = self.v3 + self.v5
+        self.v8 = self.v7 + self.v6
+        return self.v8
+
+function = Answer().function
+'''
+
 # (INT_KEYS passed before: its reassigned form, below, did not.)
-DECOMPOSITIONS = {"slots": SLOTS, "namespace": NAMESPACE, "method": METHOD, "keys": KEYS,
-                  "double-quoted keys": DOUBLE_QUOTED}
+DECOMPOSITIONS = {"slots": SLOTS, "namespace": NAMESPACE, "method": METHOD, "the function a method": BOUND_METHOD,
+                  "keys": KEYS, "double-quoted keys": DOUBLE_QUOTED}
 
 
 @pytest.mark.parametrize("text", DECOMPOSITIONS.values(), ids=DECOMPOSITIONS.keys())
@@ -141,10 +159,18 @@ def test_an_attribute_or_a_key_assigned_again_breaks_a_new_variable_per_operatio
 @pytest.mark.parametrize("text, old, new, name", [
     (SLOTS, "s.v5 = s.v1 * s.v4", "s.v5 = s.v1 * np.cos(s.v0)", "s.v5"),
     (KEYS, "v['v7'] = v['v3'] + v['v5']", "v['v7'] = v['v3'] + v['v1'] * v['v4']", "v['v7']"),
-], ids=["slots", "keys"])
+    (BOUND_METHOD, "self.v5 = self.v1 * self.v4", "self.v5 = self.v1 * np.cos(self.v0)", "self.v5"),
+], ids=["slots", "keys", "the function a method"])
 def test_a_line_of_two_operations_is_named_by_the_students_spelling(text, old, new, name):
     result = check_decomposition(_cell(text, changes=((old, new),)), F, points=POINTS)
     assert not result.passed and result.culprit == name and result.mistakes[0] == "not-elementary", result.feedback
+
+
+def test_a_method_as_the_function_has_the_inputs_its_arguments_name():
+    # Before: the bound object's `self` named the first input, and every input was named one argument late.
+    run = run_traced(_cell(BOUND_METHOD), POINTS[0])
+    assert run.arg_names == ["x0", "x1", "x2"], run.arg_names
+    assert [run.tracer.names[id(x)] for x in run.inputs] == [["x0"], ["x1"], ["x2"]]
 
 
 # -- reverse mode -------------------------------------------------------------------------------------------
@@ -220,8 +246,39 @@ def function(x0, x1, x2):
     return (v['y'], grads.x0, grads.x1, grads.x2, grads.s, grads.c, grads.m, grads.q, grads.a, grads.y)
 '''
 
+REVERSE_METHODS = '''
+class Reverse:
+    def __init__(self, x0, x1, x2):
+        self.v0, self.v1, self.v2 = x0, x1, x2
+
+    def forward(self):
+        self.v3 = np.sin(self.v0)
+        self.v4 = np.cos(self.v0)
+        self.v5 = self.v1 * self.v4
+        self.v6 = self.v1 / self.v2
+        self.v7 = self.v3 + self.v5
+        self.v8 = self.v7 + self.v6
+
+    def backward(self):
+        self.vbar8 = 1.0
+        self.vbar7 = self.vbar8
+        self.vbar6 = self.vbar8
+        self.vbar5 = self.vbar7
+        self.vbar4 = self.vbar5 * self.v1
+        self.vbar3 = self.vbar7
+        self.vbar2 = -self.vbar6 * self.v1 / self.v2 ** 2
+        self.vbar1 = self.vbar5 * self.v4 + self.vbar6 / self.v2
+        self.vbar0 = self.vbar3 * np.cos(self.v0) - self.vbar4 * np.sin(self.v0)
+
+def function(x0, x1, x2):
+    r = Reverse(x0, x1, x2)
+    r.forward()
+    r.backward()
+    return (r.v8, r.vbar0, r.vbar1, r.vbar2, r.vbar3, r.vbar4, r.vbar5, r.vbar6, r.vbar7, r.vbar8)
+'''
+
 REVERSE = {"same object": REVERSE_SAME_OBJECT, "adjoints in a dict": REVERSE_ADJOINT_DICT,
-           "keys and a namespace of grads": REVERSE_KEYS_AND_GRADS}
+           "keys and a namespace of grads": REVERSE_KEYS_AND_GRADS, "methods": REVERSE_METHODS}
 
 
 @pytest.mark.parametrize("text", REVERSE.values(), ids=REVERSE.keys())
@@ -230,7 +287,8 @@ def test_adjoints_kept_as_attributes_or_under_keys_earn_full_marks_under_their_o
     result = check_reverse(_cell(text), F, points=POINTS)
     assert (result.passed, result.score) == (True, 1.0), result.feedback
     parts = {r["part"] for r in result.rows}
-    own = {"same object": "s.vbar4", "adjoints in a dict": 'adj["v4"]', "keys and a namespace of grads": "grads.c"}
+    own = {"same object": "s.vbar4", "adjoints in a dict": 'adj["v4"]', "keys and a namespace of grads": "grads.c",
+           "methods": "self.vbar4"}
     assert own[next(k for k, t in REVERSE.items() if t == text)] in parts, parts
 
 
@@ -247,8 +305,10 @@ _MADE_UP = re.compile(r"\bv_?bar\d|\bvbar\[|\bxbar|\bsbar|\bv\w*bar\b")
     (REVERSE_KEYS_AND_GRADS, "grads.c = grads.m * v['x1']", "grads.c = grads.m * v['x2']", "grads.c",
      "wrong-local-derivative"),
     (REVERSE_KEYS_AND_GRADS, "grads.x2 = -grads.q", "grads.x2 = grads.q", "grads.x2", "sign"),
+    (REVERSE_METHODS, "self.vbar4 = self.vbar5 * self.v1", "self.vbar4 = self.vbar5 * self.v2", "self.vbar4",
+     "wrong-local-derivative"),
 ], ids=["object: local derivative", "object: seed", "dict: local derivative", "dict: sign",
-        "grads: local derivative", "grads: sign of an input's adjoint"])
+        "grads: local derivative", "grads: sign of an input's adjoint", "methods: local derivative"])
 def test_a_wrong_adjoint_is_named_as_the_student_wrote_it(text, old, new, culprit, code):
     result = check_reverse(_cell(text, changes=((old, new),)), F, points=POINTS)
     assert not result.passed and (result.culprit, result.mistakes[0]) == (culprit, code), result.feedback
@@ -256,6 +316,12 @@ def test_a_wrong_adjoint_is_named_as_the_student_wrote_it(text, old, new, culpri
     assert culprit in words and "it should return" not in words, words
     if "vbar" not in text:
         assert not _MADE_UP.search(words), words
+
+
+def test_a_local_derivative_of_values_kept_in_an_object_reads_as_one_of_its_names():
+    wrong = _cell(REVERSE_SAME_OBJECT, changes=(("s.vbar4 = s.vbar5 * s.v1", "s.vbar4 = s.vbar5 * s.v2"),))
+    result = check_reverse(wrong, F, points=POINTS)
+    assert "d(s.v5)/d(s.v4)" in result.feedback and "ds.v5" not in result.feedback, result.feedback
 
 
 # -- forward mode -------------------------------------------------------------------------------------------
