@@ -7,10 +7,11 @@ attribute ``s.v3``, a string key ``v['v3']`` (quoted as the answer's text quotes
 ``quote``), a whole-number key ``v[3]`` (as an item of a list is named). The source facts (checks/source.py)
 name the lines' targets the same way, so what a line assigns and what the tracer saw held agree.
 
-Only a short identifier names a key or an attribute (and a whole number below ``MAX_KEY``): a name made while
-the function runs (``v[f"{x0}"]``, ``setattr(s, ...)``) could spell out the inputs of a hidden point, so such
-an entry names nothing. Reading an entry never runs the student's code: attributes are read through the
-type's own slot and ``__dict__`` descriptors, never ``getattr``.
+Only a short identifier the answer's text writes names a key or an attribute (and a whole number below
+``MAX_KEY``): a name made while the function runs (``v[f"{x0}"]``, ``setattr(s, ...)``) could spell out the
+inputs of a hidden point (a traced value's ``str`` holds its number), so such an entry names nothing. Reading
+an entry never runs the student's code: attributes are read through the type's own slot and ``__dict__``
+descriptors, never ``getattr``.
 """
 
 from __future__ import annotations
@@ -65,16 +66,20 @@ def holds_attributes(value) -> bool:
     return not isinstance(value, type) and _readers(type(value)) is not None
 
 
-def entries(value, limit: int, quote: str = "'") -> list[tuple[str, Any]]:
+def entries(value, limit: int, quote: str = "'", written: frozenset[str] | None = None) -> list[tuple[str, Any]]:
     """``(accessor, item)`` for what ``value`` holds by name (at most ``limit``): ``(".v3", item)`` for an
     object's attribute, ``("['v3']", item)`` for a dict's string key (quoted with ``quote``), ``("[3]", item)``
-    for a whole-number key; [] for anything else (a list's items are ``tracing.container_items``)."""
+    for a whole-number key; [] for anything else (a list's items are ``tracing.container_items``). With
+    ``written`` (the words of the answer's text), only a key or an attribute written there names an entry."""
+    def named(key) -> bool:
+        return type(key) is str and short_name(key) and (written is None or key in written)
+
     if isinstance(value, dict):
         out = []
         for key, item in list(value.items())[:limit]:
             if type(key) is int and 0 <= key < MAX_KEY:
                 out.append((f"[{key}]", item))
-            elif type(key) is str and short_name(key):
+            elif named(key):
                 out.append((f"[{quote}{key}{quote}]", item))
         return out
     readers = None if isinstance(value, type) else _readers(type(value))
@@ -86,13 +91,20 @@ def entries(value, limit: int, quote: str = "'") -> list[tuple[str, Any]]:
             got = descriptor.__get__(value, type(value))
         except AttributeError:  # a slot not assigned yet
             continue
-        if name:
+        if name and named(name):
             out.append((f".{name}", got))
-        elif isinstance(got, dict):
-            out += [(f".{k}", v) for k, v in list(got.items())[:limit] if type(k) is str and short_name(k)]
+        elif not name and isinstance(got, dict):
+            out += [(f".{k}", v) for k, v in list(got.items())[:limit] if named(k)]
         if len(out) >= limit:
             break
     return out[:limit]
+
+
+def words(text: str) -> frozenset[str]:
+    """The identifiers ``text`` writes: the keys and attributes that may name an entry (a key made while the
+    function runs from what it computed, ``v["d" + str(x0)[5]]``, is written nowhere; one chosen among words
+    the text writes tells no more than the choice)."""
+    return frozenset(re.findall(r"[A-Za-z_]\w*", text))
 
 
 def quote(text: str, holder: str) -> str:

@@ -254,6 +254,7 @@ class Tracer:
         #: returns (the store of a method's last line comes after its last operation).
         self.selves: dict[int, Any] = {}
         self._text: str | None = None
+        self._words: frozenset[str] | None = None
 
     def add(self, node, line: int | None) -> None:
         key = id(node)
@@ -400,7 +401,7 @@ class Tracer:
     def _name_entries(self, name: str, value, limit: int) -> None:
         """Name the traced values ``value`` (a dict or an object the student's ``name`` holds) holds by key or
         attribute (``name['v3']``, ``name.v3``)."""
-        for accessor, item in held.entries(value, limit, self._quote(name)):
+        for accessor, item in held.entries(value, limit, self._quote(name), self._written()):
             if isinstance(item, (Scalar, Tensor)) and id(item) in self.seq:
                 names = self.items.setdefault(id(item), [])
                 if f"{name}{accessor}" not in names:
@@ -410,6 +411,14 @@ class Tracer:
         if self._text is None:
             self._text = function_text(self.code)
         return held.quote(self._text, holder)
+
+    def _written(self) -> frozenset[str]:
+        """The words of the cell that defines the function (its classes and methods too): the keys and
+        attributes that may name a value (``held.words``); none when its text cannot be read."""
+        if self._words is None:
+            lines = linecache.getlines(self.code.co_filename) if self.code is not None else []
+            self._words = held.words("".join(lines))
+        return self._words
 
     def held_locals(self, local_vars: dict, limit: int) -> list[tuple[str, Any]]:
         """``(name, item)`` of what the student's lists, arrays, dicts and objects hold (``vbar[4]``,
@@ -422,7 +431,8 @@ class Tracer:
             if not isinstance(name, str) or name in self.loop_targets:
                 continue
             if isinstance(value, dict) or held.holds_attributes(value):
-                out += [(f"{name}{a}", item) for a, item in held.entries(value, limit, self._quote(name))]
+                out += [(f"{name}{a}", item)
+                        for a, item in held.entries(value, limit, self._quote(name), self._written())]
             else:
                 out += [(f"{name}[{k}]", item) for k, item in container_items(value)[:limit]]
         return out

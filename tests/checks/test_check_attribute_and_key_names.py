@@ -173,6 +173,28 @@ def test_a_method_as_the_function_has_the_inputs_its_arguments_name():
     assert [run.tracer.names[id(x)] for x in run.inputs] == [["x0"], ["x1"], ["x2"]]
 
 
+MADE_AT_RUN_TIME = '''
+from types import SimpleNamespace
+
+def function(x0, x1, x2):
+    digits = "".join(c for c in str(x0) if c.isdigit())
+    v = {'v0': x0}
+    s = SimpleNamespace()
+    v['v3'] = np.sin(v['v0'])
+    v["k" + digits[:3]] = np.cos(v['v0'])
+    setattr(s, "a" + digits[1:4], x1 * v['v3'])
+    return v['v3'] + x1 * x2
+'''
+
+
+def test_a_key_or_an_attribute_made_while_the_function_runs_names_nothing():
+    # A traced value's text holds its number: a key made of it would spell out the inputs of a hidden point in
+    # the feedback. Only the keys and attributes the cell writes name a value.
+    run = run_traced(_cell(MADE_AT_RUN_TIME), [0.123456, 2.5, 1.5])
+    names = {name for found in run.tracer.items.values() for name in found}
+    assert names == {"v['v0']", "v['v3']"}, names
+
+
 # -- reverse mode -------------------------------------------------------------------------------------------
 REVERSE_SAME_OBJECT = '''
 from types import SimpleNamespace
