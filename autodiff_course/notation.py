@@ -26,10 +26,17 @@ _NUMBERED = re.compile(r"^([A-Za-z_]*?)(?:(\d+)|\[(\d+)\])$")
 
 def numbered(name: str) -> tuple[str, int, bool] | None:
     """``(prefix, number, indexed)`` of a numbered name: ``v3`` -> ``("v", 3, False)``, an item of a list or an
-    array, ``v[3]`` -> ``("v", 3, True)``; None for any other name."""
+    array, ``v[3]`` -> ``("v", 3, True)``, an attribute or a key, ``s.v3`` -> ``("s.v", 3, False)``; None for
+    any other name."""
     m = _NUMBERED.match(name)
     if m is None:
-        return None
+        # A numbered name kept in an object or a dict, ``s.v3`` or ``v['v3']``: the holder's own prefix
+        # (``s.v``), so ``s.v0 .. s.v8`` are in the student's order as ``v0 .. v8`` are.
+        held = held_name(name)
+        inner = _NUMBERED.match(held[1]) if held is not None else None
+        if inner is None or inner.group(2) is None:
+            return None
+        return held[2](inner.group(1)), int(inner.group(2)), False
     return m.group(1), int(m.group(2) if m.group(2) is not None else m.group(3)), m.group(2) is None
 
 

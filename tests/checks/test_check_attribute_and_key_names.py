@@ -314,6 +314,16 @@ def test_adjoints_kept_as_attributes_or_under_keys_earn_full_marks_under_their_o
     assert own[next(k for k, t in REVERSE.items() if t == text)] in parts, parts
 
 
+def test_adjoints_kept_in_an_object_are_in_the_order_of_their_numbers_not_of_their_lines():
+    # s.v4 computed before s.v3: the adjoints are returned by number, as for v0 .. v8 (before: "in the wrong
+    # order", the attributes read in the order their lines ran).
+    text = REVERSE_SAME_OBJECT.replace("    s.v3 = np.sin(s.v0)\n    s.v4 = np.cos(s.v0)\n",
+                                       "    s.v4 = np.cos(s.v0)\n    s.v3 = np.sin(s.v0)\n")
+    assert text != REVERSE_SAME_OBJECT
+    result = check_reverse(_cell(text), F, points=POINTS)
+    assert (result.passed, result.score) == (True, 1.0), result.feedback
+
+
 _MADE_UP = re.compile(r"\bv_?bar\d|\bvbar\[|\bxbar|\bsbar|\bv\w*bar\b")
 
 
