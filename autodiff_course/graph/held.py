@@ -16,6 +16,7 @@ descriptors, never ``getattr``.
 
 from __future__ import annotations
 
+import itertools
 import re
 import types
 from typing import Any
@@ -66,37 +67,36 @@ def holds_attributes(value) -> bool:
     return not isinstance(value, type) and _readers(type(value)) is not None
 
 
-def entries(value, limit: int, quote: str = "'", written: frozenset[str] | None = None) -> list[tuple[str, Any]]:
-    """``(accessor, item)`` for what ``value`` holds by name (at most ``limit``): ``(".v3", item)`` for an
-    object's attribute, ``("['v3']", item)`` for a dict's string key (quoted with ``quote``), ``("[3]", item)``
-    for a whole-number key; [] for anything else (a list's items are ``tracing.container_items``). With
-    ``written`` (the words of the answer's text), only a key or an attribute written there names an entry."""
-    def named(key) -> bool:
-        return type(key) is str and short_name(key) and (written is None or key in written)
+def entries(value, limit: int, quote: str = "'", written: frozenset[str] | None = None,
+            keep=None) -> list[tuple[str, Any]]:
+    """``(accessor, item)`` for what ``value`` holds by name (of its first ``limit`` entries): ``(".v3", item)``
+    for an object's attribute, ``("['v3']", item)`` for a dict's string key (quoted with ``quote``), ``("[3]",
+    item)`` for a whole-number key; [] for anything else (a list's items are ``tracing.container_items``). With
+    ``written`` (the words of the answer's text), only a key or an attribute written there names an entry;
+    with ``keep``, only an item it keeps is named (asked first: this runs at every node made)."""
+    def named(key, item) -> bool:
+        return ((keep is None or keep(item)) and type(key) is str and (written is None or key in written)
+                and short_name(key))
 
+    out = []
     if isinstance(value, dict):
-        out = []
-        for key, item in list(value.items())[:limit]:
-            if type(key) is int and 0 <= key < MAX_KEY:
+        # dict's own items (a subclass's ``items`` is the student's code).
+        for key, item in itertools.islice(dict.items(value), limit):
+            if type(key) is int and 0 <= key < MAX_KEY and (keep is None or keep(item)):
                 out.append((f"[{key}]", item))
-            elif named(key):
+            elif named(key, item):
                 out.append((f"[{quote}{key}{quote}]", item))
         return out
     readers = None if isinstance(value, type) else _readers(type(value))
-    if not readers:
-        return []
-    out = []
-    for name, descriptor in readers:
+    for name, descriptor in readers or ():
         try:
             got = descriptor.__get__(value, type(value))
         except AttributeError:  # a slot not assigned yet
             continue
-        if name and named(name):
+        if name and named(name, got):
             out.append((f".{name}", got))
         elif not name and isinstance(got, dict):
-            out += [(f".{k}", v) for k, v in list(got.items())[:limit] if named(k)]
-        if len(out) >= limit:
-            break
+            out += [(f".{k}", v) for k, v in itertools.islice(dict.items(got), limit) if named(k, v)]
     return out[:limit]
 
 

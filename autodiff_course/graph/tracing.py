@@ -254,6 +254,7 @@ class Tracer:
         #: returns (the store of a method's last line comes after its last operation).
         self.selves: dict[int, Any] = {}
         self._text: str | None = None
+        self._quotes: dict[str, str] = {}
         self._words: frozenset[str] | None = None
 
     def add(self, node, line: int | None) -> None:
@@ -313,8 +314,7 @@ class Tracer:
                 or code.co_varnames[0] != "self"):
             return False
         obj = frame.f_locals.get("self")
-        return held.holds_attributes(obj) and any(
-            isinstance(item, (Scalar, Tensor)) for _, item in held.entries(obj, _SCANNED_ENTRIES))
+        return held.holds_attributes(obj) and bool(held.entries(obj, _SCANNED_ENTRIES, keep=self._followed))
 
     def _student_frame(self):
         frame, method = self._student_frames()
@@ -401,16 +401,20 @@ class Tracer:
     def _name_entries(self, name: str, value, limit: int) -> None:
         """Name the traced values ``value`` (a dict or an object the student's ``name`` holds) holds by key or
         attribute (``name['v3']``, ``name.v3``)."""
-        for accessor, item in held.entries(value, limit, self._quote(name), self._written()):
-            if isinstance(item, (Scalar, Tensor)) and id(item) in self.seq:
-                names = self.items.setdefault(id(item), [])
-                if f"{name}{accessor}" not in names:
-                    names.append(f"{name}{accessor}")
+        for accessor, item in held.entries(value, limit, self._quote(name), self._written(), self._followed):
+            names = self.items.setdefault(id(item), [])
+            if f"{name}{accessor}" not in names:
+                names.append(f"{name}{accessor}")
+
+    def _followed(self, item) -> bool:
+        return isinstance(item, (Scalar, Tensor)) and id(item) in self.seq
 
     def _quote(self, holder: str) -> str:
-        if self._text is None:
-            self._text = function_text(self.code)
-        return held.quote(self._text, holder)
+        if holder not in self._quotes:
+            if self._text is None:
+                self._text = function_text(self.code)
+            self._quotes[holder] = held.quote(self._text, holder)
+        return self._quotes[holder]
 
     def _written(self) -> frozenset[str]:
         """The words of the cell that defines the function (its classes and methods too): the keys and
@@ -474,7 +478,7 @@ _STORE_SUBSCR = dis.opmap["STORE_SUBSCR"]
 MAX_ITEMS = 1000
 #: The most entries of one dict or object read for names at every node made (the graph has at most
 #: ``spec.MAX_OPERATIONS`` nodes, so this bounds the cost; a larger one is named when the function returns).
-_SCANNED_ENTRIES = 256
+_SCANNED_ENTRIES = 64
 
 
 def container_items(value) -> list[tuple[int, Any]]:

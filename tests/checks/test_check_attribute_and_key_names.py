@@ -195,6 +195,42 @@ def test_a_key_or_an_attribute_made_while_the_function_runs_names_nothing():
     assert names == {"v['v0']", "v['v3']"}, names
 
 
+WATCHED = '''
+calls = []
+
+class Watched(dict):
+    def items(self):
+        calls.append("items")
+        return super().items()
+
+class Lazy:
+    @property
+    def v9(self):
+        calls.append("v9")
+        return 0.0
+
+    def __getattr__(self, name):
+        calls.append(name)
+        raise AttributeError(name)
+
+def function(x0, x1, x2):
+    v = Watched(v0=x0)
+    p = Lazy()
+    v['v3'] = np.sin(v['v0'])
+    p.v4 = np.cos(v['v0'])
+    return v['v3'] + x1 * p.v4 + x1 / x2
+'''
+
+
+def test_reading_what_a_dict_or_an_object_holds_runs_none_of_its_code():
+    # The tracer reads at every node made: a student's `items`, property or `__getattr__` run then would run
+    # in the middle of an operation (before: a dict subclass's `items` ran when the function returned).
+    answer = _cell(WATCHED)
+    run = run_traced(answer, POINTS[0])
+    names = {name for found in run.tracer.items.values() for name in found}
+    assert {"v['v3']", "p.v4"} <= names and answer.__globals__["calls"] == [], (names, answer.__globals__["calls"])
+
+
 # -- reverse mode -------------------------------------------------------------------------------------------
 REVERSE_SAME_OBJECT = '''
 from types import SimpleNamespace
