@@ -51,7 +51,7 @@ def returned_names(p: PointData, source, graph, nodes: list[int], start: int = 1
     values = _value_names(graph)
     found = {}
     for i, n in enumerate(nodes):
-        reads = source.returns[start + i]
+        reads = _alone(source.returns[start + i])
         if len(reads) != 1:
             continue
         (name,) = reads
@@ -60,6 +60,12 @@ def returned_names(p: PointData, source, graph, nodes: list[int], start: int = 1
         returned = p.returned[start + i] if p.returned and len(p.returned) > start + i else None
         found[n] = (name, p.locals.get(name, returned))
     return found
+
+
+def _alone(reads: frozenset[str]) -> set[str]:
+    """The names an expression reads, without the holders of the others (``g.dc`` reads ``g`` and ``g.dc``,
+    ``vbar[4]`` reads ``vbar`` and ``vbar[4]``): ``g.dc`` written alone is one name."""
+    return {r for r in reads if not any(o != r and o.startswith((f"{r}.", f"{r}[")) for o in reads)}
 
 
 def numbered_families(p: PointData, graph, nodes: list[int]) -> list[dict[int, str]]:

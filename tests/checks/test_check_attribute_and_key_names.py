@@ -335,8 +335,31 @@ def function(x0, x1, x2):
     return (r.v8, r.vbar0, r.vbar1, r.vbar2, r.vbar3, r.vbar4, r.vbar5, r.vbar6, r.vbar7, r.vbar8)
 '''
 
+REVERSE_OWN_NAMES = '''
+from types import SimpleNamespace
+
+def function(x0, x1, x2):
+    s = np.sin(x0)
+    c = np.cos(x0)
+    m = x1 * c
+    q = x1 / x2
+    a = s + m
+    y = a + q
+    g = SimpleNamespace(dy=1.0)
+    g.da = g.dy
+    g.dq = g.dy
+    g.dm = g.da
+    g.ds = g.da
+    g.dc = g.dm * x1
+    g.dx2 = -g.dq * x1 / x2 ** 2
+    g.dx1 = g.dm * c + g.dq / x2
+    g.dx0 = g.ds * np.cos(x0) - g.dc * np.sin(x0)
+    return (y, g.dx0, g.dx1, g.dx2, g.ds, g.dc, g.dm, g.dq, g.da, g.dy)
+'''
+
 REVERSE = {"same object": REVERSE_SAME_OBJECT, "adjoints in a dict": REVERSE_ADJOINT_DICT,
-           "keys and a namespace of grads": REVERSE_KEYS_AND_GRADS, "methods": REVERSE_METHODS}
+           "keys and a namespace of grads": REVERSE_KEYS_AND_GRADS, "methods": REVERSE_METHODS,
+           "names of its own, returned": REVERSE_OWN_NAMES}
 
 
 @pytest.mark.parametrize("text", REVERSE.values(), ids=REVERSE.keys())
@@ -346,7 +369,7 @@ def test_adjoints_kept_as_attributes_or_under_keys_earn_full_marks_under_their_o
     assert (result.passed, result.score) == (True, 1.0), result.feedback
     parts = {r["part"] for r in result.rows}
     own = {"same object": "s.vbar4", "adjoints in a dict": 'adj["v4"]', "keys and a namespace of grads": "grads.c",
-           "methods": "self.vbar4"}
+           "methods": "self.vbar4", "names of its own, returned": "g.dc"}
     assert own[next(k for k, t in REVERSE.items() if t == text)] in parts, parts
 
 
@@ -375,8 +398,10 @@ _MADE_UP = re.compile(r"\bv_?bar\d|\bvbar\[|\bxbar|\bsbar|\bv\w*bar\b")
     (REVERSE_KEYS_AND_GRADS, "grads.x2 = -grads.q", "grads.x2 = grads.q", "grads.x2", "sign"),
     (REVERSE_METHODS, "self.vbar4 = self.vbar5 * self.v1", "self.vbar4 = self.vbar5 * self.v2", "self.vbar4",
      "wrong-local-derivative"),
+    (REVERSE_OWN_NAMES, "g.dc = g.dm * x1", "g.dc = g.dm * x2", "g.dc", "wrong-local-derivative"),
 ], ids=["object: local derivative", "object: seed", "dict: local derivative", "dict: sign",
-        "grads: local derivative", "grads: sign of an input's adjoint", "methods: local derivative"])
+        "grads: local derivative", "grads: sign of an input's adjoint", "methods: local derivative",
+        "returned by their own names: local derivative"])
 def test_a_wrong_adjoint_is_named_as_the_student_wrote_it(text, old, new, culprit, code):
     result = check_reverse(_cell(text, changes=((old, new),)), F, points=POINTS)
     assert not result.passed and (result.culprit, result.mistakes[0]) == (culprit, code), result.feedback
