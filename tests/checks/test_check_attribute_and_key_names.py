@@ -381,6 +381,7 @@ def test_adjoints_kept_in_an_object_are_in_the_order_of_their_numbers_not_of_the
     assert text != REVERSE_SAME_OBJECT
     result = check_reverse(_cell(text), F, points=POINTS)
     assert (result.passed, result.score) == (True, 1.0), result.feedback
+    assert [r["part"] for r in result.rows[1:]] == [f"s.vbar{k}" for k in range(9)], result.rows
 
 
 _MADE_UP = re.compile(r"\bv_?bar\d|\bvbar\[|\bxbar|\bsbar|\bv\w*bar\b")
