@@ -251,8 +251,13 @@ class Tracer:
         #: of a value no variable of its own holds (see ``read_final_locals``).
         self.items: dict[int, list[str]] = {}
         #: Objects a method of the student's kept values in (``self.v3``), by id: read again when the function
-        #: returns (the store of a method's last line comes after its last operation).
+        #: returns (the store of a method's last line comes after its last operation). When there was one, the
+        #: names its methods' lines give (``self_items``) and the lines of theirs that made each node
+        #: (``method_lines``) are the student's; of several (``a.v``, ``b.v`` of a class ``Var``), ``self.v``
+        #: would name all of them, and the function's own names (``a.v``) stand.
         self.selves: dict[int, Any] = {}
+        self.self_items: dict[int, list[str]] = {}
+        self.method_lines: dict[int, int] = {}
         self._text: str | None = None
         self._quotes: dict[str, str] = {}
         self._words: frozenset[str] | None = None
@@ -275,14 +280,13 @@ class Tracer:
                 self.add(n, None)
         frame, method = self._student_frames()
         if method is not None:
-            # First: the method's lines write ``self.v3``, whatever the function calls the object.
             self._scan_self(method)
+            self.method_lines[id(out)] = method.f_lineno
         if frame is not None:
             # The names bound since the last node was made (the store of a line happens after its
             # operations, so ``out`` itself is named by a later read).
             self._scan(frame.f_locals)
-        at = method if method is not None else frame
-        self.add(out, at.f_lineno if at is not None else None)
+        self.add(out, frame.f_lineno if frame is not None else None)
 
     def array(self, items: np.ndarray) -> np.ndarray:
         """``items`` (an array of objects the engine made: a Scalar broadcast over an array, ``v0 * dv0``) as an
@@ -395,14 +399,17 @@ class Tracer:
 
     def _scan_self(self, frame) -> None:
         obj = frame.f_locals.get("self")
-        self.selves.setdefault(id(obj), obj)
-        self._name_entries("self", obj, _SCANNED_ENTRIES)
+        if len(self.selves) < 2:
+            self.selves.setdefault(id(obj), obj)
+        if len(self.selves) == 1:
+            self._name_entries("self", obj, _SCANNED_ENTRIES, self.self_items)
 
-    def _name_entries(self, name: str, value, limit: int) -> None:
+    def _name_entries(self, name: str, value, limit: int, into: dict[int, list[str]] | None = None) -> None:
         """Name the traced values ``value`` (a dict or an object the student's ``name`` holds) holds by key or
-        attribute (``name['v3']``, ``name.v3``)."""
+        attribute (``name['v3']``, ``name.v3``), in ``into`` (``items`` unless given)."""
+        into = self.items if into is None else into
         for accessor, item in held.entries(value, limit, self._quote(name), self._written(), self._followed):
-            names = self.items.setdefault(id(item), [])
+            names = into.setdefault(id(item), [])
             if f"{name}{accessor}" not in names:
                 names.append(f"{name}{accessor}")
 
@@ -462,8 +469,13 @@ class Tracer:
         returned (a tape ``v.append(...)`` has its values at their indices then; reading lists at every node
         made would cost a long loop the square of its length), and those its dicts and objects hold then (the
         last store of all), and the objects its methods kept values in (``self.v8``)."""
-        for obj in self.selves.values():
-            self._name_entries("self", obj, MAX_ITEMS)
+        if len(self.selves) == 1:
+            self._name_entries("self", next(iter(self.selves.values())), MAX_ITEMS, self.self_items)
+            # The method's spelling first (its lines write ``self.vbar3``, whatever the function calls the
+            # object), and its lines.
+            for key, names in self.self_items.items():
+                self.items[key] = names + [n for n in self.items.get(key, []) if n not in names]
+            self.lines.update((key, line) for key, line in self.method_lines.items() if key in self.lines)
         for name, item in self.held_locals(local_vars, MAX_ITEMS):
             if name.startswith("self.") and "self" not in local_vars:
                 continue  # named above

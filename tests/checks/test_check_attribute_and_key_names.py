@@ -125,9 +125,40 @@ class Answer:
 function = Answer().function
 '''
 
+OPERATORS = '''
+class Var:
+    def __init__(self, v):
+        self.v = v
+
+    def sin(self):
+        return Var(np.sin(self.v))
+
+    def cos(self):
+        return Var(np.cos(self.v))
+
+    def __mul__(self, o):
+        return Var(self.v * o.v)
+
+    def __truediv__(self, o):
+        return Var(self.v / o.v)
+
+    def __add__(self, o):
+        return Var(self.v + o.v)
+
+def function(x0, x1, x2):
+    v0, v1, v2 = Var(x0), Var(x1), Var(x2)
+    v3 = v0.sin()
+    v4 = v0.cos()
+    v5 = v1 * v4
+    v6 = v1 / v2
+    v7 = v3 + v5
+    v8 = v7 + v6
+    return v8.v
+'''
+
 # (INT_KEYS passed before: its reassigned form, below, did not.)
 DECOMPOSITIONS = {"slots": SLOTS, "namespace": NAMESPACE, "method": METHOD, "the function a method": BOUND_METHOD,
-                  "keys": KEYS, "double-quoted keys": DOUBLE_QUOTED}
+                  "objects with operators": OPERATORS, "keys": KEYS, "double-quoted keys": DOUBLE_QUOTED}
 
 
 @pytest.mark.parametrize("text", DECOMPOSITIONS.values(), ids=DECOMPOSITIONS.keys())
@@ -146,7 +177,9 @@ def test_values_kept_as_attributes_or_under_keys_are_a_decomposition(text):
     (DOUBLE_QUOTED, 'v["v7"] = v["v3"] + v["v5"]\n    v["v8"] = v["v7"]',
      'v["v3"] = v["v3"] + v["v5"]\n    v["v8"] = v["v3"]', 'v["v3"]'),
     (INT_KEYS, "v[7] = v[3] + v[5]\n    v[8] = v[7]", "v[3] = v[3] + v[5]\n    v[8] = v[3]", "v[3]"),
-], ids=["slots", "method", "keys", "double-quoted keys", "int keys"])
+    # Each object's methods write `self.v`: the function's names of the objects (`v3.v`) name the values.
+    (OPERATORS, "v7 = v3 + v5\n    v8 = v7 + v6", "v3 = v3 + v5\n    v8 = v3 + v6", "v3.v"),
+], ids=["slots", "method", "keys", "double-quoted keys", "int keys", "objects with operators"])
 def test_an_attribute_or_a_key_assigned_again_breaks_a_new_variable_per_operation(text, old, new, name):
     # Before: "computes sin(...) without storing the result" (or, for v[3], the same words): the store was not
     # seen, so neither was the second one.
