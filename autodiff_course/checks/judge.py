@@ -167,8 +167,9 @@ def make_result(
         rows = [{k: v for k, v in r.items() if k != "expected"} for r in rows]
     if status in ("error", "timeout", "unanswered"):
         score = 0.0
-    # Messages quote exceptions and paths; none of the grader's machine reaches the student.
-    messages = [for_students(m) for m in messages]
+    # Messages quote exceptions and paths; none of the grader's machine reaches the student. The same words
+    # from several points (one error at each hidden point) are said once.
+    messages = list(dict.fromkeys(for_students(m) for m in messages))
     rows = [{**r, "message": for_students(r["message"])} if isinstance(r.get("message"), str) else r
             for r in rows]
     result = CheckResult(
