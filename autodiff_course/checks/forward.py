@@ -14,6 +14,7 @@ from .expected import expected_at
 from .judge import PointData, finite, numbers_shown, point_words, settle_part
 from .numbers import close, fmt, near
 from .pairing import paired_by_number, returned_names
+from .propagation import propagated
 from .reverse import PointVerdict, check_y, derivative_scales, faithless, find_local, held_last, judge_points
 from .torch_replay import ensure_agreement, torch_tangents
 
@@ -302,4 +303,5 @@ def _rule_words(graph, n: int, labels: dict[int, str], wrt_id: int, wrt_arg: str
 
 
 def judge_forward(spec: dict, points: list[PointData], failures: dict | None = None, source=None, fresh=()):
-    return judge_points(_evaluate_point, spec, points, failures, source, fresh)
+    # A derivative typed as a closed formula, with no tangent propagated, is no forward mode (``propagation``).
+    return judge_points(propagated(_evaluate_point, "forward", points), spec, points, failures, source, fresh)

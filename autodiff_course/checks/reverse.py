@@ -656,7 +656,10 @@ def judge_points(evaluate_point, spec: dict, points: list[PointData], failures: 
 
 
 def judge_reverse(spec: dict, points: list[PointData], failures: dict | None = None, source=None, fresh=()):
-    return judge_points(_evaluate_point, spec, points, failures, source, fresh)
+    # Adjoints typed as closed formulas, none propagated from another, are no reverse mode (``propagation``).
+    from .propagation import propagated
+
+    return judge_points(propagated(_evaluate_point, "reverse", points), spec, points, failures, source, fresh)
 
 
 def _hidden_numbers(points: list[PointData], verdicts: list[PointVerdict]) -> list[float]:

@@ -39,6 +39,10 @@ class SourceFacts:
     #: The text of that return line and, by position, the literal number written there (None elsewhere).
     return_text: str = ""
     return_literals: list[float | None] = field(default_factory=list)
+    #: The function's text (dedented) and what to add to a line of it to get the traced lines' numbering, for
+    #: a reader that needs more of the code than these facts (``propagation``: which statement a line is in).
+    text: str = ""
+    offset: int = 0
 
     def reads(self, target: str, name: str) -> bool | None:
         """Whether the last assignment of ``target`` reads ``name`` (None when the source is unknown)."""
@@ -70,7 +74,7 @@ def source_facts(raw_source) -> SourceFacts:
         tree = ast.parse(_dedent(text))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return SourceFacts()
-    facts = SourceFacts(known=True)
+    facts = SourceFacts(known=True, text=_dedent(text), offset=offset)
     lines = text.splitlines()
     try:
         nodes = list(ast.walk(tree))
