@@ -206,6 +206,24 @@ def forward_with_tangents_named_t(x0, x1, x2):
     return v8, t6 + t7
 
 
+def forward_with_tangents_in_a_dict(x0, x1, x2):
+    # Tangents kept under names in a dict: found by their values like any local's.
+    v0, v1, v2 = x0, x1, x2
+    d = {"v0": 1.0, "v1": 0.0, "v2": 0.0}
+    v3 = np.sin(v0)
+    d["v3"] = np.cos(v0) * d["v0"]
+    v4 = np.cos(v0)
+    d["v4"] = -np.sin(v0) * d["v0"]
+    v5 = v1 * v4
+    d["v5"] = d["v1"] * v4 + v1 * d["v4"]
+    v6 = v1 / v2
+    d["v6"] = (d["v1"] * v2 - v1 * d["v2"]) / v2**2
+    v7 = v3 + v5
+    d["v7"] = d["v3"] + d["v5"]
+    v8 = v6 + v7
+    return v8, d["v6"] + d["v7"]
+
+
 def forward_with_tangents_folded(x0, x1, x2):
     # Every tangent but one folded into compound lines: dv5 is the one the function keeps.
     v3 = np.sin(x0)
@@ -309,7 +327,8 @@ def reverse_with_temporaries(x0, x1, x2):
     return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
 
 
-@pytest.mark.parametrize("answer", [forward_with_tangents_named_t, forward_with_tangents_folded])
+@pytest.mark.parametrize("answer", [forward_with_tangents_named_t, forward_with_tangents_folded,
+                                    forward_with_tangents_in_a_dict])
 def test_honest_forward_answers_keep_full_marks(answer):
     _full_marks(check_forward(answer, F, wrt=0, points=POINTS))
 
