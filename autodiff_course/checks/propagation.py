@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import ast
 import math
+from functools import lru_cache
 
+from ..engine.primitives import ELEMENTARY, ELEMENTARY_BINARY
 from ..notation import tangent_name
 from .expected import expected_at
 from .judge import answers_differently
@@ -109,37 +111,54 @@ def _intermediates(graph) -> list:
 
 
 def _one_expression(graph, source) -> bool:
-    """Whether y's graph has no named intermediate variable and all its operations come from one statement (a
-    tape that keeps its values inside tuples names none either, but makes them on lines of their own)."""
-    if any(n.names for n in _intermediates(graph)):
+    """Whether y's graph has no named intermediate variable and all its operations come from one statement of
+    the student's that calls nothing but elementary functions (a tape that keeps its values inside tuples names
+    none either, but makes them on lines of their own; a helper the statement calls, a generator of steps,
+    may hold a forward pass of its own in lines the checker does not see, so it is never taken for one
+    expression). Unknown without the student's source."""
+    if any(n.names for n in _intermediates(graph)) or source is None or not getattr(source, "text", ""):
         return False
-    statements = {_statement(n.line, source) for n in _operations(graph)}
-    return len(statements) <= 1
+    spans = _statement_spans(source.text)
+    found = set()
+    for n in _operations(graph):
+        if n.line is None:
+            return False
+        at = next((span for span in spans if span[0] <= n.line - source.offset <= span[1]), None)
+        if at is None:
+            return False
+        found.add(at)
+    return len(found) == 1 and next(iter(found))[2]
 
 
-def _statement(line, source):
-    """The statement of the student's code that ``line`` (as traced) is in: an expression written over
-    several lines is still one."""
-    if line is None or source is None or not getattr(source, "text", ""):
-        return line
-    for start, end in _statement_spans(source.text):
-        if start <= line - source.offset <= end:
-            return start
-    return line
+#: What a statement may call and still be one expression of elementary functions: numpy's and math's
+#: functions, and the elementary ones written bare (``from numpy import sin``).
+_ROOTS = frozenset({"np", "numpy", "math"})
+_BARE = frozenset({*ELEMENTARY, *ELEMENTARY_BINARY, "float", "abs", "pow"})
 
 
-def _statement_spans(text: str) -> list[tuple[int, int]]:
-    """``(first line, last line)`` of every simple statement (not a ``def``, loop or branch, whose lines hold
-    statements of their own), innermost first."""
+@lru_cache(maxsize=16)
+def _statement_spans(text: str) -> tuple[tuple[int, int, bool], ...]:
+    """``(first line, last line, calls only elementary functions)`` of every simple statement (not a ``def``,
+    loop or branch, whose lines hold statements of their own), innermost first. (Cached: it is asked for each
+    operation of a graph.)"""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
+        return ()
     compound = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.AsyncFor, ast.While, ast.If,
                 ast.With, ast.AsyncWith, ast.Try, ast.Match)
-    spans = [(s.lineno, s.end_lineno or s.lineno) for s in ast.walk(tree)
-             if isinstance(s, ast.stmt) and not isinstance(s, compound)]
-    return sorted(spans, key=lambda s: s[1] - s[0])
+    spans = [(s.lineno, s.end_lineno or s.lineno, all(_elementary(c.func) for c in ast.walk(s)
+                                                       if isinstance(c, ast.Call)))
+             for s in ast.walk(tree) if isinstance(s, ast.stmt) and not isinstance(s, compound)]
+    return tuple(sorted(spans, key=lambda s: s[1] - s[0]))
+
+
+def _elementary(func) -> bool:
+    if isinstance(func, ast.Name):
+        return func.id in _BARE
+    while isinstance(func, ast.Attribute):
+        func = func.value
+    return isinstance(func, ast.Name) and func.id in _ROOTS
 
 
 def _first_intermediate(spec: dict) -> str:

@@ -224,6 +224,24 @@ def forward_with_tangents_in_a_dict(x0, x1, x2):
     return v8, d["v6"] + d["v7"]
 
 
+def forward_in_a_generator_of_steps(x0, x1, x2):
+    # The forward pass runs in a helper of the student's (here a generator of (value, tangent) pairs): the
+    # checker sees one line of theirs make every operation, but it is no expression written in one line.
+    def steps():
+        v0, d0 = x0, 1.0
+        v1, d1 = x1, 0.0
+        v2, d2 = x2, 0.0
+        v3, d3 = np.sin(v0), np.cos(v0) * d0
+        v4, d4 = np.cos(v0), -np.sin(v0) * d0
+        v5, d5 = v1 * v4, v1 * d4 + v4 * d1
+        v6, d6 = v1 / v2, (v2 * d1 - v1 * d2) / v2**2
+        v7, d7 = v3 + v5, d3 + d5
+        yield v6 + v7, d6 + d7
+
+    *_, last = steps()
+    return last
+
+
 def forward_with_tangents_folded(x0, x1, x2):
     # Every tangent but one folded into compound lines: dv5 is the one the function keeps.
     v3 = np.sin(x0)
@@ -328,7 +346,7 @@ def reverse_with_temporaries(x0, x1, x2):
 
 
 @pytest.mark.parametrize("answer", [forward_with_tangents_named_t, forward_with_tangents_folded,
-                                    forward_with_tangents_in_a_dict])
+                                    forward_with_tangents_in_a_dict, forward_in_a_generator_of_steps])
 def test_honest_forward_answers_keep_full_marks(answer):
     _full_marks(check_forward(answer, F, wrt=0, points=POINTS))
 
