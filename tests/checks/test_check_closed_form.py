@@ -4,6 +4,9 @@ the styles the review used and a few more, and honest answers that must keep the
 
 from __future__ import annotations
 
+import linecache
+import textwrap
+
 import generate as G
 import numpy as np
 import pytest
@@ -114,18 +117,47 @@ def test_adjoints_from_a_computer_algebra_system_fail_reverse_mode():
     _shortcut(result, words="Your function computes y in one expression")
 
 
-# -- a forward pass, and a derivative that is not propagated -------------------------------------------------
-def forward_pass_then_closed_form(x0, x1, x2):
+def _backward(v1, v2, v4, v0):
+    vbar = [0.0] * 9
+    vbar[8] = 1.0
+    vbar[7] = vbar[6] = vbar[8]
+    vbar[5] = vbar[3] = vbar[7]
+    vbar[4] = vbar[5] * v1
+    vbar[2] = -vbar[6] * v1 / v2**2
+    vbar[1] = vbar[5] * v4 + vbar[6] / v2
+    vbar[0] = vbar[3] * np.cos(v0) - vbar[4] * np.sin(v0)
+    return vbar
+
+
+#: The course's forward pass, one operation a line: answers below write what follows it.
+_FORWARD_PASS = """
     v0, v1, v2 = x0, x1, x2
-    dv0dx0, dv1dx0 = 1.0, 0.0  # seeds prove nothing: every input's tangent is 0 or 1
     v3 = np.sin(v0)
     v4 = np.cos(v0)
     v5 = v1 * v4
     v6 = v1 / v2
     v7 = v3 + v5
     v8 = v6 + v7
+"""
+
+
+def _after_forward_pass(name: str, rest: str):
+    """``def name(x0, x1, x2)``: the forward pass, then ``rest`` (its lines indented as a body), compiled with
+    its text readable (as a notebook cell's is)."""
+    source = f"def {name}(x0, x1, x2):{_FORWARD_PASS}{textwrap.indent(textwrap.dedent(rest), '    ')}"
+    filename = f"<answer {abs(hash(source))}>"  # one per answer: several share a function's name
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"np": np, "_backward": _backward}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own answers
+    return namespace[name]
+
+
+# -- a forward pass, and a derivative that is not propagated -------------------------------------------------
+forward_pass_then_closed_form = _after_forward_pass("function_dx0", """
+    dv0dx0, dv1dx0 = 1.0, 0.0  # seeds prove nothing: every input's tangent is 0 or 1
     dv8dx0 = np.cos(x0) * dv0dx0 - x1 * np.sin(x0) + dv1dx0
     return v8, dv8dx0
+""")
 
 
 def one_named_variable_then_closed_form(x0, x1, x2):
@@ -148,35 +180,23 @@ def test_one_named_variable_beside_a_closed_form_loses_as_much():
 
 
 # -- a forward pass, and adjoints none of which is computed from another ------------------------------------
-def forward_pass_then_closed_form_adjoints(x0, x1, x2):
-    v0, v1, v2 = x0, x1, x2
-    v3 = np.sin(v0)
-    v4 = np.cos(v0)
-    v5 = v1 * v4
-    v6 = v1 / v2
-    v7 = v3 + v5
-    v8 = v6 + v7
+forward_pass_then_closed_form_adjoints = _after_forward_pass("function_reverse", """
     vbar0 = np.cos(v0) - v1 * np.sin(v0)
     vbar1 = v4 + 1 / v2
     vbar2 = -v1 / v2**2
     return v8, vbar0, vbar1, vbar2, 1.0, v1, 1.0, 1.0, 1.0, 1.0
+""")
 
 
-def forward_pass_then_sympy_adjoints(x0, x1, x2):
+forward_pass_then_sympy_adjoints = _after_forward_pass("function_reverse", """
     import sympy
 
     a, b, c = sympy.symbols("a b c")
     expr = sympy.sin(a) + b * sympy.cos(a) + b / c
     grads = [sympy.lambdify((a, b, c), sympy.diff(expr, s), "numpy") for s in (a, b, c)]
-    v0, v1, v2 = x0, x1, x2
-    v3 = np.sin(v0)
-    v4 = np.cos(v0)
-    v5 = v1 * v4
-    v6 = v1 / v2
-    v7 = v3 + v5
-    v8 = v6 + v7
     g = [float(fn(x0, x1, x2)) for fn in grads]
     return v8, g[0], g[1], g[2], 1.0, v1, 1.0, 1.0, 1.0, 1.0
+""")
 
 
 @pytest.mark.parametrize("answer", [forward_pass_then_closed_form_adjoints, forward_pass_then_sympy_adjoints])
@@ -280,14 +300,7 @@ def linear_forward(x0, x1, x2):
     return v4, dv4
 
 
-def reverse_with_adjoints_in_a_dict(x0, x1, x2):
-    v0, v1, v2 = x0, x1, x2
-    v3 = np.sin(v0)
-    v4 = np.cos(v0)
-    v5 = v1 * v4
-    v6 = v1 / v2
-    v7 = v3 + v5
-    v8 = v6 + v7
+reverse_with_adjoints_in_a_dict = _after_forward_pass("function_reverse", """
     bar = {"v8": 1.0}
     bar["v7"] = bar["v8"]
     bar["v6"] = bar["v8"]
@@ -299,40 +312,16 @@ def reverse_with_adjoints_in_a_dict(x0, x1, x2):
     bar["v0"] = bar["v3"] * np.cos(v0) - bar["v4"] * np.sin(v0)
     return (v8, bar["v0"], bar["v1"], bar["v2"], bar["v3"], bar["v4"], bar["v5"], bar["v6"], bar["v7"],
             bar["v8"])
+""")
 
 
-def _backward(v1, v2, v4, v0):
-    vbar = [0.0] * 9
-    vbar[8] = 1.0
-    vbar[7] = vbar[6] = vbar[8]
-    vbar[5] = vbar[3] = vbar[7]
-    vbar[4] = vbar[5] * v1
-    vbar[2] = -vbar[6] * v1 / v2**2
-    vbar[1] = vbar[5] * v4 + vbar[6] / v2
-    vbar[0] = vbar[3] * np.cos(v0) - vbar[4] * np.sin(v0)
-    return vbar
-
-
-def reverse_with_a_helper(x0, x1, x2):
-    v0, v1, v2 = x0, x1, x2
-    v3 = np.sin(v0)
-    v4 = np.cos(v0)
-    v5 = v1 * v4
-    v6 = v1 / v2
-    v7 = v3 + v5
-    v8 = v6 + v7
+reverse_with_a_helper = _after_forward_pass("function_reverse", """
     a = _backward(v1, v2, v4, v0)
     return v8, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]
+""")
 
 
-def reverse_with_temporaries(x0, x1, x2):
-    v0, v1, v2 = x0, x1, x2
-    v3 = np.sin(v0)
-    v4 = np.cos(v0)
-    v5 = v1 * v4
-    v6 = v1 / v2
-    v7 = v3 + v5
-    v8 = v6 + v7
+reverse_with_temporaries = _after_forward_pass("function_reverse", """
     vbar8 = 1.0
     vbar7 = vbar6 = vbar8
     vbar5 = vbar3 = vbar7
@@ -343,6 +332,7 @@ def reverse_with_temporaries(x0, x1, x2):
     through_v3, through_v4 = vbar3 * np.cos(v0), vbar4 * -np.sin(v0)
     vbar0 = through_v3 + through_v4
     return v8, vbar0, vbar1, vbar2, vbar3, vbar4, vbar5, vbar6, vbar7, vbar8
+""")
 
 
 @pytest.mark.parametrize("answer", [forward_with_tangents_named_t, forward_with_tangents_folded,
