@@ -198,7 +198,12 @@ def test_a_failing_fork_costs_its_own_exercise_only(pool, honest, attack):
     # Every other exercise has exactly its honest data; every cell its honest outputs (one cell more in front).
     for ex_id, data in honest["exercises"].items():
         if ex_id != "forward_dx1":
-            assert run["exercises"][ex_id] == data, ex_id
+            got = dict(run["exercises"][ex_id])
+            if "cells" in data:
+                # The cells an answer came from (read for provenance) are the grader's, which are the attack's
+                # notebook: its own cell in front, its answer cell changed.
+                assert got.pop("cells")[0].startswith("import json, os"), ex_id
+            assert got == {k: v for k, v in data.items() if k != "cells"}, ex_id
     assert [c["status"] for c in run["cells"][1:]] == [c["status"] for c in honest["cells"]]
     assert "FORGED" not in json.dumps(run["cells"])
     others = _scores({"exercises": {**run["exercises"], "forward_dx1": honest["exercises"]["forward_dx1"]}})
