@@ -285,24 +285,15 @@ def _stopped_short(graph, departed, reference, computed, aside: list[float]):
         return None
     in_graph = [float(m.value) for m in graph.nodes if m.op not in ("input", "const")]
     theirs = in_graph + list(aside)
-
-    def held(value: float) -> bool:
-        return any(math.isclose(value, t, rel_tol=1e-12) for t in theirs)
-
     args = [graph.nodes[i].value for i in departed.inputs]
 
     def puts_back(j: int, value: float) -> bool:
         # ``departed`` with ``value`` in operand j's place takes a value of the function's that no variable
         # of the student's holds: the one its place was for (an earlier value again is no such place).
-        try:
-            with np.errstate(all="ignore"):
-                out = float(departed.primitive.raw(*[value if k == j else x for k, x in enumerate(args)],
-                                                   **departed.params))
-        except Exception:  # noqa: BLE001 - an operand value outside the primitive's domain is no match
-            return False
-        return math.isfinite(out) and computed(out) and not held(out)
+        out = _with_operand(departed, args, j, value)
+        return out is not None and computed(out) and not _among(out, theirs)
 
-    unused = [a for a in aside if not any(math.isclose(a, t, rel_tol=1e-12) for t in in_graph)]
+    unused = [a for a in aside if not _among(a, in_graph)]
     if any(puts_back(j, w) for j in range(len(args)) for w in unused):
         return None
     for j, i in enumerate(departed.inputs):
@@ -313,8 +304,8 @@ def _stopped_short(graph, departed, reference, computed, aside: list[float]):
         a = float(operand.value)
         # The reference's values one step on from the operand's that no variable of the student's holds.
         onward = [float(r.value) for r in reference.nodes if r.op not in ("input", "const")
-                  and any(math.isclose(float(reference.nodes[k].value), a, rel_tol=1e-12) for k in r.inputs)
-                  and not held(float(r.value))]
+                  and _among(a, [float(reference.nodes[k].value) for k in r.inputs])
+                  and not _among(float(r.value), theirs)]
         if any(puts_back(j, r) for r in onward):
             return dataclasses.replace(operand, name=name)
     return None
@@ -335,6 +326,23 @@ def _name_read(operand, departed) -> str | None:
     return None
 
 
+def _among(value: float, values) -> bool:
+    """``value`` is one of ``values`` (to 1e-12 relative: the same computation in another order)."""
+    return any(math.isclose(value, v, rel_tol=1e-12) for v in values)
+
+
+def _with_operand(departed, args: list, j: int, value: float) -> float | None:
+    """What ``departed`` computes with ``value`` in its operand ``j``'s place (``args`` its operands'
+    values), or None where that is outside the primitive's domain or not finite."""
+    try:
+        with np.errstate(all="ignore"):
+            out = float(departed.primitive.raw(*[value if k == j else a for k, a in enumerate(args)],
+                                               **departed.params))
+    except Exception:  # noqa: BLE001 - an operand value outside the primitive's domain is no match
+        return None
+    return out if math.isfinite(out) else None
+
+
 def _took_anothers_value(graph, departed, ref_values: list[float], computed):
     """The operand of ``departed`` that holds a value the function computes, but not the one its place needs
     (``v3 = cos(v0)`` where sin belongs: v3 is cos, so v7 = v3 + v5 is the first value off the function): the
@@ -342,7 +350,7 @@ def _took_anothers_value(graph, departed, ref_values: list[float], computed):
     if departed.primitive is None:
         return None
     theirs = [float(m.value) for m in graph.nodes if m.op not in ("input", "const")]
-    missing = [r for r in ref_values if not any(math.isclose(r, t, rel_tol=1e-12) for t in theirs)]
+    missing = [r for r in ref_values if not _among(r, theirs)]
     args = [graph.nodes[i].value for i in departed.inputs]
     for j, i in enumerate(departed.inputs):
         operand = graph.nodes[i]
@@ -350,17 +358,11 @@ def _took_anothers_value(graph, departed, ref_values: list[float], computed):
             continue
         # Only an operand whose value another of the student's values already holds (a value computed twice):
         # an operand of its own value is what it says it is.
-        if not any(m.id != i and m.op != "const" and math.isclose(float(m.value), float(operand.value),
-                                                                  rel_tol=1e-12) for m in graph.nodes):
+        if not _among(float(operand.value), [float(m.value) for m in graph.nodes if m.id != i and m.op != "const"]):
             continue
         for r in missing:
-            try:
-                with np.errstate(all="ignore"):
-                    value = float(departed.primitive.raw(*[r if k == j else a for k, a in enumerate(args)],
-                                                         **departed.params))
-            except Exception:  # noqa: BLE001 - an operand value outside the primitive's domain is no match
-                continue
-            if math.isfinite(value) and computed(value):
+            value = _with_operand(departed, args, j, r)
+            if value is not None and computed(value):
                 return operand
     return None
 
